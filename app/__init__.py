@@ -1,0 +1,132 @@
+"""Application factory for the franchise customer-experience portal."""
+from flask import Flask, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import get_config
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(get_config(config_name))
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set (see README, 'Settings')")
+    if app.config["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_jinja(app)
+    register_cli(app)
+
+    from app.security.access import check_endpoints_declared
+
+    check_endpoints_declared(app)
+    return app
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (registers every model on the metadata)
+    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.security import passwords, sessions  # noqa: F401  (sessions registers the user loader)
+    from app.services.auth import LoginLimiter
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # the server-side session record does this job
+    passwords.init_app(app)
+    app.extensions["login_limiter"] = LoginLimiter(
+        app.config["RATELIMIT_STORAGE_URI"],
+        app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+        app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from app.database import configure_sqlite
+
+        with app.app_context():
+            configure_sqlite(db.engine)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if g.get("session_ended"):
+            flash(_("Your session has ended or expired. Please sign in again."), "warning")
+        else:
+            flash(_("Please sign in to continue."), "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.blueprints.audit import bp as audit_bp
+    from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.dashboard import bp as dashboard_bp
+    from app.blueprints.org import bp as org_bp
+    from app.blueprints.users import bp as users_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(org_bp)
+    app.register_blueprint(users_bp)
+    app.register_blueprint(audit_bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from app.security import headers
+    from app.security.scope import build_scope
+    from app.security.tenancy import activate, unscoped
+
+    @app.before_request
+    def put_scope_in_force():
+        if request.endpoint == "static":
+            return None
+        with unscoped():
+            user = current_user._get_current_object()
+            scope = build_scope(user)
+        activate(scope)
+        # After an administrator reset, the user must choose a new password first.
+        if (
+            user.is_authenticated
+            and user.must_change_password
+            and request.endpoint not in ("auth.change_password", "auth.logout", "auth.set_language")
+        ):
+            flash(_("Please choose a new password before you continue."), "warning")
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    app.after_request(headers.apply)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_jinja(app: Flask) -> None:
+    from app.templating import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,61 @@
+"""View helpers shared by the blueprints."""
+from flask import current_app, flash, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+
+
+def page_of(stmt):
+    """One page of ``stmt`` using ``?page=``; a malformed page number means page 1."""
+    return db.paginate(
+        stmt,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PER_PAGE"],
+        max_per_page=100,
+        error_out=False,
+    )
+
+
+def _conflict(form, current_version: int) -> None:
+    form.version.data = current_version
+    flash(
+        _("Someone else changed this record while you were editing it. Your input is kept below; "
+          "check the current values and save again to overwrite them."),
+        "warning",
+    )
+
+
+def save_versioned(form, obj, change) -> bool:
+    """Apply ``change()`` to ``obj`` and commit, unless someone saved a newer version first.
+
+    On a conflict or a duplicate key nothing is written, the form keeps what the
+    user typed, and the user is told why.
+    """
+    if form.version.data != obj.version:
+        _conflict(form, obj.version)
+        return False
+    try:
+        change()
+        db.session.commit()
+        return True
+    except StaleDataError:
+        db.session.rollback()
+        _conflict(form, obj.version)
+    except IntegrityError:
+        db.session.rollback()
+        flash(_("Not saved: a code, name or number you entered is already in use."), "danger")
+    return False
+
+
+def commit_new(create) -> object | None:
+    """Run ``create()`` and commit; a duplicate key becomes a message, not an error page."""
+    try:
+        obj = create()
+        db.session.commit()
+        return obj
+    except IntegrityError:
+        db.session.rollback()
+        flash(_("Not saved: a code, name or number you entered is already in use."), "danger")
+        return None

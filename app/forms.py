@@ -1,0 +1,35 @@
+"""Form pieces shared by several blueprints."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.widgets import HiddenInput
+from wtforms.validators import InputRequired, Length, ValidationError
+
+
+class EmptyForm(FlaskForm):
+    """CSRF-only form for POST buttons (sign out, deactivate, ...)."""
+
+
+class VersionedForm(FlaskForm):
+    """Carries the record version the user started from, to catch concurrent edits."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+def safe_text(max_length: int):
+    """Length check whose message names the limit, in the user's language."""
+    return Length(max=max_length, message=_l("At most %(max)d characters.", max=max_length))
+
+
+class Unique:
+    """Rejects a value that another row of ``model`` already has in ``column``."""
+
+    def __init__(self, lookup, message):
+        self.lookup = lookup
+        self.message = message
+
+    def __call__(self, form, field):
+        existing = self.lookup(field.data)
+        current = getattr(form, "_obj", None)
+        if existing is not None and existing is not current:
+            raise ValidationError(self.message)

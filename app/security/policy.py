@@ -1,0 +1,24 @@
+"""Who may do what: the one table of permissions, shared by views and templates.
+
+A permission that is not listed here is denied to everyone.
+"""
+from app.models.user import ROLES
+
+ALL_ROLES = frozenset(ROLES)
+HQ_READERS = frozenset({"hq_admin", "hq_auditor", "hq_supervisor", "hq_viewer"})
+FRANCHISE = frozenset({"franchise_owner", "store_manager", "store_staff"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "dashboard.view": ALL_ROLES,
+    "org.view": HQ_READERS | FRANCHISE,
+    "org.manage": frozenset({"hq_admin"}),
+    "users.manage": frozenset({"hq_admin"}),
+    "audit_log.view": frozenset({"hq_admin"}),
+}
+
+
+def can(user, permission: str, obj=None) -> bool:
+    """True if ``user`` holds ``permission``; ``obj`` must already be loaded through the scope."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.role in PERMISSIONS.get(permission, frozenset())

@@ -1,0 +1,86 @@
+"""Who may see which tenant rows: one Scope per request, built from the signed-in user."""
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from werkzeug.local import LocalProxy
+
+from app.extensions import db
+from app.models import Store
+from app.models.user import STORE_ROLES, user_store
+
+NETWORK_ROLES = ("hq_admin", "hq_auditor", "hq_viewer")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The franchisees and stores a user may see; ``None`` means the whole network."""
+
+    level: str
+    franchisee_ids: frozenset[int] | None
+    store_ids: frozenset[int] | None
+    region_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_network(self) -> bool:
+        return self.store_ids is None
+
+    def covers_store(self, store_id: int | None) -> bool:
+        return self.is_network or store_id in self.store_ids
+
+    def covers_franchisee(self, franchisee_id: int | None) -> bool:
+        return self.franchisee_ids is None or franchisee_id in self.franchisee_ids
+
+
+NOTHING = Scope("none", frozenset(), frozenset())
+NETWORK = Scope("network", None, None)
+
+
+def build_scope(user) -> Scope:
+    """Compute a user's scope. Call it inside ``unscoped()``: it reads every store.
+
+    - HQ admin, auditor and viewer: the whole network.
+    - Regional supervisor: the stores of their regions and the franchisees owning them.
+    - Franchise owner: the stores their franchisee owns now.
+    - Store manager and staff: their assigned stores that their franchisee still owns,
+      so a transferred store drops out of their scope by itself.
+    - Department members and mystery shoppers: nothing by default; records reach
+      them through the tasks and audits assigned to them.
+    """
+    if user is None or not user.is_authenticated:
+        return NOTHING
+    role = user.role
+    if role in NETWORK_ROLES:
+        return NETWORK
+    if role == "hq_supervisor":
+        region_ids = frozenset(r.id for r in user.regions)
+        rows = db.session.execute(
+            select(Store.id, Store.franchisee_id).where(Store.region_id.in_(region_ids))
+        ).all()
+        return Scope(
+            "regions",
+            frozenset(f for _, f in rows),
+            frozenset(s for s, _ in rows),
+            region_ids,
+        )
+    if role == "franchise_owner":
+        store_ids = db.session.scalars(
+            select(Store.id).where(Store.franchisee_id == user.franchisee_id)
+        ).all()
+        return Scope("franchisee", frozenset({user.franchisee_id}), frozenset(store_ids))
+    if role in STORE_ROLES:
+        store_ids = db.session.scalars(
+            select(Store.id)
+            .join(user_store, user_store.c.store_id == Store.id)
+            .where(user_store.c.user_id == user.id, Store.franchisee_id == user.franchisee_id)
+        ).all()
+        return Scope("stores", frozenset({user.franchisee_id}), frozenset(store_ids))
+    return Scope("assigned", frozenset(), frozenset())
+
+
+def _get_current_scope() -> Scope:
+    from app.security.tenancy import active_scope
+
+    return active_scope()
+
+
+current_scope: Scope = LocalProxy(_get_current_scope)  # type: ignore[assignment]

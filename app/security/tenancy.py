@@ -1,0 +1,120 @@
+"""Tenant isolation enforced by the ORM session, so no view can forget it.
+
+Every ORM statement goes through ``_apply_scope``: it adds
+``with_loader_criteria`` for Franchisee, Store and every ``StoreOwned`` model,
+including relationship and lazy loads. A statement run without a scope raises
+(fail closed); HQ-wide and command-line work opts out with ``unscoped()``.
+``before_flush`` refuses to write rows outside the scope.
+
+Limits: ``text()`` and Core statements on an Engine bypass the listener, so
+views and services use ORM ``select()`` only.
+"""
+from contextlib import contextmanager
+
+from flask import abort
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from app.extensions import db
+from app.models import Franchisee, Store
+from app.models.base import StoreOwned
+
+SCOPE_KEY = "tenant_scope"
+
+
+class _Unscoped:
+    def __repr__(self) -> str:
+        return "UNSCOPED"
+
+
+UNSCOPED = _Unscoped()
+
+
+class ScopeMissing(RuntimeError):
+    """An ORM statement ran with no tenant scope in force."""
+
+
+class ScopeViolation(RuntimeError):
+    """A flush tried to write a row outside the tenant scope."""
+
+
+def activate(scope) -> None:
+    """Put ``scope`` in force for the current database session (once per request)."""
+    db.session.info[SCOPE_KEY] = scope
+
+
+def active_scope():
+    scope = db.session.info.get(SCOPE_KEY)
+    if scope is None:
+        raise ScopeMissing("no tenant scope is active")
+    return scope
+
+
+@contextmanager
+def unscoped():
+    """Run the block across all tenants: for HQ-wide services, the CLI and tests."""
+    info = db.session.info
+    previous = info.get(SCOPE_KEY)
+    info[SCOPE_KEY] = UNSCOPED
+    try:
+        yield
+    finally:
+        if previous is None:
+            info.pop(SCOPE_KEY, None)
+        else:
+            info[SCOPE_KEY] = previous
+
+
+def _store_owned_models():
+    return [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, StoreOwned)]
+
+
+def _criteria(scope):
+    store_ids = sorted(scope.store_ids)
+    options = [
+        with_loader_criteria(Franchisee, Franchisee.id.in_(sorted(scope.franchisee_ids)), include_aliases=True),
+        with_loader_criteria(Store, Store.id.in_(store_ids), include_aliases=True),
+    ]
+    for model in _store_owned_models():
+        options.append(with_loader_criteria(model, model.store_id.in_(store_ids), include_aliases=True))
+    return options
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_scope(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load:
+        return
+    scope = state.session.info.get(SCOPE_KEY)
+    if scope is None:
+        raise ScopeMissing("ORM statement without a tenant scope; use unscoped() deliberately")
+    if scope is UNSCOPED or scope.is_network:
+        return
+    state.statement = state.statement.options(*_criteria(scope))
+
+
+def _allowed(obj, scope) -> bool:
+    if isinstance(obj, Franchisee):
+        return obj.id is not None and scope.covers_franchisee(obj.id)
+    if isinstance(obj, Store):
+        return obj.id is not None and scope.covers_store(obj.id)
+    if isinstance(obj, StoreOwned):
+        return scope.covers_store(obj.store_id)
+    return True
+
+
+@event.listens_for(Session, "before_flush")
+def _check_writes(session, flush_context, instances) -> None:
+    scope = session.info.get(SCOPE_KEY)
+    if scope is UNSCOPED or (scope is not None and scope.is_network):
+        return
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, (Franchisee, Store, StoreOwned)) and (scope is None or not _allowed(obj, scope)):
+            raise ScopeViolation(f"write outside the tenant scope: {obj!r}")
+
+
+def get_scoped_or_404(model, ident: int):
+    """Load ``model`` by primary key through the scope: out of scope is 404, never 403."""
+    obj = db.session.scalar(select(model).where(model.id == ident))
+    if obj is None:
+        abort(404)
+    return obj

@@ -1,0 +1,61 @@
+"""Recording to the audit trail. Other services call ``record``; nothing here commits.
+
+Audit is infrastructure: it reads the client address from the current request
+when there is one (None from the command line), so callers need not pass it.
+"""
+from datetime import date, datetime
+
+from flask import has_request_context, request
+from sqlalchemy import inspect
+
+from app.extensions import db
+from app.models import AuditEvent
+
+# Never copied into the trail.
+_SECRET_FIELDS = {"password_hash", "updated_at", "created_at", "version"}
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "id"):
+        return getattr(value, "id")
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def changes(obj) -> dict:
+    """Pending attribute changes of ``obj`` as ``{field: [old, new]}`` (call before flush)."""
+    result = {}
+    state = inspect(obj)
+    for attr in state.attrs:
+        if attr.key in _SECRET_FIELDS:
+            continue
+        hist = attr.history
+        if hist.has_changes():
+            old = hist.deleted if attr.key in state.mapper.relationships else (hist.deleted or [None])[0]
+            new = (
+                hist.added + list(hist.unchanged)
+                if attr.key in state.mapper.relationships
+                else (hist.added or [None])[0]
+            )
+            result[attr.key] = [_plain(old), _plain(new)]
+    return result
+
+
+def record(action: str, *, actor=None, actor_name: str | None = None, target=None, details=None) -> AuditEvent:
+    event = AuditEvent(
+        action=action,
+        actor=actor,
+        actor_name=(actor_name or (actor.username if actor is not None else None)),
+        target_type=type(target).__name__ if target is not None else None,
+        target_id=getattr(target, "id", None),
+        target_label=str(target)[:200] if target is not None else None,
+        details=details or None,
+    )
+    if has_request_context():
+        event.ip = request.remote_addr
+        event.user_agent = (request.user_agent.string or "")[:255]
+    db.session.add(event)
+    return event

@@ -1,0 +1,13 @@
+// Behaviour kept out of the HTML so the Content-Security-Policy can forbid inline script.
+document.addEventListener("DOMContentLoaded", () => {
+  // Language selector: switch as soon as a language is picked.
+  document.querySelectorAll("form.js-autosubmit select").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
+  // Destructive actions ask first.
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+});

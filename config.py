@@ -1,0 +1,101 @@
+"""Settings for the portal, read from environment variables.
+
+``PORTAL_CONFIG`` picks the profile: ``development`` (default), ``testing`` or
+``production``. Every variable is described in the README.
+"""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _database_url(default: str | None) -> str | None:
+    url = os.environ.get("DATABASE_URL", default)
+    # Hosting platforms hand out postgres:// URLs; psycopg 3 is the driver we pin.
+    if url and url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _dev_secret_key() -> str:
+    """A random key kept in instance/ so development sessions survive a restart."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'portal.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    # Sessions: a server-side record per sign-in (see app/security/sessions.py).
+    SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 30)
+    SESSION_ABSOLUTE_HOURS = _int("SESSION_ABSOLUTE_HOURS", 12)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_ABSOLUTE_HOURS)
+    SESSION_COOKIE_NAME = "cxportal_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+
+    # Sign-in throttling: failures allowed per window, per account and per address.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
+    LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
+
+    # argon2id cost; the defaults meet OWASP ASVS 5.0 appendix C (m=19 MiB, t=2, p=1).
+    ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 19456)
+    ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 2)
+    ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 1)
+    PASSWORD_MIN_LENGTH = _int("PASSWORD_MIN_LENGTH", 10)
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai")
+    LANGUAGES = ("zh_Hans", "en")
+
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    PER_PAGE = 25
+    HSTS = False
+    # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
+    PROXY_COUNT = _int("PROXY_COUNT", 0)
+    DEMO_PASSWORD = "demo-pass-2026"
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = Config.SECRET_KEY or _dev_secret_key()
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = _database_url(None) if os.environ.get("DATABASE_URL") else "sqlite://"
+    ARGON2_MEMORY_KIB = 19456
+    WTF_CSRF_ENABLED = True
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    HSTS = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
+
+
+PROFILES = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None):
+    return PROFILES[name or os.environ.get("PORTAL_CONFIG", "development")]
