@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from app.forms import safe_text
+from app.forms import choices, safe_text
 
 
 class LoginForm(FlaskForm):
@@ -42,5 +42,5 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=[("zh_Hans", "中文"), ("en", "English")])
+    lang = SelectField(_l("Language"), choices=choices([("zh_Hans", "中文"), ("en", "English")]))
     next = HiddenField()

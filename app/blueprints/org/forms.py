@@ -6,7 +6,7 @@ from wtforms import DateField, EmailField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
 
 from app.extensions import db
-from app.forms import Unique, VersionedForm, safe_text
+from app.forms import Unique, VersionedForm, choices, safe_text
 from app.models import Franchisee, Region, Store
 from app.models.org import FRANCHISEE_STATUSES
 from flask_wtf import FlaskForm
@@ -34,7 +34,7 @@ class FranchiseeForm(VersionedForm):
     owner_name = StringField(_l("Owner contact"), validators=[DataRequired(), safe_text(60)])
     owner_phone = StringField(_l("Owner phone"), validators=[DataRequired(), PHONE])
     owner_email = EmailField(_l("Owner e-mail"), validators=[Optional(), Email(message=_l("Enter a valid e-mail address.")), safe_text(254)])
-    status = SelectField(_l("Status"), choices=list(FRANCHISEE_STATUSES.items()))
+    status = SelectField(_l("Status"), choices=choices(FRANCHISEE_STATUSES.items()))
 
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, obj=obj, **kwargs)
@@ -72,14 +72,14 @@ class RegionForm(VersionedForm):
 
 
 def _region_choices():
-    return [(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.code))]
+    return choices((r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.code)))
 
 
 def _franchisee_choices(active_only=False):
     stmt = select(Franchisee).order_by(Franchisee.name)
     if active_only:
         stmt = stmt.where(Franchisee.status == "active")
-    return [(f.id, f.name) for f in db.session.scalars(stmt)]
+    return [(f.id, f.name) for f in db.session.scalars(stmt)]  # pairs; wrapped by callers
 
 
 class StoreForm(VersionedForm):
@@ -102,7 +102,7 @@ class StoreForm(VersionedForm):
             # Ownership changes only through a transfer, which keeps the history.
             del self.franchisee_id
         else:
-            self.franchisee_id.choices = _franchisee_choices(active_only=True)
+            self.franchisee_id.choices = choices(_franchisee_choices(active_only=True))
 
     def data_for_model(self) -> dict:
         data = {
@@ -125,7 +125,7 @@ class TransferStoreForm(FlaskForm):
 
     def __init__(self, *args, store=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.franchisee_id.choices = [c for c in _franchisee_choices(active_only=True) if c[0] != store.franchisee_id]
+        self.franchisee_id.choices = choices(c for c in _franchisee_choices(active_only=True) if c[0] != store.franchisee_id)
 
 
 class CloseStoreForm(FlaskForm):

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Email, Optional, Regexp
 
 from app.blueprints.auth.forms import NewPasswordMixin
 from app.extensions import db
-from app.forms import Unique, VersionedForm, safe_text
+from app.forms import Unique, VersionedForm, choices, safe_text
 from app.models import Franchisee, Region, Store, User
 from app.models.user import DEPARTMENTS, FRANCHISE_ROLES, ROLES, STORE_ROLES
 
@@ -32,12 +32,12 @@ class UserForm(VersionedForm):
             Unique(_user_by(User.email), _l("Another user has this e-mail address.")),
         ],
     )
-    role = SelectField(_l("Role"), choices=list(ROLES.items()))
+    role = SelectField(_l("Role"), choices=choices(ROLES.items()))
     franchisee_id = SelectField(_l("Franchisee"), coerce=int, validate_choice=False)
     store_ids = SelectMultipleField(_l("Stores"), coerce=int, validate_choice=False)
     region_ids = SelectMultipleField(_l("Regions"), coerce=int, validate_choice=False)
-    department = SelectField(_l("Department"), choices=[("", "—"), *DEPARTMENTS.items()])
-    locale = SelectField(_l("Language"), choices=[("zh_Hans", "中文"), ("en", "English")])
+    department = SelectField(_l("Department"), choices=choices([("", "—"), *DEPARTMENTS.items()]))
+    locale = SelectField(_l("Language"), choices=choices([("zh_Hans", "中文"), ("en", "English")]))
 
     def __init__(self, *args, obj=None, **kwargs):
         if obj is not None and "formdata" not in kwargs:
@@ -49,9 +49,9 @@ class UserForm(VersionedForm):
         self._franchisees = {f.id: f for f in db.session.scalars(select(Franchisee).order_by(Franchisee.name))}
         self._stores = {s.id: s for s in db.session.scalars(select(Store).order_by(Store.code))}
         self._regions = {r.id: r for r in db.session.scalars(select(Region).order_by(Region.code))}
-        self.franchisee_id.choices = [(0, "—")] + [(f.id, f.name) for f in self._franchisees.values()]
-        self.store_ids.choices = [(s.id, f"{s.code} {s.name}") for s in self._stores.values()]
-        self.region_ids.choices = [(r.id, r.name) for r in self._regions.values()]
+        self.franchisee_id.choices = choices([(0, "—")] + [(f.id, f.name) for f in self._franchisees.values()])
+        self.store_ids.choices = choices((s.id, f"{s.code} {s.name}") for s in self._stores.values())
+        self.region_ids.choices = choices((r.id, r.name) for r in self._regions.values())
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

@@ -1,0 +1,111 @@
+"""Plain factory functions and the two-franchisee world every isolation test uses."""
+from dataclasses import dataclass, field
+from datetime import date
+
+from app.extensions import db
+from app.models import Franchisee, Region, Store, StoreOwnership, User
+
+PASSWORD = "correct horse battery"
+_hash_cache: dict[str, str] = {}
+
+
+def password_hash(password: str = PASSWORD) -> str:
+    # argon2 is slow on purpose; tests hash each distinct password once.
+    from app.security.passwords import hash_password
+
+    if password not in _hash_cache:
+        _hash_cache[password] = hash_password(password)
+    return _hash_cache[password]
+
+
+def make_region(code: str, name: str) -> Region:
+    region = Region(code=code, name=name)
+    db.session.add(region)
+    db.session.flush()
+    return region
+
+
+def make_franchisee(name: str, contract_no: str, **values) -> Franchisee:
+    values = {
+        "legal_entity": f"{name}有限公司",
+        "contract_start": date(2020, 1, 1),
+        "contract_end": date(2030, 12, 31),
+        "owner_name": "负责人",
+        "owner_phone": "13800000000",
+        **values,
+    }
+    franchisee = Franchisee(name=name, contract_no=contract_no, **values)
+    db.session.add(franchisee)
+    db.session.flush()
+    return franchisee
+
+
+def make_store(code: str, name: str, franchisee: Franchisee, region: Region, opened_on=date(2021, 1, 1)) -> Store:
+    store = Store(
+        code=code, name=name, franchisee_id=franchisee.id, region_id=region.id,
+        city="上海", address=f"{name}地址", opened_on=opened_on,
+    )
+    db.session.add(store)
+    db.session.flush()
+    db.session.add(StoreOwnership(store_id=store.id, franchisee_id=franchisee.id, start_on=opened_on))
+    db.session.flush()
+    return store
+
+
+def make_user(username: str, role: str, *, franchisee=None, stores=(), regions=(), department=None, **values) -> User:
+    user = User(
+        username=username,
+        display_name=values.pop("display_name", username),
+        email=values.pop("email", f"{username}@example.cn"),
+        role=role,
+        password_hash=password_hash(values.pop("password", PASSWORD)),
+        franchisee_id=franchisee.id if franchisee else None,
+        stores=list(stores),
+        regions=list(regions),
+        department=department,
+        **values,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@dataclass
+class World:
+    """Franchisee A (region East) and franchisee B (region North), two stores each, every role."""
+
+    a: Franchisee
+    b: Franchisee
+    east: Region
+    north: Region
+    a_stores: list[Store]
+    b_stores: list[Store]
+    users: dict[str, User] = field(default_factory=dict)
+
+    @property
+    def b_markers(self) -> list[str]:
+        """Strings that only B's data contains: none may reach a user outside B's scope."""
+        return [self.b.name, self.b.legal_entity, self.b.contract_no, *(s.name for s in self.b_stores),
+                *(s.code for s in self.b_stores), self.users["owner_b"].display_name]
+
+
+def make_world() -> World:
+    east, north = make_region("EAST", "华东区"), make_region("NORTH", "华北区")
+    a = make_franchisee("甲方加盟商", "FR-A-001")
+    b = make_franchisee("乙方秘密加盟商", "FR-B-SECRET")
+    a_stores = [make_store("A01", "甲一店", a, east), make_store("A02", "甲二店", a, east)]
+    b_stores = [make_store("B01", "乙一秘店", b, north), make_store("B02", "乙二秘店", b, north)]
+    world = World(a, b, east, north, a_stores, b_stores)
+    u = world.users
+    u["admin"] = make_user("t-admin", "hq_admin")
+    u["auditor"] = make_user("t-auditor", "hq_auditor")
+    u["viewer"] = make_user("t-viewer", "hq_viewer")
+    u["supervisor"] = make_user("t-supervisor", "hq_supervisor", regions=[east])
+    u["dept"] = make_user("t-dept", "hq_department", department="customer_service")
+    u["shopper"] = make_user("t-shopper", "mystery_shopper")
+    u["owner_a"] = make_user("t-owner-a", "franchise_owner", franchisee=a)
+    u["manager_a"] = make_user("t-manager-a", "store_manager", franchisee=a, stores=[a_stores[0]])
+    u["staff_a"] = make_user("t-staff-a", "store_staff", franchisee=a, stores=[a_stores[0]])
+    u["owner_b"] = make_user("t-owner-b", "franchise_owner", franchisee=b, display_name="乙方老板")
+    u["manager_b"] = make_user("t-manager-b", "store_manager", franchisee=b, stores=[b_stores[0]])
+    return world

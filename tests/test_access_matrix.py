@@ -1,0 +1,157 @@
+"""R2/R58: every route, every role, with another franchisee's ids: nothing of theirs leaks.
+
+The routes come from ``app.url_map``, so a route added by a later feature is
+covered without touching this file. Path arguments named ``<table>_id`` are
+filled with a row of franchisee B (see ``_b_row_id``); a model this cannot
+resolve fails loudly so the world fixture gets extended.
+"""
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.security.tenancy import unscoped
+
+# Roles whose scope excludes franchisee B in the world fixture.
+OUTSIDERS = ["owner_a", "manager_a", "staff_a", "supervisor", "dept", "shopper"]
+NETWORK = ["admin", "auditor", "viewer"]
+DENIED = {403, 404, 405}
+# Posting here ends the session; the walk signs in again afterwards.
+SESSION_ENDING = {"auth.logout"}
+
+
+def _rules(app):
+    return sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"), key=lambda r: r.rule)
+
+
+def _model_for(argument: str):
+    table = argument.removesuffix("_id")
+    for mapper in db.Model.registry.mappers:
+        if mapper.local_table.name == table:
+            return mapper.class_
+    raise LookupError(argument)
+
+
+def _b_row_id(world, argument: str) -> int:
+    """Id of a row that belongs to franchisee B for a path argument like ``store_id``."""
+    from app.models import Franchisee, Region, Store, User
+
+    model = _model_for(argument)
+    if model is Franchisee:
+        return world.b
+    if model is Store:
+        return world.b_stores[0]
+    if model is User:
+        return world.users["owner_b"]
+    if model is Region:
+        return world.north
+    if hasattr(model, "store_id"):
+        row = db.session.scalar(select(model.id).where(model.store_id.in_(world.b_stores)).limit(1))
+        if row is not None:
+            return row
+    pytest.fail(f"tests/factories.py make_world() has no {model.__name__} of franchisee B for <{argument}>")
+
+
+def _url(app, rule, world) -> str:
+    with app.app_context(), unscoped():
+        values = {arg: _b_row_id(world, arg) for arg in rule.arguments}
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+def _assert_no_leak(response, world, what):
+    assert response.status_code < 500, f"{what}: {response.status_code}"
+    body = response.get_data(as_text=True)
+    for marker in world.b_markers:
+        assert marker not in body, f"{what}: franchisee B's {marker!r} leaked"
+
+
+def _fingerprint(app, world):
+    """Versions of every row of B that a write could touch."""
+    from app.models import Franchisee, Store, StoreOwnership, User
+
+    with app.app_context(), unscoped():
+        return (
+            db.session.execute(select(Franchisee.id, Franchisee.version).where(Franchisee.id == world.b)).all(),
+            db.session.execute(select(Store.id, Store.version, Store.status).where(Store.id.in_(world.b_stores))).all(),
+            db.session.execute(select(StoreOwnership.id, StoreOwnership.end_on).where(StoreOwnership.store_id.in_(world.b_stores))).all(),
+            db.session.execute(select(User.id, User.version, User.active, User.password_hash).where(User.franchisee_id == world.b)).all(),
+        )
+
+
+@pytest.mark.parametrize("role", OUTSIDERS)
+def test_outsiders_never_see_or_change_franchisee_b(app, world, login_as, role):
+    client = login_as(role)
+    before = _fingerprint(app, world)
+    checked = 0
+    for rule in _rules(app):
+        url = _url(app, rule, world)
+        what = f"{role} {rule.endpoint} {url}"
+        if "GET" in rule.methods:
+            response = client.get(url)
+            _assert_no_leak(response, world, "GET " + what)
+            if rule.arguments:
+                assert response.status_code in DENIED, f"GET {what} answered {response.status_code}"
+            checked += 1
+        if "POST" in rule.methods:
+            response = client.post_form(url, {})
+            _assert_no_leak(response, world, "POST " + what)
+            if rule.arguments:
+                assert response.status_code in DENIED, f"POST {what} answered {response.status_code}"
+            checked += 1
+            if rule.endpoint in SESSION_ENDING:
+                client = login_as(role)
+    assert _fingerprint(app, world) == before, f"{role} changed franchisee B's data"
+    assert checked >= len(_rules(app))
+
+
+@pytest.mark.parametrize("role", NETWORK)
+def test_network_roles_get_every_page_without_error(app, world, login_as, role):
+    client = login_as(role)
+    for rule in _rules(app):
+        if "GET" in rule.methods:
+            response = client.get(_url(app, rule, world))
+            assert response.status_code < 500, f"{role} GET {rule.endpoint}: {response.status_code}"
+
+
+def test_read_only_network_roles_cannot_write(app, world, login_as):
+    for role in ("auditor", "viewer"):
+        client = login_as(role)
+        before = _fingerprint(app, world)
+        for rule in _rules(app):
+            if "POST" in rule.methods and rule.arguments:
+                response = client.post_form(_url(app, rule, world), {})
+                assert response.status_code == 403, f"{role} POST {rule.endpoint}: {response.status_code}"
+            if "POST" in rule.methods and rule.endpoint in SESSION_ENDING:
+                client.post_form(_url(app, rule, world), {})
+                client = login_as(role)
+        assert _fingerprint(app, world) == before
+
+
+def test_anonymous_is_sent_to_sign_in_everywhere_but_public_pages(app, world, client):
+    public = {"auth.login", "auth.set_language"}
+    for rule in _rules(app):
+        url = _url(app, rule, world)
+        for method in ("GET", "POST") if "POST" in rule.methods else ("GET",):
+            if method not in rule.methods:
+                continue
+            response = client.get(url) if method == "GET" else client.post_form(url, {})
+            _assert_no_leak(response, world, f"anonymous {method} {rule.endpoint}")
+            if rule.endpoint not in public:
+                assert response.status_code == 302 and "/login" in response.headers["Location"], (
+                    f"anonymous {method} {rule.endpoint}: {response.status_code}"
+                )
+
+
+def test_every_view_declares_its_access(app):
+    from flask import Flask
+
+    from app.security.access import check_endpoints_declared
+
+    assert all(hasattr(app.view_functions[r.endpoint], "access_permission") for r in _rules(app))
+    # create_app runs this check, so an undeclared view stops the portal from starting.
+    bare = Flask(__name__)
+    bare.add_url_rule("/undeclared", "leaky", lambda: "data")
+    with pytest.raises(RuntimeError, match="leaky"):
+        check_endpoints_declared(bare)
