@@ -16,9 +16,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
 
+    # The scope hook must run before CSRFProtect's, so even a rejected request has a scope.
+    register_request_hooks(app)
     register_extensions(app)
     register_blueprints(app)
-    register_request_hooks(app)
     register_errorhandlers(app)
     register_jinja(app)
     register_cli(app)

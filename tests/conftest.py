@@ -63,6 +63,12 @@ def _rollback(app):
         connection = db.engine.connect()
     transaction = connection.begin()
     original = db.session
+    # Sign-in failure counters start from zero in every test.
+    from app.services.auth import LoginLimiter
+
+    app.extensions["login_limiter"] = LoginLimiter(
+        "memory://", app.config["LOGIN_LIMIT_PER_ACCOUNT"], app.config["LOGIN_LIMIT_PER_ADDRESS"]
+    )
     db.session = db._make_scoped_session(
         {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": ConnectionBoundSession}
     )
