@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from app.extensions import db
 from app.models import Franchisee, User
@@ -58,6 +58,15 @@ class SignInResult:
     wait_seconds: int = 0
 
 
+def touch_user(user: User, **values) -> None:
+    """Update bookkeeping columns without bumping the row version.
+
+    Signing in or picking a language must not make an administrator's open
+    edit form look stale.
+    """
+    db.session.execute(update(User).where(User.id == user.id).values(**values))
+
+
 def normalise_login(login: str) -> str:
     return (login or "").strip().lower()
 
@@ -99,8 +108,9 @@ def sign_in(limiter: LoginLimiter, login: str, password: str, ip: str | None) ->
         audit.record("auth.login_failed", actor=user, details={"reason": "inactive"})
         return SignInResult(error="inactive")
     limiter.succeeded(key)
+    changes = {"last_login_at": utcnow()}
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+        changes["password_hash"] = hash_password(password)
+    touch_user(user, **changes)
     audit.record("auth.login_succeeded", actor=user)
     return SignInResult(user=user)

@@ -11,7 +11,7 @@ from app.forms import EmptyForm
 from app.security import sessions
 from app.security.access import PUBLIC, SIGNED_IN, access
 from app.services import users as user_service
-from app.services.auth import sign_in
+from app.services.auth import sign_in, touch_user
 
 
 def safe_next(target: str | None, default: str = "dashboard.index") -> str:
@@ -37,7 +37,7 @@ def login():
             lang = session.get("lang")
             sessions.start(result.user)
             if lang and not result.user.locale:
-                result.user.locale = lang
+                touch_user(result.user, locale=lang)
             login_user(result.user)
             db.session.commit()
             return redirect(safe_next(form.next.data))
@@ -96,6 +96,6 @@ def set_language():
     if form.validate_on_submit():
         session["lang"] = form.lang.data
         if current_user.is_authenticated:
-            current_user.locale = form.lang.data
+            touch_user(current_user, locale=form.lang.data)
             db.session.commit()
     return redirect(safe_next(form.next.data, "auth.login"))

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the tests need: Chromium for the browser tests, poppler-utils
+# for reading PDFs. Installed here so that nothing is installed by hand.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${need[*]} (Debian packages)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  sudo apt-get update -qq
+  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+else
+  echo "warning: cannot install ${need[*]}; browser tests will be skipped (they fail under CI=true)" >&2
+fi
