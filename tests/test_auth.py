@@ -192,3 +192,21 @@ def test_over_long_and_malformed_input_gets_a_message_not_an_error(app, world, c
     response = client.login("x" * 5000, "y" * 5000)
     assert response.status_code == 400 and "最多" in response.text
     assert client.get("/stores/not-a-number").status_code in (302, 404)
+
+
+def test_throttling_is_shared_between_workers_through_redis():
+    import os
+    import uuid
+
+    import pytest
+
+    from app.services.auth import LoginLimiter
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL not set (CI sets it for the PostgreSQL run)")
+    worker_1, worker_2 = (LoginLimiter(url, "2 per minute", "100 per minute") for _ in range(2))
+    account = f"acct-{uuid.uuid4().hex}"
+    worker_1.failed(account, None)
+    worker_2.failed(account, None)
+    assert worker_1.wait_seconds(account, None) > 0 and worker_2.wait_seconds(account, None) > 0

@@ -1,0 +1,125 @@
+"""Real headless Chromium against a live server started the way `make run` starts it."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+A_STORES = ("SH001", "HZ001", "SU001")
+NOT_A = ("NJ001", "BJ001", "TJ001", "GZ001", "SZ001")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing; `make test` installs it")
+        pytest.skip("Chromium is not installed; `make test` installs it")
+    db_path = tmp_path_factory.mktemp("live") / "portal.db"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "PORTAL_CONFIG": "development",
+        "SECRET_KEY": "browser-test-secret",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([*flask, "seed", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen([*flask, "run", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/login", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.terminate()
+        pytest.fail("the portal did not start")
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def _shot(page, name):
+    # The shipped CJK font arrives in unicode-range slices; wait for them before the picture.
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def _sign_in(page, base, username):
+    page.goto(base + "/login")
+    page.fill("#login", username)
+    page.fill("#password", "demo-pass-2026")
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def test_owner_a_sees_only_franchisee_a_and_switches_language(live_server, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    csp_errors = []
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text))
+
+    _sign_in(page, live_server, "owner-a")
+    assert "您的数据范围" in page.content()
+    page.goto(live_server + "/stores")
+    table = page.inner_text("[data-testid=store-table]")
+    assert all(code in table for code in A_STORES)
+    assert not any(code in table for code in NOT_A)
+    _shot(page, "owner-a-stores-zh.png")
+
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")  # app.js submits the form on change
+    assert page.locator("h1").inner_text() == "Stores"
+    _shot(page, "owner-a-stores-en.png")
+
+    # Another franchisee's store by URL: not found, in English now.
+    page.goto(live_server + "/stores/5")
+    assert "Not found" in page.content()
+    assert csp_errors == []
+    context.close()
+
+
+def test_phone_layout_and_sign_out(live_server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    _sign_in(page, live_server, "manager-a1")
+    _shot(page, "manager-a1-phone.png")
+    page.click(".navbar-toggler")
+    page.click("[data-testid=user-menu]")
+    page.click("text=退出登录")
+    page.wait_for_url(live_server + "/login")
+    page.goto(live_server + "/")
+    assert page.url.startswith(live_server + "/login")
+    context.close()
