@@ -19,7 +19,7 @@ def _plain(value):
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if hasattr(value, "id"):
-        return getattr(value, "id")
+        return value.id
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
