@@ -7,7 +7,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-dev translations translations-update system-deps clean
+.PHONY: bench run test install install-dev translations translations-update system-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,3 +49,6 @@ test: install-dev translations system-deps
 
 clean:
 	rm -rf $(VENV) instance/portal.db
+
+bench: install translations
+	$(PY) scripts/bench.py
