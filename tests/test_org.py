@@ -126,3 +126,13 @@ def test_store_list_query_count_does_not_grow_with_stores(app, world, login_as, 
     with count_queries() as many:
         client.get("/stores")
     assert len(many) == len(few)
+
+
+def test_posted_ids_outside_the_offered_choices_are_refused(app, world, login_as):
+    admin = login_as("admin")
+    user = {"username": "odd-ids", "display_name": "x", "email": "", "role": "hq_supervisor",
+            "franchisee_id": "0", "store_ids": [], "region_ids": ["99999"], "department": "",
+            "locale": "zh_Hans", "password": "a long enough pass", "version": "1"}
+    response = admin.post_form("/admin/users/new", user)
+    assert response.status_code == 200 and "不是有效的选项" in response.text
+    assert _one(app, select(func.count(User.id)).where(User.username == "odd-ids")) == 0

@@ -79,7 +79,7 @@ def _franchisee_choices(active_only=False):
     stmt = select(Franchisee).order_by(Franchisee.name)
     if active_only:
         stmt = stmt.where(Franchisee.status == "active")
-    return [(f.id, f.name) for f in db.session.scalars(stmt)]  # pairs; wrapped by callers
+    return [(f.id, f.name) for f in db.session.scalars(stmt)]
 
 
 class StoreForm(VersionedForm):

@@ -62,10 +62,10 @@ class UserForm(VersionedForm):
         if self.franchisee_id.data and self.franchisee_id.data not in self._franchisees:
             self.franchisee_id.errors.append(_l("Not a valid choice."))
             ok = False
-        unknown = [i for i in self.store_ids.data if i not in self._stores] + [i for i in self.region_ids.data if i not in self._regions]
-        if unknown:
-            (self.store_ids if set(unknown) - set(self._regions) else self.region_ids).errors.append(_l("Not a valid choice."))
-            ok = False
+        for field, offered in ((self.store_ids, self._stores), (self.region_ids, self._regions)):
+            if any(i not in offered for i in field.data):
+                field.errors.append(_l("Not a valid choice."))
+                ok = False
         if role in FRANCHISE_ROLES and not self.franchisee_id.data:
             self.franchisee_id.errors.append(_l("Choose the franchisee this user works for."))
             ok = False
