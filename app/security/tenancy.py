@@ -65,8 +65,16 @@ def unscoped():
             info[SCOPE_KEY] = previous
 
 
+_owned_cache: tuple[int, list] = (-1, [])
+
+
 def _store_owned_models():
-    return [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, StoreOwned)]
+    """The StoreOwned models, found once rather than on every statement."""
+    global _owned_cache
+    mappers = db.Model.registry.mappers
+    if _owned_cache[0] != len(mappers):
+        _owned_cache = (len(mappers), [m.class_ for m in mappers if issubclass(m.class_, StoreOwned)])
+    return _owned_cache[1]
 
 
 def _criteria(scope):
