@@ -80,8 +80,6 @@ class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = _database_url(None) if os.environ.get("DATABASE_URL") else "sqlite://"
-    ARGON2_MEMORY_KIB = 19456
-    WTF_CSRF_ENABLED = True
 
 
 class ProductionConfig(Config):

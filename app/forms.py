@@ -21,6 +21,10 @@ class VersionedForm(FlaskForm):
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
+    def __init__(self, *args, obj=None, **kwargs):
+        super().__init__(*args, obj=obj, **kwargs)
+        self._obj = obj  # the record being edited: Unique lets it keep its own values
+
 
 def safe_text(max_length: int):
     """Length check whose message names the limit, in the user's language."""
@@ -36,6 +40,5 @@ class Unique:
 
     def __call__(self, form, field):
         existing = self.lookup(field.data)
-        current = getattr(form, "_obj", None)
-        if existing is not None and existing is not current:
+        if existing is not None and existing is not form._obj:
             raise ValidationError(self.message)

@@ -1,4 +1,5 @@
 import re
+from types import SimpleNamespace
 
 import pytest
 from flask.testing import FlaskClient
@@ -99,19 +100,17 @@ def world(app):
 
 def _snapshot_ids(world):
     """Detach the world from the set-up session: tests get ids and strings, not live rows."""
-
-    class Ids:
-        pass
-
-    ids = Ids()
-    ids.a, ids.b = world.a.id, world.b.id
-    ids.east, ids.north = world.east.id, world.north.id
-    ids.a_stores = [s.id for s in world.a_stores]
-    ids.b_stores = [s.id for s in world.b_stores]
-    ids.users = {k: u.id for k, u in world.users.items()}
-    ids.usernames = {k: u.username for k, u in world.users.items()}
-    ids.b_markers = world.b_markers
-    return ids
+    return SimpleNamespace(
+        a=world.a.id,
+        b=world.b.id,
+        east=world.east.id,
+        north=world.north.id,
+        a_stores=[s.id for s in world.a_stores],
+        b_stores=[s.id for s in world.b_stores],
+        users={k: u.id for k, u in world.users.items()},
+        usernames={k: u.username for k, u in world.users.items()},
+        b_markers=world.b_markers,
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Franchisee, Store, StoreOwnership, User
+from app.models import AuditEvent, Franchisee, Region, Store, StoreOwnership, User
 from app.security.tenancy import unscoped
 
 FRANCHISEE = {
@@ -119,7 +119,7 @@ def test_store_list_query_count_does_not_grow_with_stores(app, world, login_as, 
         client.get("/stores")
     with app.app_context(), unscoped():
         a = db.session.get(Franchisee, world.a)
-        east = db.session.get(__import__("app.models", fromlist=["Region"]).Region, world.east)
+        east = db.session.get(Region, world.east)
         for i in range(15):
             make_store(f"X{i:02d}", f"加测店{i}", a, east)
         db.session.commit()

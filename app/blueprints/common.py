@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
+from app.services import RuleError
 
 
 def page_of(stmt):
@@ -47,6 +48,19 @@ def save_versioned(form, obj, change) -> bool:
         db.session.rollback()
         flash(_("Not saved: a code, name or number you entered is already in use."), "danger")
     return False
+
+
+def commit_or_explain(change, success: str) -> bool:
+    """Run a service call and commit; a broken business rule is rolled back and explained."""
+    try:
+        change()
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True
 
 
 def commit_new(create) -> object | None:

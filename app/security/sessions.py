@@ -24,10 +24,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _client_ip() -> str | None:
-    return request.remote_addr
-
-
 def start(user: User) -> None:
     """Begin a fresh session for ``user``: new cookie contents, new server record."""
     session.clear()
@@ -36,7 +32,7 @@ def start(user: User) -> None:
         UserSession(
             token_hash=_hash(token),
             user_id=user.id,
-            ip=_client_ip(),
+            ip=request.remote_addr,
             user_agent=(request.user_agent.string or "")[:255],
         )
     )

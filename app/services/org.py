@@ -11,11 +11,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Franchisee, Region, Store, StoreOwnership, User
 from app.security import sessions
-from app.services import audit
+from app.services import RuleError, audit
 
 
-class OrgError(ValueError):
-    """A request that breaks a business rule; its message is shown to the user."""
+class OrgError(RuleError):
+    """An organisation change that breaks a rule (transfer, closure)."""
 
 
 def _apply(obj, data: dict) -> dict:

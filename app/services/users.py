@@ -1,8 +1,6 @@
 """User administration and own-account changes. Functions flush nothing and commit nothing."""
-from sqlalchemy import select
-
 from app.extensions import db
-from app.models import Store, User
+from app.models import User
 from app.models.base import utcnow
 from app.models.user import FRANCHISE_ROLES, STORE_ROLES
 from app.security import sessions
@@ -86,8 +84,3 @@ def change_own_password(user: User, current: str, new: str) -> bool:
 def signed_out(user: User) -> None:
     audit.record("auth.logout", actor=user)
 
-
-def stores_of(franchisee_id: int | None) -> list[Store]:
-    if franchisee_id is None:
-        return []
-    return db.session.scalars(select(Store).where(Store.franchisee_id == franchisee_id).order_by(Store.code)).all()

@@ -36,10 +36,6 @@ class FranchiseeForm(VersionedForm):
     owner_email = EmailField(_l("Owner e-mail"), validators=[Optional(), Email(message=_l("Enter a valid e-mail address.")), safe_text(254)])
     status = SelectField(_l("Status"), choices=choices(FRANCHISEE_STATUSES.items()))
 
-    def __init__(self, *args, obj=None, **kwargs):
-        super().__init__(*args, obj=obj, **kwargs)
-        self._obj = obj
-
     def validate_contract_end(self, field):
         if self.contract_start.data and field.data and field.data <= self.contract_start.data:
             raise ValidationError(_l("The contract must end after it starts."))
@@ -62,10 +58,6 @@ class RegionForm(VersionedForm):
         _l("Name"),
         validators=[DataRequired(), safe_text(60), Unique(_lookup(Region, Region.name), _l("Another region has this name."))],
     )
-
-    def __init__(self, *args, obj=None, **kwargs):
-        super().__init__(*args, obj=obj, **kwargs)
-        self._obj = obj
 
     def data_for_model(self) -> dict:
         return {"code": self.code.data.strip().upper(), "name": self.name.data.strip()}
@@ -96,7 +88,6 @@ class StoreForm(VersionedForm):
 
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, obj=obj, **kwargs)
-        self._obj = obj
         self.region_id.choices = _region_choices()
         if obj is not None:
             # Ownership changes only through a transfer, which keeps the history.

@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import commit_new, page_of, save_versioned
+from app.blueprints.common import commit_new, commit_or_explain, page_of, save_versioned
 from app.blueprints.org import bp
 from app.blueprints.org.forms import CloseStoreForm, StoreForm, TransferStoreForm
 from app.extensions import db
@@ -109,14 +109,10 @@ def transfer_store(store_id: int):
     form = TransferStoreForm(store=store)
     if form.validate_on_submit():
         target = get_scoped_or_404(Franchisee, form.franchisee_id.data)
-        try:
-            org.transfer_store(store, target, form.effective_on.data, form.note.data or None, current_user)
-        except org.OrgError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("Store transferred to %(name)s.", name=target.name), "success")
+        if commit_or_explain(
+            lambda: org.transfer_store(store, target, form.effective_on.data, form.note.data or None, current_user),
+            _("Store transferred to %(name)s.", name=target.name),
+        ):
             return redirect(url_for("org.store", store_id=store.id))
     return render_template("org/store_transfer.html", form=form, store=store)
 
@@ -130,14 +126,7 @@ def close_store(store_id: int):
     if not form.validate_on_submit():
         flash(_("Enter a valid closing date."), "danger")
     else:
-        try:
-            org.close_store(store, form.closed_on.data, current_user)
-        except org.OrgError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("Store closed."), "success")
+        commit_or_explain(lambda: org.close_store(store, form.closed_on.data, current_user), _("Store closed."))
     return redirect(url_for("org.store", store_id=store.id))
 
 
@@ -147,12 +136,5 @@ def reopen_store(store_id: int):
     """Reopen a closed store."""
     store = get_scoped_or_404(Store, store_id)
     if EmptyForm().validate_on_submit():
-        try:
-            org.reopen_store(store, current_user)
-        except org.OrgError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("Store reopened."), "success")
+        commit_or_explain(lambda: org.reopen_store(store, current_user), _("Store reopened."))
     return redirect(url_for("org.store", store_id=store.id))

@@ -45,7 +45,6 @@ class UserForm(VersionedForm):
             kwargs.setdefault("store_ids", [s.id for s in obj.stores])
             kwargs.setdefault("region_ids", [r.id for r in obj.regions])
         super().__init__(*args, obj=obj, **kwargs)
-        self._obj = obj
         self._franchisees = {f.id: f for f in db.session.scalars(select(Franchisee).order_by(Franchisee.name))}
         self._stores = {s.id: s for s in db.session.scalars(select(Store).order_by(Store.code))}
         self._regions = {r.id: r for r in db.session.scalars(select(Region).order_by(Region.code))}
