@@ -4,12 +4,28 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
 
-def choices(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms select options."""
-    return [SelectChoice(value, label) for value, label in pairs]
+def choices(pairs, blank: bool = False) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select options.
+
+    ``blank`` puts a "please choose" option (value 0) first, so that a required
+    choice is never made silently by the browser picking the first entry.
+    """
+    options = [SelectChoice(0, _l("Please choose"))] if blank else []
+    return options + [SelectChoice(value, label) for value, label in pairs]
+
+
+class Chosen:
+    """Requires a real option, not the "please choose" placeholder of ``choices(blank=True)``."""
+
+    def __init__(self, message=None):
+        self.message = message or _l("Please choose one.")
+
+    def __call__(self, form, field):
+        if not field.data:
+            raise StopValidation(self.message)
 
 
 class EmptyForm(FlaskForm):

@@ -1,4 +1,6 @@
 """Headquarters administers franchisees, stores and users through the portal."""
+import re
+
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -136,3 +138,29 @@ def test_posted_ids_outside_the_offered_choices_are_refused(app, world, login_as
     response = admin.post_form("/admin/users/new", user)
     assert response.status_code == 200 and "不是有效的选项" in response.text
     assert _one(app, select(func.count(User.id)).where(User.username == "odd-ids")) == 0
+
+
+def test_a_transfer_needs_an_explicit_receiving_franchisee(app, world, login_as):
+    admin = login_as("admin")
+    page = admin.get(f"/stores/{world.a_stores[0]}/transfer").text
+    select_html = re.search(r'<select[^>]*name="franchisee_id"[^>]*>(.*?)</select>', page, re.S).group(1)
+    # The browser shows the first option: the placeholder, never some franchisee.
+    assert re.match(r'\s*<option[^>]*value="0">请选择</option>', select_html)
+    response = admin.post_form(f"/stores/{world.a_stores[0]}/transfer", {"franchisee_id": "0", "effective_on": "2026-01-05"})
+    assert response.status_code == 200 and "请选择接手门店的加盟商" in response.text
+    assert _one(app, select(Store.franchisee_id).where(Store.id == world.a_stores[0])) == world.a
+
+
+def test_transfer_rule_messages_show_dates_in_the_users_language(app, world, login_as):
+    admin = login_as("admin")
+    response = admin.post_form(f"/stores/{world.a_stores[0]}/transfer", {"franchisee_id": str(world.b), "effective_on": "2020-01-01"}, follow_redirects=True)
+    assert "2021年1月1日" in response.text
+
+
+def test_a_new_store_needs_its_region_and_franchisee_chosen(app, world, login_as):
+    admin = login_as("admin")
+    store = {"code": "NEW1", "name": "新店", "region_id": "0", "city": "杭州", "address": "某路1号",
+             "opened_on": "2026-03-01", "franchisee_id": "0", "version": "1"}
+    response = admin.post_form("/stores/new", store)
+    assert "请选择区域" in response.text and "请选择加盟商" in response.text
+    assert _one(app, select(func.count(Store.id)).where(Store.code == "NEW1")) == 0

@@ -5,6 +5,7 @@ reports must still show who owned a store at the time.
 """
 from datetime import date, timedelta
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -94,7 +95,9 @@ def transfer_store(store: Store, to: Franchisee, effective_on: date, note: str |
         raise OrgError(_l("Stores can only be transferred to an active franchisee."))
     current = current_ownership(store)
     if current is not None and effective_on <= current.start_on:
-        raise OrgError(_l("The transfer date must be after the current owner's start date (%(d)s).", d=current.start_on.isoformat()))
+        raise OrgError(
+            _l("The transfer date must be after the current owner's start date (%(d)s).", d=format_date(current.start_on))
+        )
     if effective_on > date.today():
         raise OrgError(_l("The transfer date cannot be in the future."))
     previous_id = store.franchisee_id

@@ -6,7 +6,7 @@ from wtforms import DateField, EmailField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
 
 from app.extensions import db
-from app.forms import Unique, VersionedForm, choices, safe_text
+from app.forms import Chosen, Unique, VersionedForm, choices, safe_text
 from app.models import Franchisee, Region, Store
 from app.models.org import FRANCHISEE_STATUSES
 from flask_wtf import FlaskForm
@@ -64,7 +64,7 @@ class RegionForm(VersionedForm):
 
 
 def _region_choices():
-    return choices((r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.code)))
+    return [(r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.code))]
 
 
 def _franchisee_choices(active_only=False):
@@ -80,20 +80,20 @@ class StoreForm(VersionedForm):
         validators=[DataRequired(), safe_text(20), CODE, Unique(_lookup(Store, Store.code), _l("This store code is already used."))],
     )
     name = StringField(_l("Store name"), validators=[DataRequired(), safe_text(100)])
-    region_id = SelectField(_l("Region"), coerce=int, validate_choice=True)
+    region_id = SelectField(_l("Region"), coerce=int, validators=[Chosen(_l("Choose the region."))])
     city = StringField(_l("City"), validators=[DataRequired(), safe_text(40)])
     address = StringField(_l("Address"), validators=[DataRequired(), safe_text(200)])
     opened_on = DateField(_l("Opening date"), validators=[DataRequired(message=_l("Enter a valid date."))])
-    franchisee_id = SelectField(_l("Franchisee"), coerce=int)
+    franchisee_id = SelectField(_l("Franchisee"), coerce=int, validators=[Chosen(_l("Choose the franchisee."))])
 
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, obj=obj, **kwargs)
-        self.region_id.choices = _region_choices()
+        self.region_id.choices = choices(_region_choices(), blank=obj is None)
         if obj is not None:
             # Ownership changes only through a transfer, which keeps the history.
             del self.franchisee_id
         else:
-            self.franchisee_id.choices = choices(_franchisee_choices(active_only=True))
+            self.franchisee_id.choices = choices(_franchisee_choices(active_only=True), blank=True)
 
     def data_for_model(self) -> dict:
         data = {
@@ -110,13 +110,17 @@ class StoreForm(VersionedForm):
 
 
 class TransferStoreForm(FlaskForm):
-    franchisee_id = SelectField(_l("New franchisee"), coerce=int)
+    franchisee_id = SelectField(
+        _l("Receiving franchisee"), coerce=int, validators=[Chosen(_l("Choose the franchisee taking over the store."))]
+    )
     effective_on = DateField(_l("Effective from"), default=date.today, validators=[DataRequired(message=_l("Enter a valid date."))])
     note = TextAreaField(_l("Note"), validators=[Optional(), safe_text(200)])
 
     def __init__(self, *args, store=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.franchisee_id.choices = choices(c for c in _franchisee_choices(active_only=True) if c[0] != store.franchisee_id)
+        self.franchisee_id.choices = choices(
+            (c for c in _franchisee_choices(active_only=True) if c[0] != store.franchisee_id), blank=True
+        )
 
 
 class CloseStoreForm(FlaskForm):
