@@ -64,6 +64,11 @@ class Config:
     LANGUAGES = ("zh_Hans", "en")
 
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+    # Uploaded customer files wait here for the background import (app/services/customer_import.py).
+    IMPORT_DIR = os.environ.get("IMPORT_DIR", str(INSTANCE_DIR / "imports"))
+    IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 200_000)
+    # "process": a separate `flask customers run-import` process; "inline" runs it in the test.
+    IMPORT_RUNNER = os.environ.get("IMPORT_RUNNER", "process")
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     PER_PAGE = 25
     HSTS = False
@@ -78,6 +83,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    IMPORT_RUNNER = os.environ.get("IMPORT_RUNNER", "inline")
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = _database_url(None) if os.environ.get("DATABASE_URL") else "sqlite://"
 

@@ -78,6 +78,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.audit import bp as audit_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.customers import bp as customers_bp
     from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.org import bp as org_bp
     from app.blueprints.users import bp as users_bp
@@ -85,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(org_bp)
+    app.register_blueprint(customers_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
 

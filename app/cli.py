@@ -8,6 +8,7 @@ from app.security.tenancy import unscoped
 
 seed = AppGroup("seed", help="Load data into the database.")
 users = AppGroup("users", help="Manage portal users.")
+customers = AppGroup("customers", help="Customer-file jobs that run outside web requests.")
 
 
 @seed.command("demo")
@@ -50,6 +51,45 @@ def create_admin(username: str, display_name: str, email: str | None, password: 
     click.echo(f"created hq_admin {username}")
 
 
+@customers.command("run-import")
+@click.argument("job_id", type=int)
+def run_import(job_id: int) -> None:
+    """Check or import an uploaded customer file (started by the portal after an upload)."""
+    from app.services import customer_import
+
+    job = customer_import.run(job_id)
+    click.echo(f"import {job_id}: {job.state}, {job.total_rows} rows, {job.seconds}s, {job.peak_memory_mb} MB peak")
+
+
+@customers.command("anonymise-inactive")
+def anonymise_inactive() -> None:
+    """Anonymise customers with no activity for the retention period (run daily from cron)."""
+    from app.models.base import utcnow
+    from app.services.customers import anonymise_inactive as run
+
+    with unscoped():
+        count = run(utcnow().date(), None)
+        db.session.commit()
+    click.echo(f"anonymised {count} inactive customers")
+
+
+@customers.command("recompute")
+def recompute() -> None:
+    """Recompute every customer's figures from their purchases (after a bulk data repair)."""
+    from sqlalchemy import select
+
+    from app.models import Customer
+    from app.services import customer_analytics
+
+    with unscoped():
+        ids = db.session.scalars(select(Customer.id)).all()
+        for start in range(0, len(ids), 2000):
+            customer_analytics.refresh(ids[start:start + 2000])
+        db.session.commit()
+    click.echo(f"recomputed {len(ids)} customers")
+
+
 def register(app) -> None:
+    app.cli.add_command(customers)
     app.cli.add_command(seed)
     app.cli.add_command(users)

@@ -17,6 +17,11 @@ def choices(pairs, blank: bool = False) -> list[SelectChoice]:
     return options + [SelectChoice(value, label) for value, label in pairs]
 
 
+def text_or_blank(value) -> str:
+    """``coerce`` for text-valued selects with a "please choose" option (value 0)."""
+    return "" if value in (None, 0, "0") else str(value)
+
+
 class Chosen:
     """Requires a real option, not the "please choose" placeholder of ``choices(blank=True)``."""
 

@@ -129,4 +129,7 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
         )
         created += 1
     db.session.flush()
+    from app.seed_customers import seed_customers
+
+    created += seed_customers([stores[code] for code, *_ in STORES])
     return f"demo seed: {created} records created"

@@ -10,7 +10,18 @@ def register(app) -> None:
     def can(permission, obj=None):
         return policy.can(current_user, permission, obj)
 
-    app.jinja_env.globals.update(can=can, current_locale=lambda: str(get_locale()))
+    from app.models import customer as customer_model
+    from app.services.customer_fields import mask_email, mask_mobile
+
+    labels = {
+        name.lower(): getattr(customer_model, name)
+        for name in ("GENDERS", "CUSTOMER_TYPES", "SOURCES", "CATEGORIES", "RELATIONSHIPS", "CONSENT_METHODS",
+                     "ANONYMISE_REASONS", "CONTACT_METHODS", "CONTACT_PURPOSES", "PURCHASE_CHANNELS")
+    }
+    app.jinja_env.globals.update(can=can, current_locale=lambda: str(get_locale()), labels=labels)
+    app.jinja_env.filters["mask_mobile"] = mask_mobile
+    app.jinja_env.filters["mask_email"] = mask_email
+    app.jinja_env.filters["money"] = lambda v: "" if v is None else f"¥{v:,.2f}"
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
 

@@ -14,6 +14,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "org.manage": frozenset({"hq_admin"}),
     "users.manage": frozenset({"hq_admin"}),
     "audit_log.view": frozenset({"hq_admin"}),
+    # Customer files. Headquarters reads them across its scope; the stores keep them.
+    "customers.view": HQ_READERS | FRANCHISE,
+    "customers.edit": frozenset({"hq_admin"}) | FRANCHISE,
+    # Full phone, e-mail and address: only those who actually call and visit customers.
+    "customers.contact_details": frozenset({"hq_admin"}) | FRANCHISE,
+    "customers.import": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    "customers.export": frozenset({"hq_admin", "hq_auditor", "franchise_owner", "store_manager"}),
+    "customers.merge": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    "customers.privacy": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    # Who looked at which customer (R62).
+    "customers.access_log": frozenset({"hq_admin", "hq_auditor"}),
+    "customers.rules": frozenset({"hq_admin"}),
 }
 
 

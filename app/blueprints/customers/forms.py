@@ -1,0 +1,228 @@
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import BooleanField, DateTimeLocalField, DecimalField, Field, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
+from wtforms.widgets import DateInput
+
+from app.extensions import db
+from app.forms import Chosen, VersionedForm, choices, safe_text, text_or_blank
+from app.models import Customer, Store, User
+from app.models.base import utcnow
+from app.models.customer import (
+    CONSENT_METHODS, CONTACT_METHODS, CONTACT_PURPOSES, CUSTOMER_TYPES, GENDERS, PURCHASE_CHANNELS,
+    RELATIONSHIPS, SOURCES,
+)
+from app.models.user import FRANCHISE_ROLES
+from app.services import customer_fields as fields
+
+MONEY = NumberRange(min=0, max=99_999_999, message=_l("Enter an amount between 0 and 99,999,999."))
+
+
+class FlexibleDateField(Field):
+    """A date typed by hand or picked: 2026-01-05, 2026/1/5, 20260105, 2026年1月5日."""
+
+    widget = DateInput()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist:
+            try:
+                self.data = fields.parse_date(valuelist[0])
+            except fields.FieldError as error:
+                raise ValueError(str(error)) from None
+
+
+def _normalised(normalise):
+    """Validator that replaces the field's data by its normalised form or reports why not."""
+    def check(form, field):
+        try:
+            field.data = normalise(field.data)
+        except fields.FieldError as error:
+            raise ValidationError(str(error)) from None
+    return check
+
+
+def store_choices(stores):
+    return choices(((s.id, str(s)) for s in stores), blank=len(stores) > 1)
+
+
+class CustomerForm(VersionedForm):
+    store_id = SelectField(_l("Store"), coerce=int, validators=[Chosen()])
+    code = StringField(_l("Customer code"), validators=[Optional(), safe_text(30)],
+                       description=_l("Leave empty to number the customer automatically."))
+    name = StringField(_l("Name"), validators=[DataRequired(), _normalised(fields.clean_name)])
+    gender = SelectField(_l("Gender"), choices=choices(GENDERS.items()))
+    birthday = FlexibleDateField(_l("Birthday"), validators=[Optional(), _normalised(fields.check_birthday)])
+    mobile = StringField(_l("Mobile phone"), validators=[_normalised(fields.normalise_mobile)])
+    email = StringField(_l("E-mail"), validators=[_normalised(fields.normalise_email)])
+    address = StringField(_l("Address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
+    postal_code = StringField(_l("Postal code"), validators=[_normalised(fields.normalise_postal_code)])
+    customer_type = SelectField(_l("Customer type"), choices=choices(CUSTOMER_TYPES.items()))
+    source = SelectField(_l("Source"), choices=choices(SOURCES.items()))
+    relationship_type = SelectField(_l("Relationship type"), choices=choices(RELATIONSHIPS.items()))
+    salesperson_id = SelectField(_l("Salesperson"), coerce=int)
+    commission_code = StringField(_l("Commission code"), validators=[_normalised(lambda v: fields.normalise_text(v, 20))])
+    tax_no = StringField(_l("Tax number"), validators=[_normalised(lambda v: fields.normalise_text(v, 30))])
+    credit_record = StringField(_l("Payment credit record"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
+    sales_limit = DecimalField(_l("Sales limit (yuan)"), places=2, validators=[Optional(), MONEY])
+    delivery_address = StringField(_l("Delivery address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
+    invoice_address = StringField(_l("Invoice address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
+    tags = StringField(_l("Tags"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))],
+                       description=_l("Separate tags with commas."))
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), safe_text(2000)])
+    consent = BooleanField(_l("The customer agrees that we keep their contact details"))
+    consent_method = SelectField(_l("How consent was given"), coerce=text_or_blank,
+                                 choices=choices(CONSENT_METHODS.items(), blank=True))
+    consent_purpose = StringField(_l("Purpose told to the customer"), validators=[Optional(), safe_text(200)])
+
+    def __init__(self, *args, stores=(), customer=None, **kwargs):
+        super().__init__(*args, obj=customer, **kwargs)
+        self.stores = {s.id: s for s in stores}
+        if customer is not None:
+            del self.store_id
+            self.code.render_kw = {"readonly": True}
+        else:
+            self.store_id.choices = store_choices(stores)
+            if len(stores) == 1:
+                self.store_id.data = stores[0].id
+        franchisee_ids = {s.franchisee_id for s in stores} or ({customer.franchisee_id} if customer else set())
+        people = db.session.scalars(
+            select(User).where(User.franchisee_id.in_(franchisee_ids), User.role.in_(FRANCHISE_ROLES), User.active.is_(True))
+            .order_by(User.display_name)
+        ).all()
+        self.salesperson_id.choices = choices(((u.id, u.display_name) for u in people), blank=True)
+        if self.salesperson_id.data is None:
+            self.salesperson_id.data = 0
+
+    def validate_code(self, field):
+        if not field.data or self._obj is not None:
+            return
+        field.data = field.data.strip().upper()
+        store_id = self.store_id.data
+        if db.session.scalar(select(Customer.id).where(Customer.store_id == store_id, Customer.code == field.data)):
+            raise ValidationError(_l("This store already has a customer with code %(code)s.", code=field.data))
+
+    def validate_consent_method(self, field):
+        if self.consent.data and not field.data:
+            raise ValidationError(_l("Say how the customer gave consent."))
+
+    def validate_mobile(self, field):
+        if not field.data:
+            return
+        franchisee_id = (self._obj.franchisee_id if self._obj else
+                         getattr(self.stores.get(self.store_id.data), "franchisee_id", None))
+        stmt = select(Customer).where(
+            Customer.franchisee_id == franchisee_id, Customer.mobile == field.data,
+            Customer.merged_into_id.is_(None), Customer.anonymised_at.is_(None),
+        )
+        if self._obj is not None:
+            stmt = stmt.where(Customer.id != self._obj.id)
+        other = db.session.scalar(stmt.limit(1))
+        if other is not None:
+            raise ValidationError(_l("This mobile number already belongs to customer %(code)s.", code=other.code))
+
+    def data_for_model(self) -> dict:
+        keys = ("name", "gender", "birthday", "mobile", "email", "address", "postal_code", "customer_type", "source",
+                "relationship_type", "commission_code", "tax_no", "credit_record", "sales_limit", "delivery_address",
+                "invoice_address", "tags", "notes", "consent", "consent_purpose")
+        data = {k: getattr(self, k).data for k in keys}
+        data["notes"] = (data["notes"] or "").strip() or None
+        data["consent_purpose"] = (data["consent_purpose"] or "").strip() or None
+        data["consent_method"] = self.consent_method.data or None
+        data["salesperson_id"] = self.salesperson_id.data or None
+        if self._obj is None and self.code.data:
+            data["code"] = self.code.data
+        return data
+
+
+class PurchaseForm(FlaskForm):
+    purchased_on = FlexibleDateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
+    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[
+        InputRequired(message=_l("Enter an amount.")),
+        NumberRange(min=Decimal("0.01"), max=99_999_999, message=_l("Enter an amount between 0.01 and 99,999,999.")),
+    ])
+    items = StringField(_l("Items or category"), validators=[DataRequired(), safe_text(200)])
+    channel = SelectField(_l("Channel"), choices=choices(PURCHASE_CHANNELS.items()))
+
+    def validate_purchased_on(self, field):
+        if field.data and field.data > utcnow().date():
+            raise ValidationError(_l("A purchase cannot be in the future."))
+        if field.data and field.data.year < 2000:
+            raise ValidationError(_l("Purchases before 2000 are not recorded."))
+
+
+class ContactForm(FlaskForm):
+    occurred_at = DateTimeLocalField(_l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                                     validators=[InputRequired(message=_l("Enter a valid date and time."))])
+    method = SelectField(_l("Method"), choices=choices(CONTACT_METHODS.items()))
+    purpose = SelectField(_l("Purpose"), choices=choices(CONTACT_PURPOSES.items()))
+    place = StringField(_l("Place"), validators=[Optional(), safe_text(100)])
+    cost = DecimalField(_l("Cost (yuan)"), places=2, default=Decimal("0"), validators=[Optional(), MONEY])
+    concession = StringField(_l("Discount or coupon given"), validators=[Optional(), safe_text(100)])
+    outcome = TextAreaField(_l("Outcome"), validators=[DataRequired(), safe_text(2000)])
+
+    def __init__(self, *args, purpose=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if purpose:
+            del self.purpose
+            self.fixed_purpose = purpose
+        if self.occurred_at.data is None and not self.is_submitted():
+            self.occurred_at.data = datetime.now().replace(second=0, microsecond=0)
+
+    def validate_occurred_at(self, field):
+        if field.data and field.data > datetime.now() + timedelta(hours=1):
+            raise ValidationError(_l("A contact cannot be in the future."))
+
+    def data_for_model(self) -> dict:
+        return {
+            "occurred_at": self.occurred_at.data,
+            "method": self.method.data,
+            "purpose": getattr(self, "fixed_purpose", None) or self.purpose.data,
+            "place": (self.place.data or "").strip() or None,
+            "cost": self.cost.data or Decimal("0"),
+            "concession": (self.concession.data or "").strip() or None,
+            "outcome": self.outcome.data.strip(),
+        }
+
+
+class ConsentForm(FlaskForm):
+    consent_method = SelectField(_l("How consent was given"), coerce=text_or_blank,
+                                 choices=choices(CONSENT_METHODS.items(), blank=True), validators=[Chosen()])
+    consent_purpose = StringField(_l("Purpose told to the customer"), validators=[DataRequired(), safe_text(200)])
+
+
+class AnonymiseForm(FlaskForm):
+    reason = SelectField(_l("Reason"), coerce=text_or_blank, choices=choices([
+        ("withdrawn", _l("Consent withdrawn")), ("deletion", _l("Deletion requested"))], blank=True), validators=[Chosen()])
+    confirm = BooleanField(_l("I understand that name and contact details are erased for good"),
+                           validators=[DataRequired(message=_l("Tick the box to confirm."))])
+
+
+class MergeForm(FlaskForm):
+    keep = SelectField(_l("Record to keep"), coerce=int, validators=[Chosen()])
+
+
+class ImportForm(FlaskForm):
+    store_id = SelectField(_l("Store for rows without a store code"), coerce=int, validators=[Chosen()])
+    file = FileField(_l("File (CSV or Excel .xlsx)"), validators=[FileRequired(message=_l("Choose a file to upload."))])
+
+    def __init__(self, *args, stores=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.store_id.choices = store_choices(stores)
+        if len(stores) == 1 and not self.store_id.data:
+            self.store_id.data = stores[0].id
+
+
+def scoped_store(form_field) -> Store | None:
+    """The posted store id re-resolved through the scope (None when not allowed)."""
+    return db.session.scalar(select(Store).where(Store.id == form_field.data))

@@ -1,0 +1,116 @@
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.blueprints.common import commit_or_explain, page_of
+from app.blueprints.customers import bp
+from app.blueprints.customers.forms import ContactForm
+from app.blueprints.customers.listing import Filters, customer_query
+from app.extensions import db
+from app.models import CareHoliday, Customer, Purchase, Store
+from app.models.base import utcnow
+from app.security.access import access
+from app.security.tenancy import get_scoped_or_404
+from app.services import customer_analytics as analytics
+from app.services import customer_care as care
+from app.services import customers
+from app.services.customer_analytics import CHURN_REASONS, SUGGESTED_ACTIONS
+
+
+@bp.route("/churn")
+@access("customers.view")
+def churn():
+    """Churn warnings (流失预警) for the stores in scope, with what to do about each."""
+    today = utcnow().date()
+    rules = analytics.get_rules()
+    reason = request.args.get("reason", "")
+    store_id = request.args.get("store", type=int)
+    f = Filters(churn=reason if reason in CHURN_REASONS else "any", store=store_id, sort="spend")
+    page = page_of(customer_query(f, today, search_phone=False))
+    rows = []
+    contacts = customers.last_contacts([c.id for c in page.items]) if page.items else {}
+    for customer in page.items:
+        rows.append({
+            "customer": customer,
+            "warnings": analytics.churn_warnings(customer, rules, today),
+            "limit": analytics.absence_limit(customer, rules),
+            "last_contact": contacts.get(customer.id),
+        })
+    return render_template(
+        "customers/churn.html", page=page, rows=rows, today=today, rules=rules, reason=reason, store_id=store_id,
+        reasons=CHURN_REASONS, actions=SUGGESTED_ACTIONS,
+        stores=db.session.scalars(select(Store).order_by(Store.code)).all(),
+    )
+
+
+@bp.route("/care")
+@access("customers.view")
+def care_schedule():
+    """Return visits, birthdays and holiday greetings due in the coming days."""
+    today = utcnow().date()
+    rules = analytics.get_rules()
+    holidays = care.upcoming_holidays(rules, today)
+    tab = request.args.get("tab", "return")
+    holiday = None
+    if tab.startswith("holiday-"):
+        holiday = next((h for h in holidays if f"holiday-{h.id}" == tab), None)
+        if holiday is None:
+            tab = "return"
+    if tab == "birthday":
+        page = page_of(care.birthdays(rules, today))
+    elif holiday is not None:
+        page = page_of(care.holiday_greetings(holiday))
+    else:
+        tab = "return"
+        page = page_of(care.return_visits(rules, today))
+    counts = {
+        "return": db.session.scalar(select(db.func.count()).select_from(care.return_visits(rules, today).order_by(None).subquery())),
+        "birthday": db.session.scalar(select(db.func.count()).select_from(care.birthdays(rules, today).order_by(None).subquery())),
+    }
+    return render_template(
+        "customers/care.html", page=page, tab=tab, holiday=holiday, holidays=holidays, counts=counts, today=today,
+        rules=rules, due_of=lambda p: p.purchased_on + timedelta(days=rules.return_visit_after_days),
+        locale=str(get_locale()),
+        next_birthday=lambda c: care.next_birthday(c, today),
+    )
+
+
+def _care_target(customer: Customer, kind: str, ref: int | None):
+    """Check that the care task exists for this customer; returns the contact's references."""
+    today = utcnow().date()
+    if kind == "return_visit":
+        purchase = db.session.scalar(select(Purchase).where(Purchase.id == ref, Purchase.customer_id == customer.id))
+        if purchase is None:
+            abort(404)
+        return {"purchase_id": purchase.id}, purchase
+    if kind == "birthday":
+        if ref not in (today.year, today.year + 1) or not customer.birthday_md:
+            abort(404)
+        return {"care_year": ref}, ref
+    if kind == "holiday":
+        holiday = db.session.scalar(select(CareHoliday).where(CareHoliday.id == ref))
+        if holiday is None:
+            abort(404)
+        return {"holiday_id": holiday.id}, holiday
+    abort(404)
+
+
+@bp.route("/<int:customer_id>/care/<kind>", methods=["GET", "POST"])
+@access("customers.edit")
+def care_done(customer_id: int, kind: str):
+    """Mark a care task done: the outcome goes into the contact log."""
+    customer = get_scoped_or_404(Customer, customer_id)
+    refs, target = _care_target(customer, kind, request.args.get("ref", type=int))
+    form = ContactForm(purpose=kind)
+    back = request.args.get("tab", "return")
+    if form.validate_on_submit():
+        data = form.data_for_model() | refs
+        if commit_or_explain(lambda: customers.record_contact(customer, data, current_user),
+                             _("Care for %(name)s marked done.", name=customer.display_name)):
+            return redirect(url_for("customers.care_schedule", tab=back))
+    return render_template("customers/contact_form.html", form=form, customer=customer, care=kind, target=target,
+                           locale=str(get_locale()))

@@ -1,0 +1,138 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.blueprints.common import commit_new, page_of, save_versioned
+from app.blueprints.customers import bp
+from app.blueprints.customers.forms import CustomerForm, scoped_store
+from app.blueprints.customers.listing import CHURN_FILTERS, CONSENT_FILTERS, SORTS, Filters, customer_query
+from app.extensions import db
+from app.models import AuditEvent, Contact, Customer, Franchisee, Purchase, Store
+from app.models.base import utcnow
+from app.models.customer import CATEGORIES, GRADES
+from app.security.access import access
+from app.security.policy import can
+from app.security.tenancy import get_scoped_or_404
+from app.services import audit, customers
+from app.services import customer_analytics as analytics
+from app.services.customer_care import next_birthday
+
+
+def scoped_stores() -> list[Store]:
+    return db.session.scalars(select(Store).where(Store.status == "open").order_by(Store.code)).all()
+
+
+@bp.route("/")
+@access("customers.view")
+def index():
+    """The customer list: search, filters, sort and pages, within the user's scope."""
+    today = utcnow().date()
+    f = Filters.from_args(request.args)
+    page = page_of(customer_query(f, today, search_phone=can(current_user, "customers.contact_details")))
+    return render_template(
+        "customers/index.html",
+        page=page,
+        f=f,
+        today=today,
+        stores=db.session.scalars(select(Store).order_by(Store.code)).all(),
+        franchisees=db.session.scalars(select(Franchisee).order_by(Franchisee.name)).all(),
+        tiers=analytics.tiers(),
+        categories=CATEGORIES,
+        grades=GRADES,
+        churn_filters=CHURN_FILTERS,
+        consent_filters=CONSENT_FILTERS,
+        sorts=SORTS,
+        locale=str(get_locale()),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access("customers.edit")
+def new():
+    """Open a customer file in one of the user's stores."""
+    stores = scoped_stores()
+    form = CustomerForm(stores=stores, version=1)
+    if form.validate_on_submit():
+        store = scoped_store(form.store_id)
+        if store is None:
+            form.store_id.errors.append(_("Choose one of your stores."))
+        else:
+            customer = commit_new(lambda: customers.create_customer(store, form.data_for_model(), current_user))
+            if customer is not None:
+                flash(_("Customer %(code)s created.", code=customer.code), "success")
+                return redirect(url_for("customers.show", customer_id=customer.id))
+    return render_template("customers/form.html", form=form, customer=None)
+
+
+def _timeline(customer: Customer) -> list[dict]:
+    purchases = db.session.scalars(
+        select(Purchase).where(Purchase.customer_id == customer.id)
+        .options(selectinload(Purchase.created_by)).order_by(Purchase.purchased_on.desc()).limit(200)
+    ).all()
+    contacts = db.session.scalars(
+        select(Contact).where(Contact.customer_id == customer.id)
+        .options(selectinload(Contact.staff)).order_by(Contact.occurred_at.desc()).limit(200)
+    ).all()
+    entries = [{"kind": "purchase", "when": p.purchased_on, "sort": (p.purchased_on.isoformat(), 0), "item": p} for p in purchases]
+    entries += [{"kind": "contact", "when": c.occurred_at, "sort": (c.occurred_at.isoformat(), 1), "item": c} for c in contacts]
+    return sorted(entries, key=lambda e: e["sort"], reverse=True)
+
+
+@bp.route("/<int:customer_id>")
+@access("customers.view")
+def show(customer_id: int):
+    """One customer: master record, figures, churn warnings and history on one page."""
+    customer = get_scoped_or_404(Customer, customer_id)
+    if customer.merged_into_id:
+        flash(_("This record was merged into another customer."), "info")
+        return redirect(url_for("customers.show", customer_id=customer.merged_into_id))
+    audit.record("customer.viewed", actor=current_user, target=customer)
+    db.session.commit()
+    today = utcnow().date()
+    rules = analytics.get_rules()
+    return render_template(
+        "customers/show.html",
+        customer=customer,
+        today=today,
+        rules=rules,
+        absence_limit=analytics.absence_limit(customer, rules),
+        warnings=analytics.churn_warnings(customer, rules, today),
+        next_birthday=next_birthday(customer, today),
+        timeline=_timeline(customer),
+        locale=str(get_locale()),
+        show_contacts=can(current_user, "customers.contact_details"),
+    )
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+@access("customers.edit")
+def edit(customer_id: int):
+    """Edit a customer's master record."""
+    customer = get_scoped_or_404(Customer, customer_id)
+    if customer.is_anonymised or customer.merged_into_id:
+        flash(_("This customer has been anonymised and can no longer be edited."), "warning")
+        return redirect(url_for("customers.show", customer_id=customer.id))
+    form = CustomerForm(customer=customer, stores=[customer.store])
+    if form.validate_on_submit() and save_versioned(
+        form, customer, lambda: customers.update_customer(customer, form.data_for_model(), current_user)
+    ):
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("customers.show", customer_id=customer.id))
+    return render_template("customers/form.html", form=form, customer=customer)
+
+
+@bp.route("/<int:customer_id>/access-log")
+@access("customers.access_log")
+def access_log(customer_id: int):
+    """Who opened, changed or exported this customer's file, and when (R62)."""
+    customer = get_scoped_or_404(Customer, customer_id)
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.target_type == "Customer", AuditEvent.target_id == customer.id)
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    )
+    return render_template("customers/access_log.html", customer=customer, page=page_of(stmt))

@@ -1,0 +1,86 @@
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.blueprints.common import commit_or_explain
+from app.blueprints.customers import bp
+from app.blueprints.customers.forms import AnonymiseForm, ConsentForm, ContactForm, PurchaseForm
+from app.models import Customer
+from app.models.base import utcnow
+from app.security.access import access
+from app.security.tenancy import get_scoped_or_404
+from app.services import customers
+
+
+def _back(customer):
+    return redirect(url_for("customers.show", customer_id=customer.id))
+
+
+def _editable(customer_id: int) -> Customer:
+    customer = get_scoped_or_404(Customer, customer_id)
+    return customer
+
+
+@bp.route("/<int:customer_id>/purchases/new", methods=["GET", "POST"])
+@access("customers.edit")
+def new_purchase(customer_id: int):
+    """Record a purchase: points, figures, grade and tier follow at once."""
+    customer = _editable(customer_id)
+    form = PurchaseForm()
+    if not form.is_submitted():
+        form.purchased_on.data = utcnow().date()
+    if form.validate_on_submit():
+        data = {
+            "purchased_on": form.purchased_on.data,
+            "amount": form.amount.data,
+            "items": form.items.data.strip(),
+            "channel": form.channel.data,
+        }
+        holder = {}
+        if commit_or_explain(lambda: holder.update(p=customers.record_purchase(customer, data, current_user)),
+                             _("Purchase recorded.")):
+            if holder["p"].over_limit:
+                flash(_("This order is above the customer's sales limit."), "warning")
+            return _back(customer)
+    return render_template("customers/purchase_form.html", form=form, customer=customer)
+
+
+@bp.route("/<int:customer_id>/contacts/new", methods=["GET", "POST"])
+@access("customers.edit")
+def new_contact(customer_id: int):
+    """Log a contact or care visit in the customer's history."""
+    customer = _editable(customer_id)
+    form = ContactForm()
+    if form.validate_on_submit() and commit_or_explain(
+        lambda: customers.record_contact(customer, form.data_for_model(), current_user), _("Contact logged.")
+    ):
+        return _back(customer)
+    return render_template("customers/contact_form.html", form=form, customer=customer, care=None)
+
+
+@bp.route("/<int:customer_id>/consent", methods=["GET", "POST"])
+@access("customers.edit")
+def consent(customer_id: int):
+    """Record that the customer agreed to our keeping their contact details (R61)."""
+    customer = _editable(customer_id)
+    form = ConsentForm()
+    if form.validate_on_submit() and commit_or_explain(
+        lambda: customers.record_consent(customer, form.consent_method.data, form.consent_purpose.data.strip(), current_user),
+        _("Consent recorded."),
+    ):
+        return _back(customer)
+    return render_template("customers/consent_form.html", form=form, customer=customer)
+
+
+@bp.route("/<int:customer_id>/anonymise", methods=["GET", "POST"])
+@access("customers.privacy")
+def anonymise(customer_id: int):
+    """Withdrawn consent or a deletion request: erase identity and contact details for good."""
+    customer = _editable(customer_id)
+    form = AnonymiseForm()
+    if form.validate_on_submit() and commit_or_explain(
+        lambda: customers.anonymise(customer, form.reason.data, current_user),
+        _("The customer's personal details were erased; purchases and statistics are kept."),
+    ):
+        return _back(customer)
+    return render_template("customers/anonymise_form.html", form=form, customer=customer)

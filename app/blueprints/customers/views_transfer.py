@@ -1,0 +1,154 @@
+"""Customer import (background, all or nothing) and export of the filtered list."""
+import csv
+import tempfile
+
+from flask import Response, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.blueprints.common import page_of
+from app.blueprints.customers import bp
+from app.blueprints.customers.forms import ImportForm, scoped_store
+from app.blueprints.customers.listing import Filters, customer_query
+from app.blueprints.customers.views_customers import scoped_stores
+from app.extensions import db
+from app.forms import EmptyForm
+from app.models import CustomerImport
+from app.models.base import utcnow
+from app.models.customer import CATEGORIES
+from app.security.access import access
+from app.security.policy import can
+from app.security.tenancy import get_scoped_or_404
+from app.services import audit
+from app.services import customer_import as importer
+from app.services.customer_fields import mask_email, mask_mobile
+
+
+@bp.route("/imports")
+@access("customers.import")
+def imports():
+    """Uploaded customer files and how each one went."""
+    form = ImportForm(stores=scoped_stores())
+    stmt = select(CustomerImport).order_by(CustomerImport.created_at.desc(), CustomerImport.id.desc())
+    return render_template("customers/imports.html", form=form, page=page_of(stmt))
+
+
+@bp.route("/imports", methods=["POST"])
+@access("customers.import")
+def upload():
+    """Receive a file; it is checked in the background before anything is written."""
+    form = ImportForm(stores=scoped_stores())
+    if form.validate_on_submit():
+        store = scoped_store(form.store_id)
+        if store is None:
+            form.store_id.errors.append(_("Choose one of your stores."))
+        else:
+            try:
+                job = importer.accept_upload(form.file.data, store, current_user)
+            except importer.ImportFileError as error:
+                db.session.rollback()
+                form.file.errors.append(str(error))
+            else:
+                db.session.commit()
+                importer.start(job)
+                return redirect(url_for("customers.import_status", customer_import_id=job.id))
+    stmt = select(CustomerImport).order_by(CustomerImport.created_at.desc(), CustomerImport.id.desc())
+    return render_template("customers/imports.html", form=form, page=page_of(stmt)), 400
+
+
+@bp.route("/imports/<int:customer_import_id>")
+@access("customers.import")
+def import_status(customer_import_id: int):
+    """Progress, errors per row, and the button that commits a checked file."""
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
+    return render_template("customers/import_status.html", job=job, progress=importer.read_progress(job),
+                           commit_form=EmptyForm())
+
+
+@bp.route("/imports/<int:customer_import_id>/commit", methods=["POST"])
+@access("customers.import")
+def import_commit(customer_import_id: int):
+    """Import a file that passed every check, all rows or none."""
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
+    if EmptyForm().validate_on_submit():
+        if job.state != "ready" or job.created_by_id != current_user.id:
+            flash(_("Only a file you uploaded that passed every check can be imported."), "warning")
+        else:
+            job.state = "importing"
+            db.session.commit()
+            importer.start(job)
+    return redirect(url_for("customers.import_status", customer_import_id=job.id))
+
+
+@bp.route("/imports/<int:customer_import_id>/errors.csv")
+@access("customers.import")
+def import_errors(customer_import_id: int):
+    """Every problem found in the file, one line per row and column."""
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
+    path = importer.errors_path(job)
+    if not path.exists():
+        flash(_("This file has no error report."), "info")
+        return redirect(url_for("customers.import_status", customer_import_id=job.id))
+    return send_file(path, mimetype="text/csv", as_attachment=True, download_name=f"import-{job.id}-errors.csv")
+
+
+@bp.route("/imports/template.csv")
+@access("customers.import")
+def import_template():
+    """A CSV with the column headers the import understands, and one example row."""
+    return Response(importer.template_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=customers-template.csv"})
+
+
+def _export_rows(f: Filters):
+    today = utcnow().date()
+    full = can(current_user, "customers.contact_details")
+    locale = str(get_locale())
+    header = [_("Code"), _("Name"), _("Store"), _("Category"), _("Grade"), _("Membership tier"), _("Points"),
+              _("Mobile phone"), _("E-mail"), _("Purchases"), _("Total spend"), _("Last purchase"),
+              _("Lifetime value"), _("Consent")]
+    yield header
+    stmt = customer_query(f, today, search_phone=full).execution_options(yield_per=1000)
+    for c in db.session.scalars(stmt):
+        yield [
+            c.code, c.display_name, c.store.code, str(CATEGORIES[c.category]), c.grade,
+            c.tier.label(locale) if c.tier else "", c.points,
+            c.mobile if full else mask_mobile(c.mobile), c.email if full else mask_email(c.email),
+            c.purchase_count, float(c.total_spend), c.last_purchase_on.isoformat() if c.last_purchase_on else "",
+            float(c.clv), _("Yes") if c.consent else _("No"),
+        ]
+
+
+@bp.route("/export.<fmt>")
+@access("customers.export")
+def export(fmt: str):
+    """The current filtered list as CSV or Excel; recorded in the audit trail."""
+    if fmt not in ("csv", "xlsx"):
+        return redirect(url_for("customers.index", **request.args))
+    f = Filters.from_args(request.args)
+    spool = tempfile.TemporaryFile()
+    count = -1
+    if fmt == "csv":
+        with open(spool.fileno(), "w", encoding="utf-8-sig", newline="", closefd=False) as text:
+            writer = csv.writer(text)
+            for row in _export_rows(f):
+                writer.writerow(row)
+                count += 1
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(_("Customers"))
+        for row in _export_rows(f):
+            sheet.append(row)
+            count += 1
+        book.save(spool)
+    spool.seek(0)
+    audit.record("customers.exported", actor=current_user,
+                 details={"format": fmt, "rows": count, "filters": f.args()})
+    db.session.commit()
+    mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return send_file(spool, mimetype=mimetype, as_attachment=True,
+                     download_name=f"customers-{utcnow():%Y%m%d-%H%M}.{fmt}")

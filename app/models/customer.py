@@ -1,0 +1,231 @@
+"""The customer file (顾客主文件): master records, purchases and the contact log.
+
+Analytics columns (counts, spend, CLV, category, grade, tier) are derived from
+purchases and the headquarters rules by ``services/customer_analytics.py``;
+nothing else writes them.
+"""
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import StoreOwned, TimestampMixin, VersionedMixin, utcnow
+from app.models.org import Store
+from app.models.user import User
+
+GENDERS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("Not stated")}
+CUSTOMER_TYPES = {
+    "individual": _l("Individual"),
+    "dealer": _l("Dealer / distributor"),
+    "company": _l("Company"),
+}
+BUSINESS_TYPES = frozenset({"dealer", "company"})
+SOURCES = {
+    "walk_in": _l("Walk-in"),
+    "referral": _l("Referral"),
+    "online": _l("Online"),
+    "phone": _l("Phone"),
+    "event": _l("Event"),
+    "social": _l("Social media"),
+    "other": _l("Other"),
+}
+CATEGORIES = {"vip": _l("VIP"), "regular": _l("Regular"), "potential": _l("Potential")}
+GRADES = {"A": "A", "B": "B", "C": "C"}
+RELATIONSHIPS = {
+    "basic": _l("Basic"),
+    "reactive": _l("Reactive"),
+    "accountable": _l("Accountable"),
+    "proactive": _l("Proactive"),
+    "partnership": _l("Partnership"),
+}
+CONSENT_METHODS = {
+    "paper": _l("Signed form"),
+    "online": _l("Online form"),
+    "phone": _l("Recorded phone call"),
+    "wechat": _l("WeChat"),
+}
+ANONYMISE_REASONS = {
+    "withdrawn": _l("Consent withdrawn"),
+    "deletion": _l("Deletion requested"),
+    "retention": _l("Retention period passed"),
+}
+CONTACT_METHODS = {
+    "visit": _l("Visit"),
+    "phone": _l("Phone"),
+    "sms": _l("SMS"),
+    "email": _l("E-mail"),
+    "wechat": _l("WeChat"),
+}
+CONTACT_PURPOSES = {
+    "routine": _l("Routine contact"),
+    "return_visit": _l("Return visit after purchase"),
+    "birthday": _l("Birthday care"),
+    "holiday": _l("Holiday care"),
+    "churn": _l("Win-back"),
+    "complaint": _l("Complaint follow-up"),
+}
+PURCHASE_CHANNELS = {
+    "in_store": _l("In store"),
+    "online": _l("Online shop"),
+    "phone": _l("Phone order"),
+    "wechat": _l("WeChat"),
+}
+
+
+class Customer(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
+    """A customer's master record, owned by the store that serves them."""
+
+    __table_args__ = (
+        UniqueConstraint("store_id", "code"),
+        Index("ix_customer_franchisee_mobile", "franchisee_id", "mobile"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(60))
+    # Lower-case, no spaces or punctuation, half-width: for search and duplicates.
+    name_key: Mapped[str] = mapped_column(String(60), index=True)
+    gender: Mapped[str] = mapped_column(String(10), default="unknown")
+    birthday: Mapped[date | None]
+    # Month * 100 + day, so birthday lists are a range query on any database.
+    birthday_md: Mapped[int | None] = mapped_column(index=True)
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    customer_type: Mapped[str] = mapped_column(String(20), default="individual")
+    source: Mapped[str] = mapped_column(String(20), default="walk_in")
+    relationship_type: Mapped[str] = mapped_column(String(20), default="basic")
+    salesperson_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    commission_code: Mapped[str | None] = mapped_column(String(20))
+    tax_no: Mapped[str | None] = mapped_column(String(30))
+    credit_record: Mapped[str | None] = mapped_column(String(200))
+    sales_limit: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    delivery_address: Mapped[str | None] = mapped_column(String(200))
+    invoice_address: Mapped[str | None] = mapped_column(String(200))
+    tags: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    points: Mapped[int] = mapped_column(default=0)
+
+    consent: Mapped[bool] = mapped_column(default=False)
+    consent_at: Mapped[datetime | None]
+    consent_method: Mapped[str | None] = mapped_column(String(20))
+    consent_purpose: Mapped[str | None] = mapped_column(String(200))
+    anonymised_at: Mapped[datetime | None] = mapped_column(index=True)
+    anonymised_reason: Mapped[str | None] = mapped_column(String(20))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+
+    # Derived (services/customer_analytics.py).
+    purchase_count: Mapped[int] = mapped_column(default=0)
+    total_spend: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    first_purchase_on: Mapped[date | None]
+    last_purchase_on: Mapped[date | None] = mapped_column(index=True)
+    # date.toordinal() of the last purchase: churn rules compare it numerically in SQL.
+    last_purchase_day: Mapped[int | None]
+    usual_interval_days: Mapped[float | None]
+    # Spend per year over the customer's own history (repeat customers only).
+    yearly_spend: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    clv: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    category: Mapped[str] = mapped_column(String(10), default="potential", index=True)
+    grade: Mapped[str] = mapped_column(String(1), default="C", index=True)
+    tier_id: Mapped[int | None] = mapped_column(ForeignKey("membership_tier.id"), index=True)
+    last_activity_on: Mapped[date] = mapped_column(default=lambda: utcnow().date(), index=True)
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    store: Mapped[Store] = relationship()
+    salesperson: Mapped[User | None] = relationship(foreign_keys=[salesperson_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    tier: Mapped["MembershipTier | None"] = relationship()
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.anonymised_at is not None
+
+    @property
+    def is_business(self) -> bool:
+        return self.customer_type in BUSINESS_TYPES
+
+    @property
+    def is_repeat(self) -> bool:
+        return self.purchase_count >= 2
+
+    @property
+    def average_order(self) -> Decimal:
+        if not self.purchase_count:
+            return Decimal("0")
+        return (self.total_spend / self.purchase_count).quantize(Decimal("0.01"))
+
+    @property
+    def display_name(self) -> str:
+        return str(_l("Anonymised customer")) if self.is_anonymised else self.name
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.display_name}"
+
+
+class Purchase(StoreOwned, TimestampMixin, db.Model):
+    """One purchase: updates the consumption record, points and analytics (R11)."""
+
+    __table_args__ = (Index("ix_purchase_customer_day", "customer_id", "purchased_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    purchased_on: Mapped[date]
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    items: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20), default="in_store")
+    points_earned: Mapped[int] = mapped_column(default=0)
+    over_limit: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    customer: Mapped[Customer] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class Contact(StoreOwned, TimestampMixin, db.Model):
+    """A contact or care visit (企业投入记录): when, where, how, cost, concession, outcome."""
+
+    __table_args__ = (Index("ix_contact_customer_time", "customer_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    occurred_at: Mapped[datetime]
+    place: Mapped[str | None] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(10))
+    purpose: Mapped[str] = mapped_column(String(20), default="routine")
+    cost: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
+    concession: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(Text)
+    # What the care task was about: a purchase, a holiday, or a birthday year.
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id"), index=True)
+    holiday_id: Mapped[int | None] = mapped_column(ForeignKey("care_holiday.id"))
+    care_year: Mapped[int | None]
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    customer: Mapped[Customer] = relationship()
+    staff: Mapped[User | None] = relationship()
+
+
+class CustomerSequence(db.Model):
+    """The last customer number given out per store (codes are STORE-000123)."""
+
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class NotDuplicate(StoreOwned, db.Model):
+    """A pair someone checked and declared to be two different people."""
+
+    __table_args__ = (UniqueConstraint("customer_id", "other_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

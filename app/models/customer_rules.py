@@ -1,0 +1,100 @@
+"""Rules headquarters sets for every customer file: grading, tiers, churn, care, retention."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import StoreOwned, TimestampMixin, VersionedMixin, utcnow
+from app.models.user import User
+
+
+class CustomerRules(TimestampMixin, VersionedMixin, db.Model):
+    """The one row of network-wide thresholds (id 1); see services/customer_analytics.py."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Category (R8): VIP by lifetime spend or number of purchases; no purchase = potential.
+    vip_min_spend: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("50000"))
+    vip_min_orders: Mapped[int] = mapped_column(default=24)
+    # Grade (R9) from lifetime value; CLV projects the yearly spend over a horizon.
+    grade_a_min_clv: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("80000"))
+    grade_b_min_clv: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("20000"))
+    clv_horizon_years: Mapped[int] = mapped_column(default=3)
+    points_per_yuan: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("1"))
+    # Churn (R50): absent for factor x own usual interval (at least min days) ...
+    churn_interval_factor: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("2.0"))
+    churn_min_days: Mapped[int] = mapped_column(default=30)
+    # ... or, with only one purchase so far, for this many days;
+    churn_single_purchase_days: Mapped[int] = mapped_column(default=180)
+    # ... or purchases in the last window fell by this % against the window before.
+    freq_window_days: Mapped[int] = mapped_column(default=180)
+    freq_drop_pct: Mapped[int] = mapped_column(default=50)
+    freq_min_previous: Mapped[int] = mapped_column(default=3)
+    # Care (R15).
+    return_visit_after_days: Mapped[int] = mapped_column(default=3)
+    care_lookahead_days: Mapped[int] = mapped_column(default=14)
+    # Privacy: customers with no activity for this long are anonymised.
+    retention_years: Mapped[int] = mapped_column(default=3)
+
+
+class MembershipTier(TimestampMixin, VersionedMixin, db.Model):
+    """A membership tier (R10); a customer reaches it by spend, purchases or points."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rank: Mapped[int] = mapped_column(unique=True)
+    name_zh: Mapped[str] = mapped_column(String(30))
+    name_en: Mapped[str] = mapped_column(String(30))
+    min_spend: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    min_orders: Mapped[int] = mapped_column(default=0)
+    min_points: Mapped[int] = mapped_column(default=0)
+
+    def label(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_zh
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+
+class CareHoliday(TimestampMixin, db.Model):
+    """A holiday on which stores send greetings to their important customers."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    on: Mapped[date] = mapped_column(unique=True)
+    name_zh: Mapped[str] = mapped_column(String(30))
+    name_en: Mapped[str] = mapped_column(String(30))
+
+    def label(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_zh
+
+
+IMPORT_STATES = ("validating", "invalid", "ready", "importing", "done", "failed")
+
+
+class CustomerImport(StoreOwned, db.Model):
+    """An uploaded customer file: checked in the background, then imported all or nothing.
+
+    ``store_id`` is the default store for rows without a store code; the scope
+    of ``created_by`` limits which stores the rows may name.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_as: Mapped[str] = mapped_column(String(100))
+    file_kind: Mapped[str] = mapped_column(String(10))
+    size: Mapped[int]
+    encoding: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="validating")
+    total_rows: Mapped[int] = mapped_column(default=0)
+    error_rows: Mapped[int] = mapped_column(default=0)
+    imported_rows: Mapped[int] = mapped_column(default=0)
+    # The first errors, [row, column, message]; the full list is a download.
+    errors: Mapped[list | None] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(String(300))
+    seconds: Mapped[float | None]
+    peak_memory_mb: Mapped[float | None]
+    finished_at: Mapped[datetime | None]
+
+    created_by: Mapped[User] = relationship()

@@ -1,0 +1,294 @@
+"""Customer analytics: loyalty figures, category, grade, tier and churn warnings.
+
+Two kinds of figure, kept up to date in two ways:
+
+- Figures that change only when a purchase is recorded or the rules change
+  (count, spend, usual interval, yearly spend, CLV, category, grade, tier) are
+  stored on the customer: ``refresh`` after a purchase, ``apply_rules`` after
+  headquarters edits the rules. Both are set-based UPDATEs that do not bump
+  the record version, so a purchase never turns a colleague's edit into a
+  conflict.
+- Figures that change with the calendar (recency, churn) are computed at query
+  time from today's date, so they are never stale (``churn_filter``).
+
+Lifetime value (CLV): what the customer spent so far plus their own yearly
+spend projected over ``clv_horizon_years``; a customer with one purchase has
+shown no repeat yet, so their CLV is what they spent.
+"""
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+
+from app.extensions import db
+from app.models import Customer, CustomerRules, MembershipTier, Purchase
+from app.security.tenancy import unscoped
+
+CENT = Decimal("0.01")
+
+RULE_DEFAULTS = {
+    "vip_min_spend": Decimal("50000"),
+    "vip_min_orders": 24,
+    "grade_a_min_clv": Decimal("80000"),
+    "grade_b_min_clv": Decimal("20000"),
+    "clv_horizon_years": 3,
+    "points_per_yuan": Decimal("1"),
+    "churn_interval_factor": Decimal("2.0"),
+    "churn_min_days": 30,
+    "churn_single_purchase_days": 180,
+    "freq_window_days": 180,
+    "freq_drop_pct": 50,
+    "freq_min_previous": 3,
+    "return_visit_after_days": 3,
+    "care_lookahead_days": 14,
+    "retention_years": 3,
+}
+
+CHURN_REASONS = {
+    "absent": _l("Absent far longer than usual"),
+    "frequency": _l("Buying less often"),
+}
+SUGGESTED_ACTIONS = {
+    "absent": _l("Call to ask how they are and invite them back with a coupon."),
+    "frequency": _l("Invite them to a member event and ask what has changed."),
+}
+
+
+def get_rules() -> CustomerRules:
+    """The network's rules; the defaults are written the first time they are needed."""
+    with unscoped():
+        rules = db.session.scalar(select(CustomerRules).where(CustomerRules.id == 1))
+        if rules is None:
+            rules = CustomerRules(id=1, **RULE_DEFAULTS)
+            db.session.add(rules)
+            db.session.flush()
+    return rules
+
+
+def tiers() -> list[MembershipTier]:
+    with unscoped():
+        return list(db.session.scalars(select(MembershipTier).order_by(MembershipTier.rank)))
+
+
+# --- pure rules, unit-tested ------------------------------------------------
+
+def yearly_spend(total: Decimal, count: int, first: date | None, last: date | None) -> Decimal:
+    """Spend per year over the customer's own history; zero until they bought twice."""
+    if count < 2 or first is None or last is None:
+        return Decimal("0")
+    years = max(Decimal((last - first).days) / Decimal("365.25"), Decimal("1"))
+    return (Decimal(total) / years).quantize(CENT, ROUND_HALF_UP)
+
+
+def lifetime_value(total: Decimal, yearly: Decimal, horizon_years: int) -> Decimal:
+    return (Decimal(total) + Decimal(yearly) * horizon_years).quantize(CENT, ROUND_HALF_UP)
+
+
+def category_for(total: Decimal, count: int, rules) -> str:
+    if count == 0:
+        return "potential"
+    if Decimal(total) >= rules.vip_min_spend or count >= rules.vip_min_orders:
+        return "vip"
+    return "regular"
+
+
+def grade_for(clv: Decimal, rules) -> str:
+    if clv >= rules.grade_a_min_clv:
+        return "A"
+    if clv >= rules.grade_b_min_clv:
+        return "B"
+    return "C"
+
+
+def tier_for(total: Decimal, count: int, points: int, tier_list) -> MembershipTier | None:
+    """The highest tier whose spend, purchase or points condition is met (any one suffices).
+
+    A condition set to 0 is not a way in, except on a tier with no condition at
+    all, which every member reaches.
+    """
+    reached = None
+    for tier in sorted(tier_list, key=lambda t: t.rank):
+        conditions = [
+            (tier.min_spend, Decimal(total)),
+            (tier.min_orders, count),
+            (tier.min_points, points),
+        ]
+        active = [(need, have) for need, have in conditions if need]
+        if not active or any(have >= need for need, have in active):
+            reached = tier
+    return reached
+
+
+def usual_interval(count: int, first: date | None, last: date | None) -> float | None:
+    """Mean days between purchases, from the customer's own history."""
+    if count < 2 or first is None or last is None:
+        return None
+    return round((last - first).days / (count - 1), 1)
+
+
+def absence_limit(customer, rules) -> int | None:
+    """Days without a purchase after which this customer counts as absent."""
+    if not customer.purchase_count:
+        return None
+    if customer.purchase_count == 1 or not customer.usual_interval_days:
+        return rules.churn_single_purchase_days
+    own = float(rules.churn_interval_factor) * customer.usual_interval_days
+    return max(int(round(own)), rules.churn_min_days)
+
+
+# --- set-based updates ---------------------------------------------------------
+
+def _rule_values(rules, tier_list):
+    clv = Customer.total_spend + Customer.yearly_spend * rules.clv_horizon_years
+    category = case(
+        (Customer.purchase_count == 0, literal("potential")),
+        (or_(Customer.total_spend >= rules.vip_min_spend, Customer.purchase_count >= rules.vip_min_orders), literal("vip")),
+        else_=literal("regular"),
+    )
+    grade = case(
+        (clv >= rules.grade_a_min_clv, literal("A")),
+        (clv >= rules.grade_b_min_clv, literal("B")),
+        else_=literal("C"),
+    )
+    whens = []
+    for tier in sorted(tier_list, key=lambda t: -t.rank):
+        conditions = []
+        if tier.min_spend:
+            conditions.append(Customer.total_spend >= tier.min_spend)
+        if tier.min_orders:
+            conditions.append(Customer.purchase_count >= tier.min_orders)
+        if tier.min_points:
+            conditions.append(Customer.points >= tier.min_points)
+        whens.append((or_(*conditions) if conditions else literal(True), literal(tier.id)))
+    values = {"clv": clv, "category": category, "grade": grade}
+    values["tier_id"] = case(*whens, else_=None) if whens else None
+    return values
+
+
+def apply_rules(customer_ids=None, where=None) -> None:
+    """Recompute CLV, category, grade and tier in SQL: for these ids, these rows, or everyone."""
+    rules = get_rules()
+    stmt = update(Customer).values(**_rule_values(rules, tiers())).execution_options(synchronize_session=False)
+    if customer_ids is not None:
+        stmt = stmt.where(Customer.id.in_(list(customer_ids)))
+    if where is not None:
+        stmt = stmt.where(where)
+    db.session.execute(stmt)
+
+
+def refresh(customer_ids) -> None:
+    """Recompute the stored figures of these customers from all their purchases.
+
+    Runs across stores: a customer's figures include purchases made in any
+    store of the network, whoever is looking.
+    """
+    ids = list(customer_ids)
+    if not ids:
+        return
+    with unscoped():
+        rows = {
+            row.customer_id: row
+            for row in db.session.execute(
+                select(
+                    Purchase.customer_id,
+                    func.count(Purchase.id).label("count"),
+                    func.coalesce(func.sum(Purchase.amount), 0).label("total"),
+                    func.min(Purchase.purchased_on).label("first"),
+                    func.max(Purchase.purchased_on).label("last"),
+                )
+                .where(Purchase.customer_id.in_(ids))
+                .group_by(Purchase.customer_id)
+            )
+        }
+        params = []
+        columns = ("purchase_count", "total_spend", "first_purchase_on", "last_purchase_on", "last_purchase_day",
+                   "usual_interval_days", "yearly_spend")
+        table = Customer.__table__
+        # A Core executemany: the ORM's bulk update by key would bump the version column.
+        stmt = table.update().where(table.c.id == bindparam("customer_id")).values({c: bindparam(c) for c in columns})
+        for cid in ids:
+            row = rows.get(cid)
+            count = row.count if row else 0
+            total = Decimal(row.total if row else 0).quantize(CENT)
+            first, last = (row.first, row.last) if row else (None, None)
+            params.append({
+                "customer_id": cid,
+                "purchase_count": count,
+                "total_spend": total,
+                "first_purchase_on": first,
+                "last_purchase_on": last,
+                "last_purchase_day": last.toordinal() if last else None,
+                "usual_interval_days": usual_interval(count, first, last),
+                "yearly_spend": yearly_spend(total, count, first, last),
+            })
+        db.session.execute(stmt, params)
+        apply_rules(ids)
+    # The UPDATEs bypassed the identity map: reload these customers on next access.
+    wanted = set(ids)
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Customer) and obj.id in wanted:
+            db.session.expire(obj)
+
+
+# --- churn, computed from today's date ----------------------------------------
+
+def _absent(rules, today: date):
+    own = Customer.usual_interval_days * float(rules.churn_interval_factor)
+    limit = case((own > rules.churn_min_days, own), else_=rules.churn_min_days)
+    return or_(
+        and_(Customer.purchase_count == 1, Customer.last_purchase_day + rules.churn_single_purchase_days < today.toordinal()),
+        and_(Customer.purchase_count >= 2, Customer.last_purchase_day + limit < today.toordinal()),
+    )
+
+
+def _frequency_drop(rules, today: date):
+    window = timedelta(days=rules.freq_window_days)
+    recent = func.sum(case((Purchase.purchased_on > today - window, 1), else_=0))
+    previous = func.sum(case((Purchase.purchased_on <= today - window, 1), else_=0))
+    return Customer.id.in_(
+        select(Purchase.customer_id)
+        .where(Purchase.purchased_on > today - 2 * window, Purchase.purchased_on <= today)
+        .group_by(Purchase.customer_id)
+        .having(previous >= rules.freq_min_previous, recent * 100 <= previous * (100 - rules.freq_drop_pct))
+    )
+
+
+def churn_filter(rules, today: date, reason: str | None = None):
+    """SQL condition: the customer shows a churn warning (optionally for one reason)."""
+    parts = {"absent": _absent(rules, today), "frequency": _frequency_drop(rules, today)}
+    chosen = [parts[reason]] if reason in parts else list(parts.values())
+    return and_(Customer.anonymised_at.is_(None), Customer.merged_into_id.is_(None), or_(*chosen))
+
+
+@dataclass
+class Warning:
+    reason: str
+    label: str
+    action: str
+
+
+def churn_warnings(customer, rules, today: date) -> list[Warning]:
+    """The warnings one customer shows today, with what the store should do."""
+    if customer.is_anonymised or customer.merged_into_id:
+        return []
+    found = []
+    limit = absence_limit(customer, rules)
+    if limit is not None and customer.last_purchase_on and (today - customer.last_purchase_on).days > limit:
+        found.append("absent")
+    window = timedelta(days=rules.freq_window_days)
+    with unscoped():
+        recent, previous = db.session.execute(
+            select(
+                func.coalesce(func.sum(case((Purchase.purchased_on > today - window, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((Purchase.purchased_on <= today - window, 1), else_=0)), 0),
+            ).where(
+                Purchase.customer_id == customer.id,
+                Purchase.purchased_on > today - 2 * window,
+                Purchase.purchased_on <= today,
+            )
+        ).one()
+    if previous >= rules.freq_min_previous and recent * 100 <= previous * (100 - rules.freq_drop_pct):
+        found.append("frequency")
+    return [Warning(r, str(CHURN_REASONS[r]), str(SUGGESTED_ACTIONS[r])) for r in found]

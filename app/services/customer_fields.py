@@ -1,0 +1,140 @@
+"""Normalising customer input (R13): phones, names, dates, e-mail, shared by forms and imports.
+
+Every function returns the normalised value or raises ``FieldError`` with a
+message in the user's language; empty input is ``None``.
+"""
+import re
+import unicodedata
+from datetime import date, datetime
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+from app.models.base import utcnow
+
+
+class FieldError(ValueError):
+    pass
+
+
+_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def normalise_mobile(value) -> str | None:
+    """A mainland mobile number as its 11 digits; accepts spaces, dashes, +86 and 0086."""
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if isinstance(value, float) and value.is_integer():  # spreadsheets store numbers as floats
+        text = str(int(value))
+    if not text:
+        return None
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if (
+        number is None
+        or number.country_code != 86
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) not in _MOBILE_TYPES
+    ):
+        raise FieldError(_l("Not a valid mainland mobile number (11 digits starting with 1)."))
+    return str(number.national_number)
+
+
+def name_key(name: str) -> str:
+    """Name folded for search and duplicate checks: half-width, lower case, no spaces or dots."""
+    text = unicodedata.normalize("NFKC", name or "").casefold()
+    return re.sub(r"[\s\.\-·•_'’]+", "", text)[:60]
+
+
+def clean_name(value) -> str:
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value or ""))).strip()
+    if not text:
+        raise FieldError(_l("A name is required."))
+    if len(text) > 60:
+        raise FieldError(_l("At most %(max)d characters.", max=60))
+    return text
+
+
+_DATE_PATTERNS = [
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+]
+
+
+def parse_date(value) -> date | None:
+    """A calendar date from ISO, 2026/1/5, 2026.01.05, 20260105, 2026年1月5日 or a spreadsheet date."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if not text:
+        return None
+    text = re.sub(r"[T ]00:00(:00)?$", "", text)
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return date(*(int(part) for part in match.groups()))
+            except ValueError:
+                raise FieldError(_l("%(value)s is not a real calendar date.", value=text)) from None
+    raise FieldError(_l("Write dates as YYYY-MM-DD, for example 1990-05-17."))
+
+
+def check_birthday(day: date | None, today: date | None = None) -> date | None:
+    if day is None:
+        return None
+    today = today or utcnow().date()
+    if day > today:
+        raise FieldError(_l("A birthday cannot be in the future."))
+    if day.year < 1900:
+        raise FieldError(_l("A birthday before 1900 is not plausible."))
+    return day
+
+
+def normalise_email(value) -> str | None:
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if not text:
+        return None
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise FieldError(_l("Not a valid e-mail address.")) from None
+
+
+def normalise_postal_code(value) -> str | None:
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{6}", text):
+        raise FieldError(_l("A postal code has 6 digits."))
+    return text
+
+
+def normalise_text(value, max_length: int) -> str | None:
+    text = re.sub(r"[ \t]+", " ", unicodedata.normalize("NFKC", str(value or ""))).strip()
+    if not text:
+        return None
+    if len(text) > max_length:
+        raise FieldError(_l("At most %(max)d characters.", max=max_length))
+    return text
+
+
+def mask_mobile(mobile: str | None) -> str:
+    if not mobile:
+        return ""
+    return mobile[:3] + "****" + mobile[-4:] if len(mobile) >= 8 else "****"
+
+
+def mask_email(email: str | None) -> str:
+    if not email or "@" not in email:
+        return ""
+    local, domain = email.split("@", 1)
+    return local[:1] + "***@" + domain

@@ -1,0 +1,572 @@
+"""Customer import from CSV or Excel: checked in full first, then written all or nothing.
+
+The file is read as a stream in both passes (``csv`` over a text wrapper,
+openpyxl in read-only mode), so a 100,000-row file never sits in memory at
+once. The work runs outside the web request, in ``flask customers run-import``,
+and writes its progress to a small file beside the upload that the status
+page reads; the database transaction of the import is not touched by it.
+"""
+import csv
+import io
+import json
+import os
+import resource
+import time
+import unicodedata
+import uuid
+import zipfile
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import insert, select
+
+from app.extensions import db
+from app.models import Customer, CustomerImport, CustomerSequence, Store, User
+from app.models.base import utcnow
+from app.models.customer import CONSENT_METHODS, CUSTOMER_TYPES, GENDERS, SOURCES
+from app.services import RuleError, audit
+from app.services import customer_analytics as analytics
+from app.services import customer_fields as fields
+
+# Canonical column -> accepted headers (compared after folding case, width and spaces).
+COLUMNS = {
+    "store_code": ("门店编码", "门店代码", "门店", "store code", "store"),
+    "code": ("客户编码", "客户代码", "顾客代码", "customer code", "code"),
+    "name": ("姓名", "客户名称", "名称", "name", "customer name"),
+    "gender": ("性别", "gender", "sex"),
+    "birthday": ("生日", "出生日期", "birthday", "date of birth"),
+    "mobile": ("手机", "手机号", "手机号码", "mobile", "mobile phone", "phone"),
+    "email": ("邮箱", "电子邮件", "电子邮箱", "email", "e-mail"),
+    "address": ("地址", "address"),
+    "postal_code": ("邮编", "邮政编码", "postal code", "postcode", "zip"),
+    "customer_type": ("客户类型", "顾客类型", "customer type", "type"),
+    "source": ("来源", "来源渠道", "source"),
+    "tags": ("标签", "tags"),
+    "notes": ("备注", "notes"),
+    "consent": ("同意保存联系方式", "同意", "consent"),
+    "consent_date": ("同意日期", "consent date"),
+    "consent_method": ("同意方式", "consent method"),
+    "points": ("积分", "会员积分", "points"),
+    "commission_code": ("佣金码", "commission code"),
+    "tax_no": ("税号", "税则", "tax number", "tax no"),
+    "credit_record": ("付款信用记录", "信用记录", "credit record"),
+    "sales_limit": ("销售限额", "sales limit"),
+    "delivery_address": ("交货地址", "交货地", "delivery address"),
+    "invoice_address": ("发票地址", "发票寄往地", "invoice address"),
+}
+# The header row of the downloadable template, in the order shown.
+TEMPLATE_HEADERS = ("门店编码", "客户编码", "姓名", "性别", "生日", "手机", "邮箱", "地址", "邮编", "客户类型",
+                    "来源", "标签", "备注", "同意保存联系方式", "同意日期", "同意方式", "积分", "税号", "销售限额",
+                    "交货地址", "发票地址")
+
+_CHOICE_WORDS = {
+    "gender": {"男": "male", "女": "female", "m": "male", "f": "female", "未知": "unknown", "保密": "unknown"},
+    "customer_type": {"个人": "individual", "经销商": "dealer", "中间商": "dealer", "分销商": "dealer",
+                      "企业": "company", "公司": "company", "制造商": "company"},
+    "source": {"到店": "walk_in", "门店": "walk_in", "推荐": "referral", "老客推荐": "referral", "线上": "online",
+               "网站": "online", "电话": "phone", "活动": "event", "社交媒体": "social", "其他": "other"},
+    "consent_method": {"纸质表格": "paper", "书面": "paper", "线上": "online", "电话": "phone", "微信": "wechat"},
+}
+_CHOICES = {"gender": GENDERS, "customer_type": CUSTOMER_TYPES, "source": SOURCES, "consent_method": CONSENT_METHODS}
+_YES = {"是", "同意", "y", "yes", "true", "1", "√"}
+_NO = {"否", "不同意", "n", "no", "false", "0", ""}
+BATCH = 2000
+SHOWN_ERRORS = 200
+
+
+class ImportFileError(RuleError):
+    """The upload as a whole cannot be read (type, encoding, headers)."""
+
+
+def _fold(header) -> str:
+    return "".join(unicodedata.normalize("NFKC", str(header or "")).casefold().replace("*", "").split())
+
+
+_HEADER_INDEX = {_fold(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
+
+
+# --- reading the file ------------------------------------------------------------
+
+def sniff_kind(path: Path) -> str:
+    """'xlsx' or 'csv' from the content, whatever the file is called; else ImportFileError."""
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if "xl/workbook.xml" in archive.namelist():
+                    return "xlsx"
+        except zipfile.BadZipFile:
+            pass
+        raise ImportFileError(_("This file is not a spreadsheet. Upload a CSV file or an Excel .xlsx workbook."))
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(_("This is an old Excel .xls file. Open it in Excel or WPS and save it as .xlsx, then upload again."))
+    if b"\x00" in head:
+        raise ImportFileError(_("This file is not a spreadsheet. Upload a CSV file or an Excel .xlsx workbook."))
+    return "csv"
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes as such, else GB18030 (a superset of GBK)."""
+    with open(path, "rb") as fh:
+        if fh.read(3) == b"\xef\xbb\xbf":
+            return "utf-8-sig"
+    decoder = __import__("codecs").getincrementaldecoder("utf-8")()
+    with open(path, "rb") as fh:
+        try:
+            for chunk in iter(lambda: fh.read(1 << 16), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    with open(path, "rb") as fh:
+        gb = __import__("codecs").getincrementaldecoder("gb18030")()
+        try:
+            for chunk in iter(lambda: fh.read(1 << 16), b""):
+                gb.decode(chunk)
+            gb.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise ImportFileError(_("The file's text encoding is neither UTF-8 nor GBK. Save it as CSV (UTF-8) and try again.")) from None
+    return "gb18030"
+
+
+def iter_rows(path: Path, kind: str, encoding: str | None):
+    """Yield (row number, list of cell values), the header being row 1."""
+    if kind == "xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception:  # openpyxl raises many kinds for a damaged workbook
+            raise ImportFileError(_("The Excel file could not be opened; it may be damaged.")) from None
+        try:
+            for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+                yield number, list(row)
+        finally:
+            book.close()
+        return
+    with open(path, encoding=encoding, newline="") as fh:
+        sample = fh.readline()
+        fh.seek(0)
+        delimiter = max((",", "\t", ";"), key=sample.count)
+        for number, row in enumerate(csv.reader(fh, delimiter=delimiter), start=1):
+            yield number, row
+
+
+def _map_headers(header: list) -> dict[str, int]:
+    mapping = {}
+    for index, cell in enumerate(header):
+        key = _HEADER_INDEX.get(_fold(cell))
+        if key and key not in mapping:
+            mapping[key] = index
+    if "name" not in mapping:
+        raise ImportFileError(_("No name column found. The first row must hold the column headers, e.g. 姓名 or name."))
+    return mapping
+
+
+# --- checking one row -----------------------------------------------------------------
+
+class RowChecker:
+    """Validates rows against the stores in scope, the database and the rows seen before."""
+
+    def __init__(self, job: CustomerImport, stores: dict[str, Store], default_store: Store):
+        self.stores = stores
+        self.default_store = default_store
+        store_ids = [s.id for s in stores.values()]
+        franchisee_ids = {s.franchisee_id for s in stores.values()}
+        self.codes = set(db.session.execute(select(Customer.store_id, Customer.code).where(Customer.store_id.in_(store_ids))).tuples())
+        self.mobiles = {
+            (f, m): code for f, m, code in db.session.execute(
+                select(Customer.franchisee_id, Customer.mobile, Customer.code).where(
+                    Customer.franchisee_id.in_(franchisee_ids), Customer.mobile.is_not(None),
+                    Customer.merged_into_id.is_(None), Customer.anonymised_at.is_(None))
+            ).tuples()
+        }
+        self.file_mobiles: dict[tuple[int, str], int] = {}
+
+    def _choice(self, key, value):
+        text = _fold(value)
+        if not text:
+            return None
+        if text in _CHOICES[key]:
+            return text
+        if text in _CHOICE_WORDS[key]:
+            return _CHOICE_WORDS[key][text]
+        for code, label in _CHOICES[key].items():
+            if text in (_fold(label), _fold(str(label))):
+                return code
+        raise fields.FieldError(_("%(value)s is not one of the allowed values.", value=str(value).strip()))
+
+    def check(self, number: int, cells: dict) -> tuple[dict, list]:
+        errors, data = [], {}
+
+        def take(column, convert):
+            try:
+                return convert(cells.get(column))
+            except fields.FieldError as error:
+                errors.append((column, str(error)))
+                return None
+
+        store = self.default_store
+        store_code = str(cells.get("store_code") or "").strip().upper()
+        if store_code:
+            store = self.stores.get(store_code)
+            if store is None:
+                errors.append(("store_code", _("Store %(code)s is not one of your open stores.", code=store_code)))
+                store = self.default_store
+        data["store"] = store
+        data["name"] = take("name", fields.clean_name)
+        code = str(cells.get("code") or "").strip().upper()
+        if code:
+            if len(code) > 30:
+                errors.append(("code", _("At most %(max)d characters.", max=30)))
+            elif (store.id, code) in self.codes:
+                errors.append(("code", _("Customer code %(code)s is already used in this store or file.", code=code)))
+            else:
+                self.codes.add((store.id, code))
+            data["code"] = code
+        birthday = take("birthday", fields.parse_date)
+        data["birthday"] = take("birthday", lambda _v: fields.check_birthday(birthday)) if birthday else None
+        mobile = take("mobile", fields.normalise_mobile)
+        if mobile:
+            key = (store.franchisee_id, mobile)
+            if key in self.mobiles:
+                errors.append(("mobile", _("This mobile number already belongs to customer %(code)s.", code=self.mobiles[key])))
+            elif key in self.file_mobiles:
+                errors.append(("mobile", _("The same mobile number is on row %(row)d.", row=self.file_mobiles[key])))
+            else:
+                self.file_mobiles[key] = number
+        data["mobile"] = mobile
+        data["email"] = take("email", fields.normalise_email)
+        data["postal_code"] = take("postal_code", fields.normalise_postal_code)
+        for column, limit in (("address", 200), ("tags", 200), ("notes", 2000), ("commission_code", 20), ("tax_no", 30),
+                              ("credit_record", 200), ("delivery_address", 200), ("invoice_address", 200)):
+            data[column] = take(column, lambda v, limit=limit: fields.normalise_text(v, limit))
+        for column in ("gender", "customer_type", "source", "consent_method"):
+            data[column] = take(column, lambda v, column=column: self._choice(column, v))
+        consent_word = _fold(cells.get("consent"))
+        if consent_word in _YES:
+            data["consent"] = True
+        elif consent_word in _NO:
+            data["consent"] = False
+        else:
+            errors.append(("consent", _("Write 是 or 否 (yes or no).")))
+        data["consent_at"] = take("consent_date", fields.parse_date)
+        data["points"] = take("points", _whole_number) or 0
+        data["sales_limit"] = take("sales_limit", _money)
+        return data, errors
+
+
+def _whole_number(value):
+    text = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise fields.FieldError(_("Enter a whole number.")) from None
+    if number != number.to_integral_value() or number < 0 or number > 100_000_000:
+        raise fields.FieldError(_("Enter a whole number.")) from None
+    return int(number)
+
+
+def _money(value):
+    text = unicodedata.normalize("NFKC", str(value if value is not None else "")).strip().replace(",", "").lstrip("¥￥")
+    if not text:
+        return None
+    try:
+        amount = Decimal(text).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise fields.FieldError(_("Enter an amount in yuan, e.g. 5000.00.")) from None
+    if amount < 0 or amount > 99_999_999:
+        raise fields.FieldError(_("Enter an amount between 0 and 99,999,999.")) from None
+    return amount
+
+
+# --- the job --------------------------------------------------------------------------
+
+def import_dir() -> Path:
+    path = Path(current_app.config["IMPORT_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def accept_upload(upload, store: Store, actor: User) -> CustomerImport:
+    """Store an uploaded file and create its job (state 'validating')."""
+    stored_as = f"{uuid.uuid4().hex}.upload"
+    path = import_dir() / stored_as
+    upload.save(path)
+    size = path.stat().st_size
+    filename = (upload.filename or "upload")[-200:]
+    try:
+        if size == 0:
+            raise ImportFileError(_("The file is empty."))
+        kind = sniff_kind(path)
+        encoding = detect_encoding(path) if kind == "csv" else None
+    except ImportFileError:
+        path.unlink(missing_ok=True)
+        raise
+    job = CustomerImport(store_id=store.id, franchisee_id=store.franchisee_id, created_by_id=actor.id,
+                         filename=filename, stored_as=stored_as, file_kind=kind, size=size, encoding=encoding)
+    db.session.add(job)
+    db.session.flush()
+    audit.record("customers.import_uploaded", actor=actor, target=job, details={"file": filename, "bytes": size})
+    return job
+
+
+def progress_path(job: CustomerImport) -> Path:
+    return import_dir() / f"{job.stored_as}.progress"
+
+
+def errors_path(job: CustomerImport) -> Path:
+    return import_dir() / f"{job.stored_as}.errors.csv"
+
+
+def read_progress(job: CustomerImport) -> dict:
+    try:
+        return json.loads(progress_path(job).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_progress(job, phase: str, rows: int, fraction: float) -> None:
+    tmp = progress_path(job).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"phase": phase, "rows": rows, "percent": round(min(fraction, 1.0) * 100)}))
+    os.replace(tmp, progress_path(job))
+
+
+class _Progress:
+    """Rows done against the rows expected: counted lines for CSV, the sheet's size for Excel."""
+
+    def __init__(self, job, phase, path):
+        self.job, self.phase = job, phase
+        self.expected = job.total_rows or self._estimate(path, job.file_kind)
+
+    @staticmethod
+    def _estimate(path, kind) -> int:
+        if kind == "xlsx":
+            from openpyxl import load_workbook
+
+            book = load_workbook(path, read_only=True)
+            rows = book.worksheets[0].max_row or 0
+            book.close()
+        else:
+            with open(path, "rb") as fh:
+                rows = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        return max(rows - 1, 1)
+
+    def update(self, rows: int) -> None:
+        _write_progress(self.job, self.phase, rows, rows / self.expected)
+
+
+def _scope_stores() -> dict[str, Store]:
+    """Open stores in the active scope (the job's creator's), by code."""
+    return {s.code: s for s in db.session.scalars(select(Store).where(Store.status == "open"))}
+
+
+def _rows(job, path):
+    """Non-blank data rows as (row number, {column: value}); the header is checked first."""
+    rows = iter_rows(path, job.file_kind, job.encoding)
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise ImportFileError(_("The file is empty.")) from None
+    mapping = _map_headers(header)
+    for number, row in rows:
+        if not any(str(v).strip() for v in row if v is not None):
+            continue
+        yield number, {key: (row[index] if index < len(row) else None) for key, index in mapping.items()}
+
+
+def validate(job: CustomerImport) -> None:
+    """Pass 1: check every row, keep the errors, write nothing. Sets 'ready' or 'invalid'."""
+    path = import_dir() / job.stored_as
+    stores = _scope_stores()
+    default = db.session.scalar(select(Store).where(Store.id == job.store_id))
+    checker = RowChecker(job, stores, default)
+    progress = _Progress(job, "validating", path)
+    shown, total, bad = [], 0, 0
+    limit = current_app.config["IMPORT_MAX_ROWS"]
+    with open(errors_path(job), "w", encoding="utf-8-sig", newline="") as report:
+        writer = csv.writer(report)
+        writer.writerow([_("Row"), _("Column"), _("Problem")])
+        for number, cells in _rows(job, path):
+            total += 1
+            if total > limit:
+                raise ImportFileError(_("The file has more than %(max)d rows; split it into smaller files.", max=limit))
+            _, errors = checker.check(number, cells)
+            if errors:
+                bad += 1
+                for column, message in errors:
+                    header = COLUMNS[column][0]
+                    writer.writerow([number, header, message])
+                    if len(shown) < SHOWN_ERRORS:
+                        shown.append([number, header, message])
+            if total % 1000 == 0:
+                progress.update(total)
+    job.total_rows, job.error_rows, job.errors = total, bad, shown
+    if total == 0:
+        raise ImportFileError(_("The file has a header row but no customers."))
+    job.state = "invalid" if bad else "ready"
+
+
+def import_rows(job: CustomerImport, actor: User) -> None:
+    """Pass 2: insert every row in one transaction; any failure leaves nothing written."""
+    path = import_dir() / job.stored_as
+    stores = _scope_stores()
+    default = db.session.scalar(select(Store).where(Store.id == job.store_id))
+    checker = RowChecker(job, stores, default)
+    progress = _Progress(job, "importing", path)
+    sequences = {}
+    now = utcnow()
+    today = now.date()
+    batch, done = [], 0
+
+    def next_code(store):
+        seq = sequences.get(store.id)
+        if seq is None:
+            seq = db.session.scalar(select(CustomerSequence).where(CustomerSequence.store_id == store.id).with_for_update())
+            if seq is None:
+                seq = CustomerSequence(store_id=store.id, last=0)
+                db.session.add(seq)
+            sequences[store.id] = seq
+        while True:
+            seq.last += 1
+            code = f"{store.code}-{seq.last:06d}"
+            if (store.id, code) not in checker.codes:
+                checker.codes.add((store.id, code))
+                return code
+
+    pending_codes = []
+    for number, cells in _rows(job, path):
+        data, errors = checker.check(number, cells)
+        if errors:  # the file changed since it was checked
+            raise ImportFileError(_("Row %(row)d no longer passes the checks; check the file again.", row=number))
+        store = data.pop("store")
+        if not data.get("code"):
+            pending_codes.append(len(batch))
+        consent_at = data.pop("consent_at")
+        birthday = data["birthday"]
+        batch.append({
+            **data,
+            "store_id": store.id,
+            "franchisee_id": store.franchisee_id,
+            "_store": store,
+            "name_key": fields.name_key(data["name"]),
+            "birthday_md": birthday.month * 100 + birthday.day if birthday else None,
+            "gender": data["gender"] or "unknown",
+            "customer_type": data["customer_type"] or "individual",
+            "source": data["source"] or "other",
+            "consent_at": (consent_at and _at_noon(consent_at)) or (now if data["consent"] else None),
+            "created_by_id": actor.id,
+            "updated_by_id": actor.id,
+            "created_at": now,
+            "updated_at": now,
+            "last_activity_on": today,
+            "version": 1,
+        })
+        if len(batch) >= BATCH:
+            done += _flush_batch(batch, next_code)
+            batch = []
+            progress.update(done)
+    done += _flush_batch(batch, next_code)
+    db.session.flush()
+    analytics.apply_rules(where=(Customer.created_at == now) & (Customer.created_by_id == actor.id))
+    job.imported_rows = done
+    job.state = "done"
+    audit.record("customers.imported", actor=actor, target=job, details={"file": job.filename, "rows": done})
+
+
+def _at_noon(day):
+    from datetime import datetime, time as dtime
+
+    return datetime.combine(day, dtime(12))
+
+
+def _flush_batch(batch, next_code) -> int:
+    if not batch:
+        return 0
+    for row in batch:
+        store = row.pop("_store")
+        if not row.get("code"):
+            row["code"] = next_code(store)
+    db.session.flush()
+    db.session.execute(insert(Customer), batch)
+    return len(batch)
+
+
+def run(job_id: int) -> CustomerImport:
+    """Run a job's next step (check, or import after confirmation) as its creator.
+
+    Called by ``flask customers run-import`` in its own process (and inline by
+    the tests). Commits the outcome; on any error the import is rolled back
+    and the job says why.
+    """
+    from app.security.scope import build_scope
+    from app.security.tenancy import activate, unscoped
+
+    with unscoped():
+        job = db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
+        user = job.created_by
+        with force_locale(user.locale or "zh_Hans"):
+            scope = build_scope(user)
+    activate(scope)
+    started = time.perf_counter()
+    job = db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
+    step = validate if job.state == "validating" else import_rows if job.state == "importing" else None
+    if step is None:
+        return job
+    with force_locale(user.locale or "zh_Hans"):
+        try:
+            step(job) if step is validate else step(job, user)
+            job.seconds = round(time.perf_counter() - started, 2)
+            job.peak_memory_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            job.finished_at = utcnow()
+            db.session.commit()
+        except ImportFileError as error:
+            db.session.rollback()
+            _fail(job_id, str(error))
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("customer import %s failed", job_id)
+            _fail(job_id, _("The import stopped on an unexpected error; nothing was imported."))
+            raise
+    return job
+
+
+def _fail(job_id: int, message: str) -> None:
+    job = db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
+    job.state = "failed"
+    job.message = message[:300]
+    job.finished_at = utcnow()
+    db.session.commit()
+
+
+def start(job: CustomerImport) -> None:
+    """Hand the job to a separate process (or run it now, in tests); the caller has committed."""
+    if current_app.config["IMPORT_RUNNER"] == "inline":
+        run(job.id)
+        return
+    import subprocess
+    import sys
+
+    log = open(import_dir() / f"{job.stored_as}.log", "ab")
+    subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "customers", "run-import", str(job.id)],
+        cwd=Path(current_app.root_path).parent, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+        start_new_session=True, env=os.environ.copy(),
+    )
+    log.close()
+
+
+def template_csv() -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(TEMPLATE_HEADERS)
+    writer.writerow(["", "", "王小明", "男", "1988-04-12", "13800138000", "wang@example.com", "上海市徐汇区漕溪北路1号",
+                     "200030", "个人", "到店", "装修, 老客户", "", "是", "2026-01-05", "纸质表格", "120", "", "", "", ""])
+    return buffer.getvalue().encode("utf-8-sig")

@@ -1,0 +1,238 @@
+"""Customer files: create and edit, purchases, contacts, consent, anonymisation and merge.
+
+Nothing here commits; the view commits once. Every change is audited.
+"""
+from datetime import date, datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Contact, Customer, CustomerSequence, Purchase, Store, User
+from app.models.base import utcnow
+from app.services import RuleError, audit
+from app.services import customer_analytics as analytics
+from app.services.customer_fields import name_key
+from app.security.tenancy import unscoped
+
+# Erased when a customer is anonymised: who they are and how to reach them.
+PERSONAL_FIELDS = (
+    "birthday", "birthday_md", "mobile", "email", "address", "postal_code", "tax_no",
+    "credit_record", "delivery_address", "invoice_address", "tags", "notes", "consent_purpose",
+)
+
+
+class CustomerError(RuleError):
+    """A customer change that breaks a rule (merge, anonymised record)."""
+
+
+def next_code(store: Store) -> str:
+    """The store's next customer code, e.g. SH001-000042; the row lock serialises writers."""
+    with unscoped():
+        seq = db.session.scalar(
+            select(CustomerSequence).where(CustomerSequence.store_id == store.id).with_for_update()
+        )
+        if seq is None:
+            seq = CustomerSequence(store_id=store.id, last=0)
+            db.session.add(seq)
+        seq.last += 1
+        db.session.flush()
+        return f"{store.code}-{seq.last:06d}"
+
+
+def _derive(customer: Customer) -> None:
+    customer.name_key = name_key(customer.name)
+    customer.birthday_md = customer.birthday.month * 100 + customer.birthday.day if customer.birthday else None
+
+
+def create_customer(store: Store, data: dict, actor: User | None) -> Customer:
+    data = dict(data)
+    code = data.pop("code", None) or next_code(store)
+    customer = Customer(store_id=store.id, franchisee_id=store.franchisee_id, code=code, **data)
+    customer.created_by = actor
+    customer.updated_by = actor
+    if customer.consent and customer.consent_at is None:
+        customer.consent_at = utcnow()
+    _derive(customer)
+    db.session.add(customer)
+    db.session.flush()
+    audit.record("customer.created", actor=actor, target=customer)
+    return customer
+
+
+def update_customer(customer: Customer, data: dict, actor: User) -> None:
+    if customer.is_anonymised:
+        raise CustomerError(_l("This customer has been anonymised and can no longer be edited."))
+    gave_consent = data.get("consent") and not customer.consent
+    for key, value in data.items():
+        setattr(customer, key, value)
+    if gave_consent and customer.consent_at is None:
+        customer.consent_at = utcnow()
+    _derive(customer)
+    changed = audit.changes(customer)
+    changed.pop("name_key", None)
+    changed.pop("birthday_md", None)
+    if changed:
+        customer.updated_by = actor
+        customer.last_activity_on = utcnow().date()
+        # Personal values stay out of the trail; the field names say what changed.
+        audit.record("customer.updated", actor=actor, target=customer, details={"fields": sorted(changed)})
+
+
+def points_for(amount: Decimal, rules) -> int:
+    return int((Decimal(amount) * rules.points_per_yuan).to_integral_value(ROUND_FLOOR))
+
+
+def record_purchase(customer: Customer, data: dict, actor: User) -> Purchase:
+    """Add a purchase; points, consumption record and analytics follow at once (R11, R14)."""
+    if customer.is_anonymised or customer.merged_into_id:
+        raise CustomerError(_l("Purchases cannot be added to an anonymised or merged customer."))
+    rules = analytics.get_rules()
+    purchase = Purchase(customer_id=customer.id, store_id=customer.store_id,
+                        franchisee_id=customer.franchisee_id, created_by=actor, **data)
+    purchase.points_earned = points_for(purchase.amount, rules)
+    purchase.over_limit = bool(
+        customer.is_business and customer.sales_limit and purchase.amount > customer.sales_limit
+    )
+    db.session.add(purchase)
+    db.session.flush()
+    db.session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id)
+        .values(points=Customer.points + purchase.points_earned, last_activity_on=max(purchase.purchased_on, utcnow().date()))
+        .execution_options(synchronize_session=False)
+    )
+    analytics.refresh([customer.id])
+    audit.record("purchase.created", actor=actor, target=customer,
+                 details={"amount": str(purchase.amount), "on": purchase.purchased_on.isoformat()})
+    return purchase
+
+
+def record_contact(customer: Customer, data: dict, actor: User) -> Contact:
+    """Log a contact or care visit (R7, R15)."""
+    if customer.is_anonymised or customer.merged_into_id:
+        raise CustomerError(_l("Contacts cannot be logged for an anonymised or merged customer."))
+    contact = Contact(customer_id=customer.id, store_id=customer.store_id,
+                      franchisee_id=customer.franchisee_id, **data)
+    if contact.staff_id is None:
+        contact.staff = actor
+    db.session.add(contact)
+    db.session.flush()
+    db.session.execute(
+        update(Customer).where(Customer.id == customer.id)
+        .values(last_activity_on=utcnow().date()).execution_options(synchronize_session=False)
+    )
+    audit.record("contact.created", actor=actor, target=customer,
+                 details={"method": contact.method, "purpose": contact.purpose})
+    return contact
+
+
+def record_consent(customer: Customer, method: str, purpose: str, actor: User) -> None:
+    if customer.is_anonymised:
+        raise CustomerError(_l("This customer has been anonymised and can no longer be edited."))
+    customer.consent = True
+    customer.consent_at = utcnow()
+    customer.consent_method = method
+    customer.consent_purpose = purpose
+    customer.updated_by = actor
+    audit.record("customer.consent_given", actor=actor, target=customer, details={"method": method})
+
+
+def anonymise(customer: Customer, reason: str, actor: User | None) -> None:
+    """Erase who the customer is; purchases and statistics stay (R61, PIPL art. 47)."""
+    if customer.is_anonymised:
+        raise CustomerError(_l("This customer has already been anonymised."))
+    label = customer.code
+    for field in PERSONAL_FIELDS:
+        setattr(customer, field, None)
+    customer.name = ""
+    customer.name_key = ""
+    customer.gender = "unknown"
+    customer.consent = False
+    customer.consent_method = None
+    customer.anonymised_at = utcnow()
+    customer.anonymised_reason = reason
+    customer.updated_by = actor
+    # Free text in the contact log may name the person; the figures stay.
+    db.session.execute(
+        update(Contact).where(Contact.customer_id == customer.id)
+        .values(place=None, outcome=None).execution_options(synchronize_session=False)
+    )
+    audit.record("customer.anonymised", actor=actor, target=customer, details={"reason": reason, "code": label})
+
+
+def anonymise_inactive(today: date, actor: User | None) -> int:
+    """Anonymise every customer with no activity for the retention period; returns how many."""
+    rules = analytics.get_rules()
+    cutoff = today - timedelta(days=round(365.25 * rules.retention_years))
+    with unscoped():
+        stale = db.session.scalars(
+            select(Customer).where(Customer.anonymised_at.is_(None), Customer.last_activity_on < cutoff)
+        ).all()
+        for customer in stale:
+            anonymise(customer, "retention", actor)
+    return len(stale)
+
+
+# Fields a merge copies from the duplicate when the kept record has none.
+_FILLABLE = (
+    "gender", "birthday", "mobile", "email", "address", "postal_code", "salesperson_id", "commission_code",
+    "tax_no", "credit_record", "sales_limit", "delivery_address", "invoice_address",
+)
+
+
+def merge(keep: Customer, other: Customer, actor: User) -> dict:
+    """Merge ``other`` into ``keep``: histories move, gaps are filled, ``other`` is retired.
+
+    Both records must be loaded through the caller's scope. Returns what moved.
+    """
+    if keep.id == other.id:
+        raise CustomerError(_l("A customer cannot be merged with itself."))
+    if keep.franchisee_id != other.franchisee_id:
+        raise CustomerError(_l("Customers of different franchisees cannot be merged."))
+    if keep.is_anonymised or other.is_anonymised or keep.merged_into_id or other.merged_into_id:
+        raise CustomerError(_l("Anonymised or already merged customers cannot be merged."))
+    filled = []
+    for field in _FILLABLE:
+        mine, theirs = getattr(keep, field), getattr(other, field)
+        if (mine in (None, "", "unknown")) and theirs not in (None, "", "unknown"):
+            setattr(keep, field, theirs)
+            filled.append(field)
+    if other.tags:
+        keep.tags = ", ".join(dict.fromkeys(t.strip() for t in f"{keep.tags or ''},{other.tags}".split(",") if t.strip()))[:200]
+    if other.notes:
+        keep.notes = "\n".join(filter(None, [keep.notes, other.notes]))
+    if other.consent and not keep.consent:
+        keep.consent, keep.consent_at = True, other.consent_at
+        keep.consent_method, keep.consent_purpose = other.consent_method, other.consent_purpose
+    keep.points += other.points
+    keep.updated_by = actor
+    keep.last_activity_on = max(keep.last_activity_on, other.last_activity_on)
+    _derive(keep)
+    moved = {}
+    with unscoped():
+        for model in (Purchase, Contact):
+            result = db.session.execute(
+                update(model).where(model.customer_id == other.id)
+                .values(customer_id=keep.id).execution_options(synchronize_session=False)
+            )
+            moved[model.__tablename__] = result.rowcount
+    other.merged_into_id = keep.id
+    other.points = 0
+    other.updated_by = actor
+    db.session.flush()
+    analytics.refresh([keep.id, other.id])
+    details = {"kept": keep.code, "merged": other.code, "filled": filled, **moved}
+    audit.record("customer.merged", actor=actor, target=keep, details=details)
+    audit.record("customer.merged_away", actor=actor, target=other, details=details)
+    return details
+
+
+def last_contacts(customer_ids) -> dict[int, datetime]:
+    rows = db.session.execute(
+        select(Contact.customer_id, db.func.max(Contact.occurred_at))
+        .where(Contact.customer_id.in_(list(customer_ids)))
+        .group_by(Contact.customer_id)
+    )
+    return dict(rows.all())
