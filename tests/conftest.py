@@ -109,6 +109,7 @@ def _snapshot_ids(world):
         b_stores=[s.id for s in world.b_stores],
         users={k: u.id for k, u in world.users.items()},
         usernames={k: u.username for k, u in world.users.items()},
+        customers={k: c.id for k, c in world.customers.items()},
         b_markers=world.b_markers,
     )
 

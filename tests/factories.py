@@ -3,7 +3,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.extensions import db
-from app.models import Franchisee, Region, Store, StoreOwnership, User
+from decimal import Decimal
+
+from app.models import (
+    CareHoliday, Contact, Customer, CustomerImport, Franchisee, MembershipTier, Purchase, Region, Store, StoreOwnership,
+    User,
+)
+from app.services.customer_fields import name_key
 
 PASSWORD = "correct horse battery"
 _hash_cache: dict[str, str] = {}
@@ -81,12 +87,15 @@ class World:
     a_stores: list[Store]
     b_stores: list[Store]
     users: dict[str, User] = field(default_factory=dict)
+    customers: dict[str, Customer] = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
         """Strings that only B's data contains: none may reach a user outside B's scope."""
+        b_customer = self.customers["b"]
         return [self.b.name, self.b.legal_entity, self.b.contract_no, *(s.name for s in self.b_stores),
-                *(s.code for s in self.b_stores), self.users["owner_b"].display_name]
+                *(s.code for s in self.b_stores), self.users["owner_b"].display_name,
+                b_customer.name, b_customer.mobile, b_customer.email, "乙方秘密商品"]
 
 
 def make_world() -> World:
@@ -108,4 +117,39 @@ def make_world() -> World:
     u["staff_a"] = make_user("t-staff-a", "store_staff", franchisee=a, stores=[a_stores[0]])
     u["owner_b"] = make_user("t-owner-b", "franchise_owner", franchisee=b, display_name="乙方老板")
     u["manager_b"] = make_user("t-manager-b", "store_manager", franchisee=b, stores=[b_stores[0]])
+    for rank, zh, en, spend in ((1, "普通会员", "Member", 0), (2, "银卡会员", "Silver", 5000), (3, "金卡会员", "Gold", 20000)):
+        db.session.add(MembershipTier(rank=rank, name_zh=zh, name_en=en, min_spend=Decimal(spend)))
+    db.session.add(CareHoliday(on=date(2030, 1, 1), name_zh="元旦", name_en="New Year's Day"))
+    c = world.customers
+    c["a"] = make_customer(a_stores[0], "甲方顾客", mobile="13800000001", email="a-customer@example.cn")
+    c["a2"] = make_customer(a_stores[1], "甲二顾客", mobile="13800000002")
+    c["b"] = make_customer(b_stores[0], "乙方秘密顾客", mobile="13911112222", email="b-secret@example.cn")
+    make_purchase(c["b"], date(2024, 5, 1), "888.00", items="乙方秘密商品")
+    db.session.add(Contact(customer_id=c["b"].id, store_id=c["b"].store_id, franchisee_id=c["b"].franchisee_id,
+                           occurred_at=date(2024, 5, 3), method="phone", purpose="return_visit", outcome="乙方秘密商品回访"))
+    db.session.add(CustomerImport(store_id=b_stores[0].id, franchisee_id=b.id, created_by_id=u["owner_b"].id,
+                                  filename="b.csv", stored_as="b-missing.upload", file_kind="csv", size=10, state="ready"))
+    db.session.flush()
     return world
+
+
+def make_customer(store: Store, name: str, **values) -> Customer:
+    customer = Customer(store_id=store.id, franchisee_id=store.franchisee_id, code=values.pop("code", None) or f"{store.code}-{name}",
+                        name=name, name_key=name_key(name), **values)
+    if customer.birthday:
+        customer.birthday_md = customer.birthday.month * 100 + customer.birthday.day
+    db.session.add(customer)
+    db.session.flush()
+    return customer
+
+
+def make_purchase(customer: Customer, day: date, amount: str, items: str = "商品") -> Purchase:
+    """A purchase with the customer's figures refreshed, as the portal records one."""
+    from app.services import customer_analytics
+
+    purchase = Purchase(customer_id=customer.id, store_id=customer.store_id, franchisee_id=customer.franchisee_id,
+                        purchased_on=day, amount=Decimal(amount), items=items, points_earned=int(Decimal(amount)))
+    db.session.add(purchase)
+    db.session.flush()
+    customer_analytics.refresh([customer.id])
+    return purchase

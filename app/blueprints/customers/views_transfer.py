@@ -150,5 +150,11 @@ def export(fmt: str):
                  details={"format": fmt, "rows": count, "filters": f.args()})
     db.session.commit()
     mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return send_file(spool, mimetype=mimetype, as_attachment=True,
-                     download_name=f"customers-{utcnow():%Y%m%d-%H%M}.{fmt}")
+
+    def stream():
+        with spool:  # the spooled file is closed when the download ends
+            while chunk := spool.read(1 << 16):
+                yield chunk
+
+    return Response(stream(), mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=customers-{utcnow():%Y%m%d-%H%M}.{fmt}"})
