@@ -29,5 +29,6 @@ def register(app) -> None:
     def language_switch():
         from app.blueprints.auth.forms import LanguageForm
 
-        form = LanguageForm(lang=str(get_locale()), next=request.full_path.rstrip("?"))
+        # formdata=None: the page may be answering a request whose body could not be read (413).
+        form = LanguageForm(formdata=None, lang=str(get_locale()), next=request.full_path.rstrip("?"))
         return {"language_form": form}

@@ -101,7 +101,7 @@ def find_duplicates(franchisee_id: int | None = None, limit: int = 500) -> list[
                 if names[a] != names[b] and _similar(names[a], names[b]):
                     add(a, b, "similar_name")
     if pairs:
-        dismissed = set(db.session.execute(select(NotDuplicate.customer_id, NotDuplicate.other_id)).tuples())
+        dismissed = {tuple(row) for row in db.session.execute(select(NotDuplicate.customer_id, NotDuplicate.other_id))}
         pairs = {k: p for k, p in pairs.items() if k not in dismissed}
     order = {"mobile": 0, "name_birthday": 1, "similar_name": 2}
     result = sorted(pairs.values(), key=lambda p: (min(order[r] for r in p.reasons), -len(p.reasons), p.first_id))

@@ -178,13 +178,14 @@ class RowChecker:
         self.default_store = default_store
         store_ids = [s.id for s in stores.values()]
         franchisee_ids = {s.franchisee_id for s in stores.values()}
-        self.codes = set(db.session.execute(select(Customer.store_id, Customer.code).where(Customer.store_id.in_(store_ids))).tuples())
+        self.codes = {tuple(row) for row in db.session.execute(
+            select(Customer.store_id, Customer.code).where(Customer.store_id.in_(store_ids)))}
         self.mobiles = {
             (f, m): code for f, m, code in db.session.execute(
                 select(Customer.franchisee_id, Customer.mobile, Customer.code).where(
                     Customer.franchisee_id.in_(franchisee_ids), Customer.mobile.is_not(None),
                     Customer.merged_into_id.is_(None), Customer.anonymised_at.is_(None))
-            ).tuples()
+            )
         }
         self.file_mobiles: dict[tuple[int, str], int] = {}
 
@@ -297,8 +298,8 @@ def import_dir() -> Path:
 
 def accept_upload(upload, store: Store, actor: User) -> CustomerImport:
     """Store an uploaded file and create its job (state 'validating')."""
-    stored_as = f"{uuid.uuid4().hex}.upload"
-    path = import_dir() / stored_as
+    stem = uuid.uuid4().hex
+    path = import_dir() / f"{stem}.upload"
     upload.save(path)
     size = path.stat().st_size
     filename = (upload.filename or "upload")[-200:]
@@ -310,6 +311,9 @@ def accept_upload(upload, store: Store, actor: User) -> CustomerImport:
     except ImportFileError:
         path.unlink(missing_ok=True)
         raise
+    # openpyxl goes by the file name's extension.
+    stored_as = f"{stem}.{kind}"
+    path.rename(import_dir() / stored_as)
     job = CustomerImport(store_id=store.id, franchisee_id=store.franchisee_id, created_by_id=actor.id,
                          filename=filename, stored_as=stored_as, file_kind=kind, size=size, encoding=encoding)
     db.session.add(job)
@@ -372,7 +376,7 @@ def _rows(job, path):
     """Non-blank data rows as (row number, {column: value}); the header is checked first."""
     rows = iter_rows(path, job.file_kind, job.encoding)
     try:
-        _, header = next(rows)
+        header = next(rows)[1]
     except StopIteration:
         raise ImportFileError(_("The file is empty.")) from None
     mapping = _map_headers(header)
@@ -398,7 +402,7 @@ def validate(job: CustomerImport) -> None:
             total += 1
             if total > limit:
                 raise ImportFileError(_("The file has more than %(max)d rows; split it into smaller files.", max=limit))
-            _, errors = checker.check(number, cells)
+            errors = checker.check(number, cells)[1]
             if errors:
                 bad += 1
                 for column, message in errors:

@@ -1,0 +1,147 @@
+"""Customer import: encodings, headers, per-row errors, all-or-nothing, and files that are not spreadsheets."""
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, Customer, CustomerImport
+
+ZH_HEADER = "门店编码,客户编码,姓名,性别,生日,手机,邮箱,同意保存联系方式\n"
+
+
+@pytest.fixture
+def owner(login_as, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_DIR", str(tmp_path))
+    return login_as("owner_a")
+
+
+def _upload(client, world, content: bytes, filename="customers.csv", store=None):
+    data = {"store_id": str(store or world.a_stores[0]), "file": (io.BytesIO(content), filename)}
+    return client.post_form("/customers/imports", data, content_type="multipart/form-data")
+
+
+def _job(app):
+    """The latest upload of franchisee A (the world holds one of B's)."""
+    from app.models import Franchisee
+    from app.security.tenancy import unscoped
+
+    with app.app_context(), unscoped():
+        return db.session.scalar(
+            select(CustomerImport).join(Franchisee, Franchisee.id == CustomerImport.franchisee_id)
+            .where(Franchisee.contract_no == "FR-A-001").order_by(CustomerImport.id.desc()))
+
+
+def _count(app, **where):
+    from app.security.tenancy import unscoped
+
+    with app.app_context(), unscoped():
+        return db.session.scalar(select(func.count(Customer.id)).filter_by(**where))
+
+
+def test_utf8_bom_csv_with_chinese_headers_is_checked_then_imported_on_confirmation(app, world, owner):
+    before = _count(app)
+    csv = ZH_HEADER + "A01,,王小明,男,1988/4/12,138 0013 8000,WANG@Example.com,是\nA02,,李 娜,女,19900517,+86 139-1000-2000,,否\n"
+    response = _upload(owner, world, csv.encode("utf-8-sig"))
+    assert response.status_code == 302
+    job = _job(app)
+    assert (job.state, job.total_rows, job.error_rows, job.encoding) == ("ready", 2, 0, "utf-8-sig")
+    assert _count(app) == before  # checking writes nothing
+    page = owner.get(f"/customers/imports/{job.id}")
+    assert "全部 2 行均通过检查" in page.text
+    owner.post_form(f"/customers/imports/{job.id}/commit")
+    job = _job(app)
+    assert (job.state, job.imported_rows) == ("done", 2)
+    from app.security.tenancy import unscoped
+
+    with app.app_context(), unscoped():
+        wang = db.session.scalar(select(Customer).where(Customer.name == "王小明"))
+        li = db.session.scalar(select(Customer).where(Customer.name == "李 娜"))
+        assert (wang.mobile, wang.email, str(wang.birthday), wang.gender, wang.consent) == (
+            "13800138000", "WANG@example.com", "1988-04-12", "male", True)
+        assert wang.code.startswith("A01-") and li.store_id == world.a_stores[1] and li.mobile == "13910002000"
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "customers.imported")).details["rows"] == 2
+
+
+def test_gbk_csv_with_english_headers_and_semicolons(app, world, owner):
+    csv = "Name;Mobile;Birthday;Customer type\n陈静;13700001111;1979-12-01;company\n"
+    _upload(owner, world, csv.encode("gbk"))
+    job = _job(app)
+    assert (job.state, job.encoding) == ("ready", "gb18030")
+
+
+def test_xlsx_is_read_as_a_stream(app, world, owner):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "手机", "生日", "积分"])
+    sheet.append(["赵敏", 13600002222, "1985-03-03", 300])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    _upload(owner, world, buffer.getvalue(), filename="名单.xlsx")
+    job = _job(app)
+    assert (job.state, job.file_kind, job.total_rows) == ("ready", "xlsx", 1)
+    owner.post_form(f"/customers/imports/{job.id}/commit")
+    assert _count(app, name="赵敏", points=300, mobile="13600002222") == 1
+
+
+def test_a_file_with_bad_rows_is_refused_whole_with_an_error_per_row(app, world, owner):
+    before = _count(app)
+    csv = (ZH_HEADER
+           + "A01,,好顾客,女,1990-01-01,13800009999,,是\n"
+           + "A01,,坏手机,女,1990-01-01,12345,,是\n"
+           + "A01,,坏生日,男,2026-02-30,13800007777,,否\n"
+           + "B01,,别家门店,男,,13800006666,,是\n"
+           + "A01,,重复手机,男,,13800009999,,是\n"
+           + "A01,,,男,,,,也许\n")
+    _upload(owner, world, csv.encode("utf-8"))
+    job = _job(app)
+    assert (job.state, job.total_rows, job.error_rows) == ("invalid", 6, 5)
+    problems = {(row, column) for row, column, _ in job.errors}
+    assert {(3, "手机"), (4, "生日"), (5, "门店编码"), (6, "手机"), (7, "姓名"), (7, "同意保存联系方式")} <= problems
+    page = owner.get(f"/customers/imports/{job.id}")
+    assert "不是有效的中国大陆手机号码" in page.text and "不是真实存在的日期" in page.text
+    assert "B01" in page.text  # the user's own input is echoed back, not B's data
+    # Confirming an invalid file does nothing.
+    owner.post_form(f"/customers/imports/{job.id}/commit")
+    assert _job(app).state == "invalid" and _count(app) == before
+    with owner.get(f"/customers/imports/{job.id}/errors.csv") as report:  # closes the file it streams
+        assert report.status_code == 200 and report.data.startswith(b"\xef\xbb\xbf")
+        text = report.data.decode("utf-8-sig")
+    assert "4,生日," in text and "坏生日" not in text  # names rows and columns, does not copy the data
+
+
+def test_duplicate_codes_in_the_file_and_the_database_are_reported(app, world, owner):
+    csv = "客户编码,姓名\nVIP-1,甲\nVIP-1,乙\nA01-甲方顾客,丙\n"
+    _upload(owner, world, csv.encode("utf-8"))
+    job = _job(app)
+    assert job.state == "invalid" and [e[0] for e in job.errors] == [3, 4]
+
+
+@pytest.mark.parametrize("content, filename, message", [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls", "旧版 Excel"),
+    (b"%PDF-1.7\n\x00\x01\x02binary", "report.csv", "不是电子表格"),
+    (b"PK\x03\x04not really a workbook", "fake.xlsx", "不是电子表格"),
+    (b"", "empty.csv", "文件是空的"),
+])
+def test_files_that_are_not_spreadsheets_get_a_clear_message(app, world, owner, content, filename, message):
+    response = _upload(owner, world, content, filename)
+    assert response.status_code == 400 and message in response.text
+    assert _job(app) is None or _job(app).filename != filename
+
+
+def test_a_file_without_a_name_column_fails_with_a_reason(app, world, owner):
+    _upload(owner, world, "phone,city\n13800001234,上海\n".encode())
+    job = _job(app)
+    assert job.state == "failed" and "姓名" in job.message
+
+
+def test_an_oversize_upload_is_refused_with_a_message(app, world, owner, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 10_000)
+    response = _upload(owner, world, b"x" * 20_000)
+    assert response.status_code == 413 and "文件过大" in response.text
+
+
+def test_an_import_cannot_target_another_franchisees_store(app, world, owner):
+    response = _upload(owner, world, "姓名\n某人\n".encode(), store=world.b_stores[0])
+    assert response.status_code == 400 and _job(app) is None
