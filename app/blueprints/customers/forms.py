@@ -1,7 +1,8 @@
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -177,15 +178,17 @@ class ContactForm(FlaskForm):
             del self.purpose
             self.fixed_purpose = purpose
         if self.occurred_at.data is None and not self.is_submitted():
-            self.occurred_at.data = datetime.now().replace(second=0, microsecond=0)
+            # Typed and shown in the portal's time zone, stored in UTC like every timestamp.
+            local_now = to_user_timezone(utcnow()).replace(tzinfo=None)
+            self.occurred_at.data = local_now.replace(second=0, microsecond=0)
 
     def validate_occurred_at(self, field):
-        if field.data and field.data > datetime.now() + timedelta(hours=1):
+        if field.data and to_utc(field.data) > utcnow() + timedelta(minutes=10):
             raise ValidationError(_l("A contact cannot be in the future."))
 
     def data_for_model(self) -> dict:
         return {
-            "occurred_at": self.occurred_at.data,
+            "occurred_at": to_utc(self.occurred_at.data),
             "method": self.method.data,
             "purpose": getattr(self, "fixed_purpose", None) or self.purpose.data,
             "place": (self.place.data or "").strip() or None,

@@ -1,0 +1,235 @@
+"""Customer pages as each role uses them: forms, bad input, privacy, merge, care and the rules."""
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, Contact, Customer, Purchase
+from app.models.base import utcnow
+from app.security.tenancy import unscoped
+
+VALID = {"name": "周杰", "gender": "male", "customer_type": "individual", "source": "walk_in",
+         "relationship_type": "basic", "salesperson_id": "0", "consent_method": "0"}
+
+
+def _customer(app, **where) -> Customer:
+    with app.app_context(), unscoped():
+        customer = db.session.scalar(select(Customer).filter_by(**where))
+        db.session.expunge_all()
+        return customer
+
+
+def _audit(app, action):
+    with app.app_context(), unscoped():
+        return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+
+
+def test_new_customer_gets_a_store_code_and_normalised_phone_and_date(app, world, login_as):
+    client = login_as("manager_a")
+    response = client.post_form("/customers/new", VALID | {"mobile": "+86 139-0000-1234", "birthday": "1990年5月17日",
+                                                             "email": " Zhou@Example.COM ", "consent": "y",
+                                                             "consent_method": "paper", "version": "1"})
+    assert response.status_code == 302
+    customer = _customer(app, name="周杰")
+    assert customer.code == "A01-000001" and customer.mobile == "13900001234"
+    assert customer.birthday == date(1990, 5, 17) and customer.email == "Zhou@example.com"
+    assert customer.consent and customer.consent_at is not None and customer.created_by_id == world.users["manager_a"]
+
+
+def test_malformed_phone_and_impossible_birthday_are_explained_and_nothing_is_saved(app, world, login_as):
+    client = login_as("manager_a")
+    response = client.post_form("/customers/new", VALID | {"mobile": "1234567", "birthday": "1990-02-30",
+                                                             "postal_code": "2000", "notes": "要保留的备注", "version": "1"})
+    assert response.status_code == 200
+    assert "不是有效的中国大陆手机号码" in response.text and "1990-02-30 不是真实存在的日期" in response.text
+    assert "邮编为 6 位数字" in response.text
+    assert "要保留的备注" in response.text and 'value="1234567"' in response.text  # nothing typed is lost
+    assert _customer(app, name="周杰") is None
+
+
+def test_future_birthday_duplicate_code_and_taken_phone_are_refused(app, world, login_as):
+    client = login_as("owner_a")
+    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    response = client.post_form("/customers/new", VALID | {"store_id": str(world.a_stores[0]), "birthday": tomorrow,
+                                                             "code": "A01-甲方顾客", "mobile": "13800000001", "version": "1"})
+    assert "生日不能晚于今天" in response.text
+    assert "本门店已有客户编码为 A01-甲方顾客 的客户" in response.text
+    assert "该手机号已属于客户 A01-甲方顾客" in response.text
+
+
+def test_an_edit_over_someone_elses_newer_save_is_a_conflict_not_an_overwrite(app, world, login_as):
+    cid = world.customers["a"]
+    first, second = login_as("manager_a"), login_as("staff_a")
+    base = VALID | {"name": "甲方顾客", "mobile": "13800000001", "version": "1"}
+    assert first.post_form(f"/customers/{cid}/edit", base | {"address": "上海市第一次修改"}).status_code == 302
+    response = second.post_form(f"/customers/{cid}/edit", base | {"address": "上海市第二次修改"})
+    assert response.status_code == 200 and "您编辑期间，其他人修改了这条记录" in response.text
+    assert "上海市第二次修改" in response.text  # the second user's input is kept on the page
+    assert _customer(app, id=cid).address == "上海市第一次修改"
+
+
+def test_contact_details_are_masked_for_roles_that_do_not_call_customers(app, world, login_as):
+    cid = world.customers["a"]
+    viewer, staff = login_as("viewer"), login_as("staff_a")
+    assert "138****0001" in viewer.get("/customers/").text
+    assert "13800000001" not in viewer.get("/customers/").text
+    detail = viewer.get(f"/customers/{cid}").text
+    assert "138****0001" in detail and "13800000001" not in detail and "a***@example.cn" in detail
+    assert "13800000001" in staff.get(f"/customers/{cid}").text
+    # A masked role cannot find a customer by phone number either.
+    assert "甲方顾客" not in viewer.get("/customers/?q=0000001").text
+    assert "甲方顾客" in staff.get("/customers/?q=0000001").text
+
+
+def test_search_finds_chinese_names_codes_and_phone_fragments(app, world, login_as):
+    client = login_as("owner_a")
+    assert "甲方顾客" in client.get("/customers/?q=甲方").text
+    assert "甲二顾客" in client.get("/customers/?q=0000002").text
+    assert "甲二顾客" not in client.get("/customers/?q=甲方").text
+    assert "乙方秘密顾客" not in client.get("/customers/?q=乙方").text
+
+
+def test_every_detail_view_and_export_is_in_the_trail_and_hq_sees_who_looked(app, world, login_as):
+    cid = world.customers["a"]
+    login_as("staff_a").get(f"/customers/{cid}")
+    viewed = _audit(app, "customer.viewed")
+    assert [(e.actor_id, e.target_id) for e in viewed] == [(world.users["staff_a"], cid)]
+    log = login_as("admin").get(f"/customers/{cid}/access-log")
+    assert log.status_code == 200 and "customer.viewed" in log.text and "t-staff-a" in log.text
+    assert login_as("owner_a").get(f"/customers/{cid}/access-log").status_code == 403
+    export = login_as("auditor").get("/customers/export.csv?q=甲方")
+    text = export.data.decode("utf-8-sig")
+    assert "甲方顾客" in text and "138****0001" in text and "13800000001" not in text
+    exported = _audit(app, "customers.exported")
+    assert exported[-1].details == {"format": "csv", "rows": 1, "filters": {"q": "甲方"}}
+
+
+def test_excel_export_of_the_filtered_list_holds_only_the_scope(app, world, login_as):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    response = login_as("owner_a").get("/customers/export.xlsx")
+    book = load_workbook(BytesIO(response.data), read_only=True)
+    names = [row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
+    book.close()
+    assert sorted(names) == ["甲二顾客", "甲方顾客"]
+    assert login_as("staff_a").get("/customers/export.xlsx").status_code == 403
+
+
+def test_merge_moves_histories_fills_gaps_and_is_audited(app, world, login_as):
+    keep, other = world.customers["a"], world.customers["a2"]
+    with app.app_context(), unscoped():
+        from tests.factories import make_purchase
+
+        make_purchase(db.session.get(Customer, other), date(2026, 1, 5), "1200.00")
+        db.session.get(Customer, other).birthday = date(1985, 6, 1)
+        db.session.commit()
+    client = login_as("owner_a")
+    page = client.get(f"/customers/{keep}/merge?other={other}")
+    assert page.status_code == 200 and "甲二顾客" in page.text
+    response = client.post_form(f"/customers/{keep}/merge?other={other}", {"keep": str(keep)}, follow_redirects=True)
+    assert "A02-甲二顾客 已合并到 A01-甲方顾客" in response.text
+    kept, retired = _customer(app, id=keep), _customer(app, id=other)
+    assert (kept.purchase_count, kept.birthday, retired.merged_into_id) == (1, date(1985, 6, 1), keep)
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(func.count(Purchase.id)).where(Purchase.customer_id == other)) == 0
+    assert _audit(app, "customer.merged")[-1].details["purchase"] == 1
+    # The retired record leads to the kept one and is gone from the list.
+    assert client.get(f"/customers/{other}").headers["Location"].endswith(f"/customers/{keep}")
+    assert "甲二顾客" not in client.get("/customers/").text
+
+
+def test_customers_of_different_franchisees_are_never_merged(app, world, login_as):
+    a, b = world.customers["a"], world.customers["b"]
+    admin = login_as("admin")
+    response = admin.post_form(f"/customers/{a}/merge?other={b}", {"keep": str(a)}, follow_redirects=True)
+    assert "不同加盟商的客户不能合并" in response.text
+    assert _customer(app, id=b).merged_into_id is None
+    # A franchisee cannot even name the other franchisee's customer.
+    assert login_as("owner_a").get(f"/customers/{a}/merge?other={b}").status_code == 404
+
+
+def test_withdrawn_consent_erases_identity_but_keeps_purchases(app, world, login_as):
+    b = world.customers["b"]
+    owner = login_as("owner_b")
+    response = owner.post_form(f"/customers/{b}/anonymise", {"reason": "withdrawn"})
+    assert response.status_code == 200 and "请勾选以确认" in response.text
+    response = owner.post_form(f"/customers/{b}/anonymise", {"reason": "withdrawn", "confirm": "y"})
+    assert response.status_code == 302
+    customer = _customer(app, id=b)
+    assert (customer.name, customer.mobile, customer.email, customer.anonymised_reason) == ("", None, None, "withdrawn")
+    assert customer.purchase_count == 1 and customer.total_spend > 0
+    with app.app_context(), unscoped():
+        contact = db.session.scalar(select(Contact).where(Contact.customer_id == b))
+        assert contact.outcome is None and contact.method == "phone"
+    assert "已匿名客户" in owner.get(f"/customers/{b}").text
+    assert owner.get(f"/customers/{b}/edit").status_code == 302
+
+
+def test_retention_anonymises_customers_inactive_for_the_period(app, world, login_as):
+    with app.app_context(), unscoped():
+        db.session.get(Customer, world.customers["a2"]).last_activity_on = utcnow().date() - timedelta(days=4 * 366)
+        db.session.commit()
+    login_as("admin").post_form("/customers/rules/retention")
+    assert _customer(app, id=world.customers["a2"]).anonymised_reason == "retention"
+    assert _customer(app, id=world.customers["a"]).anonymised_at is None
+
+
+def test_a_return_visit_marked_done_lands_in_the_contact_log_and_leaves_the_list(app, world, login_as):
+    cid = world.customers["a"]
+    client = login_as("staff_a")
+    today = utcnow().date()
+    response = client.post_form(f"/customers/{cid}/purchases/new",
+                                {"purchased_on": (today - timedelta(days=3)).isoformat(), "amount": "2599", "items": "布艺沙发",
+                                 "channel": "in_store"})
+    assert response.status_code == 302
+    care = client.get("/customers/care")
+    assert "布艺沙发" in care.text
+    with app.app_context(), unscoped():
+        purchase_id = db.session.scalar(select(Purchase.id).where(Purchase.customer_id == cid))
+    url = f"/customers/{cid}/care/return_visit?ref={purchase_id}"
+    assert "请填写" not in client.get(url).text
+    response = client.post_form(url, {"occurred_at": f"{(today - timedelta(days=1)).isoformat()}T10:30", "method": "phone", "cost": "0",
+                                      "outcome": "顾客满意，预约了保养"})
+    assert response.status_code == 302
+    with app.app_context(), unscoped():
+        contact = db.session.scalar(select(Contact).where(Contact.purchase_id == purchase_id))
+        assert (contact.purpose, contact.outcome, contact.staff_id) == ("return_visit", "顾客满意，预约了保养", world.users["staff_a"])
+    assert "布艺沙发" not in client.get("/customers/care").text
+    assert "顾客满意，预约了保养" in client.get(f"/customers/{cid}").text
+
+
+def test_future_purchase_and_zero_amount_are_refused(app, world, login_as):
+    client = login_as("staff_a")
+    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    response = client.post_form(f"/customers/{world.customers['a']}/purchases/new",
+                                {"purchased_on": tomorrow, "amount": "0", "items": "床垫", "channel": "in_store"})
+    assert "消费日期不能晚于今天" in response.text and "0.01 至 99,999,999" in response.text
+
+
+def test_duplicates_page_pairs_the_same_phone_within_a_franchisee_only(app, world, login_as):
+    with app.app_context(), unscoped():
+        from app.models import Store
+        from tests.factories import make_customer
+
+        make_customer(db.session.get(Store, world.a_stores[1]), "甲方顾客二号", mobile="13800000001", code="DUP-1")
+        make_customer(db.session.get(Store, world.b_stores[0]), "乙方同号", mobile="13800000001", code="DUP-2")
+        db.session.commit()
+    page = login_as("owner_a").get("/customers/duplicates").text
+    assert "甲方顾客二号" in page and "手机号相同" in page and "乙方同号" not in page
+    admin_page = login_as("admin").get("/customers/duplicates").text
+    assert "乙方同号" not in admin_page  # the same phone at another franchisee is another file
+
+
+def test_hq_rules_regrade_everyone_and_keep_at_least_three_tiers(app, world, login_as):
+    admin = login_as("admin")
+    page = admin.get("/customers/rules")
+    assert page.status_code == 200
+    with app.app_context(), unscoped():
+        from app.models import MembershipTier
+
+        tier_id = db.session.scalar(select(MembershipTier.id).order_by(MembershipTier.rank.desc()))
+    response = admin.post_form(f"/customers/rules/tiers/{tier_id}/delete", follow_redirects=True)
+    assert "会员等级至少 3 个" in response.text
+    assert login_as("owner_a").get("/customers/rules").status_code == 403
