@@ -35,6 +35,7 @@ def live_server(tmp_path_factory):
         "DATABASE_URL": f"sqlite:///{db_path}",
         "PORTAL_CONFIG": "development",
         "SECRET_KEY": "browser-test-secret",
+        "IMPORT_DIR": str(db_path.parent / "imports"),
     }
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -122,4 +123,76 @@ def test_phone_layout_and_sign_out(live_server, browser):
     page.wait_for_url(live_server + "/login")
     page.goto(live_server + "/")
     assert page.url.startswith(live_server + "/login")
+    context.close()
+
+
+def test_store_manager_works_a_customer_file_on_a_phone(live_server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    csp_errors = []
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text))
+    _sign_in(page, live_server, "manager-a1")
+    page.goto(live_server + "/customers/?sort=spend")
+    rows = page.locator("[data-testid=customer-table] tbody tr")
+    assert rows.count() == 25
+    assert "****" in page.inner_text("[data-testid=customer-table]")  # phones are masked in lists
+    _shot(page, "manager-a1-customers-phone.png")
+    rows.first.locator("a").click()
+    page.wait_for_selector("[data-testid=customer-figures]")
+    assert "SH001" in page.inner_text("main")
+    assert "****" not in page.inner_text("[data-testid=customer-mobile]")  # a store manager may call them
+    _shot(page, "manager-a1-customer-phone.png")
+    page.click("text=记录消费")
+    page.fill("#amount", "1288")
+    page.fill("#items", "乳胶枕两只")
+    page.click("main form.card button[type=submit]")
+    page.wait_for_selector("text=消费已记录")
+    assert "乳胶枕两只" in page.inner_text("[data-testid=timeline]")
+    page.goto(live_server + "/customers/churn")
+    assert page.locator("[data-testid=churn-table] tbody tr").count() > 1
+    page.goto(live_server + "/customers/care")
+    assert page.locator("[data-testid=care-table] tbody tr a.btn").count() > 0
+    _shot(page, "manager-a1-care-phone.png")
+    assert csp_errors == []
+    context.close()
+
+
+def test_owner_imports_a_file_in_the_background_in_english(live_server, browser, tmp_path):
+    source = tmp_path / "customers.csv"
+    source.write_bytes("Store code,Name,Mobile,Birthday,Consent\nHZ001,Browser Test,13512345678,1991-07-08,yes\n"
+                       "SU001,浏览器测试,13587654321,1992/8/9,是\n".encode("gbk"))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _sign_in(page, live_server, "owner-a")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
+    page.goto(live_server + "/customers/imports")
+    page.select_option("#store_id", label="SH001 上海徐汇店")
+    page.set_input_files("#file", str(source))
+    page.click("[data-testid=import-form] button[type=submit]")
+    # A separate process checks the file; the page refreshes itself until it is done.
+    page.wait_for_selector("text=Checked: ready to import", timeout=30_000)
+    assert "All 2 rows passed the checks." in page.inner_text("main")
+    page.click("text=Import 2 customers")
+    page.wait_for_selector("text=2 customers imported.", timeout=30_000)
+    _shot(page, "owner-a-import-en.png")
+    page.goto(live_server + "/customers/?q=Browser")
+    assert "Browser Test" in page.inner_text("[data-testid=customer-table]")
+    _shot(page, "owner-a-customers-en.png")
+    context.close()
+
+
+def test_hq_admin_sees_the_network_and_who_looked(live_server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _sign_in(page, live_server, "hq-admin")
+    page.goto(live_server + "/customers/duplicates")
+    assert page.locator("[data-testid=duplicate-table] tbody tr").count() >= 3  # one seeded pair per franchisee
+    _shot(page, "hq-admin-duplicates.png")
+    page.goto(live_server + "/customers/?franchisee=2&grade=A")
+    page.locator("[data-testid=customer-table] tbody tr a").first.click()
+    page.click("text=查阅记录")
+    assert "customer.viewed" in page.inner_text("[data-testid=access-log]")
+    page.goto(live_server + "/customers/rules")
+    _shot(page, "hq-admin-rules.png")
     context.close()

@@ -67,18 +67,21 @@ def new():
     return render_template("customers/form.html", form=form, customer=None)
 
 
-def _timeline(customer: Customer) -> list[dict]:
+TIMELINE_SHORT, TIMELINE_LONG = 20, 500
+
+
+def _timeline(customer: Customer, limit: int) -> list[dict]:
     purchases = db.session.scalars(
         select(Purchase).where(Purchase.customer_id == customer.id)
-        .options(selectinload(Purchase.created_by)).order_by(Purchase.purchased_on.desc()).limit(200)
+        .options(selectinload(Purchase.created_by)).order_by(Purchase.purchased_on.desc()).limit(limit)
     ).all()
     contacts = db.session.scalars(
         select(Contact).where(Contact.customer_id == customer.id)
-        .options(selectinload(Contact.staff)).order_by(Contact.occurred_at.desc()).limit(200)
+        .options(selectinload(Contact.staff)).order_by(Contact.occurred_at.desc()).limit(limit)
     ).all()
     entries = [{"kind": "purchase", "when": p.purchased_on, "sort": (p.purchased_on.isoformat(), 0), "item": p} for p in purchases]
     entries += [{"kind": "contact", "when": c.occurred_at, "sort": (c.occurred_at.isoformat(), 1), "item": c} for c in contacts]
-    return sorted(entries, key=lambda e: e["sort"], reverse=True)
+    return sorted(entries, key=lambda e: e["sort"], reverse=True)[:limit]
 
 
 @bp.route("/<int:customer_id>")
@@ -101,7 +104,9 @@ def show(customer_id: int):
         absence_limit=analytics.absence_limit(customer, rules),
         warnings=analytics.churn_warnings(customer, rules, today),
         next_birthday=next_birthday(customer, today),
-        timeline=_timeline(customer),
+        timeline=_timeline(customer, TIMELINE_LONG if request.args.get("history") == "all" else TIMELINE_SHORT + 1),
+        timeline_short=TIMELINE_SHORT,
+        full_history=request.args.get("history") == "all",
         locale=str(get_locale()),
         show_contacts=can(current_user, "customers.contact_details"),
     )
