@@ -18,7 +18,10 @@ from app.security.passwords import hash_password  # noqa: E402
 from app.security.tenancy import unscoped  # noqa: E402
 from app.seed import seed_demo  # noqa: E402
 
-PAGES = {"owner-a": ["/", "/stores", "/franchisees"], "hq-admin": ["/", "/stores", "/admin/users/", "/admin/audit/"]}
+PAGES = {
+    "owner-a": ["/", "/stores", "/franchisees", "/customers/", "/customers/?churn=any", "/customers/care", "/customers/1"],
+    "hq-admin": ["/", "/stores", "/admin/users/", "/admin/audit/", "/customers/", "/customers/duplicates"],
+}
 RUNS = 200
 
 

@@ -233,3 +233,35 @@ def test_hq_rules_regrade_everyone_and_keep_at_least_three_tiers(app, world, log
     response = admin.post_form(f"/customers/rules/tiers/{tier_id}/delete", follow_redirects=True)
     assert "会员等级至少 3 个" in response.text
     assert login_as("owner_a").get("/customers/rules").status_code == 403
+
+
+def test_list_churn_and_care_pages_do_not_query_per_customer(app, world, login_as, count_queries):
+    from app.models import Store
+    from tests.factories import make_customer, make_purchase
+
+    def add_buyers(start, count):
+        with app.app_context(), unscoped():
+            store = db.session.get(Store, world.a_stores[0])
+            for i in range(start, start + count):
+                customer = make_customer(store, f"批量顾客{i}", code=f"BULK-{i}")
+                make_purchase(customer, utcnow().date() - timedelta(days=400), "99.00")
+                make_purchase(customer, utcnow().date() - timedelta(days=2), "99.00")
+            db.session.commit()
+
+    def counts():
+        result = {}
+        for page in ("/customers/", "/customers/churn", "/customers/care", "/customers/?churn=any&sort=clv"):
+            with count_queries() as statements:
+                client.get(page)
+            result[page] = len(statements)
+        return result
+
+    client = login_as("owner_a")
+    add_buyers(0, 2)
+    few = counts()
+    add_buyers(2, 20)
+    many = counts()
+    for page, n in many.items():
+        # The churn page reads each shown customer's own warnings: bounded by the page size, not the store.
+        allowance = app.config["PER_PAGE"] if page == "/customers/churn" else 0
+        assert n <= few[page] + allowance, page
