@@ -7,7 +7,30 @@ from app.blueprints.dashboard import bp
 from app.extensions import db
 from app.models import Franchisee, Store
 from app.security.access import access
+from app.security.policy import can
 from app.security.scope import current_scope
+
+
+def _customer_figures() -> dict:
+    """Counts for the customer cards, all within the user's scope."""
+    from app.models import Customer
+    from app.models.base import utcnow
+    from app.services import customer_analytics as analytics
+    from app.services import customer_care as care
+
+    today = utcnow().date()
+    rules = analytics.get_rules()
+    active = (Customer.anonymised_at.is_(None)) & (Customer.merged_into_id.is_(None))
+
+    def count(stmt):
+        return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+
+    return {
+        "total": db.session.scalar(select(func.count(Customer.id)).where(active)),
+        "vip": db.session.scalar(select(func.count(Customer.id)).where(active, Customer.category == "vip")),
+        "churn": db.session.scalar(select(func.count(Customer.id)).where(analytics.churn_filter(rules, today))),
+        "care": count(care.return_visits(rules, today)) + count(care.birthdays(rules, today)),
+    }
 
 
 @bp.route("/")
@@ -21,8 +44,10 @@ def index():
     open_total = db.session.scalar(select(func.count(Store.id)).where(Store.status == "open"))
     franchisees = db.session.scalars(select(Franchisee).order_by(Franchisee.name).limit(50)).all()
     franchisee_total = db.session.scalar(select(func.count(Franchisee.id)))
+    customers = _customer_figures() if can(current_user, "customers.view") else None
     return render_template(
         "dashboard/index.html",
+        customers=customers,
         user=current_user,
         scope=current_scope._get_current_object(),
         stores=stores,
