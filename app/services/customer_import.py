@@ -173,7 +173,7 @@ def _map_headers(header: list) -> dict[str, int]:
 class RowChecker:
     """Validates rows against the stores in scope, the database and the rows seen before."""
 
-    def __init__(self, job: CustomerImport, stores: dict[str, Store], default_store: Store):
+    def __init__(self, stores: dict[str, Store], default_store: Store):
         self.stores = stores
         self.default_store = default_store
         store_ids = [s.id for s in stores.values()]
@@ -391,7 +391,7 @@ def validate(job: CustomerImport) -> None:
     path = import_dir() / job.stored_as
     stores = _scope_stores()
     default = db.session.scalar(select(Store).where(Store.id == job.store_id))
-    checker = RowChecker(job, stores, default)
+    checker = RowChecker(stores, default)
     progress = _Progress(job, "validating", path)
     shown, total, bad = [], 0, 0
     limit = current_app.config["IMPORT_MAX_ROWS"]
@@ -423,7 +423,7 @@ def import_rows(job: CustomerImport, actor: User) -> None:
     path = import_dir() / job.stored_as
     stores = _scope_stores()
     default = db.session.scalar(select(Store).where(Store.id == job.store_id))
-    checker = RowChecker(job, stores, default)
+    checker = RowChecker(stores, default)
     progress = _Progress(job, "importing", path)
     sequences = {}
     now = utcnow()

@@ -16,16 +16,11 @@ def _back(customer):
     return redirect(url_for("customers.show", customer_id=customer.id))
 
 
-def _editable(customer_id: int) -> Customer:
-    customer = get_scoped_or_404(Customer, customer_id)
-    return customer
-
-
 @bp.route("/<int:customer_id>/purchases/new", methods=["GET", "POST"])
 @access("customers.edit")
 def new_purchase(customer_id: int):
     """Record a purchase: points, figures, grade and tier follow at once."""
-    customer = _editable(customer_id)
+    customer = get_scoped_or_404(Customer, customer_id)
     form = PurchaseForm()
     if not form.is_submitted():
         form.purchased_on.data = utcnow().date()
@@ -49,7 +44,7 @@ def new_purchase(customer_id: int):
 @access("customers.edit")
 def new_contact(customer_id: int):
     """Log a contact or care visit in the customer's history."""
-    customer = _editable(customer_id)
+    customer = get_scoped_or_404(Customer, customer_id)
     form = ContactForm()
     if form.validate_on_submit() and commit_or_explain(
         lambda: customers.record_contact(customer, form.data_for_model(), current_user), _("Contact logged.")
@@ -62,7 +57,7 @@ def new_contact(customer_id: int):
 @access("customers.edit")
 def consent(customer_id: int):
     """Record that the customer agreed to our keeping their contact details (R61)."""
-    customer = _editable(customer_id)
+    customer = get_scoped_or_404(Customer, customer_id)
     form = ConsentForm()
     if form.validate_on_submit() and commit_or_explain(
         lambda: customers.record_consent(customer, form.consent_method.data, form.consent_purpose.data.strip(), current_user),
@@ -76,7 +71,7 @@ def consent(customer_id: int):
 @access("customers.privacy")
 def anonymise(customer_id: int):
     """Withdrawn consent or a deletion request: erase identity and contact details for good."""
-    customer = _editable(customer_id)
+    customer = get_scoped_or_404(Customer, customer_id)
     form = AnonymiseForm()
     if form.validate_on_submit() and commit_or_explain(
         lambda: customers.anonymise(customer, form.reason.data, current_user),

@@ -35,22 +35,25 @@ def _rules_page(form, tier_form=None, holiday_form=None, status=200):
     ), status
 
 
+def _save_and_regrade(form, obj, action: str):
+    """The change for save_versioned: apply the form, audit the diff, recompute every customer."""
+    def change():
+        form.populate_obj(obj)
+        changed = audit.changes(obj)
+        if changed:
+            audit.record(action, actor=current_user, target=obj, details=changed)
+            db.session.flush()
+            analytics.apply_rules()
+    return change
+
+
 @bp.route("/rules", methods=["GET", "POST"])
 @access("customers.rules")
 def rules():
     """The thresholds every store's customer figures are computed with."""
     current = analytics.get_rules()
     form = RulesForm(obj=current)
-
-    def change():
-        form.populate_obj(current)
-        changed = audit.changes(current)
-        if changed:
-            audit.record("customer_rules.updated", actor=current_user, target=current, details=changed)
-            db.session.flush()
-            analytics.apply_rules()
-
-    if form.validate_on_submit() and save_versioned(form, current, change):
+    if form.validate_on_submit() and save_versioned(form, current, _save_and_regrade(form, current, "customer_rules.updated")):
         flash(_("Rules saved; every customer's category, grade and tier were recomputed."), "success")
         return redirect(url_for("customers.rules"))
     return _rules_page(form)
@@ -86,16 +89,7 @@ def edit_tier(membership_tier_id: int):
     """Change a tier's name or how it is reached."""
     tier = get_scoped_or_404(MembershipTier, membership_tier_id)
     form = TierForm(obj=tier)
-
-    def change():
-        form.populate_obj(tier)
-        changed = audit.changes(tier)
-        if changed:
-            audit.record("membership_tier.updated", actor=current_user, target=tier, details=changed)
-            db.session.flush()
-            analytics.apply_rules()
-
-    if form.validate_on_submit() and save_versioned(form, tier, change):
+    if form.validate_on_submit() and save_versioned(form, tier, _save_and_regrade(form, tier, "membership_tier.updated")):
         flash(_("Tier saved; every customer's tier was recomputed."), "success")
         return redirect(url_for("customers.rules"))
     return render_template("customers/tier_form.html", form=form, tier=tier)
