@@ -42,6 +42,13 @@ POSTAL = {"上海": "200030", "杭州": "310012", "苏州": "215021", "南京": 
           "广州": "510620", "深圳": "518033"}
 MOBILE_PREFIXES = ["139", "138", "137", "136", "135", "150", "151", "152", "158", "159", "186", "187", "188",
                    "130", "131", "132", "155", "156", "185", "133", "153", "180", "181", "189", "177", "199"]
+# Surnames and a character that sounds the same: what a pinyin input method slips into.
+HOMOPHONES = {"张": "章", "王": "汪", "刘": "柳", "陈": "晨", "杨": "阳", "黄": "皇", "吴": "武", "周": "舟", "徐": "许",
+              "许": "徐", "孙": "荪", "马": "玛", "朱": "诸", "胡": "湖", "林": "琳", "罗": "萝", "郑": "正", "梁": "良",
+              "谢": "泄", "宋": "送", "唐": "汤", "韩": "寒", "冯": "逢", "邓": "登", "曹": "槽", "彭": "朋", "曾": "增",
+              "肖": "萧", "田": "甜", "董": "懂", "袁": "元", "潘": "盼", "蒋": "江", "蔡": "菜", "余": "于", "杜": "度",
+              "叶": "业", "程": "成", "苏": "酥", "魏": "卫", "吕": "旅", "丁": "钉", "任": "仁", "沈": "审", "姚": "遥",
+              "卢": "芦", "李": "理", "赵": "照", "郭": "国", "何": "和", "高": "糕"}
 OUTCOMES = ["顾客对商品满意，提醒了保养方法", "顾客反映安装师傅准时，服务周到", "介绍了会员日活动，顾客表示有兴趣",
             "顾客询问配套商品，已发送图册", "未接通，已发送短信问候", "顾客建议延长营业时间，已记录"]
 
@@ -149,9 +156,12 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
     # Deliberate duplicates for the cleaning page: a re-registered phone and a homophone name.
     twin = customers[10]
     customers[11].mobile = twin.mobile
-    customers[12].name, customers[12].birthday = "章" + customers[13].name[1:], customers[13].birthday
-    customers[12].birthday_md = customers[13].birthday_md
-    customers[12].name_key = name_key(customers[12].name)
+    people_only = [c for c in customers[12:] if c.customer_type == "individual"]
+    original, typo = people_only[0], people_only[1]
+    surname = original.name[0]
+    typo.name = HOMOPHONES.get(surname, "章") + original.name[1:]  # the same sound, typed with another character
+    typo.birthday, typo.birthday_md = original.birthday, original.birthday_md
+    typo.name_key = name_key(typo.name)
     db.session.add_all(customers)
     db.session.flush()
     purchases = []
