@@ -1,6 +1,7 @@
 """View helpers shared by the blueprints."""
 from flask import current_app, flash, request
 from flask_babel import gettext as _
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,6 +18,11 @@ def page_of(stmt):
         max_per_page=100,
         error_out=False,
     )
+
+
+def count_of(stmt) -> int:
+    """How many rows ``stmt`` returns, counted by the database (scope applies as usual)."""
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
 def _conflict(form, current_version: int) -> None:

@@ -68,9 +68,6 @@ class CareHoliday(TimestampMixin, db.Model):
         return self.name_en if locale == "en" else self.name_zh
 
 
-IMPORT_STATES = ("validating", "invalid", "ready", "importing", "done", "failed")
-
-
 class CustomerImport(StoreOwned, db.Model):
     """An uploaded customer file: checked in the background, then imported all or nothing.
 

@@ -243,16 +243,27 @@ def _absent(rules, today: date):
     )
 
 
-def _frequency_drop(rules, today: date):
+def _window_counts(rules, today: date):
+    """Per customer: purchases in the last window and in the window before (one grouped query)."""
     window = timedelta(days=rules.freq_window_days)
     recent = func.sum(case((Purchase.purchased_on > today - window, 1), else_=0))
     previous = func.sum(case((Purchase.purchased_on <= today - window, 1), else_=0))
-    return Customer.id.in_(
-        select(Purchase.customer_id)
+    stmt = (
+        select(Purchase.customer_id, recent.label("recent"), previous.label("previous"))
         .where(Purchase.purchased_on > today - 2 * window, Purchase.purchased_on <= today)
         .group_by(Purchase.customer_id)
-        .having(previous >= rules.freq_min_previous, recent * 100 <= previous * (100 - rules.freq_drop_pct))
     )
+    return stmt, recent, previous
+
+
+def _dropped(recent, previous, rules):
+    """The frequency-drop rule, for SQL expressions and for plain numbers alike."""
+    return previous >= rules.freq_min_previous, recent * 100 <= previous * (100 - rules.freq_drop_pct)
+
+
+def _frequency_drop(rules, today: date):
+    stmt, recent, previous = _window_counts(rules, today)
+    return Customer.id.in_(stmt.with_only_columns(Purchase.customer_id).having(*_dropped(recent, previous, rules)))
 
 
 def churn_filter(rules, today: date, reason: str | None = None):
@@ -263,32 +274,36 @@ def churn_filter(rules, today: date, reason: str | None = None):
 
 
 @dataclass
-class Warning:
+class ChurnWarning:
     reason: str
     label: str
     action: str
 
 
-def churn_warnings(customer, rules, today: date) -> list[Warning]:
-    """The warnings one customer shows today, with what the store should do."""
+def frequency_counts(customer_ids, rules, today: date) -> dict[int, tuple[int, int]]:
+    """(recent, previous) purchase counts for several customers at once, across all stores."""
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    stmt = _window_counts(rules, today)[0].where(Purchase.customer_id.in_(ids))
+    with unscoped():
+        return {row.customer_id: (row.recent, row.previous) for row in db.session.execute(stmt)}
+
+
+def churn_warnings(customer, rules, today: date, counts: dict | None = None) -> list[ChurnWarning]:
+    """The warnings one customer shows today, with what the store should do.
+
+    ``counts`` from ``frequency_counts`` saves a query per customer in lists.
+    """
     if customer.is_anonymised or customer.merged_into_id:
         return []
     found = []
     limit = absence_limit(customer, rules)
     if limit is not None and customer.last_purchase_on and (today - customer.last_purchase_on).days > limit:
         found.append("absent")
-    window = timedelta(days=rules.freq_window_days)
-    with unscoped():
-        recent, previous = db.session.execute(
-            select(
-                func.coalesce(func.sum(case((Purchase.purchased_on > today - window, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((Purchase.purchased_on <= today - window, 1), else_=0)), 0),
-            ).where(
-                Purchase.customer_id == customer.id,
-                Purchase.purchased_on > today - 2 * window,
-                Purchase.purchased_on <= today,
-            )
-        ).one()
-    if previous >= rules.freq_min_previous and recent * 100 <= previous * (100 - rules.freq_drop_pct):
+    if counts is None:
+        counts = frequency_counts([customer.id], rules, today)
+    recent, previous = counts.get(customer.id, (0, 0))
+    if all(_dropped(recent, previous, rules)):
         found.append("frequency")
-    return [Warning(r, str(CHURN_REASONS[r]), str(SUGGESTED_ACTIONS[r])) for r in found]
+    return [ChurnWarning(r, str(CHURN_REASONS[r]), str(SUGGESTED_ACTIONS[r])) for r in found]

@@ -445,14 +445,11 @@ def import_rows(job: CustomerImport, actor: User) -> None:
                 checker.codes.add((store.id, code))
                 return code
 
-    pending_codes = []
     for number, cells in _rows(job, path):
         data, errors = checker.check(number, cells)
         if errors:  # the file changed since it was checked
             raise ImportFileError(_("Row %(row)d no longer passes the checks; check the file again.", row=number))
         store = data.pop("store")
-        if not data.get("code"):
-            pending_codes.append(len(batch))
         consent_at = data.pop("consent_at")
         birthday = data["birthday"]
         batch.append({

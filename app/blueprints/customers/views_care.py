@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.blueprints.common import commit_or_explain, page_of
+from app.blueprints.common import commit_or_explain, count_of, page_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import ContactForm
 from app.blueprints.customers.listing import Filters, customer_query
@@ -32,11 +32,13 @@ def churn():
     f = Filters(churn=reason if reason in CHURN_REASONS else "any", store=store_id, sort="spend")
     page = page_of(customer_query(f, today, search_phone=False))
     rows = []
-    contacts = customers.last_contacts([c.id for c in page.items]) if page.items else {}
+    ids = [c.id for c in page.items]
+    contacts = customers.last_contacts(ids) if ids else {}
+    counts = analytics.frequency_counts(ids, rules, today)
     for customer in page.items:
         rows.append({
             "customer": customer,
-            "warnings": analytics.churn_warnings(customer, rules, today),
+            "warnings": analytics.churn_warnings(customer, rules, today, counts),
             "limit": analytics.absence_limit(customer, rules),
             "last_contact": contacts.get(customer.id),
         })
@@ -67,10 +69,7 @@ def care_schedule():
     else:
         tab = "return"
         page = page_of(care.return_visits(rules, today))
-    counts = {
-        "return": db.session.scalar(select(db.func.count()).select_from(care.return_visits(rules, today).order_by(None).subquery())),
-        "birthday": db.session.scalar(select(db.func.count()).select_from(care.birthdays(rules, today).order_by(None).subquery())),
-    }
+    counts = {"return": count_of(care.return_visits(rules, today)), "birthday": count_of(care.birthdays(rules, today))}
     return render_template(
         "customers/care.html", page=page, tab=tab, holiday=holiday, holidays=holidays, counts=counts, today=today,
         rules=rules, due_of=lambda p: p.purchased_on + timedelta(days=rules.return_visit_after_days),

@@ -3,6 +3,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app.blueprints.common import count_of
 from app.blueprints.dashboard import bp
 from app.extensions import db
 from app.models import Franchisee, Store
@@ -21,15 +22,11 @@ def _customer_figures() -> dict:
     today = utcnow().date()
     rules = analytics.get_rules()
     active = (Customer.anonymised_at.is_(None)) & (Customer.merged_into_id.is_(None))
-
-    def count(stmt):
-        return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-
     return {
         "total": db.session.scalar(select(func.count(Customer.id)).where(active)),
         "vip": db.session.scalar(select(func.count(Customer.id)).where(active, Customer.category == "vip")),
         "churn": db.session.scalar(select(func.count(Customer.id)).where(analytics.churn_filter(rules, today))),
-        "care": count(care.return_visits(rules, today)) + count(care.birthdays(rules, today)),
+        "care": count_of(care.return_visits(rules, today)) + count_of(care.birthdays(rules, today)),
     }
 
 
