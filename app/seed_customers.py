@@ -5,6 +5,7 @@ churn warnings, birthdays and return visits are non-empty whenever it runs. A
 store that already has customers is left alone, so running it twice adds nothing.
 """
 import random
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -199,10 +200,13 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
             staff_id=rng.choice(staff).id if staff else None,
         ))
     db.session.add_all(contacts)
+    points, last = defaultdict(int), {}
+    for p in purchases:
+        points[p.customer_id] += p.points_earned
+        last[p.customer_id] = max(last.get(p.customer_id, p.purchased_on), p.purchased_on)
     for customer in customers:
-        customer.points = sum(p.points_earned for p in purchases if p.customer_id == customer.id)
-        last = max([p.purchased_on for p in purchases if p.customer_id == customer.id], default=None)
-        customer.last_activity_on = last or customer.created_at.date()
+        customer.points = points[customer.id]
+        customer.last_activity_on = last.get(customer.id) or customer.created_at.date()
     seq = db.session.scalar(select(CustomerSequence).where(CustomerSequence.store_id == store.id))
     if seq is None:
         db.session.add(CustomerSequence(store_id=store.id, last=PER_STORE))

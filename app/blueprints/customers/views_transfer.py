@@ -30,9 +30,12 @@ from app.services.customer_fields import mask_email, mask_mobile
 @access("customers.import")
 def imports():
     """Uploaded customer files and how each one went."""
-    form = ImportForm(stores=scoped_stores())
+    return _imports_page(ImportForm(stores=scoped_stores()))
+
+
+def _imports_page(form, status: int = 200):
     stmt = select(CustomerImport).order_by(CustomerImport.created_at.desc(), CustomerImport.id.desc())
-    return render_template("customers/imports.html", form=form, page=page_of(stmt))
+    return render_template("customers/imports.html", form=form, page=page_of(stmt)), status
 
 
 @bp.route("/imports", methods=["POST"])
@@ -54,8 +57,7 @@ def upload():
                 db.session.commit()
                 importer.start(job)
                 return redirect(url_for("customers.import_status", customer_import_id=job.id))
-    stmt = select(CustomerImport).order_by(CustomerImport.created_at.desc(), CustomerImport.id.desc())
-    return render_template("customers/imports.html", form=form, page=page_of(stmt)), 400
+    return _imports_page(form, 400)
 
 
 @bp.route("/imports/<int:customer_import_id>")
