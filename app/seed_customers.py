@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from flask_babel import to_utc
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -52,6 +53,11 @@ HOMOPHONES = {"张": "章", "王": "汪", "刘": "柳", "陈": "晨", "杨": "�
               "卢": "芦", "李": "理", "赵": "照", "郭": "国", "何": "和", "高": "糕"}
 OUTCOMES = ["顾客对商品满意，提醒了保养方法", "顾客反映安装师傅准时，服务周到", "介绍了会员日活动，顾客表示有兴趣",
             "顾客询问配套商品，已发送图册", "未接通，已发送短信问候", "顾客建议延长营业时间，已记录"]
+
+
+def _store_time(day: date, hour: int, minute: int) -> datetime:
+    """A time of day in the portal's zone (business hours), stored in UTC like every timestamp."""
+    return to_utc(datetime.combine(day, time(hour, minute)))
 
 
 def seed_rules(today: date) -> int:
@@ -175,7 +181,7 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
             purchases.append(Purchase(
                 customer_id=customer.id, store_id=store.id, franchisee_id=store.franchisee_id, purchased_on=day,
                 amount=amount, items=item, channel=rng.choice(["in_store", "in_store", "in_store", "online", "wechat", "phone"]),
-                points_earned=int(amount), created_at=datetime.combine(day, time(rng.randint(10, 20), rng.randrange(60))),
+                points_earned=int(amount), created_at=_store_time(day, rng.randint(10, 20), rng.randrange(60)),
                 over_limit=bool(customer.sales_limit and amount > customer.sales_limit),
             ))
     db.session.add_all(purchases)
@@ -184,7 +190,7 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
     for purchase in purchases:
         age = (today - purchase.purchased_on).days
         if age > 20 and rng.random() < 0.55:
-            when = datetime.combine(purchase.purchased_on + timedelta(days=rng.randint(2, 5)), time(rng.randint(10, 18), rng.randrange(60)))
+            when = _store_time(purchase.purchased_on + timedelta(days=rng.randint(2, 5)), rng.randint(10, 18), rng.randrange(60))
             contacts.append(Contact(
                 customer_id=purchase.customer_id, store_id=store.id, franchisee_id=store.franchisee_id, occurred_at=when,
                 method=rng.choice(["phone", "phone", "wechat", "sms"]), purpose="return_visit", purchase_id=purchase.id,
@@ -194,7 +200,7 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
     for customer in customers[::9]:
         contacts.append(Contact(
             customer_id=customer.id, store_id=store.id, franchisee_id=store.franchisee_id,
-            occurred_at=datetime.combine(today - timedelta(days=rng.randrange(20, 300)), time(15)),
+            occurred_at=_store_time(today - timedelta(days=rng.randrange(20, 300)), 15, 0),
             method="visit", purpose="routine", place=f"{store.city}客户家中", cost=Decimal(rng.choice([50, 80, 120])),
             concession=rng.choice(["满1000减100优惠券", "免费上门保养一次", None]), outcome="上门回访，了解使用情况并赠送保养套装",
             staff_id=rng.choice(staff).id if staff else None,
