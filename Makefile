@@ -38,6 +38,7 @@ system-deps:
 run: install translations
 	$(FLASK) db upgrade
 	$(FLASK) seed demo --if-empty
+	$(FLASK) customers nightly
 	@echo
 	@echo "  Portal: http://$(HOST):$(PORT)/login"
 	@echo "  Demo accounts (password demo-pass-2026): hq-admin, hq-auditor, hq-supervisor, hq-dept,"
@@ -51,7 +52,12 @@ test: install-dev translations system-deps
 clean:
 	rm -rf $(VENV) instance/portal.db
 
+# The portal under gunicorn (gunicorn.conf.py) on loopback against a large dataset, one table
+# printed and written to bench-results/; a 100,000-row import runs meanwhile. Builds the
+# dataset first if needed (seed large). BENCH_DATABASE_URL=postgresql://... for PostgreSQL;
+# BENCH_STORES, BENCH_CUSTOMERS, BENCH_RUNS ... are described in scripts/bench.py.
 bench: install translations
+	bash scripts/system-deps.sh bench
 	$(PY) scripts/bench.py
 
 # Seconds and peak memory of a 100,000-row customer import (ROWS=... to change).

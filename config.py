@@ -75,6 +75,8 @@ class Config:
     # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
     PROXY_COUNT = _int("PROXY_COUNT", 0)
     DEMO_PASSWORD = "demo-pass-2026"
+    # `make bench`: an X-SQL-Statements header on every response (app/instrumentation.py).
+    COUNT_STATEMENTS = os.environ.get("COUNT_STATEMENTS") == "1"
 
 
 class DevelopmentConfig(Config):

@@ -47,10 +47,13 @@ def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (registers every model on the metadata)
     from app.extensions import babel, csrf, db, login_manager, migrate
     from app.security import passwords, sessions  # noqa: F401  (sessions registers the user loader)
+    from app.services import customer_search  # noqa: F401  (creates the search index with the schema)
     from app.services.auth import LoginLimiter
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    from app.database import include_object
+
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True, include_object=include_object)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
@@ -67,6 +70,11 @@ def register_extensions(app: Flask) -> None:
 
         with app.app_context():
             configure_sqlite(db.engine)
+    if app.config.get("COUNT_STATEMENTS"):
+        from app import instrumentation
+
+        with app.app_context():
+            instrumentation.init_app(app, db.engine)
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -23,6 +23,31 @@ def seed_demo(if_empty: bool) -> None:
     click.echo(summary)
 
 
+@seed.command("large")
+@click.option("--stores", default=1000, show_default=True, type=click.IntRange(1))
+@click.option("--franchisees", type=click.IntRange(0), help="[default: 15 % of --stores, at most 150]")
+@click.option("--regions", type=click.IntRange(1), help="[default: 30, or one per franchisee if fewer]")
+@click.option("--customers", default=1_000_000, show_default=True, type=click.IntRange(1))
+@click.option("--seed", "seed_value", default=42, show_default=True, help="Same seed, same network.")
+@click.option("--no-derived", is_flag=True, help="Skip computing figures, care tasks and roll-ups afterwards.")
+def seed_large(stores: int, franchisees: int | None, regions: int | None, customers: int, seed_value: int,
+               no_derived: bool) -> None:
+    """Load a large, reproducible network on top of the demo (performance work; see app/seed_large.py)."""
+    from app.seed_large import LoadRefused, Options, load
+
+    if franchisees is None:
+        franchisees = min(150, max(1, round(stores * 0.15)))
+    if regions is None:
+        regions = max(1, min(30, franchisees))
+    options = Options(stores=stores, franchisees=franchisees, regions=regions, customers=customers, seed=seed_value)
+    with unscoped():
+        try:
+            load(options, current_app.config["DEMO_PASSWORD"], progress=click.echo, rebuild=not no_derived)
+        except LoadRefused as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+
+
 @users.command("create-admin")
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="The administrator's full name.")
@@ -75,18 +100,20 @@ def anonymise_inactive() -> None:
 
 @customers.command("recompute")
 def recompute() -> None:
-    """Recompute every customer's figures from their purchases (after a bulk data repair)."""
-    from sqlalchemy import select
+    """Recompute every customer's figures and every derived table (after a bulk data repair)."""
+    from app.services import network_jobs
 
-    from app.models import Customer
-    from app.services import customer_analytics
+    network_jobs.rebuild_all(progress=click.echo)
+    click.echo("recomputed")
 
-    with unscoped():
-        ids = db.session.scalars(select(Customer.id)).all()
-        for start in range(0, len(ids), 2000):
-            customer_analytics.refresh(ids[start:start + 2000])
-        db.session.commit()
-    click.echo(f"recomputed {len(ids)} customers")
+
+@customers.command("nightly")
+def nightly() -> None:
+    """Renew churn warnings, care tasks, duplicate candidates and roll-ups (run daily from cron)."""
+    from app.services import network_jobs
+
+    network_jobs.nightly(progress=click.echo)
+    click.echo("nightly job done")
 
 
 def register(app) -> None:

@@ -1,6 +1,6 @@
 """Jinja globals, filters and tests shared by every template."""
 from flask import request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_number, get_locale
 from flask_login import current_user
 
 from app.security import policy
@@ -22,6 +22,7 @@ def register(app) -> None:
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["mask_email"] = mask_email
     app.jinja_env.filters["money"] = lambda v: "" if v is None else f"¥{v:,.2f}"
+    app.jinja_env.filters["number"] = lambda v: "" if v is None else format_number(v)
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
 

@@ -20,6 +20,22 @@ def page_of(stmt):
     )
 
 
+def keyset_of(stmt, ordering, scalars=True):
+    """One keyset page of ``stmt`` from ``?after=`` / ``?before=`` (app/pagination.py); no count."""
+    from app.pagination import keyset_page
+
+    return keyset_page(db.session, stmt, ordering, current_app.config["PER_PAGE"],
+                       after=request.args.get("after"), before=request.args.get("before"), scalars=scalars)
+
+
+COUNT_CAP = 1000
+
+
+def capped_count(stmt, cap: int = COUNT_CAP) -> int:
+    """How many rows ``stmt`` returns, counting no further than ``cap + 1`` (shown as "1,000+")."""
+    return count_of(stmt.order_by(None).limit(cap + 1))
+
+
 def count_of(stmt) -> int:
     """How many rows ``stmt`` returns, counted by the database (scope applies as usual)."""
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))

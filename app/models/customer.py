@@ -34,6 +34,7 @@ SOURCES = {
 }
 CATEGORIES = {"vip": _l("VIP"), "regular": _l("Regular"), "potential": _l("Potential")}
 GRADES = {"A": "A", "B": "B", "C": "C"}
+CHURN_ABSENT, CHURN_FREQUENCY = 1, 2
 RELATIONSHIPS = {
     "basic": _l("Basic"),
     "reactive": _l("Reactive"),
@@ -75,12 +76,34 @@ PURCHASE_CHANNELS = {
 }
 
 
+def mobile_tail(mobile: str | None) -> str | None:
+    return mobile[-4:] if mobile and len(mobile) >= 4 else None
+
+
+def _mobile_tail_default(context) -> str | None:
+    # Evaluated per row, also for Core bulk inserts (the import); updates set it in services.
+    return mobile_tail(context.get_current_parameters().get("mobile"))
+
+
 class Customer(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     """A customer's master record, owned by the store that serves them."""
 
+    # Every list orders by one of these keys, ending in id, for keyset pages: the
+    # store-led index serves one store's or one franchisee's list, the bare one the
+    # network's. No index leads with a column that is the same for nearly every row
+    # (merged_into_id, anonymised_at, category): the planner would walk all of them.
     __table_args__ = (
         UniqueConstraint("store_id", "code"),
-        Index("ix_customer_franchisee_mobile", "franchisee_id", "mobile"),
+        Index("ix_customer_code", "code"),
+        Index("ix_customer_mobile", "mobile"),
+        Index("ix_customer_mobile_tail", "mobile_tail"),
+        Index("ix_customer_recent", "last_purchase_day", "id"),
+        Index("ix_customer_store_recent", "store_id", "last_purchase_day", "id"),
+        Index("ix_customer_spend", "total_spend", "id"),
+        Index("ix_customer_store_spend", "store_id", "total_spend", "id"),
+        Index("ix_customer_clv", "clv", "id"),
+        Index("ix_customer_store_clv", "store_id", "clv", "id"),
+        Index("ix_customer_store_name", "store_id", "name_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +116,8 @@ class Customer(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     # Month * 100 + day, so birthday lists are a range query on any database.
     birthday_md: Mapped[int | None] = mapped_column(index=True)
     mobile: Mapped[str | None] = mapped_column(String(20))
+    # The last four digits (手机尾号), which people at the counter search by.
+    mobile_tail: Mapped[str | None] = mapped_column(String(4), default=_mobile_tail_default)
     email: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(200))
     postal_code: Mapped[str | None] = mapped_column(String(10))
@@ -114,25 +139,32 @@ class Customer(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     consent_at: Mapped[datetime | None]
     consent_method: Mapped[str | None] = mapped_column(String(20))
     consent_purpose: Mapped[str | None] = mapped_column(String(200))
-    anonymised_at: Mapped[datetime | None] = mapped_column(index=True)
+    anonymised_at: Mapped[datetime | None]
     anonymised_reason: Mapped[str | None] = mapped_column(String(20))
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
 
     # Derived (services/customer_analytics.py).
     purchase_count: Mapped[int] = mapped_column(default=0)
     total_spend: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     first_purchase_on: Mapped[date | None]
-    last_purchase_on: Mapped[date | None] = mapped_column(index=True)
-    # date.toordinal() of the last purchase: churn rules compare it numerically in SQL.
-    last_purchase_day: Mapped[int | None]
+    last_purchase_on: Mapped[date | None]
+    # date.toordinal() of the last purchase, 0 if none: churn rules compare it in SQL and
+    # the default list sorts on it (never NULL, so keyset pages need no NULL ordering).
+    last_purchase_day: Mapped[int] = mapped_column(default=0, server_default="0")
     usual_interval_days: Mapped[float | None]
     # Spend per year over the customer's own history (repeat customers only).
     yearly_spend: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     clv: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
-    category: Mapped[str] = mapped_column(String(10), default="potential", index=True)
-    grade: Mapped[str] = mapped_column(String(1), default="C", index=True)
-    tier_id: Mapped[int | None] = mapped_column(ForeignKey("membership_tier.id"), index=True)
+    category: Mapped[str] = mapped_column(String(10), default="potential")
+    grade: Mapped[str] = mapped_column(String(1), default="C")
+    tier_id: Mapped[int | None] = mapped_column(ForeignKey("membership_tier.id"))
     last_activity_on: Mapped[date] = mapped_column(default=lambda: utcnow().date(), index=True)
+    # Churn warnings in force (CHURN_ABSENT | CHURN_FREQUENCY), kept by
+    # customer_analytics.update_churn on every purchase and rule change and by the
+    # nightly job for the passage of time.
+    churn_flags: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The earliest open care task (services/customer_care.py).
+    next_care_on: Mapped[date | None]
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -172,7 +204,10 @@ class Customer(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
 class Purchase(StoreOwned, TimestampMixin, db.Model):
     """One purchase: updates the consumption record, points and analytics (R11)."""
 
-    __table_args__ = (Index("ix_purchase_customer_day", "customer_id", "purchased_on"),)
+    __table_args__ = (
+        Index("ix_purchase_customer_day", "customer_id", "purchased_on"),
+        Index("ix_purchase_store_day", "store_id", "purchased_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
@@ -191,7 +226,10 @@ class Purchase(StoreOwned, TimestampMixin, db.Model):
 class Contact(StoreOwned, TimestampMixin, db.Model):
     """A contact or care visit (企业投入记录): when, where, how, cost, concession, outcome."""
 
-    __table_args__ = (Index("ix_contact_customer_time", "customer_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_contact_customer_time", "customer_id", "occurred_at"),
+        Index("ix_contact_store_time", "store_id", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
@@ -229,3 +267,67 @@ class NotDuplicate(StoreOwned, db.Model):
     other_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+CARE_KINDS = {
+    "return": _l("Return visits"),
+    "birthday": _l("Birthdays"),
+    "holiday": _l("Holiday greetings"),
+}
+
+
+class CareTask(StoreOwned, db.Model):
+    """One care task (R15): a return visit after a purchase, a birthday, a holiday greeting.
+
+    Made when the reason arises (a purchase; the nightly job for birthdays and
+    holidays in the look-ahead window) and done when a contact with the same
+    purpose and reference is logged, so the care list is one indexed range.
+    ``ref`` names the reason (``p:<purchase>``, ``b:<year>``, ``h:<holiday>``): a task
+    is never made twice.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "ref"),
+        Index("ix_care_task_due", "kind", "state", "due_on", "id"),
+        Index("ix_care_task_store_due", "store_id", "kind", "state", "due_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    ref: Mapped[str] = mapped_column(String(20))
+    due_on: Mapped[date]
+    # open, done (a contact was logged) or missed (long overdue, dropped by the nightly job).
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id"))
+    holiday_id: Mapped[int | None] = mapped_column(ForeignKey("care_holiday.id"))
+    care_year: Mapped[int | None]
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
+
+    customer: Mapped[Customer] = relationship()
+    purchase: Mapped[Purchase | None] = relationship()
+
+
+class DuplicateCandidate(StoreOwned, db.Model):
+    """A likely duplicate pair, found on insert or edit and by the nightly job (R13).
+
+    Owned by the store of ``customer_id`` (the lower id); ``strength`` orders the
+    list: 0 same mobile, 1 same name and birthday, 2 near-identical name.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("customer_id", "other_id"),
+        Index("ix_duplicate_candidate_other", "other_id"),
+        Index("ix_duplicate_candidate_order", "strength", "id"),
+        Index("ix_duplicate_candidate_store_order", "store_id", "strength", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    reasons: Mapped[str] = mapped_column(String(60))
+    strength: Mapped[int]
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship(foreign_keys=[customer_id])
+    other: Mapped[Customer] = relationship(foreign_keys=[other_id])

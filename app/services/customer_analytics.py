@@ -8,8 +8,11 @@ Two kinds of figure, kept up to date in two ways:
   headquarters edits the rules. Both are set-based UPDATEs that do not bump
   the record version, so a purchase never turns a colleague's edit into a
   conflict.
-- Figures that change with the calendar (recency, churn) are computed at query
-  time from today's date, so they are never stale (``churn_filter``).
+- Churn warnings depend on the calendar as well: they are stored too
+  (``churn_flags``), set by ``update_churn`` with every refresh and rule change,
+  and again for every customer by the nightly job (``flask customers nightly``),
+  so lists filter on a column instead of grouping millions of purchases.
+  ``live_churn_condition`` is the from-scratch definition both use.
 
 Lifetime value (CLV): what the customer spent so far plus their own yearly
 spend projected over ``clv_horizon_years``; a customer with one purchase has
@@ -24,6 +27,8 @@ from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 
 from app.extensions import db
 from app.models import Customer, CustomerRules, MembershipTier, Purchase
+from app.models.base import utcnow
+from app.models.customer import CHURN_ABSENT, CHURN_FREQUENCY
 from app.security.tenancy import unscoped
 
 CENT = Decimal("0.01")
@@ -128,7 +133,7 @@ def usual_interval(count: int, first: date | None, last: date | None) -> float |
     return round((last - first).days / (count - 1), 1)
 
 
-def absence_limit(customer, rules) -> int | None:
+def absence_limit(customer, rules) -> int | None:  # the same rule as _absent, for one customer
     """Days without a purchase after which this customer counts as absent."""
     if not customer.purchase_count:
         return None
@@ -176,10 +181,13 @@ def apply_rules(customer_ids=None, where=None) -> None:
     if where is not None:
         stmt = stmt.where(where)
     db.session.execute(stmt)
+    if customer_ids is None and where is None:
+        # The rules changed for everyone, churn thresholds included.
+        update_churn(utcnow().date(), rules=rules)
 
 
-def refresh(customer_ids) -> None:
-    """Recompute the stored figures of these customers from all their purchases.
+def refresh(customer_ids, today: date | None = None) -> None:
+    """Recompute the stored figures and churn state of these customers from all their purchases.
 
     Runs across stores: a customer's figures include purchases made in any
     store of the network, whoever is looking.
@@ -219,12 +227,13 @@ def refresh(customer_ids) -> None:
                 "total_spend": total,
                 "first_purchase_on": first,
                 "last_purchase_on": last,
-                "last_purchase_day": last.toordinal() if last else None,
+                "last_purchase_day": last.toordinal() if last else 0,
                 "usual_interval_days": usual_interval(count, first, last),
                 "yearly_spend": yearly_spend(total, count, first, last),
             })
         db.session.execute(stmt, params)
         apply_rules(ids)
+        update_churn(today or utcnow().date(), Customer.id.in_(ids))
     # The UPDATEs bypassed the identity map: reload these customers on next access.
     wanted = set(ids)
     for obj in list(db.session.identity_map.values()):
@@ -232,7 +241,11 @@ def refresh(customer_ids) -> None:
             db.session.expire(obj)
 
 
-# --- churn, computed from today's date ----------------------------------------
+# --- churn: defined from today's date, stored in churn_flags ---------------------
+
+CHURN_FLAGS = {"absent": (CHURN_ABSENT, CHURN_ABSENT | CHURN_FREQUENCY),
+               "frequency": (CHURN_FREQUENCY, CHURN_ABSENT | CHURN_FREQUENCY)}
+
 
 def _absent(rules, today: date):
     own = Customer.usual_interval_days * float(rules.churn_interval_factor)
@@ -261,16 +274,48 @@ def _dropped(recent, previous, rules):
     return previous >= rules.freq_min_previous, recent * 100 <= previous * (100 - rules.freq_drop_pct)
 
 
-def _frequency_drop(rules, today: date):
+def _frequency_drop(rules, today: date, customers=None):
     stmt, recent, previous = _window_counts(rules, today)
-    return Customer.id.in_(stmt.with_only_columns(Purchase.customer_id).having(*_dropped(recent, previous, rules)))
+    stmt = stmt.with_only_columns(Purchase.customer_id).having(*_dropped(recent, previous, rules))
+    if customers is not None:
+        stmt = stmt.where(Purchase.customer_id.in_(select(Customer.id).where(customers)))
+    return Customer.id.in_(stmt)
+
+
+_active = and_(Customer.anonymised_at.is_(None), Customer.merged_into_id.is_(None))
+
+
+def live_churn_condition(rules, today: date, reason: str | None = None, customers=None):
+    """SQL condition computed from purchases: the definition of a churn warning on ``today``.
+
+    Costly (it groups a year of purchases); lists use the stored ``churn_filter``.
+    ``customers`` narrows the grouped purchases to those customers.
+    """
+    parts = {"absent": _absent(rules, today), "frequency": _frequency_drop(rules, today, customers)}
+    chosen = [parts[reason]] if reason in parts else list(parts.values())
+    return and_(_active, or_(*chosen))
+
+
+def update_churn(today: date, where=None, rules=None) -> int:
+    """Store today's churn flags for the customers matching ``where`` (all if None).
+
+    One UPDATE; it does not bump the record version. Returns the rows touched.
+    """
+    rules = rules or get_rules()
+    absent = case((and_(_active, _absent(rules, today)), CHURN_ABSENT), else_=0)
+    frequency = case((and_(_active, _frequency_drop(rules, today, where)), CHURN_FREQUENCY), else_=0)
+    stmt = update(Customer).values(churn_flags=absent + frequency).execution_options(synchronize_session=False)
+    if where is not None:
+        stmt = stmt.where(where)
+    with unscoped():
+        return db.session.execute(stmt).rowcount
 
 
 def churn_filter(rules, today: date, reason: str | None = None):
-    """SQL condition: the customer shows a churn warning (optionally for one reason)."""
-    parts = {"absent": _absent(rules, today), "frequency": _frequency_drop(rules, today)}
-    chosen = [parts[reason]] if reason in parts else list(parts.values())
-    return and_(Customer.anonymised_at.is_(None), Customer.merged_into_id.is_(None), or_(*chosen))
+    """SQL condition on the stored state: the customer shows a churn warning (for one reason)."""
+    flags = CHURN_FLAGS.get(reason)
+    condition = Customer.churn_flags.in_(flags) if flags else Customer.churn_flags > 0
+    return and_(_active, condition)
 
 
 @dataclass
@@ -280,30 +325,9 @@ class ChurnWarning:
     action: str
 
 
-def frequency_counts(customer_ids, rules, today: date) -> dict[int, tuple[int, int]]:
-    """(recent, previous) purchase counts for several customers at once, across all stores."""
-    ids = list(customer_ids)
-    if not ids:
-        return {}
-    stmt = _window_counts(rules, today)[0].where(Purchase.customer_id.in_(ids))
-    with unscoped():
-        return {row.customer_id: (row.recent, row.previous) for row in db.session.execute(stmt)}
-
-
-def churn_warnings(customer, rules, today: date, counts: dict | None = None) -> list[ChurnWarning]:
-    """The warnings one customer shows today, with what the store should do.
-
-    ``counts`` from ``frequency_counts`` saves a query per customer in lists.
-    """
+def churn_warnings(customer, rules=None, today: date | None = None) -> list[ChurnWarning]:
+    """The warnings one customer shows, with what the store should do (from the stored state)."""
     if customer.is_anonymised or customer.merged_into_id:
         return []
-    found = []
-    limit = absence_limit(customer, rules)
-    if limit is not None and customer.last_purchase_on and (today - customer.last_purchase_on).days > limit:
-        found.append("absent")
-    if counts is None:
-        counts = frequency_counts([customer.id], rules, today)
-    recent, previous = counts.get(customer.id, (0, 0))
-    if all(_dropped(recent, previous, rules)):
-        found.append("frequency")
+    found = [reason for reason, (flag, _) in CHURN_FLAGS.items() if customer.churn_flags & flag]
     return [ChurnWarning(r, str(CHURN_REASONS[r]), str(SUGGESTED_ACTIONS[r])) for r in found]

@@ -1,66 +1,36 @@
 """The care schedule (关怀与回访, R15): who to call in the coming days, and why.
 
-Each list is a query over purchases, birthdays and holidays that leaves out
-what is already done: a care task is done when a contact with its purpose and
-reference (the purchase, the birthday year, the holiday) is in the log. So the
-lists need no generating job and are never stale.
+Care is kept as tasks (``CareTask``), so the schedule is one indexed range per
+tab at any size of network:
+
+- a purchase makes its return-visit task at once (``add_return_visit``);
+- ``generate`` (the nightly job, and after a seed) makes the birthday and
+  holiday tasks of the look-ahead window, makes any missing return visit, and
+  drops tasks long past as *missed*; it is idempotent (a task is never made
+  twice: ``ref`` is unique per customer);
+- logging a contact with the task's purpose and reference (the purchase, the
+  birthday year, the holiday) marks it done (``complete``).
+
+The customer's ``next_care_on`` is the earliest open task.
 """
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, exists, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import String, and_, cast, delete, exists, func, insert, literal, or_, select, update
 
 from app.extensions import db
-from app.models import CareHoliday, Contact, Customer, Purchase
+from app.models import CareHoliday, CareTask, Contact, Customer, Purchase
 from app.security.tenancy import unscoped
 
 # Return visits more than this many days overdue drop off the list as missed.
 MISSED_AFTER_DAYS = 30
 
 _active = and_(Customer.anonymised_at.is_(None), Customer.merged_into_id.is_(None))
-
-
-def return_visits(rules, today: date):
-    """Purchases whose return visit falls due by the end of the look-ahead, not yet made."""
-    after = timedelta(days=rules.return_visit_after_days)
-    first = today - timedelta(days=MISSED_AFTER_DAYS) - after
-    last = today + timedelta(days=rules.care_lookahead_days) - after
-    done = exists().where(Contact.purchase_id == Purchase.id, Contact.purpose == "return_visit")
-    return (
-        select(Purchase)
-        .join(Customer, Customer.id == Purchase.customer_id)
-        .where(_active, Purchase.purchased_on >= first, Purchase.purchased_on <= last, ~done)
-        .options(joinedload(Purchase.customer))
-        .order_by(Purchase.purchased_on, Purchase.id)
-    )
+_TASK_COLUMNS = ("store_id", "franchisee_id", "customer_id", "kind", "ref", "due_on", "state",
+                 "purchase_id", "holiday_id", "care_year")
 
 
 def _window(today: date, days: int) -> list[date]:
     return [today + timedelta(days=i) for i in range(days + 1)]
-
-
-def birthday_year_expr(today: date):
-    """The year of the customer's next birthday occurrence, from today's month and day."""
-    today_md = today.month * 100 + today.day
-    return case((Customer.birthday_md >= today_md, today.year), else_=today.year + 1)
-
-
-def birthdays(rules, today: date):
-    """Customers who agreed to be contacted and have a birthday in the look-ahead window."""
-    days = _window(today, rules.care_lookahead_days)
-    mds = {d.month * 100 + d.day for d in days}
-    if any(d.month == 2 and d.day == 28 for d in days) and not any(d.month == 2 and d.day == 29 for d in days):
-        mds.add(229)  # born on 29 February: greeted on the 28th in other years
-    done = exists().where(
-        Contact.customer_id == Customer.id, Contact.purpose == "birthday", Contact.care_year == birthday_year_expr(today)
-    )
-    today_md = today.month * 100 + today.day
-    return (
-        select(Customer)
-        .where(_active, Customer.consent.is_(True), Customer.birthday_md.in_(sorted(mds)), ~done)
-        # Soonest first, across the turn of the year.
-        .order_by(case((Customer.birthday_md >= today_md, 0), else_=1), Customer.birthday_md, Customer.id)
-    )
 
 
 def next_birthday(customer: Customer, today: date) -> date | None:
@@ -86,13 +56,164 @@ def upcoming_holidays(rules, today: date) -> list[CareHoliday]:
         ))
 
 
-def holiday_greetings(holiday: CareHoliday):
-    """Important customers (VIP or grade A) who agreed to contact and are not yet greeted."""
-    done = exists().where(
-        Contact.customer_id == Customer.id, Contact.purpose == "holiday", Contact.holiday_id == holiday.id
+# --- making and closing tasks ---------------------------------------------------
+
+def add_return_visit(purchase: Purchase, rules, today: date) -> None:
+    """The return visit a new purchase calls for, unless it is already long past."""
+    due = purchase.purchased_on + timedelta(days=rules.return_visit_after_days)
+    if due < today - timedelta(days=MISSED_AFTER_DAYS):
+        return
+    db.session.add(CareTask(
+        store_id=purchase.store_id, franchisee_id=purchase.franchisee_id, customer_id=purchase.customer_id,
+        kind="return", ref=f"p:{purchase.id}", due_on=due, purchase_id=purchase.id,
+    ))
+    db.session.flush()
+    update_next_care(Customer.id == purchase.customer_id)
+
+
+def _ref_of(contact: Contact) -> str | None:
+    if contact.purpose == "return_visit" and contact.purchase_id:
+        return f"p:{contact.purchase_id}"
+    if contact.purpose == "birthday" and contact.care_year:
+        return f"b:{contact.care_year}"
+    if contact.purpose == "holiday" and contact.holiday_id:
+        return f"h:{contact.holiday_id}"
+    return None
+
+
+def complete(contact: Contact) -> None:
+    """A logged contact closes the care task it answers, if there is one."""
+    ref = _ref_of(contact)
+    if ref is None:
+        return
+    with unscoped():
+        db.session.execute(
+            update(CareTask)
+            .where(CareTask.customer_id == contact.customer_id, CareTask.ref == ref, CareTask.state == "open")
+            .values(state="done", contact_id=contact.id)
+            .execution_options(synchronize_session=False)
+        )
+    update_next_care(Customer.id == contact.customer_id)
+
+
+def drop_for(customer_ids) -> None:
+    """Open tasks of anonymised or merged customers go: nobody is to call them."""
+    ids = list(customer_ids)
+    with unscoped():
+        db.session.execute(
+            delete(CareTask).where(CareTask.customer_id.in_(ids), CareTask.state == "open")
+            .execution_options(synchronize_session=False)
+        )
+    update_next_care(Customer.id.in_(ids))
+
+
+def update_next_care(where) -> None:
+    """Store each matching customer's earliest open task date."""
+    earliest = (
+        select(func.min(CareTask.due_on))
+        .where(CareTask.customer_id == Customer.id, CareTask.state == "open")
+        .scalar_subquery()
     )
-    return (
-        select(Customer)
-        .where(_active, Customer.consent.is_(True), or_(Customer.category == "vip", Customer.grade == "A"), ~done)
-        .order_by(Customer.clv.desc(), Customer.id)
+    with unscoped():
+        db.session.execute(
+            update(Customer).where(where).values(next_care_on=earliest).execution_options(synchronize_session=False)
+        )
+
+
+def _insert_tasks(source) -> int:
+    table = CareTask.__table__
+    return db.session.execute(insert(table).from_select(_TASK_COLUMNS, source)).rowcount or 0
+
+
+def _task_exists(ref):
+    return exists().where(CareTask.customer_id == Customer.id, CareTask.ref == ref)
+
+
+def generate(rules, today: date, where=None) -> int:
+    """Make the tasks due in the look-ahead window and retire those long past; returns tasks made.
+
+    ``where`` (a condition on Customer) limits it to some customers, e.g. one
+    store's. Set-based: a handful of INSERT … SELECT statements.
+    """
+    made = 0
+    scope = [_active] + ([where] if where is not None else [])
+    with unscoped():
+        # Return visits of recent purchases that have neither a task nor a visit yet.
+        after = timedelta(days=rules.return_visit_after_days)
+        ref = literal("p:") + cast(Purchase.id, String)
+        visited = exists().where(Contact.purchase_id == Purchase.id, Contact.purpose == "return_visit")
+        has_task = exists().where(CareTask.customer_id == Purchase.customer_id, CareTask.ref == ref)
+        made += _insert_tasks(
+            select(Purchase.store_id, Purchase.franchisee_id, Purchase.customer_id, literal("return"), ref,
+                   _plus_days(Purchase.purchased_on, after.days), literal("open"), Purchase.id, literal(None),
+                   literal(None))
+            .join(Customer, Customer.id == Purchase.customer_id)
+            .where(*scope, Purchase.purchased_on >= today - timedelta(days=MISSED_AFTER_DAYS) - after,
+                   Purchase.purchased_on <= today + timedelta(days=rules.care_lookahead_days) - after,
+                   ~visited, ~has_task)
+        )
+        # Birthdays in the window, for customers who agreed to be contacted.
+        for day in _window(today, rules.care_lookahead_days):
+            mds = [day.month * 100 + day.day]
+            if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
+                mds.append(229)  # born on 29 February: greeted on the 28th in other years
+            ref = f"b:{day.year}"
+            greeted = exists().where(Contact.customer_id == Customer.id, Contact.purpose == "birthday",
+                                     Contact.care_year == day.year)
+            made += _insert_tasks(
+                select(Customer.store_id, Customer.franchisee_id, Customer.id, literal("birthday"), literal(ref),
+                       literal(day), literal("open"), literal(None), literal(None), literal(day.year))
+                .where(*scope, Customer.consent.is_(True), Customer.birthday_md.in_(mds), ~greeted, ~_task_exists(ref))
+            )
+        # Holiday greetings for important customers (VIP or grade A) who agreed to contact.
+        for holiday in upcoming_holidays(rules, today):
+            ref = f"h:{holiday.id}"
+            greeted = exists().where(Contact.customer_id == Customer.id, Contact.purpose == "holiday",
+                                     Contact.holiday_id == holiday.id)
+            made += _insert_tasks(
+                select(Customer.store_id, Customer.franchisee_id, Customer.id, literal("holiday"), literal(ref),
+                       literal(holiday.on), literal("open"), literal(None), literal(holiday.id), literal(None))
+                .where(*scope, Customer.consent.is_(True), or_(Customer.category == "vip", Customer.grade == "A"),
+                       ~greeted, ~_task_exists(ref))
+            )
+        past = or_(
+            and_(CareTask.kind == "return", CareTask.due_on < today - timedelta(days=MISSED_AFTER_DAYS)),
+            and_(CareTask.kind != "return", CareTask.due_on < today),
+        )
+        missed = update(CareTask).where(CareTask.state == "open", past).values(state="missed")
+        if where is not None:
+            missed = missed.where(CareTask.customer_id.in_(select(Customer.id).where(where)))
+        db.session.execute(missed.execution_options(synchronize_session=False))
+    update_next_care(and_(*scope))
+    return made
+
+
+def _plus_days(column, days: int):
+    """``column`` + ``days`` as a date, in the dialect at hand (SQLite stores dates as text)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.date(column, f"+{int(days)} days")
+    return column + int(days)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+# --- the schedule -------------------------------------------------------------------
+
+def due_window(kind: str, rules, today: date) -> tuple[date, date]:
+    """The due dates a tab lists: overdue return visits stay until they count as missed."""
+    last = today + timedelta(days=rules.care_lookahead_days)
+    first = today - timedelta(days=MISSED_AFTER_DAYS) if kind == "return" else today
+    return first, last
+
+
+def due_tasks(kind: str, rules, today: date, holiday_id: int | None = None):
+    """Open tasks of one kind due in the window, in the scope of the caller (order: due date, id)."""
+    first, last = due_window(kind, rules, today)
+    stmt = select(CareTask).where(
+        CareTask.kind == kind, CareTask.state == "open", CareTask.due_on >= first, CareTask.due_on <= last
     )
+    if holiday_id is not None:
+        stmt = stmt.where(CareTask.holiday_id == holiday_id)
+    return stmt

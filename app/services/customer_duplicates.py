@@ -9,8 +9,14 @@ Three signals, strongest first:
    characters, backed by a shared birthday or e-mail. A near-identical name
    alone is not enough: common names repeat across many real people.
 
-Pairs someone marked as different people (NotDuplicate) are left out. The
-check reads only the columns it compares, a few MB for 100,000 customers.
+Pairs someone marked as different people (NotDuplicate) are left out.
+
+The pairs are kept in ``DuplicateCandidate``, so the page reads a table:
+``refresh_for`` re-checks the customers just created, edited or imported
+against the few records sharing a mobile, name or birthday with them (indexed
+look-ups), and ``rebuild`` (the nightly job) re-checks one franchisee at a time
+reading only the columns it compares, a few MB each, in its own short
+transaction.
 """
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,10 +25,12 @@ from itertools import combinations
 from flask_babel import lazy_gettext as _l
 from pypinyin import lazy_pinyin
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import select
+from sqlalchemy import delete, insert, or_, select
 
 from app.extensions import db
-from app.models import Customer, NotDuplicate
+from app.models import Customer, DuplicateCandidate, NotDuplicate
+from app.models.base import utcnow
+from app.security.tenancy import unscoped
 
 REASONS = {
     "mobile": _l("Same mobile number"),
@@ -59,17 +67,22 @@ def _pairs_of(ids):
     return combinations(ids, 2)
 
 
-def find_duplicates(franchisee_id: int | None = None, limit: int = 500) -> list[Pair]:
-    """Likely duplicate pairs among the customers in scope, strongest signal first."""
-    stmt = select(
-        Customer.id, Customer.franchisee_id, Customer.name_key, Customer.birthday, Customer.mobile, Customer.email
-    ).where(Customer.anonymised_at.is_(None), Customer.merged_into_id.is_(None))
-    if franchisee_id:
-        stmt = stmt.where(Customer.franchisee_id == franchisee_id)
-    rows = db.session.execute(stmt).all()
+_STRENGTH = {"mobile": 0, "name_birthday": 1, "similar_name": 2}
+_COLUMNS = (Customer.id, Customer.store_id, Customer.franchisee_id, Customer.name_key, Customer.birthday,
+            Customer.mobile, Customer.email)
+_active = (Customer.anonymised_at.is_(None), Customer.merged_into_id.is_(None))
+
+
+def pairs_among(rows, involving: set | None = None) -> dict[tuple[int, int], Pair]:
+    """Likely duplicate pairs among ``rows`` (id, franchisee_id, name_key, birthday, mobile, email).
+
+    With ``involving``, only pairs with at least one of those ids are returned.
+    """
     pairs: dict[tuple[int, int], Pair] = {}
 
     def add(a, b, reason):
+        if involving is not None and a not in involving and b not in involving:
+            return
         key = (min(a, b), max(a, b))
         pair = pairs.setdefault(key, Pair(*key))
         if reason not in pair.reasons:
@@ -100,9 +113,88 @@ def find_duplicates(franchisee_id: int | None = None, limit: int = 500) -> list[
             for a, b in combinations(sorted(group), 2):
                 if names[a] != names[b] and _similar(names[a], names[b]):
                     add(a, b, "similar_name")
+    return pairs
+
+
+def _store(pairs: dict, stores: dict) -> None:
+    """Write ``pairs`` as candidates, leaving out the pairs someone dismissed."""
+    if not pairs:
+        return
+    low_ids = sorted({a for a, _ in pairs})
+    dismissed = set()
+    for start in range(0, len(low_ids), 5000):
+        dismissed.update(tuple(row) for row in db.session.execute(
+            select(NotDuplicate.customer_id, NotDuplicate.other_id)
+            .where(NotDuplicate.customer_id.in_(low_ids[start:start + 5000]))
+        ))
+    now = utcnow()
+    rows = [
+        {"customer_id": a, "other_id": b, "store_id": stores[a][0], "franchisee_id": stores[a][1],
+         "reasons": ",".join(pair.reasons), "strength": min(_STRENGTH[r] for r in pair.reasons), "found_at": now}
+        for (a, b), pair in pairs.items() if (a, b) not in dismissed
+    ]
+    for start in range(0, len(rows), 5000):
+        db.session.execute(insert(DuplicateCandidate.__table__), rows[start:start + 5000])
+
+
+def rebuild(franchisee_id: int) -> int:
+    """Re-check every customer of one franchisee; returns the number of candidate pairs kept."""
+    with unscoped():
+        rows = db.session.execute(select(*_COLUMNS).where(Customer.franchisee_id == franchisee_id, *_active)).all()
+        db.session.execute(delete(DuplicateCandidate).where(DuplicateCandidate.franchisee_id == franchisee_id)
+                           .execution_options(synchronize_session=False))
+        pairs = pairs_among(rows)
+        _store(pairs, {row.id: (row.store_id, row.franchisee_id) for row in rows})
+    return len(pairs)
+
+
+def refresh_for(customer_ids) -> None:
+    """Re-check these customers against the records sharing a mobile, name or birthday with them."""
+    ids = set(customer_ids)
+    if not ids:
+        return
+    with unscoped():
+        db.session.execute(
+            delete(DuplicateCandidate)
+            .where(or_(DuplicateCandidate.customer_id.in_(ids), DuplicateCandidate.other_id.in_(ids)))
+            .execution_options(synchronize_session=False)
+        )
+        mine = db.session.execute(select(*_COLUMNS).where(Customer.id.in_(ids), *_active)).all()
+        if not mine:
+            return
+        mobiles = {r.mobile for r in mine if r.mobile}
+        names = {r.name_key for r in mine if r.name_key}
+        days = {r.birthday.month * 100 + r.birthday.day for r in mine if r.birthday}
+        # Similar names are backed by a birthday: same-day customers are the candidates.
+        near = [Customer.mobile.in_(mobiles), Customer.name_key.in_(names), Customer.birthday_md.in_(days)]
+        franchisees = {r.franchisee_id for r in mine}
+        others = db.session.execute(
+            select(*_COLUMNS).where(Customer.franchisee_id.in_(franchisees), *_active, or_(*near))
+        ).all()
+        rows = {r.id: r for r in list(mine) + list(others)}
+        pairs = pairs_among(rows.values(), involving=ids)
+        _store(pairs, {r.id: (r.store_id, r.franchisee_id) for r in rows.values()})
+
+
+def drop_for(customer_ids) -> None:
+    """Merged or anonymised customers leave the candidate list."""
+    ids = list(customer_ids)
+    with unscoped():
+        db.session.execute(
+            delete(DuplicateCandidate)
+            .where(or_(DuplicateCandidate.customer_id.in_(ids), DuplicateCandidate.other_id.in_(ids)))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def find_duplicates(franchisee_id: int | None = None, limit: int = 500) -> list[Pair]:
+    """Likely duplicate pairs among the customers in scope, computed from scratch (tests, checks)."""
+    stmt = select(*_COLUMNS).where(*_active)
+    if franchisee_id:
+        stmt = stmt.where(Customer.franchisee_id == franchisee_id)
+    pairs = pairs_among(db.session.execute(stmt).all())
     if pairs:
         dismissed = {tuple(row) for row in db.session.execute(select(NotDuplicate.customer_id, NotDuplicate.other_id))}
         pairs = {k: p for k, p in pairs.items() if k not in dismissed}
-    order = {"mobile": 0, "name_birthday": 1, "similar_name": 2}
-    result = sorted(pairs.values(), key=lambda p: (min(order[r] for r in p.reasons), -len(p.reasons), p.first_id))
+    result = sorted(pairs.values(), key=lambda p: (min(_STRENGTH[r] for r in p.reasons), -len(p.reasons), p.first_id))
     return result[:limit]

@@ -30,6 +30,7 @@ from app.models.customer import CONSENT_METHODS, CUSTOMER_TYPES, GENDERS, SOURCE
 from app.services import RuleError, audit
 from app.services import customer_analytics as analytics
 from app.services import customer_fields as fields
+from app.security.tenancy import unscoped
 
 # Canonical column -> accepted headers (compared after folding case, width and spaces).
 COLUMNS = {
@@ -476,10 +477,25 @@ def import_rows(job: CustomerImport, actor: User) -> None:
             progress.update(done)
     done += _flush_batch(batch, next_code)
     db.session.flush()
-    analytics.apply_rules(where=(Customer.created_at == now) & (Customer.created_by_id == actor.id))
+    imported = (Customer.created_at == now) & (Customer.created_by_id == actor.id)
+    analytics.apply_rules(where=imported)
+    _derived_state_of_import(imported, today)
     job.imported_rows = done
     job.state = "done"
     audit.record("customers.imported", actor=actor, target=job, details={"file": job.filename, "rows": done})
+
+
+def _derived_state_of_import(imported, today) -> None:
+    """Duplicates, care tasks and roll-ups for the stores and franchisees the file touched."""
+    from app.services import customer_care, customer_duplicates, rollups
+
+    with unscoped():
+        touched = db.session.execute(select(Customer.store_id, Customer.franchisee_id).where(imported).distinct()).all()
+    for franchisee_id in sorted({f for _, f in touched}):
+        customer_duplicates.rebuild(franchisee_id)
+    customer_care.generate(analytics.get_rules(), today, imported)
+    for store_id in sorted({s for s, _ in touched}):
+        rollups.touch(store_id, today)
 
 
 def _at_noon(day):

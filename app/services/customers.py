@@ -11,14 +11,17 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Contact, Customer, CustomerSequence, Purchase, Store, User
 from app.models.base import utcnow
-from app.services import RuleError, audit
+from app.models.customer import mobile_tail
+from app.services import RuleError, audit, rollups
 from app.services import customer_analytics as analytics
+from app.services import customer_care as care
+from app.services import customer_duplicates as duplicates
 from app.services.customer_fields import name_key
 from app.security.tenancy import unscoped
 
 # Erased when a customer is anonymised: who they are and how to reach them.
 PERSONAL_FIELDS = (
-    "birthday", "birthday_md", "mobile", "email", "address", "postal_code", "tax_no",
+    "birthday", "birthday_md", "mobile", "mobile_tail", "email", "address", "postal_code", "tax_no",
     "credit_record", "delivery_address", "invoice_address", "tags", "notes", "consent_purpose",
 )
 
@@ -43,6 +46,7 @@ def next_code(store: Store) -> str:
 
 def _derive(customer: Customer) -> None:
     customer.name_key = name_key(customer.name)
+    customer.mobile_tail = mobile_tail(customer.mobile)
     customer.birthday_md = customer.birthday.month * 100 + customer.birthday.day if customer.birthday else None
 
 
@@ -57,8 +61,18 @@ def create_customer(store: Store, data: dict, actor: User | None) -> Customer:
     _derive(customer)
     db.session.add(customer)
     db.session.flush()
+    _derived_state_changed([customer])
     audit.record("customer.created", actor=actor, target=customer)
     return customer
+
+
+def _derived_state_changed(changed: list[Customer], *days) -> None:
+    """What hangs off master data: duplicate candidates, care tasks, the stores' roll-ups."""
+    ids = [c.id for c in changed]
+    duplicates.refresh_for(ids)
+    care.generate(analytics.get_rules(), utcnow().date(), Customer.id.in_(ids))
+    for store_id in sorted({c.store_id for c in changed}):
+        rollups.touch(store_id, *days)
 
 
 def update_customer(customer: Customer, data: dict, actor: User) -> None:
@@ -78,6 +92,8 @@ def update_customer(customer: Customer, data: dict, actor: User) -> None:
         customer.last_activity_on = utcnow().date()
         # Personal values stay out of the trail; the field names say what changed.
         audit.record("customer.updated", actor=actor, target=customer, details={"fields": sorted(changed)})
+        db.session.flush()
+        _derived_state_changed([customer])
 
 
 def points_for(amount: Decimal, rules) -> int:
@@ -104,6 +120,8 @@ def record_purchase(customer: Customer, data: dict, actor: User) -> Purchase:
         .execution_options(synchronize_session=False)
     )
     analytics.refresh([customer.id])
+    care.add_return_visit(purchase, rules, utcnow().date())
+    rollups.touch(customer.store_id, purchase.purchased_on)
     audit.record("purchase.created", actor=actor, target=customer,
                  details={"amount": str(purchase.amount), "on": purchase.purchased_on.isoformat()})
     return purchase
@@ -123,6 +141,8 @@ def record_contact(customer: Customer, data: dict, actor: User) -> Contact:
         update(Customer).where(Customer.id == customer.id)
         .values(last_activity_on=utcnow().date()).execution_options(synchronize_session=False)
     )
+    care.complete(contact)
+    rollups.touch(customer.store_id, contact.occurred_at.date())
     audit.record("contact.created", actor=actor, target=customer,
                  details={"method": contact.method, "purpose": contact.purpose})
     return contact
@@ -160,6 +180,17 @@ def anonymise(customer: Customer, reason: str, actor: User | None) -> None:
         .values(place=None, outcome=None).execution_options(synchronize_session=False)
     )
     audit.record("customer.anonymised", actor=actor, target=customer, details={"reason": reason, "code": label})
+    _retired([customer])
+
+
+def _retired(gone: list[Customer]) -> None:
+    """Anonymised or merged-away customers: no more care tasks, pairs or counts."""
+    db.session.flush()
+    ids = [c.id for c in gone]
+    care.drop_for(ids)
+    duplicates.drop_for(ids)
+    for store_id in sorted({c.store_id for c in gone}):
+        rollups.refresh_stores([store_id])
 
 
 def anonymise_inactive(today: date, actor: User | None) -> int:
@@ -223,6 +254,8 @@ def merge(keep: Customer, other: Customer, actor: User) -> dict:
     other.updated_by = actor
     db.session.flush()
     analytics.refresh([keep.id, other.id])
+    _retired([other])
+    _derived_state_changed([keep])
     details = {"kept": keep.code, "merged": other.code, "filled": filled, **moved}
     audit.record("customer.merged", actor=actor, target=keep, details=details)
     audit.record("customer.merged_away", actor=actor, target=other, details=details)

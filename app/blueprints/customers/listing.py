@@ -1,15 +1,14 @@
 """The filtered customer list, shared by the list page and its CSV/Excel export."""
-import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import false, select
 
 from app.models import Customer
 from app.models.customer import CATEGORIES, GRADES
+from app.pagination import Ordering
 from app.services import customer_analytics as analytics
-from app.services.customer_fields import name_key
+from app.services.customer_search import search_condition
 
 SORTS = {
     "recent": _l("Last purchase"),
@@ -24,6 +23,14 @@ CONSENT_FILTERS = {
     "anonymised": _l("Anonymised"),
 }
 CHURN_FILTERS = {"any": _l("Any churn warning"), **analytics.CHURN_REASONS}
+# Each sort is one keyset ordering over an indexed, non-null key (see Customer.__table_args__).
+ORDERINGS = {
+    "recent": Ordering((Customer.last_purchase_day, Customer.id), descending=True),
+    "name": Ordering((Customer.name_key, Customer.id)),
+    "code": Ordering((Customer.code, Customer.id)),
+    "spend": Ordering((Customer.total_spend, Customer.id), descending=True),
+    "clv": Ordering((Customer.clv, Customer.id), descending=True),
+}
 
 
 @dataclass
@@ -60,10 +67,24 @@ class Filters:
         """The non-empty filters, for links that keep them (pagination, export)."""
         return {k: v for k, v in self.__dict__.items() if v not in ("", None) and not (k == "sort" and v == "recent")}
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything but the sort was chosen (then no maintained count applies)."""
+        return any(k != "sort" for k in self.args())
 
-def customer_query(f: Filters, today, search_phone: bool):
-    """Customers in scope matching ``f``. Merged records never show; anonymised only on request."""
-    stmt = select(Customer).where(Customer.merged_into_id.is_(None))
+    @property
+    def ordering(self) -> Ordering:
+        return ORDERINGS[self.sort]
+
+
+def customer_query(f: Filters, today, search_phone: bool, columns=None):
+    """Customers in scope matching ``f``, unordered (``f.ordering`` pages it).
+
+    Merged records never show; anonymised only on request. ``columns`` selects
+    those columns instead of whole customers (counts, cursors).
+    """
+    stmt = select(*columns) if columns else select(Customer)
+    stmt = stmt.where(Customer.merged_into_id.is_(None))
     if f.consent == "anonymised":
         stmt = stmt.where(Customer.anonymised_at.is_not(None))
     else:
@@ -73,15 +94,8 @@ def customer_query(f: Filters, today, search_phone: bool):
         elif f.consent == "no":
             stmt = stmt.where(Customer.consent.is_(False))
     if f.q:
-        like = f"%{f.q}%"
-        terms = [Customer.name.ilike(like), Customer.code.ilike(like)]
-        key = name_key(f.q)
-        if key:
-            terms.append(Customer.name_key.contains(key, autoescape=True))
-        digits = re.sub(r"\D", "", f.q)
-        if search_phone and len(digits) >= 4:
-            terms.append(Customer.mobile.contains(digits))
-        stmt = stmt.where(or_(*terms))
+        condition = search_condition(f.q, search_phone)
+        stmt = stmt.where(condition if condition is not None else false())
     if f.store:
         stmt = stmt.where(Customer.store_id == f.store)
     if f.franchisee:
@@ -94,11 +108,4 @@ def customer_query(f: Filters, today, search_phone: bool):
         stmt = stmt.where(Customer.tier_id == f.tier)
     if f.churn:
         stmt = stmt.where(analytics.churn_filter(analytics.get_rules(), today, None if f.churn == "any" else f.churn))
-    order = {
-        "recent": [case((Customer.last_purchase_on.is_(None), 1), else_=0), Customer.last_purchase_on.desc()],
-        "name": [Customer.name_key],
-        "code": [Customer.code],
-        "spend": [Customer.total_spend.desc()],
-        "clv": [Customer.clv.desc()],
-    }[f.sort]
-    return stmt.options(selectinload(Customer.store), selectinload(Customer.tier)).order_by(*order, Customer.id)
+    return stmt

@@ -1,17 +1,18 @@
-from datetime import timedelta
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from app.blueprints.common import commit_or_explain, count_of, page_of
+from app.blueprints.common import capped_count, commit_or_explain, keyset_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import ContactForm
 from app.blueprints.customers.listing import Filters, customer_query
+from app.blueprints.customers.views_customers import store_choices
 from app.extensions import db
-from app.models import CareHoliday, Customer, Purchase, Store
+from app.models import CareHoliday, CareTask, Customer, Purchase
+from app.pagination import Ordering
 from app.models.base import utcnow
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
@@ -30,23 +31,22 @@ def churn():
     reason = request.args.get("reason", "")
     store_id = request.args.get("store", type=int)
     f = Filters(churn=reason if reason in CHURN_REASONS else "any", store=store_id, sort="spend")
-    page = page_of(customer_query(f, today, search_phone=False))
-    rows = []
+    page = keyset_of(customer_query(f, today, search_phone=False), f.ordering)
     ids = [c.id for c in page.items]
     contacts = customers.last_contacts(ids) if ids else {}
-    counts = analytics.frequency_counts(ids, rules, today)
-    for customer in page.items:
-        rows.append({
-            "customer": customer,
-            "warnings": analytics.churn_warnings(customer, rules, today, counts),
-            "limit": analytics.absence_limit(customer, rules),
-            "last_contact": contacts.get(customer.id),
-        })
+    rows = [{
+        "customer": customer,
+        "warnings": analytics.churn_warnings(customer),
+        "limit": analytics.absence_limit(customer, rules),
+        "last_contact": contacts.get(customer.id),
+    } for customer in page.items]
     return render_template(
         "customers/churn.html", page=page, rows=rows, today=today, rules=rules, reason=reason, store_id=store_id,
-        reasons=CHURN_REASONS, actions=SUGGESTED_ACTIONS,
-        stores=db.session.scalars(select(Store).order_by(Store.code)).all(),
+        reasons=CHURN_REASONS, actions=SUGGESTED_ACTIONS, stores=store_choices(),
     )
+
+
+CARE_ORDER = Ordering((CareTask.due_on, CareTask.id))
 
 
 @bp.route("/care")
@@ -60,21 +60,18 @@ def care_schedule():
     holiday = None
     if tab.startswith("holiday-"):
         holiday = next((h for h in holidays if f"holiday-{h.id}" == tab), None)
-        if holiday is None:
-            tab = "return"
-    if tab == "birthday":
-        page = page_of(care.birthdays(rules, today))
-    elif holiday is not None:
-        page = page_of(care.holiday_greetings(holiday))
-    else:
+    if holiday is None and tab != "birthday":
         tab = "return"
-        page = page_of(care.return_visits(rules, today))
-    counts = {"return": count_of(care.return_visits(rules, today)), "birthday": count_of(care.birthdays(rules, today))}
+    kind = "holiday" if holiday else tab
+    stmt = care.due_tasks(kind, rules, today, holiday.id if holiday else None).options(
+        joinedload(CareTask.customer), joinedload(CareTask.purchase)
+    )
+    page = keyset_of(stmt, CARE_ORDER)
+    counts = {k: capped_count(care.due_tasks(k, rules, today).with_only_columns(CareTask.id))
+              for k in ("return", "birthday")}
     return render_template(
         "customers/care.html", page=page, tab=tab, holiday=holiday, holidays=holidays, counts=counts, today=today,
-        rules=rules, due_of=lambda p: p.purchased_on + timedelta(days=rules.return_visit_after_days),
-        locale=str(get_locale()),
-        next_birthday=lambda c: care.next_birthday(c, today),
+        rules=rules, locale=str(get_locale()),
     )
 
 

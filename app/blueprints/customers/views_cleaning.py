@@ -1,45 +1,42 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import joinedload
 
-from app.blueprints.common import commit_or_explain
+from app.blueprints.common import commit_or_explain, keyset_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import MergeForm
 from app.extensions import db
 from app.forms import EmptyForm, choices
-from app.models import Customer, Franchisee, NotDuplicate
+from app.models import Customer, DuplicateCandidate, Franchisee, NotDuplicate, StoreStats
+from app.pagination import Ordering
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
-from app.services import audit, customers
-from app.services.customer_duplicates import find_duplicates
+from app.services import audit, customers, rollups
+from app.services.customer_duplicates import REASONS
 
-PAIRS_PER_PAGE = 25
+PAIR_ORDER = Ordering((DuplicateCandidate.strength, DuplicateCandidate.id))
 
 
 @bp.route("/duplicates")
 @access("customers.merge")
 def duplicates():
-    """Likely duplicate customers within each franchisee, to merge or dismiss."""
+    """Likely duplicate customers within each franchisee, to merge or dismiss (read from candidates)."""
     franchisee_id = request.args.get("franchisee", type=int)
-    pairs = find_duplicates(franchisee_id)
-    page_no = max(request.args.get("page", 1, type=int), 1)
-    shown = pairs[(page_no - 1) * PAIRS_PER_PAGE: page_no * PAIRS_PER_PAGE]
-    ids = {p.first_id for p in shown} | {p.second_id for p in shown}
-    by_id = {
-        c.id: c for c in db.session.scalars(
-            select(Customer).where(Customer.id.in_(ids)).options(selectinload(Customer.store))
-        )
-    } if ids else {}
+    stmt = select(DuplicateCandidate).options(
+        joinedload(DuplicateCandidate.customer), joinedload(DuplicateCandidate.other)
+    )
+    if franchisee_id:
+        stmt = stmt.where(DuplicateCandidate.franchisee_id == franchisee_id)
+    page = keyset_of(stmt, PAIR_ORDER)
     return render_template(
         "customers/duplicates.html",
-        pairs=[(p, by_id[p.first_id], by_id[p.second_id]) for p in shown],
-        total=len(pairs),
-        page_no=page_no,
-        pages=max((len(pairs) + PAIRS_PER_PAGE - 1) // PAIRS_PER_PAGE, 1),
+        page=page,
+        reasons=REASONS,
+        total=db.session.scalar(select(func.coalesce(func.sum(StoreStats.duplicates), 0))) if not franchisee_id else None,
         franchisee_id=franchisee_id,
-        franchisees=db.session.scalars(select(Franchisee).order_by(Franchisee.name)).all(),
+        franchisees=db.session.execute(select(Franchisee.id, Franchisee.name).order_by(Franchisee.name)).all(),
         dismiss_form=EmptyForm(),
     )
 
@@ -78,6 +75,12 @@ def not_duplicate(customer_id: int):
                 db.session.add(NotDuplicate(customer_id=low, other_id=high, store_id=first.store_id,
                                             franchisee_id=first.franchisee_id, created_by_id=current_user.id))
                 audit.record("customer.not_duplicate", actor=current_user, target=first, details={"other": second.code})
+            db.session.execute(
+                delete(DuplicateCandidate)
+                .where(DuplicateCandidate.customer_id == low, DuplicateCandidate.other_id == high)
+                .execution_options(synchronize_session=False)
+            )
+            rollups.refresh_stores([first.store_id, second.store_id])
 
         commit_or_explain(dismiss, _("The pair will no longer be suggested."))
     return redirect(url_for("customers.duplicates"))

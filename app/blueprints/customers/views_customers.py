@@ -2,15 +2,15 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import commit_new, page_of, save_versioned
+from app.blueprints.common import commit_new, keyset_of, page_of, save_versioned
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import CustomerForm, scoped_store
 from app.blueprints.customers.listing import CHURN_FILTERS, CONSENT_FILTERS, SORTS, Filters, customer_query
 from app.extensions import db
-from app.models import AuditEvent, Contact, Customer, Franchisee, Purchase, Store
+from app.models import AuditEvent, Contact, Customer, Franchisee, Purchase, Store, StoreStats
 from app.models.base import utcnow
 from app.models.customer import CATEGORIES, GRADES
 from app.security.access import access
@@ -25,21 +25,33 @@ def scoped_stores() -> list[Store]:
     return db.session.scalars(select(Store).where(Store.status == "open").order_by(Store.code)).all()
 
 
+def store_choices() -> list:
+    """(id, code, name) of the stores in scope, for filters and for naming each row's store."""
+    return db.session.execute(select(Store.id, Store.code, Store.name).order_by(Store.code)).all()
+
+
 @bp.route("/")
 @access("customers.view")
 def index():
-    """The customer list: search, filters, sort and pages, within the user's scope."""
+    """The customer list: search, filters, sort and keyset pages, within the user's scope."""
     today = utcnow().date()
     f = Filters.from_args(request.args)
-    page = page_of(customer_query(f, today, search_phone=can(current_user, "customers.contact_details")))
+    page = keyset_of(customer_query(f, today, search_phone=can(current_user, "customers.contact_details")), f.ordering)
+    stores = store_choices()
+    tiers = analytics.tiers()
+    # Without a filter the total is the stores' maintained count, not a count(*) of every row.
+    total = None if f.narrowed else db.session.scalar(select(func.coalesce(func.sum(StoreStats.customers), 0)))
     return render_template(
         "customers/index.html",
         page=page,
         f=f,
         today=today,
-        stores=db.session.scalars(select(Store).order_by(Store.code)).all(),
-        franchisees=db.session.scalars(select(Franchisee).order_by(Franchisee.name)).all(),
-        tiers=analytics.tiers(),
+        total=total,
+        stores=stores,
+        store_names={s.id: s for s in stores},
+        franchisees=db.session.execute(select(Franchisee.id, Franchisee.name).order_by(Franchisee.name)).all(),
+        tiers=tiers,
+        tier_names={t.id: t for t in tiers},
         categories=CATEGORIES,
         grades=GRADES,
         churn_filters=CHURN_FILTERS,

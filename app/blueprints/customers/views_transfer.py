@@ -3,19 +3,20 @@ import csv
 import tempfile
 
 from flask import Response, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import page_of
+from app.blueprints.common import count_of, page_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import ImportForm, scoped_store
 from app.blueprints.customers.listing import Filters, customer_query
 from app.blueprints.customers.views_customers import scoped_stores
 from app.extensions import db
 from app.forms import EmptyForm
-from app.models import CustomerImport
+from app.models import Customer, CustomerImport
 from app.models.base import utcnow
 from app.models.customer import CATEGORIES
 from app.security.access import access
@@ -104,6 +105,16 @@ def import_template():
                     headers={"Content-Disposition": "attachment; filename=customers-template.csv"})
 
 
+EXPORT_MAX_ROWS = 100_000
+
+
+def _cell(value):
+    """Text that a spreadsheet would run as a formula (=, +, -, @) is exported as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _export_rows(f: Filters):
     today = utcnow().date()
     full = can(current_user, "customers.contact_details")
@@ -112,15 +123,16 @@ def _export_rows(f: Filters):
               _("Mobile phone"), _("E-mail"), _("Purchases"), _("Total spend"), _("Last purchase"),
               _("Lifetime value"), _("Consent")]
     yield header
-    stmt = customer_query(f, today, search_phone=full).execution_options(yield_per=1000)
-    for c in db.session.scalars(stmt):
-        yield [
+    stmt = (customer_query(f, today, search_phone=full).order_by(*f.ordering.order_by())
+            .options(selectinload(Customer.store), selectinload(Customer.tier)))
+    for c in db.session.scalars(stmt.execution_options(yield_per=1000)):
+        yield [_cell(v) for v in [
             c.code, c.display_name, c.store.code, str(CATEGORIES[c.category]), c.grade,
             c.tier.label(locale) if c.tier else "", c.points,
             c.mobile if full else mask_mobile(c.mobile), c.email if full else mask_email(c.email),
             c.purchase_count, float(c.total_spend), c.last_purchase_on.isoformat() if c.last_purchase_on else "",
             float(c.clv), _("Yes") if c.consent else _("No"),
-        ]
+        ]]
 
 
 @bp.route("/export.<fmt>")
@@ -130,6 +142,12 @@ def export(fmt: str):
     if fmt not in ("csv", "xlsx"):
         return redirect(url_for("customers.index", **request.args))
     f = Filters.from_args(request.args)
+    full = can(current_user, "customers.contact_details")
+    too_many = customer_query(f, utcnow().date(), search_phone=full, columns=[Customer.id])
+    if count_of(too_many.limit(EXPORT_MAX_ROWS + 1)) > EXPORT_MAX_ROWS:
+        flash(_("More than %(max)s customers match: choose a store or another filter, then export again.",
+                max=format_number(EXPORT_MAX_ROWS)), "warning")
+        return redirect(url_for("customers.index", **f.args()))
     spool = tempfile.TemporaryFile()
     count = -1
     if fmt == "csv":

@@ -1,55 +1,83 @@
+from datetime import date
+
 from flask import render_template
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import case, func, select
 
-from app.blueprints.common import count_of
 from app.blueprints.dashboard import bp
 from app.extensions import db
-from app.models import Franchisee, Store
+from app.models import Franchisee, Store, StoreMonthStats, StoreStats
+from app.models.base import utcnow
 from app.security.access import access
 from app.security.policy import can
 from app.security.scope import current_scope
+from app.services.rollups import month_key
+
+TREND_MONTHS = 12
+RANKED_STORES = 10
 
 
-def _customer_figures() -> dict:
-    """Counts for the customer cards, all within the user's scope."""
-    from app.models import Customer
-    from app.models.base import utcnow
-    from app.services import customer_analytics as analytics
-    from app.services import customer_care as care
+def _months_back(today: date, n: int) -> list[int]:
+    """The last ``n`` months as yyyymm, oldest first, this month included."""
+    year, month = today.year, today.month
+    keys = []
+    for _ in range(n):
+        keys.append(year * 100 + month)
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return keys[::-1]
 
-    today = utcnow().date()
-    rules = analytics.get_rules()
-    active = (Customer.anonymised_at.is_(None)) & (Customer.merged_into_id.is_(None))
+
+def _customer_figures(today: date) -> dict:
+    """Cards, trend and ranking, read from the stores' roll-ups only (scope applies to them)."""
+    totals = db.session.execute(select(
+        func.coalesce(func.sum(StoreStats.customers), 0), func.coalesce(func.sum(StoreStats.vip), 0),
+        func.coalesce(func.sum(StoreStats.churn_warnings), 0), func.coalesce(func.sum(StoreStats.care_due), 0),
+    )).one()
+    months = _months_back(today, TREND_MONTHS)
+    by_month = {
+        row.month: row for row in db.session.execute(
+            select(StoreMonthStats.month, func.sum(StoreMonthStats.purchases).label("purchases"),
+                   func.sum(StoreMonthStats.spend).label("spend"),
+                   func.sum(StoreMonthStats.new_customers).label("new_customers"))
+            .where(StoreMonthStats.month >= months[0]).group_by(StoreMonthStats.month)
+        )
+    }
+    trend = [(m, by_month[m].purchases if m in by_month else 0, by_month[m].spend if m in by_month else 0,
+              by_month[m].new_customers if m in by_month else 0) for m in months]
+    last_month = months[-2]
+    ranking = db.session.execute(
+        select(Store.id, Store.code, Store.name, Franchisee.name.label("franchisee"), StoreMonthStats.purchases,
+               StoreMonthStats.spend)
+        .join(Store, Store.id == StoreMonthStats.store_id).join(Franchisee, Franchisee.id == Store.franchisee_id)
+        .where(StoreMonthStats.month == last_month)
+        .order_by(StoreMonthStats.spend.desc(), Store.id).limit(RANKED_STORES)
+    ).all()
     return {
-        "total": db.session.scalar(select(func.count(Customer.id)).where(active)),
-        "vip": db.session.scalar(select(func.count(Customer.id)).where(active, Customer.category == "vip")),
-        "churn": db.session.scalar(select(func.count(Customer.id)).where(analytics.churn_filter(rules, today))),
-        "care": count_of(care.return_visits(rules, today)) + count_of(care.birthdays(rules, today)),
+        "total": totals[0], "vip": totals[1], "churn": totals[2], "care": totals[3],
+        "trend": trend, "peak": max((t[2] for t in trend), default=0) or 1,
+        "ranking": ranking, "ranking_month": last_month,
     }
 
 
 @bp.route("/")
 @access("dashboard.view")
 def index():
-    """Landing page: what the signed-in user can see."""
-    stores = db.session.scalars(
-        select(Store).options(selectinload(Store.region), selectinload(Store.franchisee)).order_by(Store.code).limit(50)
-    ).all()
-    store_total = db.session.scalar(select(func.count(Store.id)))
-    open_total = db.session.scalar(select(func.count(Store.id)).where(Store.status == "open"))
-    franchisees = db.session.scalars(select(Franchisee).order_by(Franchisee.name).limit(50)).all()
+    """Landing page: what the signed-in user can see, from roll-ups."""
+    today = utcnow().date()
+    store_total, open_total = db.session.execute(
+        select(func.count(Store.id), func.coalesce(func.sum(case((Store.status == "open", 1), else_=0)), 0))
+    ).one()
+    franchisees = db.session.scalars(select(Franchisee).order_by(Franchisee.name).limit(20)).all()
     franchisee_total = db.session.scalar(select(func.count(Franchisee.id)))
-    customers = _customer_figures() if can(current_user, "customers.view") else None
+    customers = _customer_figures(today) if can(current_user, "customers.view") else None
     return render_template(
         "dashboard/index.html",
         customers=customers,
         user=current_user,
         scope=current_scope._get_current_object(),
-        stores=stores,
         store_total=store_total,
         open_total=open_total,
         franchisees=franchisees,
         franchisee_total=franchisee_total,
+        this_month=month_key(today),
     )

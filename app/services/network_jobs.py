@@ -1,0 +1,119 @@
+"""Jobs that keep stored figures right as time passes: ``flask customers nightly``.
+
+Each step works through the network a slice at a time and commits after each
+slice, so no transaction stays open for long and the portal keeps serving (on
+SQLite a writer holds the database only for one slice).
+
+- churn flags (they change with the calendar), store by store;
+- care tasks for the look-ahead window, and missed ones retired;
+- duplicate candidates, franchisee by franchisee;
+- every roll-up;
+- planner statistics (ANALYZE on PostgreSQL, ``PRAGMA optimize`` on SQLite).
+
+``rebuild_all`` also recomputes every customer's figures from their purchases:
+after a bulk load (``seed large``) or a data repair.
+"""
+import time
+from datetime import date
+
+from sqlalchemy import func, select, text, update
+
+from app.extensions import db
+from app.models import Customer, Franchisee, Store
+from app.models.base import utcnow
+from app.security.tenancy import unscoped
+from app.services import customer_analytics as analytics
+from app.services import customer_care as care
+from app.services import customer_duplicates as duplicates
+from app.services import rollups
+
+STORES_PER_SLICE = 25
+CUSTOMERS_PER_SLICE = 5000
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def _timed(progress, label: str, started: float) -> None:
+    progress(f"{label}: {time.perf_counter() - started:.1f} s")
+
+
+def nightly(today: date | None = None, progress=_quiet) -> None:
+    """Bring every stored figure up to date for ``today``."""
+    today = today or utcnow().date()
+    rules = analytics.get_rules()
+    with unscoped():
+        store_ids = db.session.scalars(select(Store.id).order_by(Store.id)).all()
+        franchisee_ids = db.session.scalars(select(Franchisee.id).order_by(Franchisee.id)).all()
+    db.session.commit()
+
+    started = time.perf_counter()
+    made = 0
+    for start in range(0, len(store_ids), STORES_PER_SLICE):
+        in_slice = Customer.store_id.in_(store_ids[start:start + STORES_PER_SLICE])
+        analytics.update_churn(today, in_slice, rules)
+        made += care.generate(rules, today, in_slice)
+        db.session.commit()
+    _timed(progress, f"churn flags and care tasks ({made} tasks made)", started)
+
+    started = time.perf_counter()
+    pairs = 0
+    for franchisee_id in franchisee_ids:
+        pairs += duplicates.rebuild(franchisee_id)
+        db.session.commit()
+    _timed(progress, f"duplicate candidates ({pairs} pairs)", started)
+
+    started = time.perf_counter()
+    rollups.rebuild(progress)
+    db.session.commit()
+    _timed(progress, "roll-ups", started)
+
+    started = time.perf_counter()
+    optimise()
+    _timed(progress, "planner statistics", started)
+
+
+def recompute_figures(progress=_quiet, today: date | None = None) -> int:
+    """Recompute every customer's stored figures from their purchases, a slice at a time."""
+    today = today or utcnow().date()
+    started = time.perf_counter()
+    with unscoped():
+        ids = db.session.scalars(select(Customer.id).order_by(Customer.id)).all()
+    db.session.commit()
+    for start in range(0, len(ids), CUSTOMERS_PER_SLICE):
+        analytics.refresh(ids[start:start + CUSTOMERS_PER_SLICE], today)
+        db.session.commit()
+        done = min(start + CUSTOMERS_PER_SLICE, len(ids))
+        if done % 100_000 < CUSTOMERS_PER_SLICE or done == len(ids):
+            progress(f"  figures: {done:,} / {len(ids):,} customers, {time.perf_counter() - started:.0f} s")
+    return len(ids)
+
+
+def rebuild_all(progress=_quiet) -> None:
+    """After a bulk load: statistics first (the planner needs them), figures, then the nightly job."""
+    started = time.perf_counter()
+    # Bulk loads may bypass the column default that fills the last four digits.
+    with unscoped():
+        db.session.execute(
+            update(Customer).where(Customer.mobile.is_not(None), Customer.mobile_tail.is_(None))
+            .values(mobile_tail=func.substr(Customer.mobile, func.length(Customer.mobile) - 3))
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+    optimise(full=True)
+    recompute_figures(progress)
+    _timed(progress, "customer figures", started)
+    nightly(progress=progress)
+
+
+def optimise(full: bool = False) -> None:
+    """Refresh the planner's statistics; ``full`` after a bulk load."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "sqlite":
+        db.session.commit()
+        db.session.execute(text("ANALYZE" if full else "PRAGMA optimize"))
+    elif dialect == "postgresql":
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+    db.session.commit()
