@@ -206,7 +206,7 @@ CONTACT_METHODS = ["phone"] * 5 + ["wechat"] * 3 + ["sms"] * 2 + ["visit"]
 
 CUSTOMER_COLUMNS = (
     "id", "store_id", "franchisee_id", "code", "name", "name_key", "gender", "birthday", "birthday_md", "mobile",
-    "email", "address", "postal_code", "customer_type", "source", "relationship_type", "salesperson_id",
+    "mobile_tail", "email", "address", "postal_code", "customer_type", "source", "relationship_type", "salesperson_id",
     "commission_code", "tax_no", "credit_record", "sales_limit", "delivery_address", "invoice_address", "tags",
     "notes", "points", "consent", "consent_at", "consent_method", "consent_purpose", "last_activity_on",
     "created_at", "updated_at", "version",
@@ -254,16 +254,39 @@ def _apportion(total: int, weights: list[float], minimum: int = 1) -> list[int]:
         return []
     if total < n * minimum:
         raise LoadRefused(f"cannot give {n} parts at least {minimum} each out of {total}")
-    whole = sum(weights)
-    raw = [w * total / whole for w in weights]
-    counts = [max(minimum, int(r)) for r in raw]
-    # Too few: the largest remainders get one more. Too many (minimums raised): the largest give one back.
-    by_remainder = sorted(range(n), key=lambda i: raw[i] - int(raw[i]), reverse=True)
-    for i in by_remainder[: max(0, total - sum(counts))]:
+    floored: set[int] = set()  # parts whose share is below the minimum: they get the minimum
+    while True:
+        free = [i for i in range(n) if i not in floored]
+        left = total - minimum * len(floored)
+        whole = sum(weights[i] for i in free)
+        raw = {i: (weights[i] * left / whole if whole else left / len(free)) for i in free}
+        below = {i for i in free if raw[i] < minimum}
+        if not below or len(below) == len(free):
+            break
+        floored |= below
+    counts = [minimum] * n
+    for i in free:
+        counts[i] = max(minimum, int(raw[i]))
+    for i in sorted(free, key=lambda k: raw[k] - int(raw[k]), reverse=True)[: max(0, total - sum(counts))]:
         counts[i] += 1
-    while sum(counts) > total:
-        i = max(range(n), key=lambda k: counts[k])
-        counts[i] -= 1
+    return counts
+
+
+def _fit_store_counts(shape: list[int], total: int) -> list[int]:
+    """Make the drawn store counts add up to ``total`` while keeping their shape.
+
+    More stores than drawn go to the franchisees with 6 or more (the chains grow); fewer
+    are taken from everyone in proportion, never below one store each.
+    """
+    if not shape:
+        return []
+    missing = total - sum(shape)
+    if missing <= 0:
+        return _apportion(total, shape)
+    chains = [i for i, count in enumerate(shape) if count >= 6] or list(range(len(shape)))
+    counts = list(shape)
+    for i, extra in zip(chains, _apportion(missing, [shape[i] for i in chains], minimum=0)):
+        counts[i] += extra
     return counts
 
 
@@ -399,7 +422,7 @@ def build_plan(options: Options, context: Context) -> Plan:
     for _ in plan.franchisees:
         r = rng.random()
         shape.append(rng.randint(20, 40) if r < 0.07 else rng.randint(6, 15) if r < 0.25 else rng.randint(1, 5))
-    counts = _apportion(options.stores - a_extra, shape) if plan.franchisees else []
+    counts = _fit_store_counts(shape, options.stores - a_extra)
 
     numbers: dict[str, int] = {}
     city_names: set[str] = set()
@@ -447,7 +470,7 @@ def build_plan(options: Options, context: Context) -> Plan:
         raise LoadRefused(f"--customers ({options.customers}) is too small for {options.stores} stores")
 
     def sizes(total: int, stores: list[StorePlan]) -> None:
-        shares = [min(rng.lognormvariate(0, 0.85), 8.0) for _ in stores]
+        shares = [min(rng.lognormvariate(0, 0.8), 15.0) for _ in stores]
         for store, size in zip(stores, _apportion(total, shares)):
             store.customers = size
 
@@ -728,7 +751,7 @@ class _Generator:
             created + int((last_activity - created) * random()), 36000 + int(random() * 36000))
         row = (
             cid, store.id, store.franchisee_id, f"{store.code}-{number:06d}", name, name_key(name), gender,
-            birthday, birthday_md, mobile, email, address,
+            birthday, birthday_md, mobile, mobile[-4:] if mobile else None, email, address,
             f"{postal}{int(random() * 1000):03d}" if address and random() < 0.8 else None,
             ctype, pick(SOURCES), pick(RELATIONSHIPS) if business or random() < 0.97 else "basic",
             pick(staff) if staff and random() < 0.6 else None, commission, tax_no, credit, sales_limit, delivery, invoice,
@@ -786,17 +809,22 @@ class _Writer:
 
     def __init__(self, table, columns: tuple[str, ...]):
         self.table = table
-        # NOT NULL columns this load does not fill get the model's default, so new columns do not break it.
+        # Columns this load does not fill: NOT NULL ones get the model's constant default, so a new
+        # column with a default does not break the load; one whose default needs the row fails here.
         extra = []
         for column in table.columns:
-            if column.name in columns or column.nullable or column.primary_key:
+            if column.name in columns or column.primary_key:
                 continue
             default = column.default
             if default is not None and default.is_scalar:
                 extra.append((column.name, _plain(default.arg)))
             elif default is not None and default.is_callable:
-                extra.append((column.name, _plain(default.arg(None))))  # SQLAlchemy passes a context
-            elif column.server_default is None:
+                try:
+                    value = default.arg(None)  # SQLAlchemy passes an execution context; utcnow ignores it
+                except Exception:
+                    raise RuntimeError(f"seed large must fill {table.name}.{column.name} (its default needs the row)")
+                extra.append((column.name, _plain(value)))
+            elif not column.nullable and column.server_default is None:
                 raise RuntimeError(f"seed large does not know what to write into {table.name}.{column.name}")
         self.columns = columns + tuple(name for name, _ in extra)
         self.extra = tuple(value for _, value in extra)
@@ -832,30 +860,60 @@ def _plain(value):
     return value
 
 
-class _FastSQLite:
-    """While the load runs, connections the session checks out skip fsync and keep 256 MB of pages.
+class _BulkMode:
+    """Database settings for the length of the load (not in tests, which load a few hundred rows).
 
-    ``PRAGMA synchronous`` cannot change inside a transaction, so it is set when the
-    pool hands the connection out (before BEGIN) and put back when it returns.
-    A crash during the load may leave a damaged file: it is a throwaway database.
+    - The secondary indexes of customer, purchase and contact (those of the models) are
+      dropped first and built again at the end: one sort per index instead of millions of
+      random inserts. So is the trigram name index (FTS5 table fed by a trigger on SQLite,
+      ``pg_trgm`` GIN on PostgreSQL), through ``customer_search.install``.
+    - SQLite: connections the session checks out skip fsync and keep 256 MB of pages.
+      ``PRAGMA synchronous`` cannot change inside a transaction, so it is set when the pool
+      hands the connection out (before BEGIN) and put back when it returns.
+
+    ``finish`` runs whatever happens; a process killed during the load leaves a database
+    without those indexes (it is a throwaway database: load again).
     """
 
-    def __init__(self):
+    SQLITE_SEARCH = ("trigger", "customer_name_fts_ai")
+    POSTGRESQL_SEARCH = ("index", "ix_customer_name_trgm")
+
+    def __init__(self, dialect: str, tables):
+        self.dialect = dialect
         self.engine = db.engine
+        self.indexes = [index for table in tables for index in sorted(table.indexes, key=lambda i: i.name)]
         self.search_paused = False
-        event.listen(self.engine, "checkout", self._checkout)
-        event.listen(self.engine, "checkin", self._checkin)
+        if dialect == "sqlite":
+            event.listen(self.engine, "checkout", self._checkout)
+            event.listen(self.engine, "checkin", self._checkin)
 
-    def pause_search_index(self) -> None:
-        """Drop the trigger that feeds the FTS5 name index row by row (70 % of the customer inserts).
-
-        ``stop`` puts it back and rebuilds the index in one pass (about 1 s per 100,000 customers).
-        """
-        trigger = "customer_name_fts_ai"
-        if db.session.execute(text("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
-                              {"name": trigger}).first():
-            db.session.execute(text(f"DROP TRIGGER {trigger}"))
+    def start(self) -> None:
+        connection = db.session.connection()
+        for index in self.indexes:
+            index.drop(connection, checkfirst=True)
+        kind, name = self.SQLITE_SEARCH if self.dialect == "sqlite" else self.POSTGRESQL_SEARCH
+        if self.dialect == "sqlite":
+            found = connection.execute(text("SELECT 1 FROM sqlite_master WHERE type = :kind AND name = :name"),
+                                       {"kind": kind, "name": name}).first()
+        else:
+            found = connection.execute(text("SELECT to_regclass(:name)"), {"name": name}).scalar()
+        if found:
+            connection.execute(text(f"DROP {kind.upper()} {name}"))
             self.search_paused = True
+
+    def finish(self) -> None:
+        connection = db.session.connection()
+        if self.dialect == "postgresql":
+            connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        for index in self.indexes:
+            index.create(connection, checkfirst=True)
+        if self.search_paused:
+            from app.services.customer_search import install
+
+            install(connection)  # the trigger or GIN index again; on SQLite a rebuild of the FTS table
+        if self.dialect == "sqlite":
+            event.remove(self.engine, "checkout", self._checkout)
+            event.remove(self.engine, "checkin", self._checkin)
 
     @staticmethod
     def _pragmas(dbapi_connection, statements) -> None:
@@ -877,16 +935,6 @@ class _FastSQLite:
         if dbapi_connection is not None and saved:
             self._pragmas(dbapi_connection, saved)
 
-    def stop(self) -> None:
-        if self.search_paused:
-            from app.services.customer_search import install
-
-            install(db.session.connection())  # the trigger again, and a full rebuild of the index
-        event.remove(self.engine, "checkout", self._checkout)
-        event.remove(self.engine, "checkin", self._checkin)
-
-
-# --- the load ----------------------------------------------------------------------------
 
 def _context(today: date) -> Context:
     """Read what the load builds on: the demo's owner-a and manager-a1, free ids, taken names."""
@@ -959,11 +1007,10 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
     options.today = options.today or utcnow().date()
     plan = build_plan(options, _context(options.today))
     dialect = db.session.connection().dialect.name
-    fast = _FastSQLite() if dialect == "sqlite" and commit else None
-    if fast is not None:
-        fast.pause_search_index()
-        end_transaction()
+    bulk = _BulkMode(dialect, (Customer.__table__, Purchase.__table__, Contact.__table__)) if commit else None
     try:
+        if bulk is not None:
+            bulk.start()
         _write_network(plan)
         end_transaction()
         done(f"network: {len(plan.regions)} regions, {len(plan.franchisees)} franchisees, "
@@ -973,13 +1020,14 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
         done(f"customers: {totals[0]:,} customers, {totals[1]:,} purchases, {totals[2]:,} contacts")
         _write_sequences(plan, dialect)
         end_transaction()
+        done("customer sequences" + (" and id sequences" if dialect == "postgresql" else ""))
     finally:
-        if fast is not None:
+        if bulk is not None:
             db.session.rollback()  # nothing is pending after a success; after a failure, start clean
-            fast.stop()
+            bulk.finish()
             end_transaction()
-    done("customer sequences" + (" and id sequences" if dialect == "postgresql" else "")
-         + (", search index" if fast is not None and fast.search_paused else ""))
+    if bulk is not None:
+        done(f"indexes: {len(bulk.indexes)} built" + (", search index" if bulk.search_paused else ""))
 
     if rebuild:
         try:

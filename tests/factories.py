@@ -140,6 +140,10 @@ def make_customer(store: Store, name: str, **values) -> Customer:
         customer.birthday_md = customer.birthday.month * 100 + customer.birthday.day
     db.session.add(customer)
     db.session.flush()
+    # As the portal does on every insert: the new record is checked for duplicates at once.
+    from app.services import customer_duplicates
+
+    customer_duplicates.refresh_for([customer.id])
     return customer
 
 
@@ -152,4 +156,9 @@ def make_purchase(customer: Customer, day: date, amount: str, items: str = "å•†å
     db.session.add(purchase)
     db.session.flush()
     customer_analytics.refresh([customer.id])
+    from app.models.base import utcnow
+    from app.services import customer_care, rollups
+
+    customer_care.add_return_visit(purchase, customer_analytics.get_rules(), utcnow().date())
+    rollups.touch(customer.store_id, day)
     return purchase

@@ -86,7 +86,9 @@ def test_contact_details_are_masked_for_roles_that_do_not_call_customers(app, wo
 def test_search_finds_chinese_names_codes_and_phone_fragments(app, world, login_as):
     client = login_as("owner_a")
     assert "甲方顾客" in client.get("/customers/?q=甲方").text
-    assert "甲二顾客" in client.get("/customers/?q=0000002").text
+    assert "甲二顾客" in client.get("/customers/?q=0002").text  # the last four digits
+    assert "甲二顾客" in client.get("/customers/?q=13800000002").text
+    assert "甲二顾客" in client.get("/customers/?q=A02").text  # code prefix
     assert "甲二顾客" not in client.get("/customers/?q=甲方").text
     assert "乙方秘密顾客" not in client.get("/customers/?q=乙方").text
 
