@@ -6,7 +6,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from app.extensions import db
-from app.security.tenancy import ScopeViolation
+from app.security.scope import NOTHING
+from app.security.tenancy import SCOPE_KEY, ScopeViolation, activate
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,10 @@ MESSAGES = {
 
 
 def render_error(code: int, message=None):
+    # An error before or outside the request's scope (a failing hook, a locked
+    # database) must still render: the page itself reads nothing tenant-owned.
+    if SCOPE_KEY not in db.session.info:
+        activate(NOTHING)
     title, default = MESSAGES[code]
     return render_template("errors/error.html", code=code, title=title, message=message or default), code
 

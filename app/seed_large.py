@@ -32,13 +32,20 @@ demo region 华东区 (about 2.2 % of ``--stores``) and in the store of
 (1,200: with the demo's 300 about 1,500). The new customers count towards
 ``--customers`` and the extra stores towards ``--stores``.
 
-Rows are generated store by store and written in batches (SQLite: one
-``executemany`` per table and batch; PostgreSQL: ``COPY``), each batch
-committed, with ids assigned here (above the current maximum) so purchases and
-contacts can name their customer without reading it back. Derived columns
-(purchase count, spend, churn flags, care date …) are left at their defaults
-and computed afterwards by ``services/network_jobs.rebuild_all``. The load
-refuses a database that already holds more than the demo's customers.
+Rows are generated store by store in a background thread and written by the
+main one in batches of 20,000 customers (SQLite: one ``executemany`` per table;
+PostgreSQL: ``COPY``), each batch committed, with ids assigned here (above the
+current maximum) so purchases and contacts name their customer without reading
+it back. While loading, the secondary indexes of customer, purchase and contact
+and the trigram name index are dropped and built again at the end (one sort
+each instead of millions of random inserts), and SQLite skips fsync (see
+``_BulkMode``); on PostgreSQL the id sequences are moved past the ids used.
+Derived columns (purchase count, spend, churn flags, care date …) are left at
+their defaults and computed afterwards by ``services/network_jobs.rebuild_all``.
+The load refuses a database that already holds more than the demo's customers.
+
+Tests call ``load(..., commit=False)``: nothing is committed and no index is
+touched, so the test's transaction rolls everything back.
 """
 from __future__ import annotations
 
@@ -582,7 +589,6 @@ class _Generator:
 
     def __init__(self, plan: Plan):
         self.plan = plan
-        self.rng = plan.rng
         self.people = _People(plan.rng)
         self.clock = _Clock(plan.today, plan.context.timezone)
         ids = plan.context.next_ids
@@ -597,14 +603,14 @@ class _Generator:
             yield self.customer(store, n)
 
     def customer(self, store: StorePlan, number: int):
-        rng, people, clock = self.rng, self.people, self.clock
+        people, clock = self.people, self.clock
         random, pick = people.random, people.pick
         today = clock.today
         yesterday = today - 1
         cid = self.next_customer
         self.next_customer += 1
         city = store.city
-        letters, postal, _alias, districts, roads = CITIES.get(city, ("", "000", "", "市中心区", "人民路"))
+        _letters, postal, _alias, districts, roads = CITIES.get(city, ("", "000", "", "市中心区", "人民路"))
 
         persona = pick(self.personas)
         window = max(store.opened_on.toordinal(), today - HISTORY_DAYS)
@@ -616,7 +622,6 @@ class _Generator:
         r = random()
         ctype = "company" if r < 0.04 else "dealer" if r < 0.07 else "individual"
         name, sex, year = people.person()
-        gender = sex if random() < 0.95 else "unknown"
         birthday = birthday_md = None
         birthday_ord = None
         recent = self.recent.setdefault(store.franchisee_id, [])
@@ -647,6 +652,7 @@ class _Generator:
                 recent.append((name, birthday_ord, mobile, sex))
             else:
                 recent[int(random() * 64)] = (name, birthday_ord, mobile, sex)
+            gender = sex if random() < 0.95 else "unknown"
             if birthday_ord:
                 birthday = clock.day(birthday_ord)
                 bday = date.fromordinal(birthday_ord)

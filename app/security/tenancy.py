@@ -120,9 +120,9 @@ def _check_writes(session, flush_context, instances) -> None:
             raise ScopeViolation(f"write outside the tenant scope: {obj!r}")
 
 
-def get_scoped_or_404(model, ident: int):
+def get_scoped_or_404(model, ident: int, *options):
     """Load ``model`` by primary key through the scope: out of scope is 404, never 403."""
-    obj = db.session.scalar(select(model).where(model.id == ident))
+    obj = db.session.scalar(select(model).where(model.id == ident).options(*options))
     if obj is None:
         abort(404)
     return obj

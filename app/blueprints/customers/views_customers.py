@@ -3,7 +3,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.blueprints.common import commit_new, keyset_of, page_of, save_versioned
 from app.blueprints.customers import bp
@@ -85,11 +85,11 @@ TIMELINE_SHORT, TIMELINE_LONG = 20, 500
 def _timeline(customer: Customer, limit: int) -> list[dict]:
     purchases = db.session.scalars(
         select(Purchase).where(Purchase.customer_id == customer.id)
-        .options(selectinload(Purchase.created_by)).order_by(Purchase.purchased_on.desc()).limit(limit)
+        .options(joinedload(Purchase.created_by)).order_by(Purchase.purchased_on.desc()).limit(limit)
     ).all()
     contacts = db.session.scalars(
         select(Contact).where(Contact.customer_id == customer.id)
-        .options(selectinload(Contact.staff)).order_by(Contact.occurred_at.desc()).limit(limit)
+        .options(joinedload(Contact.staff)).order_by(Contact.occurred_at.desc()).limit(limit)
     ).all()
     entries = [{"kind": "purchase", "when": p.purchased_on, "sort": (p.purchased_on.isoformat(), 0), "item": p} for p in purchases]
     entries += [{"kind": "contact", "when": c.occurred_at, "sort": (c.occurred_at.isoformat(), 1), "item": c} for c in contacts]
@@ -100,15 +100,15 @@ def _timeline(customer: Customer, limit: int) -> list[dict]:
 @access("customers.view")
 def show(customer_id: int):
     """One customer: master record, figures, churn warnings and history on one page."""
-    customer = get_scoped_or_404(Customer, customer_id)
+    customer = get_scoped_or_404(Customer, customer_id, joinedload(Customer.store), joinedload(Customer.tier))
     if customer.merged_into_id:
         flash(_("This record was merged into another customer."), "info")
         return redirect(url_for("customers.show", customer_id=customer.merged_into_id))
     audit.record("customer.viewed", actor=current_user, target=customer)
-    db.session.commit()
     today = utcnow().date()
     rules = analytics.get_rules()
-    return render_template(
+    # Rendered before the commit, which would expire the customer and load it again.
+    page = render_template(
         "customers/show.html",
         customer=customer,
         today=today,
@@ -122,6 +122,8 @@ def show(customer_id: int):
         locale=str(get_locale()),
         show_contacts=can(current_user, "customers.contact_details"),
     )
+    db.session.commit()
+    return page
 
 
 @bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
