@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select
 
-from app.models import Customer
+from app.models import Customer, Store
 from app.models.customer import CATEGORIES, GRADES
 from app.pagination import Ordering
 from app.services import customer_analytics as analytics
@@ -37,6 +37,7 @@ ORDERINGS = {
 class Filters:
     q: str = ""
     store: int | None = None
+    store_code: str = ""
     franchisee: int | None = None
     category: str = ""
     grade: str = ""
@@ -54,6 +55,7 @@ class Filters:
         return cls(
             q=args.get("q", "").strip()[:60],
             store=args.get("store", type=int),
+            store_code=args.get("store_code", "").strip().upper()[:20],
             franchisee=args.get("franchisee", type=int),
             category=pick("category", CATEGORIES),
             grade=pick("grade", GRADES),
@@ -98,6 +100,9 @@ def customer_query(f: Filters, today, search_phone: bool, columns=None):
         stmt = stmt.where(condition if condition is not None else false())
     if f.store:
         stmt = stmt.where(Customer.store_id == f.store)
+    if f.store_code:
+        # Resolved in the same statement; the store table is scoped like the customers.
+        stmt = stmt.where(Customer.store_id.in_(select(Store.id).where(Store.code == f.store_code)))
     if f.franchisee:
         stmt = stmt.where(Customer.franchisee_id == f.franchisee)
     if f.category:

@@ -30,7 +30,9 @@ def churn():
     rules = analytics.get_rules()
     reason = request.args.get("reason", "")
     store_id = request.args.get("store", type=int)
-    f = Filters(churn=reason if reason in CHURN_REASONS else "any", store=store_id, sort="spend")
+    store_code = request.args.get("store_code", "").strip().upper()[:20]
+    f = Filters(churn=reason if reason in CHURN_REASONS else "any", store=store_id, store_code=store_code,
+                sort="spend")
     page = keyset_of(customer_query(f, today, search_phone=False), f.ordering)
     ids = [c.id for c in page.items]
     contacts = customers.last_contacts(ids) if ids else {}
@@ -42,7 +44,7 @@ def churn():
     } for customer in page.items]
     return render_template(
         "customers/churn.html", page=page, rows=rows, today=today, rules=rules, reason=reason, store_id=store_id,
-        reasons=CHURN_REASONS, actions=SUGGESTED_ACTIONS, stores=store_choices(),
+        reasons=CHURN_REASONS, actions=SUGGESTED_ACTIONS, stores=store_choices(), store_code=store_code,
     )
 
 

@@ -25,9 +25,26 @@ def scoped_stores() -> list[Store]:
     return db.session.scalars(select(Store).where(Store.status == "open").order_by(Store.code)).all()
 
 
-def store_choices() -> list:
-    """(id, code, name) of the stores in scope, for filters and for naming each row's store."""
-    return db.session.execute(select(Store.id, Store.code, Store.name).order_by(Store.code)).all()
+STORE_LIST_MAX = 60
+
+
+def store_choices() -> list | None:
+    """(id, code, name) of the stores in scope for the store filter; None when there are too
+    many to list (the filter is then a box for the store code)."""
+    rows = db.session.execute(
+        select(Store.id, Store.code, Store.name).order_by(Store.code).limit(STORE_LIST_MAX + 1)
+    ).all()
+    return None if len(rows) > STORE_LIST_MAX else rows
+
+
+def store_names(stores, items) -> dict:
+    """Store of each listed customer by id: from the filter's list, or one query for the page."""
+    if stores is not None:
+        return {s.id: s for s in stores}
+    ids = {c.store_id for c in items}
+    if not ids:
+        return {}
+    return {s.id: s for s in db.session.execute(select(Store.id, Store.code, Store.name).where(Store.id.in_(ids)))}
 
 
 @bp.route("/")
@@ -48,7 +65,7 @@ def index():
         today=today,
         total=total,
         stores=stores,
-        store_names={s.id: s for s in stores},
+        store_names=store_names(stores, page.items),
         franchisees=db.session.execute(select(Franchisee.id, Franchisee.name).order_by(Franchisee.name)).all(),
         tiers=tiers,
         tier_names={t.id: t for t in tiers},
