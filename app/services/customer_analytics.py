@@ -296,19 +296,33 @@ def live_churn_condition(rules, today: date, reason: str | None = None, customer
     return and_(_active, or_(*chosen))
 
 
-def update_churn(today: date, where=None, rules=None) -> int:
+def update_churn(today: date, where=None, rules=None) -> None:
     """Store today's churn flags for the customers matching ``where`` (all if None).
 
-    One UPDATE; it does not bump the record version. Returns the rows touched.
+    Two steps, neither bumping the record version: one UPDATE sets the absence
+    flag from the customer's own columns; then the customers whose purchases
+    dropped are found by one grouped query and flagged by id. (A single UPDATE
+    with the grouped IN-subquery let PostgreSQL re-run the subquery per row:
+    10 s for 5,000 customers.)
     """
     rules = rules or get_rules()
     absent = case((and_(_active, _absent(rules, today)), CHURN_ABSENT), else_=0)
-    frequency = case((and_(_active, _frequency_drop(rules, today, where)), CHURN_FREQUENCY), else_=0)
-    stmt = update(Customer).values(churn_flags=absent + frequency).execution_options(synchronize_session=False)
+    stmt = update(Customer).values(churn_flags=absent).execution_options(synchronize_session=False)
     if where is not None:
         stmt = stmt.where(where)
+    window, recent, previous = _window_counts(rules, today)
+    dropped = window.with_only_columns(Purchase.customer_id).having(*_dropped(recent, previous, rules))
+    if where is not None:
+        dropped = dropped.where(Purchase.customer_id.in_(select(Customer.id).where(where)))
     with unscoped():
-        return db.session.execute(stmt).rowcount
+        db.session.execute(stmt)
+        ids = db.session.scalars(dropped).all()
+        for start in range(0, len(ids), 5000):
+            db.session.execute(
+                update(Customer).where(Customer.id.in_(ids[start:start + 5000]), _active)
+                .values(churn_flags=Customer.churn_flags + CHURN_FREQUENCY)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def churn_filter(rules, today: date, reason: str | None = None):
