@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request, session
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db, login_manager
 from app.models import User, UserSession
@@ -86,5 +87,11 @@ def load_user(user_id: str) -> User | None:
         return None
     if now - record.last_seen_at > TOUCH_EVERY:
         record.last_seen_at = now
-        db.session.commit()
+        try:
+            db.session.commit()
+        except OperationalError:
+            # Another writer holds the database (SQLite during an import): the touch is
+            # only bookkeeping, so skip it this time rather than fail a read-only page.
+            db.session.rollback()
+            user = db.session.get(User, record.user_id)
     return user
