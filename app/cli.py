@@ -17,10 +17,14 @@ def seed_demo(if_empty: bool) -> None:
     """Create the demo network and accounts (safe to run again: nothing is duplicated)."""
     from app.seed import seed_demo as run
 
+    from app.services import network_jobs
+
     with unscoped():
         summary = run(current_app.config["DEMO_PASSWORD"], only_if_empty=if_empty)
         db.session.commit()
     click.echo(summary)
+    # Churn flags, care tasks, duplicate candidates and roll-ups of what was just loaded.
+    network_jobs.nightly(progress=click.echo)
 
 
 @seed.command("large")
