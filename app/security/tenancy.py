@@ -10,6 +10,7 @@ Limits: ``text()`` and Core statements on an Engine bypass the listener, so
 views and services use ORM ``select()`` only.
 """
 from contextlib import contextmanager
+from functools import lru_cache
 
 from flask import abort
 from sqlalchemy import event, select
@@ -77,7 +78,10 @@ def _store_owned_models():
     return _owned_cache[1]
 
 
+@lru_cache(maxsize=512)
 def _criteria(scope):
+    """The loader criteria of one scope, built once: constructing a dozen IN-lists per
+    statement cost more than running the statement (Scope is frozen, so it keys the cache)."""
     store_ids = sorted(scope.store_ids)
     options = [
         with_loader_criteria(Franchisee, Franchisee.id.in_(sorted(scope.franchisee_ids)), include_aliases=True),
@@ -85,7 +89,7 @@ def _criteria(scope):
     ]
     for model in _store_owned_models():
         options.append(with_loader_criteria(model, model.store_id.in_(store_ids), include_aliases=True))
-    return options
+    return tuple(options)
 
 
 @event.listens_for(Session, "do_orm_execute")
