@@ -630,8 +630,12 @@ class Import:
                     conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction: takes effect
                     conn.commit()
                 removed = conn.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
+                if self.job_id is not None:  # an interrupted run leaves no job that looks as if it still runs
+                    conn.execute(text("UPDATE customer_import SET state = 'failed', message = 'make bench was "
+                                      "interrupted' WHERE id = :i AND state IN ('validating', 'importing')"),
+                                 {"i": self.job_id})
+                    conn.commit()
                 if not removed:
-                    conn.rollback()
                     return 0
                 if not sqlite:
                     try:
@@ -790,20 +794,36 @@ def log_findings(path: Path) -> tuple[int, list[str]]:
             continue
         body = record["lines"]
         locked += any("database is locked" in line for line in body) or "database is locked" in record["message"]
-        exceptions = [line for line in body if EXCEPTION_LINE.match(line)]
+        where = [i for i, line in enumerate(body) if EXCEPTION_LINE.match(line)]
         message = record["message"].removeprefix("Exception on ")
-        key = f"{message}: {exceptions[-1][:160]}" if exceptions else message[:200]
+        key = f"{message}: {exception_text(body, where[-1])}" if where else message[:200]
         seen[key] = seen.get(key, 0) + 1
     return locked, [f"{n} × {key}" for key, n in sorted(seen.items(), key=lambda kv: -kv[1])][:15]
 
 
+AUTOFLUSH_NOTE = re.compile(r"\s*\(raised as a result of Query-invoked autoflush[^)]*\)")
+
+
+def exception_text(lines: list[str], i: int) -> str:
+    """The exception at ``lines[i]``, with the message SQLAlchemy puts on the next line after an autoflush note."""
+    text = lines[i]
+    if AUTOFLUSH_NOTE.search(text):
+        text = AUTOFLUSH_NOTE.sub("", text).rstrip(":") + ": " + (lines[i + 1].strip() if i + 1 < len(lines) else "")
+        text += " (autoflush)"
+    return text[:160]
+
+
 def locked_in(output: str) -> int:
     """Tracebacks in a process's output that end in "database is locked"."""
-    return sum(1 for line in output.splitlines() if EXCEPTION_LINE.match(line) and "database is locked" in line
-               and line.startswith("sqlalchemy."))
+    return sum(1 for line in output.splitlines() if line.startswith("sqlite3.OperationalError: database is locked"))
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # `kill <pid>` stops the bench as Ctrl-C does: gunicorn and the import end too
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminated)
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: run `bash scripts/system-deps.sh bench` (make bench does)")
     url = database_url()
