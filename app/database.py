@@ -25,8 +25,9 @@ def configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # BEGIN IMMEDIATE would serialise readers too; a deferred BEGIN that later
-        # writes waits on busy_timeout when another writer holds the lock.
+        # Deferred, so readers never queue behind writers. Caveat: a transaction that has
+        # read and then writes gets SQLITE_BUSY at once (no busy_timeout wait) if another
+        # writer committed meanwhile; pages that audit a view hit this under load (issue 7 note).
         conn.exec_driver_sql("BEGIN")
 
 

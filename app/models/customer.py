@@ -269,13 +269,6 @@ class NotDuplicate(StoreOwned, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-CARE_KINDS = {
-    "return": _l("Return visits"),
-    "birthday": _l("Birthdays"),
-    "holiday": _l("Holiday greetings"),
-}
-
-
 class CareTask(StoreOwned, db.Model):
     """One care task (R15): a return visit after a purchase, a birthday, a holiday greeting.
 
