@@ -102,9 +102,15 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from app.database import writes_first
     from app.security import headers
     from app.security.scope import build_scope
     from app.security.tenancy import activate, unscoped
+
+    @app.before_request
+    def declare_writes():
+        # Registered first: the user's session is loaded (the first statement) in the next hook.
+        writes_first(request.method not in ("GET", "HEAD", "OPTIONS"))
 
     @app.before_request
     def put_scope_in_force():
@@ -134,9 +140,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_jinja(app: Flask) -> None:
+    from app import i18n
     from app.templating import register
 
     register(app)
+    i18n.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -1,5 +1,41 @@
-"""Engine settings that SQLite needs to behave like the production database."""
+"""Engine settings that SQLite needs to behave like the production database, and the one way
+a request writes after it has read."""
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from sqlalchemy import event
+
+# On SQLite, transactions begun while this is true take the write lock at once (BEGIN IMMEDIATE).
+_begin_immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=False)
+
+
+def writes_first(enabled: bool = True) -> None:
+    """Make this request's transactions start by taking the write lock (SQLite only).
+
+    Set for every POST: the request will write, so it waits its turn (busy timeout) at BEGIN
+    instead of reading first and then failing at its first write because another writer
+    committed meanwhile (SQLite answers that with "database is locked" at once, without waiting).
+    """
+    _begin_immediate.set(enabled)
+
+
+@contextmanager
+def write_transaction(session):
+    """Write from a page that has been reading (an audit row for a view or an export).
+
+    Ends the read transaction, then runs the block in a transaction that starts with the write
+    lock and commits it. On PostgreSQL this is an ordinary short transaction.
+    """
+    session.commit()
+    token = _begin_immediate.set(True)
+    try:
+        yield
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        _begin_immediate.reset(token)
 
 
 def configure_sqlite(engine) -> None:
@@ -25,10 +61,11 @@ def configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        # Deferred, so readers never queue behind writers. Caveat: a transaction that has
-        # read and then writes gets SQLITE_BUSY at once (no busy_timeout wait) if another
-        # writer committed meanwhile; pages that audit a view hit this under load (issue 7 note).
-        conn.exec_driver_sql("BEGIN")
+        # Deferred for reading pages, so readers never queue behind writers. A transaction
+        # that has read and then writes gets SQLITE_BUSY at once (no busy_timeout wait) if
+        # another writer committed meanwhile, so writing requests begin IMMEDIATE (see
+        # writes_first and write_transaction).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

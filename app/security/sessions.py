@@ -67,10 +67,15 @@ def load_user(user_id: str) -> User | None:
     token = session.get(TOKEN_KEY)
     if not token or not user_id.isdigit():
         return None
-    record = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
-    if record is None or record.user_id != int(user_id) or record.revoked_at is not None:
+    # One statement for the session record and its user (this runs on every request).
+    found = db.session.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _hash(token))
+    ).first()
+    if found is None or found[0].user_id != int(user_id) or found[0].revoked_at is not None:
         g.session_ended = True
         return None
+    record, user = found
     now = utcnow()
     cfg = current_app.config
     if (
@@ -81,8 +86,7 @@ def load_user(user_id: str) -> User | None:
         db.session.commit()
         g.session_ended = True
         return None
-    user = db.session.get(User, record.user_id)
-    if user is None or not user.active:
+    if not user.active:
         g.session_ended = True
         return None
     if now - record.last_seen_at > TOUCH_EVERY:

@@ -1,4 +1,5 @@
-"""Recording to the audit trail. Other services call ``record``; nothing here commits.
+"""Recording to the audit trail. Other services call ``record``, which does not commit;
+pages that only read call ``record_read``, which writes the row in its own short transaction.
 
 Audit is infrastructure: it reads the client address from the current request
 when there is one (None from the command line), so callers need not pass it.
@@ -8,6 +9,7 @@ from datetime import date, datetime
 from flask import has_request_context, request
 from sqlalchemy import inspect
 
+from app.database import write_transaction
 from app.extensions import db
 from app.models import AuditEvent
 
@@ -42,6 +44,25 @@ def changes(obj) -> dict:
             )
             result[attr.key] = [_plain(old), _plain(new)]
     return result
+
+
+def record_read(action: str, *, actor, target=None, details=None) -> None:
+    """Log that a page showed or exported data, after the page has done its reading: the row
+    is written in a transaction of its own that starts with the write (database.write_transaction)."""
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id,
+        actor_name=actor.username,
+        target_type=type(target).__name__ if target is not None else None,
+        target_id=getattr(target, "id", None),
+        target_label=str(target)[:200] if target is not None else None,
+        details=details or None,
+    )
+    if has_request_context():
+        event.ip = request.remote_addr
+        event.user_agent = (request.user_agent.string or "")[:255]
+    with write_transaction(db.session):
+        db.session.add(event)
 
 
 def record(action: str, *, actor=None, actor_name: str | None = None, target=None, details=None) -> AuditEvent:

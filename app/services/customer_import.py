@@ -19,10 +19,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
+from app.i18n import force_locale
 from app.extensions import db
 from app.models import Customer, CustomerImport, CustomerSequence, Store, User
 from app.models.base import utcnow

@@ -24,9 +24,11 @@ PAIR_ORDER = Ordering((DuplicateCandidate.strength, DuplicateCandidate.id))
 def duplicates():
     """Likely duplicate customers within each franchisee, to merge or dismiss (read from candidates)."""
     franchisee_id = request.args.get("franchisee", type=int)
+    # Both customers must be in the user's scope (the EXISTS checks are scoped like every
+    # customer query): a store manager does not see a pair that spans two of the franchisee's stores.
     stmt = select(DuplicateCandidate).options(
         joinedload(DuplicateCandidate.customer), joinedload(DuplicateCandidate.other)
-    )
+    ).where(DuplicateCandidate.customer.has(), DuplicateCandidate.other.has())
     if franchisee_id:
         stmt = stmt.where(DuplicateCandidate.franchisee_id == franchisee_id)
     page = keyset_of(stmt, PAIR_ORDER)

@@ -121,10 +121,9 @@ def show(customer_id: int):
     if customer.merged_into_id:
         flash(_("This record was merged into another customer."), "info")
         return redirect(url_for("customers.show", customer_id=customer.merged_into_id))
-    audit.record("customer.viewed", actor=current_user, target=customer)
     today = utcnow().date()
     rules = analytics.get_rules()
-    # Rendered before the commit, which would expire the customer and load it again.
+    # Rendered first; then the view is logged in a short write of its own (audit.record_read).
     page = render_template(
         "customers/show.html",
         customer=customer,
@@ -139,7 +138,7 @@ def show(customer_id: int):
         locale=str(get_locale()),
         show_contacts=can(current_user, "customers.contact_details"),
     )
-    db.session.commit()
+    audit.record_read("customer.viewed", actor=current_user, target=customer)
     return page
 
 

@@ -166,9 +166,8 @@ def export(fmt: str):
             count += 1
         book.save(spool)
     spool.seek(0)
-    audit.record("customers.exported", actor=current_user,
-                 details={"format": fmt, "rows": count, "filters": f.args()})
-    db.session.commit()
+    audit.record_read("customers.exported", actor=current_user,
+                      details={"format": fmt, "rows": count, "filters": f.args()})
     mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
     def stream():
