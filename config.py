@@ -69,6 +69,8 @@ class Config:
     IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 200_000)
     # "process": a separate `flask customers run-import` process; "inline" runs it in the test.
     IMPORT_RUNNER = os.environ.get("IMPORT_RUNNER", "process")
+    # SQLite only: page cache per connection, in MB (see app/database.py).
+    SQLITE_CACHE_MB = _int("SQLITE_CACHE_MB", 48)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     PER_PAGE = 25
     HSTS = False

@@ -69,7 +69,7 @@ def register_extensions(app: Flask) -> None:
         from app.database import configure_sqlite
 
         with app.app_context():
-            configure_sqlite(db.engine)
+            configure_sqlite(db.engine, app.config["SQLITE_CACHE_MB"])
     if app.config.get("COUNT_STATEMENTS"):
         from app import instrumentation
 

@@ -84,8 +84,13 @@ def create_admin(username: str, display_name: str, email: str | None, password: 
 @click.argument("job_id", type=int)
 def run_import(job_id: int) -> None:
     """Check or import an uploaded customer file (started by the portal after an upload)."""
+    import logging
+
+    from flask import current_app
+
     from app.services import customer_import
 
+    current_app.logger.setLevel(logging.INFO)  # the phase timings go to the job's log file
     job = customer_import.run(job_id)
     click.echo(f"import {job_id}: {job.state}, {job.total_rows} rows, {job.seconds}s, {job.peak_memory_mb} MB peak")
 

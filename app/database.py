@@ -20,6 +20,17 @@ def writes_first(enabled: bool = True) -> None:
 
 
 @contextmanager
+def writer():
+    """A job that writes slice after slice (the nightly job): each of its transactions begins
+    by taking the write lock, so it waits for the web's writers instead of failing."""
+    token = _begin_immediate.set(True)
+    try:
+        yield
+    finally:
+        _begin_immediate.reset(token)
+
+
+@contextmanager
 def write_transaction(session):
     """Write from a page that has been reading (an audit row for a view or an export).
 
@@ -38,7 +49,7 @@ def write_transaction(session):
         _begin_immediate.reset(token)
 
 
-def configure_sqlite(engine) -> None:
+def configure_sqlite(engine, cache_mb: int = 64) -> None:
     """Enforce foreign keys and let SQLAlchemy, not pysqlite, issue BEGIN.
 
     pysqlite's own transaction handling breaks SAVEPOINT, which the tests'
@@ -57,6 +68,9 @@ def configure_sqlite(engine) -> None:
         if cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Page cache per connection (SQLite's default is 2 MB): an import's index updates land
+        # all over a 1,000,000-customer table; 64 MB took its write from 16 s to 10 s.
+        cursor.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -5,7 +5,8 @@
    ``flask db upgrade`` then ``flask seed large --stores BENCH_STORES --customers BENCH_CUSTOMERS``
    (PostgreSQL: the database is created first if missing). ``BENCH_SKIP_SEED=1`` uses it as it is.
 2. gunicorn with ``gunicorn.conf.py`` (2 sync workers) on 127.0.0.1:<free port 8700-8799>, production
-   profile, serving ``scripts/bench_wsgi.py``: the portal, and a plain WSGI hello-world at ``/__hello``.
+   profile, serving ``scripts/bench_wsgi.py``: the portal, a bare Flask hello-world route
+   (``/__flask_hello``, the reference for "% of hello") and a plain WSGI one (``/__hello``).
 3. Signs in as hq-admin (network), owner-a (one franchisee), manager-a1 (one store) through the form.
 4. For each role and page: 5 warm-up requests, then BENCH_RUNS (60) sequential requests on one
    keep-alive connection -> p50/p95/p99, the X-SQL-Statements of the last response; then requests/s
@@ -517,6 +518,8 @@ class Import:
         if leftover:
             log(f"removed {leftover:,} customers left in {self.store.code} by an earlier, interrupted bench import"
                 + self.refresh_rollups())
+        from scripts.import_file import write_customer_csv
+
         with self.app.app_context(), db.engine.begin() as conn:
             admin = conn.execute(text('SELECT id FROM "user" WHERE username = :u'), {"u": "hq-admin"}).scalar()
             if admin is None:
@@ -529,17 +532,7 @@ class Import:
             folder = self.work / "imports"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / "bench.csv"
-            prefixes = ["135", "136", "137", "150", "151", "158", "187", "188", "199"]
-            with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["门店编码", "姓名", "性别", "生日", "手机", "邮箱", "地址", "同意保存联系方式", "积分", "标签"])
-                for i in range(IMPORT_ROWS):
-                    mobile = next(m for m in (f"{p}{i:08d}" for p in prefixes[i % 9:] + prefixes[:i % 9])
-                                  if m not in taken)
-                    writer.writerow([store.code, f"压测导入{i:06d}", "女" if i % 2 else "男",
-                                     f"{1950 + i % 50}-{1 + i % 12:02d}-{1 + i % 28:02d}", mobile,
-                                     f"bench{i}@example.cn" if i % 3 == 0 else "",
-                                     f"上海市徐汇区测试路{i % 900 + 1}号", "是" if i % 5 else "否", i % 1000, IMPORT_TAG])
+            write_customer_csv(path, IMPORT_ROWS, [store.code], taken, tag=IMPORT_TAG)
             self.job_id = conn.execute(insert(CustomerImport.__table__).values(
                 store_id=store.id, franchisee_id=store.franchisee_id, created_by_id=admin,
                 filename="bench-customers.csv", stored_as=path.name, file_kind="csv",
@@ -858,7 +851,7 @@ def main() -> None:
     server = Server(url, work)
     importer = None
     rows: list[Row] = []
-    hello = None
+    hello = ceiling = None
     cleanup_note = ""
     try:
         log(f"starting gunicorn on 127.0.0.1:{server.port} (log: {server.log_path})")
@@ -867,8 +860,10 @@ def main() -> None:
         if IMPORT_ROWS:
             importer = Import(app, url, server, work, target)
             importer.prepare()
-        hello = measure(server.port, "—", Page("hello-world /__hello", "/__hello"), None)
-        log(f"hello-world: p50 {percentile(hello.times, .5):.2f} ms, {hello.wrk.get('rps') or 0:,.0f} req/s")
+        hello = measure(server.port, "—", Page("hello-world /__flask_hello", "/__flask_hello"), None)
+        log(f"hello-world (Flask): p50 {percentile(hello.times, .5):.2f} ms, {hello.wrk.get('rps') or 0:,.0f} req/s")
+        ceiling = measure(server.port, "—", Page("plain WSGI /__hello", "/__hello"), None)
+        log(f"plain WSGI: p50 {percentile(ceiling.times, .5):.2f} ms, {ceiling.wrk.get('rps') or 0:,.0f} req/s")
         if importer:
             log(f"import of {IMPORT_ROWS:,} rows into store {importer.store.code} starts")
             importer.start()
@@ -900,7 +895,7 @@ def main() -> None:
             except Exception as error:
                 cleanup_note = f"CLEAN-UP FAILED ({type(error).__name__}: {error}); imported rows are tagged '{IMPORT_TAG}'"
             log(cleanup_note)
-    report = render(url, kind, now, sizes, server_version, plan, rows, hello, importer, server, cleanup_note)
+    report = render(url, kind, now, sizes, server_version, plan, rows, hello, ceiling, importer, server, cleanup_note)
     print(report)
     out = ROOT / "bench-results" / f"{now:%Y-%m-%d}-{kind}-{now:%H%M}.md"
     out.parent.mkdir(exist_ok=True)
@@ -908,7 +903,7 @@ def main() -> None:
     log(f"written to {out.relative_to(ROOT)}; gunicorn log: {server.log_path}")
 
 
-def render(url, kind, now, sizes, server_version, plan, rows, hello, importer, server, cleanup_note) -> str:
+def render(url, kind, now, sizes, server_version, plan, rows, hello, ceiling, importer, server, cleanup_note) -> str:
     locked, findings = log_findings(server.log_path)
     import_locked = locked_in(importer.output) if importer else 0
     hello_rps = hello.wrk.get("rps") if hello else None
@@ -932,12 +927,16 @@ def render(url, kind, now, sizes, server_version, plan, rows, hello, importer, s
     for row in rows:
         lines.append(table_line(row, hello_rps, importer.running_during(row) if importer else False))
     lines.append("")
-    if hello and hello.times:
-        lines.append(f"hello-world (`/__hello`, plain WSGI in the same gunicorn): p50 {percentile(hello.times, .5):.2f} ms, "
-                     f"p95 {percentile(hello.times, .95):.2f} ms, p99 {percentile(hello.times, .99):.2f} ms, "
-                     f"{hello_rps or 0:,.1f} req/s @8, errors {describe_errors(hello)}")
-    else:
-        lines.append("hello-world: not measured")
+    for label, run in (("hello-world (`/__flask_hello`, a bare Flask route in the same gunicorn; "
+                        "\"% of hello\" is against this)", hello),
+                       ("plain WSGI (`/__hello`, never reaches Flask: the server's ceiling)", ceiling)):
+        if run and run.times:
+            lines.append(f"{label}: p50 {percentile(run.times, .5):.2f} ms, "
+                         f"p95 {percentile(run.times, .95):.2f} ms, p99 {percentile(run.times, .99):.2f} ms, "
+                         f"{run.wrk.get('rps') or 0:,.1f} req/s @8, errors {describe_errors(run)}")
+            lines.append("")
+        else:
+            lines.append(f"{label}: not measured")
     lines.append("")
     if importer:
         r = importer.result
@@ -960,8 +959,8 @@ def render(url, kind, now, sizes, server_version, plan, rows, hello, importer, s
     else:
         lines.append("import: not run (BENCH_IMPORT_ROWS=0)")
     lines.append("")
-    errors = sum(row.errors for row in rows) + (hello.errors if hello else 0)
-    seq = sum(row.seq_errors for row in rows) + (hello.seq_errors if hello else 0)
+    errors = sum(row.errors for row in rows) + sum(r.errors for r in (hello, ceiling) if r)
+    seq = sum(row.seq_errors for row in rows) + sum(r.seq_errors for r in (hello, ceiling) if r)
     wrk_errors = errors - seq
     lines.append(f"**errors: {errors}** ({seq} non-200 in the sequential runs, {wrk_errors} from wrk); "
                  f"**\"database is locked\": {locked}** error records in gunicorn's log"

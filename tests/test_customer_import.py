@@ -52,7 +52,7 @@ def test_utf8_bom_csv_with_chinese_headers_is_checked_then_imported_on_confirmat
     assert "全部 2 行均通过检查" in page.text
     owner.post_form(f"/customers/imports/{job.id}/commit")
     job = _job(app)
-    assert (job.state, job.imported_rows) == ("done", 2)
+    assert (job.state, job.imported_rows) == ("done", 2), job.message
     from app.security.tenancy import unscoped
 
     with app.app_context(), unscoped():

@@ -19,6 +19,12 @@ class FieldError(ValueError):
 
 
 _MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+# The common shapes (11 digits, optionally +86 / 0086, spaces or dashes) are checked against
+# libphonenumber's own mainland mobile pattern directly: parsing each number costs ≈ 250 µs,
+# 25 s of a 100,000-row import. Anything else takes the full parse below.
+_PLAIN_MOBILE = re.compile(r"(?:(?:\+|00)86)?(1\d{10})")
+_CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
+_SEPARATORS = str.maketrans("", "", " -")
 
 
 def normalise_mobile(value) -> str | None:
@@ -28,6 +34,9 @@ def normalise_mobile(value) -> str | None:
         text = str(int(value))
     if not text:
         return None
+    plain = _PLAIN_MOBILE.fullmatch(text.translate(_SEPARATORS))
+    if plain and _CN_MOBILE.fullmatch(plain.group(1)):
+        return plain.group(1)
     try:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
@@ -97,10 +106,22 @@ def check_birthday(day: date | None, today: date | None = None) -> date | None:
     return day
 
 
+# Plain ASCII addresses under common top-level domains, which email-validator accepts
+# unchanged but for the domain's case, skip it (≈ 240 µs an address). Others are validated by it.
+_PLAIN_EMAIL = re.compile(
+    r"([A-Za-z0-9]+(?:[._+-][A-Za-z0-9]+)*)@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:cn|com|net|org|edu|gov|info|biz|io|co|me|hk|mo|tw|sg|top|vip|xyz|site|club|ltd|group|shop|work))",
+    re.IGNORECASE,
+)
+
+
 def normalise_email(value) -> str | None:
     text = unicodedata.normalize("NFKC", str(value or "")).strip()
     if not text:
         return None
+    plain = _PLAIN_EMAIL.fullmatch(text)
+    if plain and len(plain.group(1)) <= 64 and len(text) <= 254:
+        return f"{plain.group(1)}@{plain.group(2).lower()}"
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:

@@ -18,6 +18,7 @@ from datetime import date
 
 from sqlalchemy import func, select, text, update
 
+from app.database import writer
 from app.extensions import db
 from app.models import Customer, Franchisee, Store
 from app.models.base import utcnow
@@ -41,7 +42,11 @@ def _timed(progress, label: str, started: float) -> None:
 
 def nightly(today: date | None = None, progress=_quiet) -> None:
     """Bring every stored figure up to date for ``today``."""
-    today = today or utcnow().date()
+    with writer():
+        _nightly(today or utcnow().date(), progress)
+
+
+def _nightly(today: date, progress) -> None:
     rules = analytics.get_rules()
     with unscoped():
         store_ids = db.session.scalars(select(Store.id).order_by(Store.id)).all()
