@@ -34,6 +34,16 @@ class Labels:
             raise AttributeError(name) from None
 
 
+def number(value) -> str:
+    """A number as the locale writes it. Whole numbers are grouped by thousands with a comma in
+    both of the portal's languages (tested against Babel), without Babel's ≈ 30 µs a call."""
+    if value is None:
+        return ""
+    if type(value) is int:
+        return f"{value:,}"
+    return format_number(value)
+
+
 def register(app) -> None:
     def can(permission, obj=None):
         return policy.can(current_user, permission, obj)
@@ -68,7 +78,7 @@ def register(app) -> None:
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["mask_email"] = mask_email
     app.jinja_env.filters["money"] = lambda v: "" if v is None else f"¥{v:,.2f}"
-    app.jinja_env.filters["number"] = lambda v: "" if v is None else format_number(v)
+    app.jinja_env.filters["number"] = number
     # Dates (not datetimes: those depend on the time zone) repeat down a list; format each once.
     app.jinja_env.filters["date"] = lambda d, fmt="medium": _date(d, fmt, i18n.current_locale()) if d else ""
     app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""

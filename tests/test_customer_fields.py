@@ -65,3 +65,15 @@ def library_email(text):
 ])
 def test_email_shortcut_agrees_with_email_validator(address):
     assert ours(normalise_email, address) == library_email(address)
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "en"])
+def test_whole_numbers_are_written_as_babel_writes_them(app, locale):
+    from flask_babel import force_locale, format_number
+
+    from app.templating import number
+
+    with app.test_request_context(), force_locale(locale):
+        for value in (0, 7, 999, 1000, 12345, 1_002_400, -4321, 10**15):
+            assert number(value) == format_number(value)
+        assert number(None) == ""
