@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = None  # the server-side session record does this job
+    app.after_request(sessions.touch_session)
     passwords.init_app(app)
     app.extensions["login_limiter"] = LoginLimiter(
         app.config["RATELIMIT_STORAGE_URI"],

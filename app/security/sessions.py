@@ -12,6 +12,7 @@ from flask import current_app, g, request, session
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
+from app.database import write_transaction
 from app.extensions import db, login_manager
 from app.models import User, UserSession
 from app.models.base import utcnow
@@ -90,12 +91,22 @@ def load_user(user_id: str) -> User | None:
         g.session_ended = True
         return None
     if now - record.last_seen_at > TOUCH_EVERY:
-        record.last_seen_at = now
-        try:
-            db.session.commit()
-        except OperationalError:
-            # Another writer holds the database (SQLite during an import): the touch is
-            # only bookkeeping, so skip it this time rather than fail a read-only page.
-            db.session.rollback()
-            user = db.session.get(User, record.user_id)
+        g.touch_session = (record.id, now)  # written after the response is built (touch_session)
     return user
+
+
+def touch_session(response):
+    """Record that the session was used, after the page is built: committing before would
+    expire the user and the page's objects and read them again (two more statements)."""
+    touch = g.pop("touch_session", None)
+    if touch is None:
+        return response
+    record_id, now = touch
+    try:
+        with write_transaction(db.session):
+            db.session.execute(update(UserSession).where(UserSession.id == record_id).values(last_seen_at=now))
+    except OperationalError:
+        # Another writer holds SQLite's lock for longer than the busy timeout: the touch is
+        # only bookkeeping, so skip it this time rather than fail the page.
+        db.session.rollback()
+    return response

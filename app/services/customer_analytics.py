@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, inspect, literal, or_, select, update
 
 from app.extensions import db
 from app.models import Customer, CustomerRules, MembershipTier, Purchase
@@ -62,7 +63,18 @@ SUGGESTED_ACTIONS = {
 
 
 def get_rules() -> CustomerRules:
-    """The network's rules; the defaults are written the first time they are needed."""
+    """The network's rules; the defaults are written the first time they are needed.
+
+    Read once per request (pages and filters each ask for them)."""
+    if has_request_context():
+        rules = g.get("customer_rules")
+        if rules is None or inspect(rules).expired or inspect(rules).detached:
+            rules = g.customer_rules = _load_rules()
+        return rules
+    return _load_rules()
+
+
+def _load_rules() -> CustomerRules:
     with unscoped():
         rules = db.session.scalar(select(CustomerRules).where(CustomerRules.id == 1))
         if rules is None:
