@@ -327,8 +327,17 @@ def update_churn(today: date, where=None, rules=None) -> None:
     if where is not None:
         dropped = dropped.where(Purchase.customer_id.in_(select(Customer.id).where(where)))
     with unscoped():
-        db.session.execute(stmt)
         ids = db.session.scalars(dropped).all()
+        if len(ids) <= 10_000:
+            # One UPDATE that writes only the customers whose flags change (the nightly job
+            # rewrote every row before: new row versions and index entries on PostgreSQL).
+            flags = absent + case((and_(_active, Customer.id.in_(ids)), CHURN_FREQUENCY), else_=0) if ids else absent
+            only_changed = update(Customer).where(Customer.churn_flags != flags).values(churn_flags=flags)
+            if where is not None:
+                only_changed = only_changed.where(where)
+            db.session.execute(only_changed.execution_options(synchronize_session=False))
+            return
+        db.session.execute(stmt)
         for start in range(0, len(ids), 5000):
             db.session.execute(
                 update(Customer).where(Customer.id.in_(ids[start:start + 5000]), _active)
