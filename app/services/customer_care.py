@@ -125,7 +125,7 @@ def update_next_care(where) -> None:
 
 def _insert_tasks(source) -> int:
     table = CareTask.__table__
-    return db.session.execute(insert(table).from_select(_TASK_COLUMNS, source)).rowcount or 0
+    return max(db.session.execute(insert(table).from_select(_TASK_COLUMNS, source)).rowcount or 0, 0)
 
 
 def _task_exists(ref):
