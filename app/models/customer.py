@@ -99,6 +99,9 @@ class Customer(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
         Index("ix_customer_mobile_tail", "mobile_tail"),
         Index("ix_customer_recent", "last_purchase_day", "id"),
         Index("ix_customer_store_recent", "store_id", "last_purchase_day", "id"),
+        # A franchisee's VIPs (or potentials) by recency: without it PostgreSQL walked the
+        # network-wide recency index filtering 28,000 rows (214 ms; 7.6 ms with it).
+        Index("ix_customer_store_category_recent", "store_id", "category", "last_purchase_day", "id"),
         Index("ix_customer_spend", "total_spend", "id"),
         Index("ix_customer_store_spend", "store_id", "total_spend", "id"),
         Index("ix_customer_clv", "clv", "id"),
