@@ -46,37 +46,32 @@ def changes(obj) -> dict:
     return result
 
 
-def record_read(action: str, *, actor, target=None, details=None) -> None:
-    """Log that a page showed or exported data, after the page has done its reading: the row
-    is written in a transaction of its own that starts with the write (database.write_transaction)."""
+def _event(action: str, target, details, **actor) -> AuditEvent:
     event = AuditEvent(
         action=action,
-        actor_id=actor.id,
-        actor_name=actor.username,
         target_type=type(target).__name__ if target is not None else None,
         target_id=getattr(target, "id", None),
         target_label=str(target)[:200] if target is not None else None,
         details=details or None,
+        **actor,
     )
     if has_request_context():
         event.ip = request.remote_addr
         event.user_agent = (request.user_agent.string or "")[:255]
+    return event
+
+
+def record_read(action: str, *, actor, target=None, details=None) -> None:
+    """Log that a page showed or exported data, after the page has done its reading: the row
+    is written in a transaction of its own that starts with the write (database.write_transaction).
+    The event is built first, by id, so nothing is read again once the reading transaction ends."""
+    event = _event(action, target, details, actor_id=actor.id, actor_name=actor.username)
     with write_transaction(db.session):
         db.session.add(event)
 
 
 def record(action: str, *, actor=None, actor_name: str | None = None, target=None, details=None) -> AuditEvent:
-    event = AuditEvent(
-        action=action,
-        actor=actor,
-        actor_name=(actor_name or (actor.username if actor is not None else None)),
-        target_type=type(target).__name__ if target is not None else None,
-        target_id=getattr(target, "id", None),
-        target_label=str(target)[:200] if target is not None else None,
-        details=details or None,
-    )
-    if has_request_context():
-        event.ip = request.remote_addr
-        event.user_agent = (request.user_agent.string or "")[:255]
+    event = _event(action, target, details, actor=actor,
+                   actor_name=(actor_name or (actor.username if actor is not None else None)))
     db.session.add(event)
     return event
