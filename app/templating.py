@@ -74,6 +74,9 @@ def register(app) -> None:
     def _date(day, fmt, locale):
         return format_date(day, fmt)
 
+    # An empty field prints as nothing, never as "None" (the customer page showed "None" for
+    # a customer without an e-mail address).
+    app.jinja_env.finalize = lambda value: "" if value is None else value
     app.jinja_env.globals.update(can=can, current_locale=i18n.current_locale, labels=labels)
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["mask_email"] = mask_email

@@ -274,3 +274,10 @@ def test_list_churn_and_care_pages_do_not_query_per_customer(app, world, login_a
     assert "流失顾客21" in client.get("/customers/churn").text  # the churn page really lists them
     for page, n in many.items():
         assert n <= few[page], page
+
+
+def test_empty_fields_print_as_nothing_not_none(app, world, login_as):
+    # world's customer a2 has no e-mail, address or tax number (the page showed "None").
+    page = login_as("owner_a").get(f"/customers/{world.customers['a2']}")
+    assert page.status_code == 200 and "甲二顾客" in page.text
+    assert ">None<" not in page.text
