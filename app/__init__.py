@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from app import refcache
     from app.database import writes_first
     from app.security import headers
     from app.security.scope import build_scope
@@ -119,7 +120,11 @@ def register_request_hooks(app: Flask) -> None:
             return None
         with unscoped():
             user = current_user._get_current_object()
-            scope = build_scope(user)
+            if user.is_authenticated:
+                key = ("scope", user.id, user.role, user.franchisee_id)
+                scope = refcache.cached(key, lambda: build_scope(user))
+            else:
+                scope = build_scope(user)
         activate(scope)
         # After an administrator reset, the user must choose a new password first.
         if (

@@ -12,6 +12,7 @@ from flask import current_app, g, request, session
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
+from app import refcache
 from app.database import write_transaction
 from app.extensions import db, login_manager
 from app.models import User, UserSession
@@ -69,14 +70,16 @@ def load_user(user_id: str) -> User | None:
     if not token or not user_id.isdigit():
         return None
     # One statement for the session record and its user (this runs on every request).
+    # The reference-data stamp comes along (app/refcache.py): no statement of its own.
     found = db.session.execute(
-        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        select(UserSession, User, refcache.stamp_column()).join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == _hash(token))
     ).first()
     if found is None or found[0].user_id != int(user_id) or found[0].revoked_at is not None:
         g.session_ended = True
         return None
-    record, user = found
+    record, user, token = found
+    refcache.remember_stamp(token)
     now = utcnow()
     cfg = current_app.config
     if (

@@ -64,7 +64,9 @@ def touch_user(user: User, **values) -> None:
     Signing in or picking a language must not make an administrator's open
     edit form look stale.
     """
-    db.session.execute(update(User).where(User.id == user.id).values(**values))
+    # Nothing cached depends on these columns (app/refcache.py).
+    db.session.execute(update(User).where(User.id == user.id).values(**values)
+                       .execution_options(reference_data=False))
 
 
 def normalise_login(login: str) -> str:

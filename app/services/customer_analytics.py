@@ -26,6 +26,7 @@ from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, inspect, literal, or_, select, update
 
+from app import refcache
 from app.extensions import db
 from app.models import Customer, CustomerRules, MembershipTier, Purchase
 from app.models.base import utcnow
@@ -87,6 +88,32 @@ def _load_rules() -> CustomerRules:
 def tiers() -> list[MembershipTier]:
     with unscoped():
         return list(db.session.scalars(select(MembershipTier).order_by(MembershipTier.rank)))
+
+
+def read_rules():
+    """The rules for reading (pages, filters): a snapshot each worker keeps until they change
+    (app/refcache.py). Services that change them, or records from them, use ``get_rules``."""
+    return refcache.cached(("customer_rules",), lambda: refcache.Snapshot.of(get_rules()))
+
+
+@dataclass(frozen=True)
+class TierOption:
+    """A membership tier as pages show it, shareable between requests."""
+
+    id: int
+    rank: int
+    name_zh: str
+    name_en: str
+
+    def label(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_zh
+
+
+def tier_options() -> tuple[TierOption, ...]:
+    """The tiers by rank, for lists and filters; cached per worker until a tier changes."""
+    return refcache.cached(
+        ("tiers",), lambda: tuple(TierOption(t.id, t.rank, t.name_zh, t.name_en) for t in tiers())
+    )
 
 
 # --- pure rules, unit-tested ------------------------------------------------

@@ -112,5 +112,5 @@ def customer_query(f: Filters, today, search_phone: bool, columns=None):
     if f.tier:
         stmt = stmt.where(Customer.tier_id == f.tier)
     if f.churn:
-        stmt = stmt.where(analytics.churn_filter(analytics.get_rules(), today, None if f.churn == "any" else f.churn))
+        stmt = stmt.where(analytics.churn_filter(analytics.read_rules(), today, None if f.churn == "any" else f.churn))
     return stmt

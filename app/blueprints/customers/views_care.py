@@ -27,7 +27,7 @@ from app.services.customer_analytics import CHURN_REASONS, SUGGESTED_ACTIONS
 def churn():
     """Churn warnings (流失预警) for the stores in scope, with what to do about each."""
     today = utcnow().date()
-    rules = analytics.get_rules()
+    rules = analytics.read_rules()
     reason = request.args.get("reason", "")
     store_id = request.args.get("store", type=int)
     store_code = request.args.get("store_code", "").strip().upper()[:20]
@@ -56,7 +56,7 @@ CARE_ORDER = Ordering((CareTask.due_on, CareTask.id))
 def care_schedule():
     """Return visits, birthdays and holiday greetings due in the coming days."""
     today = utcnow().date()
-    rules = analytics.get_rules()
+    rules = analytics.read_rules()
     holidays = care.upcoming_holidays(rules, today)
     tab = request.args.get("tab", "return")
     holiday = None

@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 from app.blueprints.common import commit_or_explain, keyset_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import MergeForm
+from app.blueprints.customers.views_customers import franchisee_choices
 from app.extensions import db
 from app.forms import EmptyForm, choices
 from app.models import Customer, DuplicateCandidate, Franchisee, NotDuplicate, StoreStats
@@ -38,7 +39,7 @@ def duplicates():
         reasons=REASONS,
         total=db.session.scalar(select(func.coalesce(func.sum(StoreStats.duplicates), 0))) if not franchisee_id else None,
         franchisee_id=franchisee_id,
-        franchisees=db.session.execute(select(Franchisee.id, Franchisee.name).order_by(Franchisee.name)).all(),
+        franchisees=franchisee_choices(),
         dismiss_form=EmptyForm(),
     )
 

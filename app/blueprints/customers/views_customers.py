@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app import refcache
 from app.blueprints.common import commit_new, keyset_of, page_of, save_versioned
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import CustomerForm, scoped_store
@@ -31,10 +32,20 @@ STORE_LIST_MAX = 60
 def store_choices() -> list | None:
     """(id, code, name) of the stores in scope for the store filter; None when there are too
     many to list (the filter is then a box for the store code)."""
-    rows = db.session.execute(
-        select(Store.id, Store.code, Store.name).order_by(Store.code).limit(STORE_LIST_MAX + 1)
-    ).all()
-    return None if len(rows) > STORE_LIST_MAX else rows
+    def read():
+        rows = db.session.execute(
+            select(Store.id, Store.code, Store.name).order_by(Store.code).limit(STORE_LIST_MAX + 1)
+        ).all()
+        return None if len(rows) > STORE_LIST_MAX else tuple(rows)
+
+    return refcache.scoped(("store_choices",), read)
+
+
+def franchisee_choices() -> tuple:
+    """(id, name) of the franchisees in scope, by name."""
+    return refcache.scoped(("franchisee_choices",), lambda: tuple(
+        db.session.execute(select(Franchisee.id, Franchisee.name).order_by(Franchisee.name))
+    ))
 
 
 def store_names(stores, items) -> dict:
@@ -55,7 +66,7 @@ def index():
     f = Filters.from_args(request.args)
     page = keyset_of(customer_query(f, today, search_phone=can(current_user, "customers.contact_details")), f.ordering)
     stores = store_choices()
-    tiers = analytics.tiers()
+    tiers = analytics.tier_options()
     # Without a filter the total is the stores' maintained count, not a count(*) of every row.
     total = None if f.narrowed else db.session.scalar(select(func.coalesce(func.sum(StoreStats.customers), 0)))
     return render_template(
@@ -66,7 +77,7 @@ def index():
         total=total,
         stores=stores,
         store_names=store_names(stores, page.items),
-        franchisees=db.session.execute(select(Franchisee.id, Franchisee.name).order_by(Franchisee.name)).all(),
+        franchisees=franchisee_choices(),
         tiers=tiers,
         tier_names={t.id: t for t in tiers},
         categories=CATEGORIES,
@@ -122,7 +133,7 @@ def show(customer_id: int):
         flash(_("This record was merged into another customer."), "info")
         return redirect(url_for("customers.show", customer_id=customer.merged_into_id))
     today = utcnow().date()
-    rules = analytics.get_rules()
+    rules = analytics.read_rules()
     # Rendered first; then the view is logged in a short write of its own (audit.record_read).
     page = render_template(
         "customers/show.html",

@@ -1,13 +1,16 @@
+from dataclasses import dataclass
 from datetime import date
 
 from flask import render_template
 from flask_login import current_user
 from sqlalchemy import case, func, select
 
+from app import refcache
 from app.blueprints.dashboard import bp
 from app.extensions import db
 from app.models import Franchisee, Store, StoreMonthStats, StoreStats
 from app.models.base import utcnow
+from app.models.org import FRANCHISEE_STATUSES
 from app.security.access import access
 from app.security.policy import can
 from app.security.scope import current_scope
@@ -64,20 +67,43 @@ def _customer_figures(today: date) -> dict:
 def index():
     """Landing page: what the signed-in user can see, from roll-ups."""
     today = utcnow().date()
-    store_total, open_total = db.session.execute(
-        select(func.count(Store.id), func.coalesce(func.sum(case((Store.status == "open", 1), else_=0)), 0))
-    ).one()
-    franchisees = db.session.scalars(select(Franchisee).order_by(Franchisee.name).limit(20)).all()
-    franchisee_total = db.session.scalar(select(func.count(Franchisee.id)))
+    org = refcache.scoped(("dashboard_org", current_user.franchisee_id), lambda: _org_summary(current_user))
     customers = _customer_figures(today) if can(current_user, "customers.view") else None
     return render_template(
         "dashboard/index.html",
         customers=customers,
         user=current_user,
         scope=current_scope._get_current_object(),
-        store_total=store_total,
-        open_total=open_total,
-        franchisees=franchisees,
-        franchisee_total=franchisee_total,
         this_month=month_key(today),
+        **org,
     )
+
+
+@dataclass(frozen=True)
+class FranchiseeRow:
+    id: int
+    name: str
+    status: str
+
+    @property
+    def status_label(self):
+        return FRANCHISEE_STATUSES[self.status]
+
+
+def _org_summary(user) -> dict:
+    """Stores and franchisees in scope: reference data, cached per worker (app/refcache.py)."""
+    store_total, open_total = db.session.execute(
+        select(func.count(Store.id), func.coalesce(func.sum(case((Store.status == "open", 1), else_=0)), 0))
+    ).one()
+    franchisees = db.session.execute(
+        select(Franchisee.id, Franchisee.name, Franchisee.status).order_by(Franchisee.name).limit(20)
+    ).all()
+    own = db.session.scalar(select(Franchisee.name).where(Franchisee.id == user.franchisee_id)) \
+        if user.franchisee_id else None
+    return {
+        "store_total": store_total,
+        "open_total": open_total,
+        "franchisees": tuple(FranchiseeRow(*row) for row in franchisees),
+        "franchisee_total": db.session.scalar(select(func.count(Franchisee.id))),
+        "own_franchisee": own,
+    }
