@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import flask_babel
+from markupsafe import Markup
 from flask_babel import get_locale, get_translations
 
 _request_translations: ContextVar = ContextVar("portal_translations", default=None)
@@ -44,6 +45,19 @@ def npgettext(context: str, singular: str, plural: str, n: int) -> str:
     return current_translations().unpgettext(context, singular, plural, n)
 
 
+_translated_maps: dict = {}
+
+
+def translated(mapping: dict) -> dict:
+    """A module-level ``{key: lazy label}`` constant with its labels translated into the locale in
+    force, built once per locale: a lazy label costs ≈ 10 µs each time a template prints it."""
+    key = (id(mapping), current_locale())
+    found = _translated_maps.get(key)
+    if found is None:
+        found = _translated_maps[key] = {k: str(v) for k, v in mapping.items()}
+    return found
+
+
 @contextmanager
 def force_locale(locale: str):
     """Flask-Babel's ``force_locale``, followed by the templates' fast lookups as well."""
@@ -57,10 +71,38 @@ def force_locale(locale: str):
             _request_locale.reset(locale_token)
 
 
+# What templates call. Jinja's own newstyle wrappers take the template context
+# (``pass_context``), and Jinja answers such a call made inside a ``{% for %}`` loop by copying
+# the whole context first: ≈ 25 µs per ``_()`` in a table row, most of a list page's rendering.
+# These plain functions do what those wrappers do for our autoescaped templates, with no
+# context: translate, escape, then apply ``%(name)s`` formatting (always, so ``%%`` is ``%``).
+def template_gettext(string: str, **variables) -> Markup:
+    return Markup(current_translations().ugettext(string)) % variables
+
+
+def template_ngettext(singular: str, plural: str, num: int, **variables) -> Markup:
+    variables.setdefault("num", num)
+    return Markup(current_translations().ungettext(singular, plural, num)) % variables
+
+
+def template_pgettext(context: str, string: str, **variables) -> Markup:
+    return Markup(current_translations().upgettext(context, string)) % variables
+
+
+def template_npgettext(context: str, singular: str, plural: str, num: int, **variables) -> Markup:
+    variables.setdefault("num", num)
+    return Markup(current_translations().unpgettext(context, singular, plural, num)) % variables
+
+
 def init_app(app) -> None:
-    # Newstyle gettext: Jinja escapes the message and applies %(name)s formatting itself.
+    # The i18n extension (for {% trans %}) with newstyle semantics, then our context-free
+    # callables in place of its wrappers (see template_gettext).
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext,
                                             npgettext=npgettext)
+    app.jinja_env.globals.update(
+        _=template_gettext, gettext=template_gettext, ngettext=template_ngettext,
+        pgettext=template_pgettext, npgettext=template_npgettext,
+    )
 
     @app.before_request
     def keep_translations():

@@ -42,9 +42,12 @@ _entries: OrderedDict = OrderedDict()
 _lock = Lock()
 
 
+_STAMP_COLUMN = select(CacheStamp.token).where(CacheStamp.name == REFERENCE).scalar_subquery().label("reference_token")
+
+
 def stamp_column():
     """The current token as a scalar subquery, to read along with another statement."""
-    return select(CacheStamp.token).where(CacheStamp.name == REFERENCE).scalar_subquery().label("reference_token")
+    return _STAMP_COLUMN
 
 
 def remember_stamp(token) -> None:

@@ -3,10 +3,13 @@
 Helpers used once per table row are Python filters, not Jinja macros: a macro call costs
 ≈ 25 µs, which a 50-row list pays several times per row.
 """
+from datetime import UTC, datetime, time
 from functools import lru_cache
 
-from flask import g
-from flask_babel import format_date, format_datetime, format_number
+from babel import dates as babel_dates
+from babel.dates import get_datetime_format
+from flask import g, request, url_for
+from flask_babel import format_datetime, format_number, get_timezone
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -43,6 +46,68 @@ def number(value) -> str:
     if type(value) is int:
         return f"{value:,}"
     return format_number(value)
+
+
+@lru_cache(maxsize=64)
+def _datetime_pattern(fmt: str, locale: str) -> str:
+    return get_datetime_format(fmt, locale=locale).replace("'", "")
+
+
+@lru_cache(maxsize=8192)
+def _time_text(hms: tuple, fmt: str, locale: str) -> str:
+    return babel_dates.format_time(time(*hms), fmt, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(day, fmt: str, locale: str) -> str:
+    return babel_dates.format_date(day, fmt, locale=locale)
+
+
+def date_text(day, fmt: str = "medium") -> str:
+    """A date as the locale writes it; dates repeat down a list, so each is formatted once.
+    A timestamp is first taken to the portal's time zone, as Flask-Babel does."""
+    if not day:
+        return ""
+    if isinstance(day, datetime):
+        day = (day if day.tzinfo else day.replace(tzinfo=UTC)).astimezone(get_timezone()).date()
+    return _date_text(day, fmt, i18n.current_locale())
+
+
+def datetime_text(moment, fmt: str = "medium") -> str:
+    """A stored (UTC) timestamp in the portal's time zone, exactly as Flask-Babel's
+    ``format_datetime`` writes it (tested), but from cached date and time parts: ≈ 3 µs
+    instead of ≈ 80 µs, which a list of 25 timestamps paid on every request."""
+    if not moment:
+        return ""
+    if fmt not in ("short", "medium"):  # the long formats name the zone: leave them to Babel
+        return format_datetime(moment, fmt)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(get_timezone())
+    locale = i18n.current_locale()
+    return (_datetime_pattern(fmt, locale)
+            .replace("{0}", _time_text((local.hour, local.minute, local.second), fmt, locale))
+            .replace("{1}", _date_text(local.date(), fmt, locale)))
+
+
+_path_templates: dict = {}
+
+
+def path_for(endpoint: str, **values) -> str:
+    """``url_for`` for links repeated on every row of a list, whose values are whole numbers:
+    the path is built once per endpoint and filled in by formatting (≈ 0.5 µs instead of
+    ≈ 10 µs a link)."""
+    if not all(type(v) is int for v in values.values()):
+        return url_for(endpoint, **values)
+    key = (request.script_root, endpoint, tuple(sorted(values)))
+    template = _path_templates.get(key)
+    if template is None:
+        markers = {name: 900_000_001 + i for i, name in enumerate(key[2])}
+        template = url_for(endpoint, **markers).replace("{", "{{").replace("}", "}}")
+        for name, marker in markers.items():
+            template = template.replace(str(marker), "{%s}" % name)
+        _path_templates[key] = template
+    return template.format(**values)
 
 
 def register(app) -> None:
@@ -85,10 +150,6 @@ def register(app) -> None:
             return no_tier
         return escape(tier.label(i18n.current_locale()))
 
-    @lru_cache(maxsize=4096)
-    def _date(day, fmt, locale):
-        return format_date(day, fmt)
-
     # An empty field prints as nothing, never as "None" (the customer page showed "None" for
     # a customer without an e-mail address).
     app.jinja_env.finalize = lambda value: "" if value is None else value
@@ -97,9 +158,9 @@ def register(app) -> None:
     app.jinja_env.filters["mask_email"] = mask_email
     app.jinja_env.filters["money"] = lambda v: "" if v is None else f"¥{v:,.2f}"
     app.jinja_env.filters["number"] = number
-    # Dates (not datetimes: those depend on the time zone) repeat down a list; format each once.
-    app.jinja_env.filters["date"] = lambda d, fmt="medium": _date(d, fmt, i18n.current_locale()) if d else ""
-    app.jinja_env.filters["datetime"] = lambda d, fmt="medium": format_datetime(d, fmt) if d else ""
+    app.jinja_env.filters["date"] = date_text
+    app.jinja_env.filters["datetime"] = datetime_text
+    app.jinja_env.globals["path_for"] = path_for
     app.jinja_env.filters["category_badge"] = category_badge
     app.jinja_env.filters["grade_badge"] = grade_badge
     app.jinja_env.filters["tier_label"] = tier_label

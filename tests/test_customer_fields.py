@@ -77,3 +77,39 @@ def test_whole_numbers_are_written_as_babel_writes_them(app, locale):
         for value in (0, 7, 999, 1000, 12345, 1_002_400, -4321, 10**15):
             assert number(value) == format_number(value)
         assert number(None) == ""
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "en"])
+def test_dates_and_timestamps_are_written_as_flask_babel_writes_them(app, locale):
+    from datetime import date, datetime
+
+    from flask_babel import format_date, format_datetime
+
+    from app.i18n import force_locale
+    from app.templating import date_text, datetime_text
+
+    moments = [datetime(2024, 5, 3, 6, 5, 9), datetime(2025, 12, 31, 16, 0, 0),  # 16:00 UTC is midnight next day
+               datetime(2026, 1, 1, 0, 0, 0), datetime(2026, 11, 23, 23, 59, 59)]
+    with app.test_request_context(), force_locale(locale):
+        for moment in moments:
+            for fmt in ("short", "medium", "long"):
+                assert datetime_text(moment, fmt) == format_datetime(moment, fmt)
+                assert date_text(moment, fmt) == format_date(moment, fmt)
+                assert date_text(moment.date(), fmt) == format_date(moment.date(), fmt)
+        assert datetime_text(None) == "" == date_text(None)
+        assert date_text(date(2025, 12, 31), "short") == format_date(date(2025, 12, 31), "short")
+
+
+def test_row_links_are_the_paths_url_for_builds(app):
+    from flask import url_for
+
+    from app.templating import path_for
+
+    with app.test_request_context():
+        for customer_id in (1, 42, 10**12):
+            assert path_for("customers.show", customer_id=customer_id) == url_for("customers.show", customer_id=customer_id)
+        assert path_for("customers.merge", customer_id=3, other=9) == url_for("customers.merge", customer_id=3, other=9)
+        assert path_for("customers.care_done", customer_id=3, kind="birthday", ref=2026, tab="birthday") == \
+            url_for("customers.care_done", customer_id=3, kind="birthday", ref=2026, tab="birthday")
+    with app.test_request_context(environ_base={"SCRIPT_NAME": "/portal"}):
+        assert path_for("customers.show", customer_id=7) == url_for("customers.show", customer_id=7)

@@ -55,3 +55,20 @@ def test_anonymous_visitors_can_switch_before_signing_in(client):
 def test_an_unknown_language_is_refused(client):
     client.post_form("/language", {"lang": "xx", "next": "/login"})
     assert '<html lang="zh-Hans">' in client.get("/login").text
+
+
+def test_template_translations_escape_their_values_in_and_out_of_loops(app):
+    """``_()`` in templates: translated, values escaped, ``%%`` written as ``%`` (Jinja's newstyle
+    semantics, kept by the context-free callables in app/i18n.py)."""
+    from flask import render_template_string
+
+    from app.i18n import force_locale
+
+    source = ("{{ _('%(n)s in total', n=first) }}|{% for x in xs %}{{ _('%(n)s in total', n=x) }}{% endfor %}"
+              "|{{ _('50%% off') }}|{{ ngettext('%(num)d file', '%(num)d files', 3) }}")
+    with app.test_request_context():
+        with force_locale("zh_Hans"):
+            page = render_template_string(source + "{# .html #}", first="<b>", xs=["<i>", 7])
+        assert page.startswith("共 &lt;b&gt; 位|共 &lt;i&gt; 位共 7 位|50% off|3 files"), page
+        with force_locale("en"):
+            assert render_template_string(source, first=1, xs=[]).startswith("1 in total||50% off|3 files")

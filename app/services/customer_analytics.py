@@ -19,6 +19,7 @@ spend projected over ``clv_horizon_years``; a customer with one purchase has
 shown no repeat yet, so their CLV is what they spent.
 """
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,7 +27,7 @@ from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, func, inspect, literal, or_, select, update
 
-from app import refcache
+from app import i18n, refcache
 from app.extensions import db
 from app.models import Customer, CustomerRules, MembershipTier, Purchase
 from app.models.base import utcnow
@@ -391,5 +392,12 @@ def churn_warnings(customer, rules=None, today: date | None = None) -> list[Chur
     """The warnings one customer shows, with what the store should do (from the stored state)."""
     if customer.is_anonymised or customer.merged_into_id:
         return []
-    found = [reason for reason, (flag, _) in CHURN_FLAGS.items() if customer.churn_flags & flag]
-    return [ChurnWarning(r, str(CHURN_REASONS[r]), str(SUGGESTED_ACTIONS[r])) for r in found]
+    texts = _warning_texts(i18n.current_locale())
+    return [ChurnWarning(reason, *texts[reason]) for reason, (flag, _) in CHURN_FLAGS.items()
+            if customer.churn_flags & flag]
+
+
+@lru_cache(maxsize=8)
+def _warning_texts(locale: str) -> dict:
+    """Each reason's label and suggested action in ``locale`` (the one in force), translated once."""
+    return {reason: (str(CHURN_REASONS[reason]), str(SUGGESTED_ACTIONS[reason])) for reason in CHURN_REASONS}
