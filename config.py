@@ -73,6 +73,9 @@ class Config:
     SQLITE_CACHE_MB = _int("SQLITE_CACHE_MB", 48)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     PER_PAGE = 25
+    # Dashboards of scopes larger than this many stores show figures up to this old (per worker).
+    DASHBOARD_LIVE_MAX_STORES = _int("DASHBOARD_LIVE_MAX_STORES", 100)
+    DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", 60)
     HSTS = False
     # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
     PROXY_COUNT = _int("PROXY_COUNT", 0)

@@ -19,6 +19,7 @@ scoped reads), hold plain immutable values (rows, tuples, frozensets — never O
 which belong to one session), and the oldest are dropped beyond ``MAX_ENTRIES``.
 """
 import secrets
+import time
 from collections import OrderedDict
 from threading import Lock
 
@@ -89,6 +90,7 @@ def cached(key: tuple, compute):
 def clear() -> None:
     with _lock:
         _entries.clear()
+        _timed.clear()
 
 
 def bump(connection) -> None:
@@ -160,3 +162,24 @@ class Snapshot:
 
     def __repr__(self) -> str:
         return f"Snapshot({self._values!r})"
+
+
+_timed: OrderedDict = OrderedDict()
+
+
+def cached_for(seconds: float, key: tuple, compute):
+    """``compute()``'s value for ``key``, recomputed at most every ``seconds`` in this worker:
+    for aggregates over data that changes all day (roll-ups of a whole network), where a
+    figure a minute old is what the page says it is. Scoped reads put the scope in ``key``."""
+    now = time.monotonic()
+    with _lock:
+        hit = _timed.get(key)
+        if hit is not None and now - hit[0] < seconds:
+            return hit[1]
+    value = compute()
+    with _lock:
+        _timed[key] = (now, value)
+        _timed.move_to_end(key)
+        while len(_timed) > MAX_ENTRIES:
+            _timed.popitem(last=False)
+    return value

@@ -164,3 +164,34 @@ def test_a_new_store_needs_its_region_and_franchisee_chosen(app, world, login_as
     response = admin.post_form("/stores/new", store)
     assert "请选择区域" in response.text and "请选择加盟商" in response.text
     assert _one(app, select(func.count(Store.id)).where(Store.code == "NEW1")) == 0
+
+
+def test_customers_follow_a_transferred_store_to_its_new_owner(app, world, login_as):
+    """Issue 8: a record's current owner is its store's owner; a purchase keeps the franchisee
+    of its day. The moved customer is compared with the new owner's customers for duplicates."""
+    from datetime import date
+
+    from app.models import Customer, DuplicateCandidate, Purchase
+    from tests.factories import make_customer, make_purchase
+
+    store = world.a_stores[1]
+    with app.app_context(), unscoped():
+        moved = db.session.get(Customer, world.customers["a2"])
+        make_purchase(moved, date(2024, 3, 1), "100.00")
+        twin = make_customer(db.session.get(Store, world.b_stores[0]), "乙方同号顾客", mobile=moved.mobile)
+        db.session.commit()
+        twin_id = twin.id
+    admin = login_as("admin")
+    response = admin.post_form(f"/stores/{store}/transfer", {"franchisee_id": str(world.b), "effective_on": "2025-06-01"})
+    assert response.status_code == 302
+    assert _one(app, select(Customer.franchisee_id).where(Customer.id == world.customers["a2"])) == world.b
+    assert _one(app, select(Purchase.franchisee_id).where(Purchase.customer_id == world.customers["a2"])) == world.a
+    pair = {world.customers["a2"], twin_id}
+    assert _one(app, select(func.count()).select_from(DuplicateCandidate).where(
+        DuplicateCandidate.customer_id.in_(pair), DuplicateCandidate.other_id.in_(pair),
+        DuplicateCandidate.franchisee_id == world.b)) == 1
+    # The new owner finds the customer in the list (the scope filters on the franchisee too) ...
+    assert "甲二顾客" in login_as("owner_b").get("/customers/").text
+    assert "甲二顾客" in login_as("owner_b").get("/customers/?sort=spend").text
+    # ... and the old owner no longer does.
+    assert "甲二顾客" not in login_as("owner_a").get("/customers/").text

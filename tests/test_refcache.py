@@ -82,3 +82,41 @@ def test_values_are_computed_once_per_token(app, world, login_as):
         g.reference_token = 67890
         assert refcache.cached(("probe",), lambda: calls.append(1) or "w") == "w"
     assert len(calls) == 2
+
+
+def _first_card(page: str) -> str:
+    import re
+
+    return re.search(r'data-testid="customer-cards".*?<div class="kpi">([^<]*)</div>', page, re.S).group(1)
+
+
+def test_large_scopes_see_dashboard_figures_up_to_a_minute_old_and_are_told_so(app, world, login_as, monkeypatch):
+    from datetime import date
+
+    from app.models import Customer
+    from app.services import rollups
+    from tests.factories import make_customer
+
+    def add_customer(name):
+        with app.app_context(), unscoped():
+            make_customer(db.session.get(Store, world.a_stores[0]), name)
+            rollups.touch(world.a_stores[0], date.today())
+            db.session.commit()
+
+    with app.app_context(), unscoped():
+        for store in world.a_stores + world.b_stores:
+            rollups.touch(store, date.today())
+        db.session.commit()
+    admin, owner = login_as("admin"), login_as("owner_a")
+    monkeypatch.setitem(app.config, "DASHBOARD_LIVE_MAX_STORES", 3)  # HQ sees 4 stores, the owner 2
+    refcache.clear()
+    before_hq, before_owner = _first_card(admin.get("/").text), _first_card(owner.get("/").text)
+    add_customer("新来的顾客")
+    page = admin.get("/").text
+    assert _first_card(page) == before_hq  # cached: the network's figure of a moment ago ...
+    assert 'data-testid="figures-as-of"' in page  # ... with its time on the page
+    assert int(_first_card(owner.get("/").text)) == int(before_owner) + 1  # a small scope is live
+    monkeypatch.setitem(app.config, "DASHBOARD_CACHE_SECONDS", 0)
+    assert int(_first_card(admin.get("/").text)) == int(before_hq) + 1  # and the cache expires
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(Customer.id).where(Customer.name == "新来的顾客")) is not None

@@ -187,6 +187,12 @@ def _plan(sql_statement, params) -> str:
     ("one store's list by name",
      "SELECT id FROM customer WHERE store_id = :s AND merged_into_id IS NULL "
      "ORDER BY name_key, id LIMIT 26", {"s": 1}),
+    ("a franchise owner's list by recency (the scope names the franchisee)",
+     "SELECT id FROM customer WHERE franchisee_id = :f AND store_id IN (1, 2, 3) AND merged_into_id IS NULL "
+     "AND anonymised_at IS NULL ORDER BY last_purchase_day DESC, id DESC LIMIT 26", {"f": 1}),
+    ("a franchise owner's churn warnings by spend",
+     "SELECT id FROM customer WHERE franchisee_id = :f AND store_id IN (1, 2, 3) AND merged_into_id IS NULL "
+     "AND churn_flags > 0 ORDER BY total_spend DESC, id DESC LIMIT 26", {"f": 1}),
     ("mobile prefix", "SELECT id FROM customer WHERE mobile >= '13900' AND mobile < '13901'", {}),
     ("care tab", "SELECT id FROM care_task WHERE kind = 'return' AND state = 'open' AND due_on >= '2026-01-01' "
                  "ORDER BY due_on, id LIMIT 26", {}),

@@ -77,3 +77,31 @@ def test_a_transferred_store_leaves_the_old_owners_scope(world, session_ctx):
     assert world.a_stores[0] not in _scope_of(world, "owner_a").store_ids
     assert _scope_of(world, "manager_a").store_ids == frozenset()  # their only store went with it
     assert world.a_stores[0] in _scope_of(world, "owner_b").store_ids
+
+
+def test_an_owners_customer_queries_name_the_franchisee_for_the_planner(world, session_ctx):
+    """The owner's lists walk the franchisee-led indexes (tests/test_scale.py checks the plans),
+    which only works if the scope puts the franchisee in the statement."""
+    from sqlalchemy import event
+
+    from app.models import Customer
+
+    seen = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        if "FROM customer" in statement:
+            seen.append(statement)
+
+    owner, manager = _scope_of(world, "owner_a"), _scope_of(world, "manager_a")
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        activate(owner)
+        ids = set(db.session.scalars(select(Customer.id)))
+        activate(manager)
+        db.session.scalars(select(Customer.id)).all()
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert ids == {world.customers["a"], world.customers["a2"]}
+    assert "franchisee_id" in seen[0] and "store_id" in seen[0]
+    assert "franchisee_id" not in seen[1]  # one store: its own index is the better walk

@@ -7,12 +7,13 @@ from datetime import date, timedelta
 
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Franchisee, Region, Store, StoreOwnership, User
+from app.models import CareTask, Customer, Franchisee, NotDuplicate, Region, Store, StoreOwnership, StoreStats, User
 from app.security import sessions
-from app.services import RuleError, audit
+from app.security.tenancy import unscoped
+from app.services import RuleError, audit, customer_duplicates
 
 
 class OrgError(RuleError):
@@ -105,12 +106,33 @@ def transfer_store(store: Store, to: Franchisee, effective_on: date, note: str |
         current.end_on = effective_on - timedelta(days=1)
     db.session.add(StoreOwnership(store_id=store.id, franchisee_id=to.id, start_on=effective_on, note=note))
     store.franchisee = to
+    _move_current_records(store.id, to.id)
     audit.record(
         "store.transferred",
         actor=actor,
         target=store,
         details={"from": previous_id, "to": to.id, "effective_on": effective_on.isoformat(), "note": note},
     )
+
+
+# Records whose franchisee is the store's *current* owner move with the store. Purchases,
+# contacts and imports keep the franchisee that owned the store when they happened, for
+# past-period figures (``Store.owner_on``); so do the monthly roll-ups.
+CURRENT_OWNER_MODELS = (Customer, CareTask, NotDuplicate, StoreStats)
+
+
+def _move_current_records(store_id: int, franchisee_id: int) -> None:
+    with unscoped():
+        for model in CURRENT_OWNER_MODELS:
+            db.session.execute(
+                update(model).where(model.store_id == store_id).values(franchisee_id=franchisee_id)
+                .execution_options(synchronize_session="fetch")
+            )
+        # Duplicates are looked for within one franchisee: the store's customers are now
+        # compared with the new owner's (a customer known to both turns up as a pair).
+        ids = db.session.scalars(select(Customer.id).where(Customer.store_id == store_id)).all()
+        for start in range(0, len(ids), 2000):
+            customer_duplicates.refresh_for(ids[start:start + 2000])
 
 
 def close_store(store: Store, closed_on: date, actor: User) -> None:

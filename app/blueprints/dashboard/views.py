@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_login import current_user
 from sqlalchemy import case, func, select
 
@@ -56,6 +56,7 @@ def _customer_figures(today: date) -> dict:
         .order_by(StoreMonthStats.spend.desc(), Store.id).limit(RANKED_STORES)
     ).all()
     return {
+        "as_of": utcnow(),
         "total": totals[0], "vip": totals[1], "churn": totals[2], "care": totals[3],
         "trend": trend, "peak": max((t[2] for t in trend), default=0) or 1,
         "ranking": ranking, "ranking_month": last_month,
@@ -68,7 +69,17 @@ def index():
     """Landing page: what the signed-in user can see, from roll-ups."""
     today = utcnow().date()
     org = refcache.scoped(("dashboard_org", current_user.franchisee_id), lambda: _org_summary(current_user))
-    customers = _customer_figures(today) if can(current_user, "customers.view") else None
+    customers = None
+    if can(current_user, "customers.view"):
+        scope = current_scope._get_current_object()
+        cfg = current_app.config
+        if scope.is_network or len(scope.store_ids) > cfg["DASHBOARD_LIVE_MAX_STORES"]:
+            # Hundreds of stores' roll-ups summed on every visit: a minute-old figure will do,
+            # and the page says how old it is.
+            customers = refcache.cached_for(cfg["DASHBOARD_CACHE_SECONDS"], ("dashboard", scope, today),
+                                            lambda: _customer_figures(today))
+        else:
+            customers = _customer_figures(today)
     return render_template(
         "dashboard/index.html",
         customers=customers,
