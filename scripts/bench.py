@@ -956,6 +956,11 @@ def render(url, kind, now, sizes, server_version, plan, rows, hello, ceiling, im
         lines.append(f"import (`flask customers run-import`, into store {importer.store.code}): {IMPORT_ROWS:,} rows, "
                      f"check {secs(check)}, import {secs(done)}, peak {f'{peak:.0f} MB' if peak else '—'}, "
                      f"{ok}{span}; {cleanup_note}")
+        # The import's own account of where its time went (app/services/customer_import.py).
+        phases = [line.split("import ", 1)[-1] for line in importer.output.splitlines() if "checked and prepared in" in line]
+        if phases:
+            lines.append("")
+            lines.append(f"import phases: {phases[-1].strip()}")
     else:
         lines.append("import: not run (BENCH_IMPORT_ROWS=0)")
     lines.append("")

@@ -39,3 +39,19 @@ class StoreOwned:
     @declared_attr
     def franchisee_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("franchisee.id"), index=True)
+
+
+class CurrentOwner(StoreOwned):
+    """A ``StoreOwned`` record whose ``franchisee_id`` is always its store's *current* owner:
+    ``services/org.transfer_store`` moves it with the store. Events (purchases, contacts,
+    imports) keep the franchisee that owned the store on their day instead (``Store.owner_on``).
+
+    Because the column is kept so, a franchise owner's scope also filters these records by
+    franchisee (app/security/tenancy.py), which lets the planner walk franchisee-led indexes.
+    """
+
+    # The same column as StoreOwned's, declared here too: the tenancy criterion for this mixin
+    # reads it from the mixin itself (SQLAlchemy's loader criteria look in the class's own dict).
+    @declared_attr
+    def franchisee_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("franchisee.id"), index=True)

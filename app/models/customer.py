@@ -12,7 +12,7 @@ from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import StoreOwned, TimestampMixin, VersionedMixin, utcnow
+from app.models.base import CurrentOwner, StoreOwned, TimestampMixin, VersionedMixin, utcnow
 from app.models.org import Store
 from app.models.user import User
 
@@ -85,7 +85,7 @@ def _mobile_tail_default(context) -> str | None:
     return mobile_tail(context.get_current_parameters().get("mobile"))
 
 
-class Customer(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
+class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     """A customer's master record, owned by the store that serves them."""
 
     # Every list orders by one of these keys, ending in id, for keyset pages: the
@@ -264,7 +264,7 @@ class CustomerSequence(db.Model):
     last: Mapped[int] = mapped_column(default=0)
 
 
-class NotDuplicate(StoreOwned, db.Model):
+class NotDuplicate(CurrentOwner, db.Model):
     """A pair someone checked and declared to be two different people."""
 
     __table_args__ = (UniqueConstraint("customer_id", "other_id"),)
@@ -276,7 +276,7 @@ class NotDuplicate(StoreOwned, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CareTask(StoreOwned, db.Model):
+class CareTask(CurrentOwner, db.Model):
     """One care task (R15): a return visit after a purchase, a birthday, a holiday greeting.
 
     Made when the reason arises (a purchase; the nightly job for birthdays and
@@ -290,6 +290,7 @@ class CareTask(StoreOwned, db.Model):
         UniqueConstraint("customer_id", "ref"),
         Index("ix_care_task_due", "kind", "state", "due_on", "id"),
         Index("ix_care_task_store_due", "store_id", "kind", "state", "due_on", "id"),
+        Index("ix_care_task_franchisee_due", "franchisee_id", "kind", "state", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -308,7 +309,7 @@ class CareTask(StoreOwned, db.Model):
     purchase: Mapped[Purchase | None] = relationship()
 
 
-class DuplicateCandidate(StoreOwned, db.Model):
+class DuplicateCandidate(CurrentOwner, db.Model):
     """A likely duplicate pair, found on insert or edit and by the nightly job (R13).
 
     Owned by the store of ``customer_id`` (the lower id); ``strength`` orders the
@@ -320,6 +321,7 @@ class DuplicateCandidate(StoreOwned, db.Model):
         Index("ix_duplicate_candidate_other", "other_id"),
         Index("ix_duplicate_candidate_order", "strength", "id"),
         Index("ix_duplicate_candidate_store_order", "store_id", "strength", "id"),
+        Index("ix_duplicate_candidate_franchisee_order", "franchisee_id", "strength", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

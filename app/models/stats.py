@@ -12,11 +12,11 @@ from sqlalchemy import Index, Numeric, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import StoreOwned, utcnow
+from app.models.base import CurrentOwner, StoreOwned, utcnow
 from app.models.org import Store
 
 
-class StoreStats(StoreOwned, db.Model):
+class StoreStats(CurrentOwner, db.Model):
     """One store's figures today: customers, VIPs, churn warnings, care due, purchases, spend."""
 
     __table_args__ = (UniqueConstraint("store_id"),)

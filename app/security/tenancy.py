@@ -18,8 +18,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from app.extensions import db
-from app.models import Customer, Franchisee, Store
-from app.models.base import StoreOwned
+from app.models import Franchisee, Store
+from app.models.base import CurrentOwner, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
 
@@ -68,7 +68,7 @@ def unscoped():
 
 
 @lru_cache(maxsize=512)
-def _criteria(scope):
+def _criteria(scope, owner_hint: bool = True):
     """The loader criteria of one scope, built once (Scope is frozen, so it keys the cache).
 
     One option covers every ``StoreOwned`` model through the mixin (a lambda given each
@@ -81,13 +81,15 @@ def _criteria(scope):
         with_loader_criteria(Store, lambda cls: cls.id.in_(store_ids), include_aliases=True),
         with_loader_criteria(StoreOwned, lambda cls: cls.store_id.in_(store_ids), include_aliases=True),
     ]
-    # A customer's franchisee is always its store's current owner (services/org.transfer_store
-    # moves both), so a franchise owner's customers are also "this franchisee's": saying so
-    # lets the planner walk the franchisee-led indexes in order instead of filtering a
-    # network-wide one for the owner's 1 % of rows (or sorting all of them).
-    if scope.level == "franchisee" and len(franchisee_ids) == 1:
+    # A CurrentOwner record's franchisee is always its store's current owner (transfers move
+    # both), so a franchise owner's customers, care tasks, ... are also "this franchisee's":
+    # saying so lets the planner walk the franchisee-led indexes in order instead of filtering
+    # a network-wide one for the owner's 1 % of rows (or sorting all of them).
+    # A statement that leads with a more selective index of its own (a search by mobile) says
+    # ``execution_options(owner_hint=False)``: the hint adds no security, the store list does.
+    if owner_hint and scope.level == "franchisee" and len(franchisee_ids) == 1:
         owner = franchisee_ids[0]
-        options.append(with_loader_criteria(Customer, Customer.franchisee_id == owner, include_aliases=True))
+        options.append(with_loader_criteria(CurrentOwner, lambda cls: cls.franchisee_id == owner, include_aliases=True))
     return tuple(options)
 
 
@@ -100,7 +102,7 @@ def _apply_scope(state) -> None:
         raise ScopeMissing("ORM statement without a tenant scope; use unscoped() deliberately")
     if scope is UNSCOPED or scope.is_network:
         return
-    state.statement = state.statement.options(*_criteria(scope))
+    state.statement = state.statement.options(*_criteria(scope, state.execution_options.get("owner_hint", True)))
 
 
 def _allowed(obj, scope) -> bool:

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import CareTask, Customer, Franchisee, NotDuplicate, Region, Store, StoreOwnership, StoreStats, User
+from app.models import Customer, Franchisee, Region, Store, StoreOwnership, User
+from app.models.base import CurrentOwner
 from app.security import sessions
 from app.security.tenancy import unscoped
 from app.services import RuleError, audit, customer_duplicates
@@ -115,15 +116,17 @@ def transfer_store(store: Store, to: Franchisee, effective_on: date, note: str |
     )
 
 
-# Records whose franchisee is the store's *current* owner move with the store. Purchases,
-# contacts and imports keep the franchisee that owned the store when they happened, for
-# past-period figures (``Store.owner_on``); so do the monthly roll-ups.
-CURRENT_OWNER_MODELS = (Customer, CareTask, NotDuplicate, StoreStats)
+# Records whose franchisee is the store's *current* owner (models.base.CurrentOwner) move with
+# the store. Purchases, contacts and imports keep the franchisee that owned the store when they
+# happened, for past-period figures (``Store.owner_on``); so do the monthly roll-ups.
+def current_owner_models() -> list:
+    return sorted((m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, CurrentOwner)),
+                  key=lambda cls: cls.__name__)
 
 
 def _move_current_records(store_id: int, franchisee_id: int) -> None:
     with unscoped():
-        for model in CURRENT_OWNER_MODELS:
+        for model in current_owner_models():
             db.session.execute(
                 update(model).where(model.store_id == store_id).values(franchisee_id=franchisee_id)
                 .execution_options(synchronize_session="fetch")
