@@ -116,6 +116,15 @@ def recompute() -> None:
     click.echo("recomputed")
 
 
+@customers.command("regrade")
+def regrade() -> None:
+    """Re-grade every customer after a change of rules or tiers (started by the rules page)."""
+    from app.services import network_jobs
+
+    ran = network_jobs.regrade(progress=click.echo)
+    click.echo("re-graded" if ran else "nothing to re-grade")
+
+
 @customers.command("nightly")
 def nightly() -> None:
     """Renew churn warnings, care tasks, duplicate candidates and roll-ups (run daily from cron)."""

@@ -281,3 +281,73 @@ def test_empty_fields_print_as_nothing_not_none(app, world, login_as):
     page = login_as("owner_a").get(f"/customers/{world.customers['a2']}")
     assert page.status_code == 200 and "甲二顾客" in page.text
     assert ">None<" not in page.text
+
+
+RULE_FIELDS = ("vip_min_spend", "vip_min_orders", "grade_a_min_clv", "grade_b_min_clv", "clv_horizon_years",
+               "points_per_yuan", "churn_interval_factor", "churn_min_days", "churn_single_purchase_days",
+               "freq_window_days", "freq_drop_pct", "freq_min_previous", "return_visit_after_days",
+               "care_lookahead_days", "retention_years")
+
+
+def test_a_rule_change_regrades_everyone_in_a_background_job_not_the_request(app, world, login_as, monkeypatch):
+    """Issue 7: on a million customers a re-grade takes minutes; the request only asks for it."""
+    import subprocess
+    from datetime import date
+
+    from app.models import Customer, CustomerRules, Store
+    from app.services import customer_analytics as analytics
+    from app.services import network_jobs
+    from tests.factories import make_customer, make_purchase
+
+    with app.app_context(), unscoped():
+        customer = make_customer(db.session.get(Store, world.a_stores[0]), "规则顾客")
+        make_purchase(customer, date(2026, 1, 5), "10000.00")
+        db.session.commit()
+        customer_id = customer.id
+        rules = analytics.get_rules()
+        data = {name: str(getattr(rules, name)) for name in RULE_FIELDS}
+        data["version"] = str(rules.version)
+        db.session.commit()
+    grade = lambda: _scalar(app, select(Customer.grade).where(Customer.id == customer_id))  # noqa: E731
+    assert grade() == "C"
+    started = []
+    monkeypatch.setitem(app.config, "IMPORT_RUNNER", "process")
+    monkeypatch.setattr(subprocess, "Popen", lambda command, **kwargs: started.append(command))
+    admin = login_as("admin")
+    response = admin.post_form("/customers/rules", {**data, "grade_b_min_clv": "5000"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert started and started[0][-2:] == ["customers", "regrade"]  # handed to its own process ...
+    assert grade() == "C"  # ... so the request did not re-grade anyone
+    assert 'data-testid="regrade-pending"' in response.text
+    assert _run_job(app, network_jobs.regrade) is True  # what `flask customers regrade` runs
+    assert grade() == "B"
+    page = admin.get("/customers/rules").text
+    assert 'data-testid="regrade-pending"' not in page and 'data-testid="regraded-at"' in page
+    assert _run_job(app, network_jobs.regrade) is False  # nothing left to do
+    with app.app_context(), unscoped():
+        rules = db.session.get(CustomerRules, 1)
+        assert rules.regraded_at == rules.regrade_requested_at
+
+
+def test_a_regrade_whose_process_died_is_finished_by_the_nightly_job(app, world):
+    from app.models import CustomerRules
+    from app.models.base import utcnow
+    from app.services import customer_analytics as analytics
+    from app.services import network_jobs
+
+    with app.app_context(), unscoped():
+        analytics.get_rules().regrade_requested_at = utcnow()
+        db.session.commit()
+    _run_job(app, network_jobs.nightly)
+    with app.app_context(), unscoped():
+        assert not db.session.get(CustomerRules, 1).regrade_pending
+
+
+def _scalar(app, stmt):
+    with app.app_context(), unscoped():
+        return db.session.scalar(stmt)
+
+
+def _run_job(app, job):
+    with app.app_context():
+        return job()

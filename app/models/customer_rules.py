@@ -36,6 +36,15 @@ class CustomerRules(TimestampMixin, VersionedMixin, db.Model):
     care_lookahead_days: Mapped[int] = mapped_column(default=14)
     # Privacy: customers with no activity for this long are anonymised.
     retention_years: Mapped[int] = mapped_column(default=3)
+    # A change of rules or tiers asks for every customer to be re-graded; a background job
+    # (services/network_jobs.regrade) does it store by store and records the request it served.
+    regrade_requested_at: Mapped[datetime | None]
+    regraded_at: Mapped[datetime | None]
+
+    @property
+    def regrade_pending(self) -> bool:
+        return self.regrade_requested_at is not None and (
+            self.regraded_at is None or self.regraded_at < self.regrade_requested_at)
 
 
 class MembershipTier(TimestampMixin, VersionedMixin, db.Model):

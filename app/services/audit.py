@@ -4,6 +4,7 @@ pages that only read call ``record_read``, which writes the row in its own short
 Audit is infrastructure: it reads the client address from the current request
 when there is one (None from the command line), so callers need not pass it.
 """
+from decimal import Decimal
 from datetime import date, datetime
 
 from flask import has_request_context, request
@@ -20,6 +21,8 @@ _SECRET_FIELDS = {"password_hash", "updated_at", "created_at", "version"}
 def _plain(value):
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, Decimal):  # a changed amount or rate (saving the rules answered 500)
+        return str(value)
     if hasattr(value, "id"):
         return value.id
     if isinstance(value, list):

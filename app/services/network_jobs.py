@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text, update
 
 from app.database import writer
 from app.extensions import db
-from app.models import Customer, Franchisee, Store
+from app.models import Customer, CustomerRules, Franchisee, Store
 from app.models.base import utcnow
 from app.security.tenancy import unscoped
 from app.services import customer_analytics as analytics
@@ -42,8 +42,68 @@ def _timed(progress, label: str, started: float) -> None:
 
 def nightly(today: date | None = None, progress=_quiet) -> None:
     """Bring every stored figure up to date for ``today``."""
+    regrade(progress)  # a re-grade whose process died is finished first
     with writer():
         _nightly(today or utcnow().date(), progress)
+
+
+def request_regrade() -> None:
+    """Ask for every customer's category, grade, tier and churn flags to be recomputed with the
+    rules as they will be committed; ``start_regrade`` after the commit does it."""
+    analytics.get_rules().regrade_requested_at = utcnow()
+
+
+def start_regrade() -> None:
+    """Run ``regrade`` in a process of its own (``flask customers regrade``): on a million
+    customers it takes minutes, which no web request may hold. Inline in the tests."""
+    from flask import current_app
+
+    if current_app.config["IMPORT_RUNNER"] == "inline":
+        regrade()
+        return
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "customers", "regrade"],
+        cwd=Path(current_app.root_path).parent, stdout=subprocess.DEVNULL, stderr=None,
+        stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy(),
+    )
+
+
+def regrade(progress=_quiet) -> bool:
+    """Re-grade every customer with the current rules, a slice of stores per transaction, if a
+    change asked for it; again if the rules changed meanwhile. Returns whether it ran."""
+    ran = False
+    with writer():
+        while True:
+            rules = analytics.get_rules()
+            requested, pending = rules.regrade_requested_at, rules.regrade_pending
+            db.session.commit()
+            if not pending:
+                return ran
+            ran = True
+            started = time.perf_counter()
+            today = utcnow().date()
+            with unscoped():
+                store_ids = db.session.scalars(select(Store.id).order_by(Store.id)).all()
+            db.session.commit()
+            for start in range(0, len(store_ids), STORES_PER_SLICE):
+                in_slice = Customer.store_id.in_(store_ids[start:start + STORES_PER_SLICE])
+                with unscoped():
+                    analytics.apply_rules(where=in_slice)
+                    analytics.update_churn(today, in_slice)
+                    rollups.refresh_stores(store_ids[start:start + STORES_PER_SLICE])  # VIPs, warnings
+                db.session.commit()
+            with unscoped():
+                db.session.execute(
+                    update(CustomerRules).where(CustomerRules.id == 1, CustomerRules.regrade_requested_at == requested)
+                    .values(regraded_at=requested)
+                )
+            db.session.commit()
+            _timed(progress, "re-grade with the new rules", started)
 
 
 def _nightly(today: date, progress) -> None:

@@ -14,7 +14,7 @@ from app.models import CareHoliday, Customer, MembershipTier
 from app.models.base import utcnow
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
-from app.services import RuleError, audit, customers
+from app.services import RuleError, audit, customers, network_jobs
 from app.services import customer_analytics as analytics
 
 MIN_TIERS, MAX_TIERS = 3, 5
@@ -29,6 +29,7 @@ def _rules_page(form, tier_form=None, holiday_form=None, status=200):
         holiday_form=holiday_form or HolidayForm(formdata=None),
         holidays=db.session.scalars(select(CareHoliday).where(CareHoliday.on >= utcnow().date()).order_by(CareHoliday.on)).all(),
         post_form=EmptyForm(),
+        rules=analytics.get_rules(),
         locale=str(get_locale()),
         min_tiers=MIN_TIERS,
         max_tiers=MAX_TIERS,
@@ -36,15 +37,21 @@ def _rules_page(form, tier_form=None, holiday_form=None, status=200):
 
 
 def _save_and_regrade(form, obj, action: str):
-    """The change for save_versioned: apply the form, audit the diff, recompute every customer."""
+    """The change for save_versioned: apply the form, audit the diff, ask for every customer to
+    be re-graded (by a background job, ``_regrade_started`` after the commit)."""
     def change():
         form.populate_obj(obj)
         changed = audit.changes(obj)
         if changed:
             audit.record(action, actor=current_user, target=obj, details=changed)
-            db.session.flush()
-            analytics.apply_rules()
+            network_jobs.request_regrade()
     return change
+
+
+def _regrade_started(message: str):
+    flash(message, "success")
+    if analytics.get_rules().regrade_pending:
+        network_jobs.start_regrade()
 
 
 @bp.route("/rules", methods=["GET", "POST"])
@@ -54,7 +61,8 @@ def rules():
     current = analytics.get_rules()
     form = RulesForm(obj=current)
     if form.validate_on_submit() and save_versioned(form, current, _save_and_regrade(form, current, "customer_rules.updated")):
-        flash(_("Rules saved; every customer's category, grade and tier were recomputed."), "success")
+        _regrade_started(_("Rules saved. Every customer's category, grade, tier and churn warnings are being "
+                           "recomputed in the background; this page says when it is done."))
         return redirect(url_for("customers.rules"))
     return _rules_page(form)
 
@@ -74,11 +82,11 @@ def new_tier():
                 db.session.add(tier)
                 db.session.flush()
                 audit.record("membership_tier.created", actor=current_user, target=tier)
-                analytics.apply_rules()
+                network_jobs.request_regrade()
                 return tier
 
             if commit_new(create) is not None:
-                flash(_("Tier added; every customer's tier was recomputed."), "success")
+                _regrade_started(_("Tier added. Every customer's tier is being recomputed in the background."))
                 return redirect(url_for("customers.rules"))
     return _rules_page(RulesForm(obj=analytics.get_rules()), tier_form=form, status=400)
 
@@ -90,7 +98,7 @@ def edit_tier(membership_tier_id: int):
     tier = get_scoped_or_404(MembershipTier, membership_tier_id)
     form = TierForm(obj=tier)
     if form.validate_on_submit() and save_versioned(form, tier, _save_and_regrade(form, tier, "membership_tier.updated")):
-        flash(_("Tier saved; every customer's tier was recomputed."), "success")
+        _regrade_started(_("Tier saved. Every customer's tier is being recomputed in the background."))
         return redirect(url_for("customers.rules"))
     return render_template("customers/tier_form.html", form=form, tier=tier)
 
@@ -108,10 +116,10 @@ def delete_tier(membership_tier_id: int):
                                .execution_options(synchronize_session=False))
             audit.record("membership_tier.deleted", actor=current_user, target=tier)
             db.session.delete(tier)
-            db.session.flush()
-            analytics.apply_rules()
+            network_jobs.request_regrade()
 
-        commit_or_explain(remove, _("Tier removed; every customer's tier was recomputed."))
+        if commit_or_explain(remove, _("Tier removed. Its members' tiers are being recomputed in the background.")):
+            network_jobs.start_regrade()
     return redirect(url_for("customers.rules"))
 
 
