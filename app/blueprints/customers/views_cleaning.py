@@ -4,6 +4,7 @@ from flask_login import current_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
+from app.i18n import translated
 from app.blueprints.common import commit_or_explain, keyset_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import MergeForm
@@ -36,11 +37,10 @@ def duplicates():
     return render_template(
         "customers/duplicates.html",
         page=page,
-        reasons=REASONS,
+        reasons=translated(REASONS),
         total=db.session.scalar(select(func.coalesce(func.sum(StoreStats.duplicates), 0))) if not franchisee_id else None,
         franchisee_id=franchisee_id,
         franchisees=franchisee_choices(),
-        dismiss_form=EmptyForm(),
     )
 
 
