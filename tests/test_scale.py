@@ -114,6 +114,17 @@ def test_search_uses_two_character_prefix_trigram_tail_and_code(app, busy_store,
     assert "乙方秘密顾客" not in client.get("/customers/?q=乙方秘密").text
 
 
+def test_a_code_shaped_query_is_not_looked_for_among_names(app):
+    from app.services.customer_search import search_condition
+
+    with app.app_context():
+        assert "name_key" not in str(search_condition("SH001-000095", True))
+        assert "name_key" not in str(search_condition("SH001000095", True))
+        assert "code" in str(search_condition("SH001-000095", True))
+        assert "name_key" in str(search_condition("芳芳07", True))  # a name with digits is still a name
+        assert "name_key" in str(search_condition("Anna2", True))
+
+
 def test_stored_churn_flags_match_the_from_scratch_definition(app, busy_store, ctx):
     today = utcnow().date()
     rules = analytics.get_rules()

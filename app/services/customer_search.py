@@ -89,10 +89,15 @@ def search_condition(q: str, search_phone: bool):
         terms.append(Customer.mobile_tail == digits)
     elif search_phone and digits.isdigit() and len(digits) >= 5:
         terms.append(_prefix(Customer.mobile, digits))
-    if _CODE.match(q) and any(ch.isdigit() for ch in q):
+    code_like = bool(_CODE.match(q)) and any(ch.isdigit() for ch in q)
+    if code_like:
         terms.append(_prefix(Customer.code, q.upper()))
     key = name_key(q)
-    if key and not key.isdigit():
+    # A query shaped like a code (SH001-000095, or three digits or more in Latin letters) is not
+    # looked for among names: its trigrams ("000") made a code search scan much of the trigram
+    # index (34-47 ms on PostgreSQL with 1M customers, against 2 ms for the code alone).
+    looks_like_code = code_like and ("-" in q or sum(ch.isdigit() for ch in q) >= 3)
+    if key and not key.isdigit() and not looks_like_code:
         condition = _name_condition(key)
         if condition is not None:
             terms.append(condition)
