@@ -121,7 +121,11 @@ def test_phone_layout_and_sign_out(live_server, browser):
     first_card = page.locator("[data-testid=customer-cards] .kpi").first.inner_text()
     assert int(first_card.replace(",", "")) > 0
     page.click(".navbar-toggler")
+    # Bootstrap animates the menu open: click inside it once it is open (under load the click
+    # on the user menu landed mid-animation and the sign-out item never showed).
+    page.wait_for_selector("#mainNav.show")
     page.click("[data-testid=user-menu]")
+    page.wait_for_selector("text=退出登录", state="visible")
     page.click("text=退出登录")
     page.wait_for_url(live_server + "/login")
     page.goto(live_server + "/")

@@ -351,3 +351,23 @@ def _scalar(app, stmt):
 def _run_job(app, job):
     with app.app_context():
         return job()
+
+
+def test_a_reload_is_one_visit_in_the_trail_but_every_user_and_export_is_logged(app, world, login_as, monkeypatch):
+    """Issue 8: one view row per customer per sign-in per few minutes (a reload or the page after
+    a save is the same visit); another user, another sign-in and every export still log."""
+    cid = world.customers["a"]
+    staff = login_as("staff_a")
+    for _ in range(3):
+        assert staff.get(f"/customers/{cid}").status_code == 200
+    assert len(_audit(app, "customer.viewed")) == 1
+    login_as("owner_a").get(f"/customers/{cid}")
+    login_as("staff_a").get(f"/customers/{cid}")  # a new sign-in of the same user
+    assert len(_audit(app, "customer.viewed")) == 3
+    monkeypatch.setitem(app.config, "AUDIT_VIEW_WINDOW_SECONDS", 0)
+    staff.get(f"/customers/{cid}")
+    assert len(_audit(app, "customer.viewed")) == 4
+    auditor = login_as("auditor")
+    auditor.get("/customers/export.csv?q=甲方")
+    auditor.get("/customers/export.csv?q=甲方")
+    assert len(_audit(app, "customers.exported")) == 2

@@ -4,11 +4,13 @@ pages that only read call ``record_read``, which writes the row in its own short
 Audit is infrastructure: it reads the client address from the current request
 when there is one (None from the command line), so callers need not pass it.
 """
+import time
+from collections import OrderedDict
 from decimal import Decimal
 from datetime import date, datetime
 
 from flask import has_request_context, request
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 
 from app.database import write_transaction
 from app.extensions import db
@@ -64,13 +66,39 @@ def _event(action: str, target, details, **actor) -> AuditEvent:
     return event
 
 
-def record_read(action: str, *, actor, target=None, details=None) -> None:
+_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns if column.key != "id")
+_recent_reads: OrderedDict = OrderedDict()
+_RECENT_MAX = 20_000
+
+
+def record_read(action: str, *, actor, target=None, details=None, once_per_seconds: int = 0) -> None:
     """Log that a page showed or exported data, after the page has done its reading: the row
     is written in a transaction of its own that starts with the write (database.write_transaction).
-    The event is built first, by id, so nothing is read again once the reading transaction ends."""
+    The event is built first, by id, so nothing is read again once the reading transaction ends.
+
+    ``once_per_seconds``: the same sign-in reading the same record again within this many
+    seconds is the same visit (a reload, the page after a save) and is not logged again; kept
+    per worker, by the sign-in's own token, so another user or another sign-in always logs."""
+    key = None
+    if once_per_seconds and has_request_context() and target is not None:
+        from flask import session
+
+        from app.security.sessions import TOKEN_KEY
+
+        key = (session.get(TOKEN_KEY), action, type(target).__name__, getattr(target, "id", None))
+        seen = _recent_reads.get(key)
+        if key[0] and seen is not None and time.monotonic() - seen < once_per_seconds:
+            return
     event = _event(action, target, details, actor_id=actor.id, actor_name=actor.username)
+    values = {name: getattr(event, name) for name in _COLUMNS if getattr(event, name) is not None}
     with write_transaction(db.session):
-        db.session.add(event)
+        # A plain INSERT: the unit of work's flush cost ≈ 1.5 ms for one row nobody reads back.
+        db.session.execute(insert(AuditEvent).values(**values))
+    if key is not None:
+        _recent_reads[key] = time.monotonic()
+        _recent_reads.move_to_end(key)
+        while len(_recent_reads) > _RECENT_MAX:
+            _recent_reads.popitem(last=False)
 
 
 def record(action: str, *, actor=None, actor_name: str | None = None, target=None, details=None) -> AuditEvent:

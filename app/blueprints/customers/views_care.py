@@ -3,13 +3,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from app.blueprints.common import capped_count, commit_or_explain, keyset_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import ContactForm
 from app.blueprints.customers.listing import Filters, customer_query
-from app.blueprints.customers.views_customers import store_choices
+from app.blueprints.customers.views_customers import LIST_COLUMNS, store_choices
 from app.extensions import db
 from app.models import CareHoliday, CareTask, Customer, Purchase
 from app.pagination import Ordering
@@ -33,7 +33,9 @@ def churn():
     store_code = request.args.get("store_code", "").strip().upper()[:20]
     f = Filters(churn=reason if reason in CHURN_REASONS else "any", store=store_id, store_code=store_code,
                 sort="spend")
-    page = keyset_of(customer_query(f, today, search_phone=False), f.ordering)
+    stmt = customer_query(f, today, search_phone=False).options(
+        load_only(*LIST_COLUMNS, Customer.churn_flags, Customer.usual_interval_days, *f.ordering.columns))
+    page = keyset_of(stmt, f.ordering)
     ids = [c.id for c in page.items]
     contacts = customers.last_contacts(ids) if ids else {}
     rows = [{
@@ -49,6 +51,8 @@ def churn():
 
 
 CARE_ORDER = Ordering((CareTask.due_on, CareTask.id))
+CARE_CUSTOMER_COLUMNS = (Customer.id, Customer.code, Customer.name, Customer.anonymised_at, Customer.category,
+                         Customer.grade, Customer.birthday, Customer.mobile)
 
 
 @bp.route("/care")
@@ -66,7 +70,9 @@ def care_schedule():
         tab = "return"
     kind = "holiday" if holiday else tab
     stmt = care.due_tasks(kind, rules, today, holiday.id if holiday else None).options(
-        joinedload(CareTask.customer), joinedload(CareTask.purchase)
+        # What the tabs show of each customer (whole records were 80 columns each).
+        joinedload(CareTask.customer).load_only(*CARE_CUSTOMER_COLUMNS),
+        joinedload(CareTask.purchase).load_only(Purchase.id, Purchase.amount, Purchase.items, Purchase.purchased_on),
     )
     page = keyset_of(stmt, CARE_ORDER)
     counts = {k: capped_count(care.due_tasks(k, rules, today).with_only_columns(CareTask.id))

@@ -21,6 +21,11 @@ from app.services.customer_duplicates import REASONS
 PAIR_ORDER = Ordering((DuplicateCandidate.strength, DuplicateCandidate.id))
 
 
+# What the page shows of each customer of a pair (whole records were 80 columns each).
+PAIR_COLUMNS = (Customer.id, Customer.code, Customer.name, Customer.anonymised_at, Customer.mobile,
+                Customer.birthday, Customer.store_id, Customer.merged_into_id)
+
+
 @bp.route("/duplicates")
 @access("customers.merge")
 def duplicates():
@@ -29,7 +34,8 @@ def duplicates():
     # Both customers must be in the user's scope (the EXISTS checks are scoped like every
     # customer query): a store manager does not see a pair that spans two of the franchisee's stores.
     stmt = select(DuplicateCandidate).options(
-        joinedload(DuplicateCandidate.customer), joinedload(DuplicateCandidate.other)
+        joinedload(DuplicateCandidate.customer).load_only(*PAIR_COLUMNS),
+        joinedload(DuplicateCandidate.other).load_only(*PAIR_COLUMNS),
     ).where(DuplicateCandidate.customer.has(), DuplicateCandidate.other.has())
     if franchisee_id:
         stmt = stmt.where(DuplicateCandidate.franchisee_id == franchisee_id)

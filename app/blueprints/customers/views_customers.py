@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -160,7 +160,8 @@ def show(customer_id: int):
         locale=str(get_locale()),
         show_contacts=can(current_user, "customers.contact_details"),
     )
-    audit.record_read("customer.viewed", actor=current_user, target=customer)
+    audit.record_read("customer.viewed", actor=current_user, target=customer,
+                      once_per_seconds=current_app.config["AUDIT_VIEW_WINDOW_SECONDS"])
     return page
 
 
