@@ -26,14 +26,10 @@ class Labels:
 
     def __init__(self, lists: dict):
         self._lists = lists
-        self._translated = lru_cache(maxsize=8)(self._translate)
-
-    def _translate(self, locale: str) -> dict:
-        return {name: {key: str(label) for key, label in items.items()} for name, items in self._lists.items()}
 
     def __getattr__(self, name: str) -> dict:
         try:
-            return self._translated(i18n.current_locale())[name]
+            return i18n.translated(self._lists[name])
         except KeyError:
             raise AttributeError(name) from None
 

@@ -10,6 +10,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+class BilingualName:
+    """``name_zh`` / ``name_en``, shown in the reader's language."""
+
+    def label(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_zh
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -6,7 +6,7 @@ from sqlalchemy import JSON, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import StoreOwned, TimestampMixin, VersionedMixin, utcnow
+from app.models.base import BilingualName, StoreOwned, TimestampMixin, VersionedMixin, utcnow
 from app.models.user import User
 
 
@@ -47,7 +47,7 @@ class CustomerRules(TimestampMixin, VersionedMixin, db.Model):
             self.regraded_at is None or self.regraded_at < self.regrade_requested_at)
 
 
-class MembershipTier(TimestampMixin, VersionedMixin, db.Model):
+class MembershipTier(BilingualName, TimestampMixin, VersionedMixin, db.Model):
     """A membership tier (R10); a customer reaches it by spend, purchases or points."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,14 +58,12 @@ class MembershipTier(TimestampMixin, VersionedMixin, db.Model):
     min_orders: Mapped[int] = mapped_column(default=0)
     min_points: Mapped[int] = mapped_column(default=0)
 
-    def label(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_zh
 
     def __str__(self) -> str:
         return self.name_zh
 
 
-class CareHoliday(TimestampMixin, db.Model):
+class CareHoliday(BilingualName, TimestampMixin, db.Model):
     """A holiday on which stores send greetings to their important customers."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,8 +71,6 @@ class CareHoliday(TimestampMixin, db.Model):
     name_zh: Mapped[str] = mapped_column(String(30))
     name_en: Mapped[str] = mapped_column(String(30))
 
-    def label(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_zh
 
 
 class CustomerImport(StoreOwned, db.Model):

@@ -19,7 +19,6 @@ spend projected over ``clv_horizon_years``; a customer with one purchase has
 shown no repeat yet, so their CLV is what they spent.
 """
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -30,7 +29,7 @@ from sqlalchemy import and_, bindparam, case, func, inspect, literal, or_, selec
 from app import i18n, refcache
 from app.extensions import db
 from app.models import Customer, CustomerRules, MembershipTier, Purchase
-from app.models.base import utcnow
+from app.models.base import BilingualName, utcnow
 from app.models.customer import CHURN_ABSENT, CHURN_FREQUENCY
 from app.security.tenancy import unscoped
 
@@ -98,16 +97,13 @@ def read_rules():
 
 
 @dataclass(frozen=True)
-class TierOption:
+class TierOption(BilingualName):
     """A membership tier as pages show it, shareable between requests."""
 
     id: int
     rank: int
     name_zh: str
     name_en: str
-
-    def label(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_zh
 
 
 def tier_options() -> tuple[TierOption, ...]:
@@ -392,12 +388,6 @@ def churn_warnings(customer, rules=None, today: date | None = None) -> list[Chur
     """The warnings one customer shows, with what the store should do (from the stored state)."""
     if customer.is_anonymised or customer.merged_into_id:
         return []
-    texts = _warning_texts(i18n.current_locale())
-    return [ChurnWarning(reason, *texts[reason]) for reason, (flag, _) in CHURN_FLAGS.items()
+    labels, actions = i18n.translated(CHURN_REASONS), i18n.translated(SUGGESTED_ACTIONS)
+    return [ChurnWarning(reason, labels[reason], actions[reason]) for reason, (flag, _) in CHURN_FLAGS.items()
             if customer.churn_flags & flag]
-
-
-@lru_cache(maxsize=8)
-def _warning_texts(locale: str) -> dict:
-    """Each reason's label and suggested action in ``locale`` (the one in force), translated once."""
-    return {reason: (str(CHURN_REASONS[reason]), str(SUGGESTED_ACTIONS[reason])) for reason in CHURN_REASONS}

@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import jobs
 from app.database import write_transaction
 from app.extensions import db
 from app.i18n import force_locale
@@ -754,19 +755,10 @@ def _fail(job_id: int, message: str) -> None:
 
 def start(job: CustomerImport) -> None:
     """Hand the job to a separate process (or run it now, in tests); the caller has committed."""
-    if current_app.config["IMPORT_RUNNER"] == "inline":
+    if jobs.runs_inline():
         run(job.id)
         return
-    import subprocess
-    import sys
-
-    log = open(import_dir() / f"{job.stored_as}.log", "ab")
-    subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "customers", "run-import", str(job.id)],
-        cwd=Path(current_app.root_path).parent, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-        start_new_session=True, env=os.environ.copy(),
-    )
-    log.close()
+    jobs.start_command("customers", "run-import", str(job.id), log_path=import_dir() / f"{job.stored_as}.log")
 
 
 def template_csv() -> bytes:

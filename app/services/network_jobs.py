@@ -18,6 +18,7 @@ from datetime import date
 
 from sqlalchemy import func, select, text, update
 
+from app import jobs
 from app.database import writer
 from app.extensions import db
 from app.models import Customer, CustomerRules, Franchisee, Store
@@ -56,21 +57,10 @@ def request_regrade() -> None:
 def start_regrade() -> None:
     """Run ``regrade`` in a process of its own (``flask customers regrade``): on a million
     customers it takes minutes, which no web request may hold. Inline in the tests."""
-    from flask import current_app
-
-    if current_app.config["IMPORT_RUNNER"] == "inline":
+    if jobs.runs_inline():
         regrade()
         return
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "customers", "regrade"],
-        cwd=Path(current_app.root_path).parent, stdout=subprocess.DEVNULL, stderr=None,
-        stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy(),
-    )
+    jobs.start_command("customers", "regrade")
 
 
 def regrade(progress=_quiet) -> bool:

@@ -4,12 +4,12 @@ from flask_login import current_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
-from app.i18n import translated
 from app.blueprints.common import commit_or_explain, keyset_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import MergeForm
 from app.blueprints.customers.views_customers import franchisee_choices
 from app.extensions import db
+from app.i18n import translated
 from app.forms import EmptyForm, choices
 from app.models import Customer, DuplicateCandidate, Franchisee, NotDuplicate, StoreStats
 from app.pagination import Ordering

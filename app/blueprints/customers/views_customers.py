@@ -6,12 +6,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from app import refcache
-from app.i18n import translated
 from app.blueprints.common import commit_new, keyset_of, page_of, save_versioned
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import CustomerForm, scoped_store
 from app.blueprints.customers.listing import CHURN_FILTERS, CONSENT_FILTERS, SORTS, Filters, customer_query
 from app.extensions import db
+from app.i18n import translated
 from app.models import AuditEvent, Contact, Customer, Franchisee, Purchase, Store, StoreStats
 from app.models.base import utcnow
 from app.models.customer import CATEGORIES, GRADES

@@ -15,13 +15,15 @@ from app.blueprints.customers.listing import Filters, customer_query
 from app.blueprints.customers.views_customers import scoped_stores
 from app.extensions import db
 from app.forms import EmptyForm
-from app.models import Customer, CustomerImport, MembershipTier, Store
+from app.i18n import translated
+from app.models import Customer, CustomerImport, Store
 from app.models.base import utcnow
 from app.models.customer import CATEGORIES
 from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
 from app.services import audit
+from app.services import customer_analytics as analytics
 from app.services import customer_import as importer
 from app.services.customer_fields import mask_email, mask_mobile
 
@@ -124,9 +126,9 @@ def _export_rows(f: Filters):
     yield header
     # Plain columns, no ORM objects (hydrating them was most of the time), and labels looked
     # up once rather than once a row.
-    categories = {key: str(label) for key, label in CATEGORIES.items()}
+    categories = translated(CATEGORIES)
     yes, no, anonymised = _("Yes"), _("No"), _("Anonymised customer")
-    tiers = {t.id: t.label(locale) for t in db.session.scalars(select(MembershipTier))}
+    tiers = {t.id: t.label(locale) for t in analytics.tier_options()}
     store_codes = dict(db.session.execute(select(Store.id, Store.code)).all())
     columns = (Customer.code, Customer.name, Customer.anonymised_at, Customer.store_id, Customer.category,
                Customer.grade, Customer.tier_id, Customer.points, Customer.mobile, Customer.email,
