@@ -73,9 +73,11 @@ class Config:
     SQLITE_CACHE_MB = _int("SQLITE_CACHE_MB", 48)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     PER_PAGE = 25
-    # Dashboards of scopes larger than this many stores show figures up to this old (per worker).
     # A user opening the same customer again within this many seconds is one visit in the trail.
     AUDIT_VIEW_WINDOW_SECONDS = _int("AUDIT_VIEW_WINDOW_SECONDS", 300)
+    # How long a saved create form is remembered, so that posting it again adds nothing.
+    FORM_RECEIPT_DAYS = _int("FORM_RECEIPT_DAYS", 30)
+    # Dashboards of scopes larger than this many stores show figures up to this old (per worker).
     DASHBOARD_LIVE_MAX_STORES = _int("DASHBOARD_LIVE_MAX_STORES", 100)
     DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", 60)
     HSTS = False

@@ -1,7 +1,13 @@
 """Form pieces shared by several blueprints."""
+import re
+import secrets
+
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from wtforms import IntegerField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
@@ -63,3 +69,66 @@ class Unique:
         existing = self.lookup(field.data)
         if existing is not None and existing is not form._obj:
             raise ValidationError(self.message)
+
+
+class SubmissionInput(HiddenInput):
+    """The one-time token of a create form, as a hidden *text* input filled in by app.js.
+
+    Why not a plain hidden input with the token as its value: after Save, Back makes the
+    browser fetch the form again (pages are ``no-store``), so the server would hand out a new
+    token while the browser restores what the user had typed - and the replayed post would
+    look new. A text input whose value a script set is part of the form state the browser
+    restores, so Back then Save sends the first token again. ``hidden_tag()`` renders it
+    (it is a ``HiddenInput``); without JavaScript the field stays empty and the form simply
+    has no replay guard.
+    """
+
+    def __call__(self, field, **kwargs):
+        return Markup(f'<input type="text" name="{escape(field.name)}" value="" '
+                      f'data-submission="{escape(field.token)}" hidden tabindex="-1" aria-hidden="true">')
+
+
+TOKEN_SHAPE = re.compile(r"[0-9a-f]{32}")
+
+
+class SubmissionField(StringField):
+    widget = SubmissionInput()
+
+    def process_formdata(self, valuelist):
+        posted = (valuelist[0] if valuelist else "") or ""
+        self.data = posted if TOKEN_SHAPE.fullmatch(posted) else None
+
+    @property
+    def token(self) -> str:
+        # A form shown again after a validation error keeps the token it was posted with.
+        if not self.data:
+            self.data = secrets.token_hex(16)
+        return self.data
+
+
+class OnceForm(FlaskForm):
+    """A form that creates a record: a replayed post is recognised (issue 8).
+
+    ``validate()`` looks the posted token up first: when that user already saved this form,
+    ``receipt`` is set and validation passes without checking the fields again (a replayed
+    new customer would otherwise fail on its own mobile number). ``blueprints.common.create_once``
+    then takes the user to the record the first post created.
+    """
+
+    submission = SubmissionField()
+
+    def validate(self, extra_validators=None):
+        self.receipt = None
+        token = self.submission.data
+        csrf = getattr(self, "csrf_token", None)  # absent where CSRF is switched off (tests)
+        if token and current_user.is_authenticated and (csrf is None or csrf.validate(self)):
+            from app.extensions import db
+            from app.models import FormReceipt
+
+            receipt = db.session.scalar(select(FormReceipt).where(FormReceipt.token == token))
+            if receipt is not None and receipt.user_id == current_user.id:
+                self.receipt = receipt
+                return True
+            if receipt is not None:  # someone else's token: no way into their record, no guard either
+                self.submission.data = None
+        return super().validate(extra_validators=extra_validators)

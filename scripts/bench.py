@@ -21,7 +21,6 @@ BENCH_SEED (seed large's own default if unset), BENCH_SKIP_SEED, BENCH_RUNS (60)
 BENCH_WRK_SECONDS (5), BENCH_PAGE_SECONDS (10: the sequential runs of a page stop after this
 long once 10 are done, so a slow page cannot stretch the run), BENCH_IMPORT_ROWS (100000; 0 = no import).
 """
-import csv
 import http.client
 import math
 import os

@@ -8,7 +8,6 @@ process, as an upload does. Prints seconds and peak resident memory per step.
     make bench-import            # ROWS=100000 by default
     DATABASE_URL=sqlite:////tmp/copy-of-large.db PROFILE=/tmp/prof make bench-import   # profile both steps
 """
-import csv
 import os
 import subprocess
 import sys

@@ -1,11 +1,14 @@
 """View helpers shared by the blueprints."""
-from flask import current_app, flash, request
+from flask import Response, current_app, flash, redirect, request
+from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
+from app.models import FormReceipt
 from app.services import RuleError
 
 
@@ -85,13 +88,43 @@ def commit_or_explain(change, success: str) -> bool:
     return True
 
 
-def commit_new(create) -> object | None:
-    """Run ``create()`` and commit; a duplicate key becomes a message, not an error page."""
+def create_once(form, create, url_of, success) -> Response | None:
+    """Save a create form once: run ``create()``, commit, say ``success`` and go to the record.
+
+    ``form`` is an ``app.forms.OnceForm``. Its token is stored with the new record in one
+    transaction, so posting the same form again (Back then Save, a double click) lands on the
+    record the first post created, with a note saying so; of two simultaneous posts the second
+    fails on the token's key and lands there too. A broken business rule or a duplicate key
+    is rolled back and explained; then None is returned and the view shows the form again.
+    ``url_of(obj)`` and ``success(obj)`` (or a plain string) describe the new record.
+    """
+    if form.receipt is not None:
+        return _already_saved(form.receipt)
+    token = form.submission.data
     try:
         obj = create()
+        url = url_of(obj)
+        if token:
+            db.session.add(FormReceipt(token=token, user_id=current_user.id, url=url))
         db.session.commit()
-        return obj
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return None
     except IntegrityError:
         db.session.rollback()
+        receipt = token and db.session.scalar(
+            select(FormReceipt).where(FormReceipt.token == token, FormReceipt.user_id == current_user.id))
+        if receipt:
+            return _already_saved(receipt)
         flash(_("Not saved: a code, name or number you entered is already in use."), "danger")
         return None
+    flash(success(obj) if callable(success) else success, "success")
+    return redirect(url)
+
+
+def _already_saved(receipt) -> Response:
+    flash(_("This form was already saved (at %(time)s); nothing was added again. "
+            "Here is what it saved. To add another, open a new form.",
+            time=format_datetime(receipt.created_at, "short")), "info")
+    return redirect(receipt.url)

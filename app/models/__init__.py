@@ -4,9 +4,9 @@ from app.models.customer import CareTask, Contact, Customer, CustomerSequence, D
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
 from app.models.org import Franchisee, Region, Store, StoreOwnership
 from app.models.stats import StoreMonthStats, StoreStats
-from app.models.system import CacheStamp
+from app.models.system import CacheStamp, FormReceipt
 from app.models.user import User, UserSession
 
 __all__ = [
-    "AuditEvent", "CacheStamp", "CareHoliday", "CareTask", "DuplicateCandidate", "StoreMonthStats", "StoreStats", "Contact", "Customer", "CustomerImport", "CustomerRules",
+    "AuditEvent", "CacheStamp", "FormReceipt", "CareHoliday", "CareTask", "DuplicateCandidate", "StoreMonthStats", "StoreStats", "Contact", "Customer", "CustomerImport", "CustomerRules",
     "CustomerSequence", "MembershipTier", "NotDuplicate", "Purchase", "Franchisee", "Region", "Store", "StoreOwnership", "User", "UserSession"]

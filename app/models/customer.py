@@ -113,6 +113,9 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
         Index("ix_customer_franchisee_spend", "franchisee_id", "total_spend", "id"),
     )
 
+    # (store_id, code) and the store- and franchisee-led indexes above serve every lookup.
+    owner_columns_indexed = False
+
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(60))

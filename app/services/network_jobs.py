@@ -14,14 +14,15 @@ SQLite a writer holds the database only for one slice).
 after a bulk load (``seed large``) or a data repair.
 """
 import time
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import func, select, text, update
+from flask import current_app
+from sqlalchemy import delete, func, select, text, update
 
 from app import jobs
 from app.database import writer
 from app.extensions import db
-from app.models import Customer, CustomerRules, Franchisee, Store
+from app.models import Customer, CustomerRules, FormReceipt, Franchisee, Store
 from app.models.base import utcnow
 from app.security.tenancy import unscoped
 from app.services import customer_analytics as analytics
@@ -124,9 +125,18 @@ def _nightly(today: date, progress) -> None:
     db.session.commit()
     _timed(progress, "roll-ups", started)
 
+    forget_old_receipts()
     started = time.perf_counter()
     optimise()
     _timed(progress, "planner statistics", started)
+
+
+def forget_old_receipts() -> None:
+    """Saved create forms older than FORM_RECEIPT_DAYS: a post of one now is a new record."""
+    cutoff = utcnow() - timedelta(days=current_app.config["FORM_RECEIPT_DAYS"])
+    with unscoped():  # bookkeeping of every user's forms
+        db.session.execute(delete(FormReceipt).where(FormReceipt.created_at < cutoff))
+    db.session.commit()
 
 
 def recompute_figures(progress=_quiet, today: date | None = None) -> int:

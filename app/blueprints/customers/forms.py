@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange, Optiona
 from wtforms.widgets import DateInput
 
 from app.extensions import db
-from app.forms import Chosen, VersionedForm, choices, safe_text, text_or_blank
+from app.forms import Chosen, OnceForm, VersionedForm, choices, safe_text, text_or_blank
 from app.models import Customer, Store, User
 from app.models.base import utcnow
 from app.models.customer import (
@@ -146,7 +146,11 @@ class CustomerForm(VersionedForm):
         return data
 
 
-class PurchaseForm(FlaskForm):
+class NewCustomerForm(OnceForm, CustomerForm):
+    """Opening a customer file: a replayed post lands on the file it opened."""
+
+
+class PurchaseForm(OnceForm):
     purchased_on = FlexibleDateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
     amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[
         InputRequired(message=_l("Enter an amount.")),
@@ -162,7 +166,7 @@ class PurchaseForm(FlaskForm):
             raise ValidationError(_l("Purchases before 2000 are not recorded."))
 
 
-class ContactForm(FlaskForm):
+class ContactForm(OnceForm):
     occurred_at = DateTimeLocalField(_l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
                                      validators=[InputRequired(message=_l("Enter a valid date and time."))])
     method = SelectField(_l("Method"), choices=choices(CONTACT_METHODS.items()))
@@ -215,7 +219,7 @@ class MergeForm(FlaskForm):
     keep = SelectField(_l("Record to keep"), coerce=int, validators=[Chosen()])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(OnceForm):
     store_id = SelectField(_l("Store for rows without a store code"), coerce=int, validators=[Chosen()])
     file = FileField(_l("File (CSV or Excel .xlsx)"), validators=[FileRequired(message=_l("Choose a file to upload."))])
 

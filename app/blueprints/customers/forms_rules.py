@@ -1,9 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
 
-from app.forms import VersionedForm, safe_text
+from app.forms import OnceForm, VersionedForm, safe_text
 
 
 def _int(label, low, high, **kwargs):
@@ -51,7 +50,11 @@ class TierForm(VersionedForm):
     min_points = _int(_l("... or at points (0 = not used)"), 0, 100_000_000)
 
 
-class HolidayForm(FlaskForm):
+class HolidayForm(OnceForm):
     on = DateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), safe_text(30)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), safe_text(30)])
+
+
+class NewTierForm(OnceForm, TierForm):
+    """Adding a tier: a replayed post adds nothing."""

@@ -1,11 +1,11 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, load_only
 
-from app.blueprints.common import capped_count, commit_or_explain, keyset_of
+from app.blueprints.common import capped_count, create_once, keyset_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import ContactForm
 from app.blueprints.customers.listing import Filters, customer_query
@@ -113,8 +113,9 @@ def care_done(customer_id: int, kind: str):
     back = request.args.get("tab", "return")
     if form.validate_on_submit():
         data = form.data_for_model() | refs
-        if commit_or_explain(lambda: customers.record_contact(customer, data, current_user),
-                             _("Care for %(name)s marked done.", name=customer.display_name)):
-            return redirect(url_for("customers.care_schedule", tab=back))
+        if done := create_once(form, lambda: customers.record_contact(customer, data, current_user),
+                               lambda contact: url_for("customers.care_schedule", tab=back),
+                               _("Care for %(name)s marked done.", name=customer.display_name)):
+            return done
     return render_template("customers/contact_form.html", form=form, customer=customer, care=kind, target=target,
                            locale=str(get_locale()))

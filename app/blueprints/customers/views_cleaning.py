@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, func, select
@@ -11,7 +11,7 @@ from app.blueprints.customers.views_customers import franchisee_choices
 from app.extensions import db
 from app.i18n import translated
 from app.forms import EmptyForm, choices
-from app.models import Customer, DuplicateCandidate, Franchisee, NotDuplicate, StoreStats
+from app.models import Customer, DuplicateCandidate, NotDuplicate, StoreStats
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from app import refcache
-from app.blueprints.common import commit_new, keyset_of, page_of, save_versioned
+from app.blueprints.common import create_once, keyset_of, page_of, save_versioned
 from app.blueprints.customers import bp
-from app.blueprints.customers.forms import CustomerForm, scoped_store
+from app.blueprints.customers.forms import CustomerForm, NewCustomerForm, scoped_store
 from app.blueprints.customers.listing import CHURN_FILTERS, CONSENT_FILTERS, SORTS, Filters, customer_query
 from app.extensions import db
 from app.i18n import translated
@@ -105,16 +105,15 @@ def index():
 def new():
     """Open a customer file in one of the user's stores."""
     stores = scoped_stores()
-    form = CustomerForm(stores=stores, version=1)
+    form = NewCustomerForm(stores=stores, version=1)
     if form.validate_on_submit():
         store = scoped_store(form.store_id)
-        if store is None:
+        if store is None and form.receipt is None:
             form.store_id.errors.append(_("Choose one of your stores."))
-        else:
-            customer = commit_new(lambda: customers.create_customer(store, form.data_for_model(), current_user))
-            if customer is not None:
-                flash(_("Customer %(code)s created.", code=customer.code), "success")
-                return redirect(url_for("customers.show", customer_id=customer.id))
+        elif done := create_once(form, lambda: customers.create_customer(store, form.data_for_model(), current_user),
+                                 lambda customer: url_for("customers.show", customer_id=customer.id),
+                                 lambda customer: _("Customer %(code)s created.", code=customer.code)):
+            return done
     return render_template("customers/form.html", form=form, customer=None)
 
 

@@ -2,7 +2,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.blueprints.common import commit_or_explain
+from app.blueprints.common import commit_or_explain, create_once
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import AnonymiseForm, ConsentForm, ContactForm, PurchaseForm
 from app.models import Customer
@@ -31,12 +31,14 @@ def new_purchase(customer_id: int):
             "items": form.items.data.strip(),
             "channel": form.channel.data,
         }
-        holder = {}
-        if commit_or_explain(lambda: holder.update(p=customers.record_purchase(customer, data, current_user)),
-                             _("Purchase recorded.")):
-            if holder["p"].over_limit:
+        def url_of(purchase):
+            if purchase.over_limit:
                 flash(_("This order is above the customer's sales limit."), "warning")
-            return _back(customer)
+            return url_for("customers.show", customer_id=customer.id)
+
+        if done := create_once(form, lambda: customers.record_purchase(customer, data, current_user), url_of,
+                               _("Purchase recorded.")):
+            return done
     return render_template("customers/purchase_form.html", form=form, customer=customer)
 
 
@@ -46,10 +48,11 @@ def new_contact(customer_id: int):
     """Log a contact or care visit in the customer's history."""
     customer = get_scoped_or_404(Customer, customer_id)
     form = ContactForm()
-    if form.validate_on_submit() and commit_or_explain(
-        lambda: customers.record_contact(customer, form.data_for_model(), current_user), _("Contact logged.")
-    ):
-        return _back(customer)
+    if form.validate_on_submit() and (done := create_once(
+        form, lambda: customers.record_contact(customer, form.data_for_model(), current_user),
+        lambda contact: url_for("customers.show", customer_id=customer.id), _("Contact logged."),
+    )):
+        return done
     return render_template("customers/contact_form.html", form=form, customer=customer, care=None)
 
 

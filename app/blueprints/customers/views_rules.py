@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
-from app.blueprints.common import commit_new, commit_or_explain, save_versioned
+from app.blueprints.common import commit_or_explain, create_once, save_versioned
 from app.blueprints.customers import bp
-from app.blueprints.customers.forms_rules import HolidayForm, RulesForm, TierForm
+from app.blueprints.customers.forms_rules import HolidayForm, NewTierForm, RulesForm, TierForm
 from app.extensions import db
 from app.forms import EmptyForm
 from app.models import CareHoliday, Customer, MembershipTier
@@ -25,7 +25,7 @@ def _rules_page(form, tier_form=None, holiday_form=None, status=200):
         "customers/rules.html",
         form=form,
         tiers=analytics.tiers(),
-        tier_form=tier_form or TierForm(formdata=None, version=1),
+        tier_form=tier_form or NewTierForm(formdata=None, version=1),
         holiday_form=holiday_form or HolidayForm(formdata=None),
         holidays=db.session.scalars(select(CareHoliday).where(CareHoliday.on >= utcnow().date()).order_by(CareHoliday.on)).all(),
         post_form=EmptyForm(),
@@ -50,6 +50,10 @@ def _save_and_regrade(form, obj, action: str):
 
 def _regrade_started(message: str):
     flash(message, "success")
+    _start_pending_regrade()
+
+
+def _start_pending_regrade():
     if analytics.get_rules().regrade_pending:
         network_jobs.start_regrade()
 
@@ -71,9 +75,9 @@ def rules():
 @access("customers.rules")
 def new_tier():
     """Add a membership tier (at most five)."""
-    form = TierForm()
+    form = NewTierForm()
     if form.validate_on_submit():
-        if len(analytics.tiers()) >= MAX_TIERS:
+        if form.receipt is None and len(analytics.tiers()) >= MAX_TIERS:
             flash(_("There can be at most %(n)d tiers.", n=MAX_TIERS), "danger")
         else:
             def create():
@@ -85,9 +89,11 @@ def new_tier():
                 network_jobs.request_regrade()
                 return tier
 
-            if commit_new(create) is not None:
-                _regrade_started(_("Tier added. Every customer's tier is being recomputed in the background."))
-                return redirect(url_for("customers.rules"))
+            if done := create_once(form, create, lambda tier: url_for("customers.rules"),
+                                   _("Tier added. Every customer's tier is being recomputed in the background.")):
+                if form.receipt is None:
+                    _start_pending_regrade()
+                return done
     return _rules_page(RulesForm(obj=analytics.get_rules()), tier_form=form, status=400)
 
 
@@ -136,9 +142,8 @@ def new_holiday():
             audit.record("care_holiday.created", actor=current_user, target=holiday)
             return holiday
 
-        if commit_new(create) is not None:
-            flash(_("Holiday added."), "success")
-            return redirect(url_for("customers.rules"))
+        if done := create_once(form, create, lambda holiday: url_for("customers.rules"), _("Holiday added.")):
+            return done
     return _rules_page(RulesForm(obj=analytics.get_rules()), holiday_form=form, status=400)
 
 

@@ -6,7 +6,7 @@ from wtforms import DateField, EmailField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
 
 from app.extensions import db
-from app.forms import Chosen, Unique, VersionedForm, choices, safe_text
+from app.forms import Chosen, OnceForm, Unique, VersionedForm, choices, safe_text
 from app.models import Franchisee, Region, Store
 from app.models.org import FRANCHISEE_STATUSES
 from flask_wtf import FlaskForm
@@ -125,3 +125,15 @@ class TransferStoreForm(FlaskForm):
 
 class CloseStoreForm(FlaskForm):
     closed_on = DateField(_l("Closing date"), default=date.today, validators=[DataRequired(message=_l("Enter a valid date."))])
+
+
+class NewFranchiseeForm(OnceForm, FranchiseeForm):
+    """Registering a franchisee: a replayed post lands on the one it registered."""
+
+
+class NewRegionForm(OnceForm, RegionForm):
+    """Creating a region: a replayed post creates nothing."""
+
+
+class NewStoreForm(OnceForm, StoreForm):
+    """Opening a store: a replayed post lands on the store it opened."""

@@ -3,9 +3,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from app.blueprints.common import commit_new, page_of, save_versioned
+from app.blueprints.common import create_once, page_of, save_versioned
 from app.blueprints.org import bp
-from app.blueprints.org.forms import FranchiseeForm
+from app.blueprints.org.forms import FranchiseeForm, NewFranchiseeForm
 from app.extensions import db
 from app.models import Franchisee, Store
 from app.models.org import FRANCHISEE_STATUSES
@@ -42,12 +42,12 @@ def franchisees():
 @access("org.manage")
 def new_franchisee():
     """Register a franchisee."""
-    form = FranchiseeForm(version=1)
+    form = NewFranchiseeForm(version=1)
     if form.validate_on_submit():
-        franchisee = commit_new(lambda: org.create_franchisee(form.data_for_model(), current_user))
-        if franchisee is not None:
-            flash(_("Franchisee %(name)s created.", name=franchisee.name), "success")
-            return redirect(url_for("org.franchisee", franchisee_id=franchisee.id))
+        if done := create_once(form, lambda: org.create_franchisee(form.data_for_model(), current_user),
+                               lambda franchisee: url_for("org.franchisee", franchisee_id=franchisee.id),
+                               lambda franchisee: _("Franchisee %(name)s created.", name=franchisee.name)):
+            return done
     return render_template("org/franchisee_form.html", form=form, franchisee=None)
 
 

@@ -3,9 +3,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.blueprints.common import commit_new, save_versioned
+from app.blueprints.common import create_once, save_versioned
 from app.blueprints.org import bp
-from app.blueprints.org.forms import RegionForm
+from app.blueprints.org.forms import NewRegionForm, RegionForm
 from app.extensions import db
 from app.models import Region, Store
 from app.security.access import access
@@ -25,12 +25,12 @@ def regions():
 @access("org.manage")
 def new_region():
     """Create a region."""
-    form = RegionForm(version=1)
+    form = NewRegionForm(version=1)
     if form.validate_on_submit():
-        region = commit_new(lambda: org.create_region(form.data_for_model(), current_user))
-        if region is not None:
-            flash(_("Region %(name)s created.", name=region.name), "success")
-            return redirect(url_for("org.regions"))
+        if done := create_once(form, lambda: org.create_region(form.data_for_model(), current_user),
+                               lambda region: url_for("org.regions"),
+                               lambda region: _("Region %(name)s created.", name=region.name)):
+            return done
     return render_template("org/region_form.html", form=form, region=None)
 
 

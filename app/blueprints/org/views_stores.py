@@ -4,9 +4,9 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import commit_new, commit_or_explain, page_of, save_versioned
+from app.blueprints.common import create_once, commit_or_explain, page_of, save_versioned
 from app.blueprints.org import bp
-from app.blueprints.org.forms import CloseStoreForm, StoreForm, TransferStoreForm
+from app.blueprints.org.forms import CloseStoreForm, NewStoreForm, StoreForm, TransferStoreForm
 from app.extensions import db
 from app.forms import EmptyForm
 from app.models import Franchisee, Region, Store, StoreOwnership
@@ -58,12 +58,12 @@ def stores():
 @access("org.manage")
 def new_store():
     """Open a store for a franchisee."""
-    form = StoreForm(version=1)
+    form = NewStoreForm(version=1)
     if form.validate_on_submit():
-        store = commit_new(lambda: org.create_store(form.data_for_model(), current_user))
-        if store is not None:
-            flash(_("Store %(name)s created.", name=store.name), "success")
-            return redirect(url_for("org.store", store_id=store.id))
+        if done := create_once(form, lambda: org.create_store(form.data_for_model(), current_user),
+                               lambda store: url_for("org.store", store_id=store.id),
+                               lambda store: _("Store %(name)s created.", name=store.name)):
+            return done
     return render_template("org/store_form.html", form=form, store=None)
 
 

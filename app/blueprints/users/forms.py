@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Email, Optional, Regexp
 
 from app.blueprints.auth.forms import NewPasswordMixin
 from app.extensions import db
-from app.forms import Unique, VersionedForm, choices, safe_text
+from app.forms import OnceForm, Unique, VersionedForm, choices, safe_text
 from app.models import Franchisee, Region, Store, User
 from app.models.user import DEPARTMENTS, FRANCHISE_ROLES, ROLES, STORE_ROLES
 
@@ -97,7 +97,7 @@ class UserForm(VersionedForm):
         }
 
 
-class NewUserForm(NewPasswordMixin, UserForm):
+class NewUserForm(OnceForm, NewPasswordMixin, UserForm):
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), safe_text(128)])
 
     def validate_password(self, field):

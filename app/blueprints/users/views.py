@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import commit_new, page_of, save_versioned
+from app.blueprints.common import create_once, page_of, save_versioned
 from app.blueprints.users import bp
 from app.blueprints.users.forms import NewUserForm, ResetPasswordForm, UserForm, role_filter_choices
 from app.extensions import db
@@ -45,10 +45,12 @@ def new():
     """Create a user; they choose their own password at first sign-in."""
     form = NewUserForm(version=1)
     if form.validate_on_submit():
-        user = commit_new(lambda: user_service.create_user(form.profile_data(), form.password.data, current_user))
-        if user is not None:
-            flash(_("User %(name)s created. They must change the password at first sign-in.", name=user.username), "success")
-            return redirect(url_for("users.show", user_id=user.id))
+        if done := create_once(
+            form, lambda: user_service.create_user(form.profile_data(), form.password.data, current_user),
+            lambda user: url_for("users.show", user_id=user.id),
+            lambda user: _("User %(name)s created. They must change the password at first sign-in.", name=user.username),
+        ):
+            return done
     return render_template("users/form.html", form=form, user=None)
 
 
