@@ -151,3 +151,52 @@ def test_orders_above_a_business_customers_sales_limit_are_flagged(app, world, c
     purchase = service.record_purchase(company, {"purchased_on": TODAY, "amount": Decimal(amount), "items": "批量采购"}, actor)
     assert purchase.over_limit is flagged
 
+
+
+def test_churn_list_and_customer_page_agree_to_the_day(app, world, ctx):
+    """Issue 8: one rule decides absence for the stored flags (the list's filter) and the page."""
+    from app.models import Store
+
+    store = db.session.scalar(select(Store).where(Store.id == world.a_stores[0]))
+    rules = analytics.get_rules()
+    # Two purchases on one day are one visit: the single-purchase limit (180 days), not an
+    # interval of 0 days that the list used to flag after 30.
+    same_day = make_customer(store, "同日两单")
+    make_purchase(same_day, TODAY - timedelta(days=40), "100.00")
+    make_purchase(same_day, TODAY - timedelta(days=40), "80.00")
+    db.session.refresh(same_day)
+    assert same_day.usual_interval_days is None and analytics.absence_limit(same_day, rules) == 180
+    assert "同日两单" not in _warned("absent")
+
+    # Every 22.8 days (6 purchases over 114 days): absent after more than 45.6 days, both ways.
+    customers = []
+    for last_ago in (45, 46, 30, 31, 120, 181, 200):
+        for count, span in ((6, 114), (1, 0), (3, 10), (2, 400)):
+            c = make_customer(store, f"节奏{last_ago}-{count}-{span}")
+            for i in range(count):
+                make_purchase(c, TODAY - timedelta(days=last_ago + (span * i // max(count - 1, 1))), "100.00")
+            customers.append(c)
+    warned = _warned("absent")
+    for c in customers:
+        db.session.refresh(c)
+        assert analytics.is_absent(c, rules, TODAY) == (c.name in warned), c.name
+        assert bool(analytics.churn_warnings(c, rules, TODAY)) == (c.name in _warned()), c.name
+    assert "节奏46-6-114" in warned and "节奏45-6-114" not in warned
+    rhythm = next(c for c in customers if c.name == "节奏45-6-114")
+    assert analytics.absence_limit(rhythm, rules) == pytest.approx(45.6)
+
+
+def test_customer_page_explains_a_same_day_history(app, world, login_as):
+    with app.app_context():
+        from app.models import Store
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            store = db.session.get(Store, world.a_stores[0])
+            c = make_customer(store, "同日顾客")
+            make_purchase(c, TODAY - timedelta(days=3), "100.00")
+            make_purchase(c, TODAY - timedelta(days=3), "50.00")
+            db.session.commit()
+            cid = c.id
+    page = login_as("manager_a").get(f"/customers/{cid}").text
+    assert "目前所有消费都在同一天" in page and "目前只消费过一次" not in page

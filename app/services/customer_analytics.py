@@ -163,20 +163,32 @@ def tier_for(total: Decimal, count: int, points: int, tier_list) -> MembershipTi
 
 
 def usual_interval(count: int, first: date | None, last: date | None) -> float | None:
-    """Mean days between purchases, from the customer's own history."""
-    if count < 2 or first is None or last is None:
+    """Mean days between purchases, from the customer's own history; None until they came back
+    on a later day (two purchases on one day are one visit, not an interval of 0 days)."""
+    if count < 2 or first is None or last is None or last <= first:
         return None
     return round((last - first).days / (count - 1), 1)
 
 
-def absence_limit(customer, rules) -> int | None:  # the same rule as _absent, for one customer
-    """Days without a purchase after which this customer counts as absent."""
+def absence_limit(customer, rules) -> float | None:
+    """Days without a purchase after which this customer counts as absent (a churn warning).
+
+    The one definition: ``_absent`` below is the same rule in SQL (stored flags, the churn
+    list's filter) and ``is_absent`` applies it here (the customer's page), so the two agree
+    to the day - no rounding on either side. A customer who never came back on a later day
+    gets the single-purchase limit.
+    """
     if not customer.purchase_count:
         return None
-    if customer.purchase_count == 1 or not customer.usual_interval_days:
-        return rules.churn_single_purchase_days
-    own = float(rules.churn_interval_factor) * customer.usual_interval_days
-    return max(int(round(own)), rules.churn_min_days)
+    if not customer.usual_interval_days:
+        return float(rules.churn_single_purchase_days)
+    return max(float(rules.churn_interval_factor) * customer.usual_interval_days, float(rules.churn_min_days))
+
+
+def is_absent(customer, rules, today: date) -> bool:
+    """Whether ``absence_limit`` has passed on ``today`` (what ``_absent`` stores)."""
+    limit = absence_limit(customer, rules)
+    return limit is not None and customer.last_purchase_day + limit < today.toordinal()
 
 
 # --- set-based updates ---------------------------------------------------------
@@ -284,12 +296,15 @@ CHURN_FLAGS = {"absent": (CHURN_ABSENT, CHURN_ABSENT | CHURN_FREQUENCY),
 
 
 def _absent(rules, today: date):
+    """``absence_limit``/``is_absent`` in SQL, term for term."""
     own = Customer.usual_interval_days * float(rules.churn_interval_factor)
-    limit = case((own > rules.churn_min_days, own), else_=rules.churn_min_days)
-    return or_(
-        and_(Customer.purchase_count == 1, Customer.last_purchase_day + rules.churn_single_purchase_days < today.toordinal()),
-        and_(Customer.purchase_count >= 2, Customer.last_purchase_day + limit < today.toordinal()),
+    minimum = float(rules.churn_min_days)
+    limit = case(
+        (func.coalesce(Customer.usual_interval_days, 0) == 0, float(rules.churn_single_purchase_days)),
+        (own > minimum, own),
+        else_=minimum,
     )
+    return and_(Customer.purchase_count >= 1, Customer.last_purchase_day + limit < today.toordinal())
 
 
 def _window_counts(rules, today: date):
