@@ -9,7 +9,10 @@ import csv
 import random
 from datetime import date
 
-HEADER = ["门店编码", "姓名", "性别", "生日", "手机", "邮箱", "地址", "同意保存联系方式", "积分", "标签"]
+HEADER = ["门店编码", "姓名", "性别", "生日", "手机", "邮箱", "地址", "同意保存联系方式", "同意日期", "同意方式", "同意用途",
+          "积分", "标签"]
+METHODS = ["纸质表格", "线上", "微信"]
+CONSENT_DAY = "2026-01-15"
 STREETS = ["漕溪北路", "中山西路", "人民路", "解放路", "建设路", "和平路", "文化路", "长江路", "滨江大道", "新华路"]
 
 
@@ -25,10 +28,13 @@ def write_customer_csv(path, rows: int, store_codes: list[str], taken_mobiles=()
         for i in range(rows):
             name, sex, year = people.person()
             born = date(year, 1, 1).toordinal() + int(rng.random() * 365)
+            mobile, email = people.mobile(), people.email(name) if rng.random() < 0.35 else ""
+            address = f"上海市徐汇区{rng.choice(STREETS)}{int(rng.random() * 900) + 1}号"
+            if rng.random() < 0.8:  # consented, with date, method and purpose (R61)
+                consent = ["是", CONSENT_DAY, rng.choice(METHODS), "回访、会员活动与节日问候"]
+            else:  # no consent: no contact details either
+                consent, mobile, email, address = ["否", "", "", ""], "", "", ""
             writer.writerow([
                 store_codes[i % len(store_codes)], name, "女" if sex == "female" else "男",
-                date.fromordinal(born).isoformat(), people.mobile(),
-                people.email(name) if rng.random() < 0.35 else "",
-                f"上海市徐汇区{rng.choice(STREETS)}{int(rng.random() * 900) + 1}号",
-                "是" if rng.random() < 0.8 else "否", int(rng.random() * 1000), tag,
+                date.fromordinal(born).isoformat(), mobile, email, address, *consent, int(rng.random() * 1000), tag,
             ])

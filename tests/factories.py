@@ -1,6 +1,6 @@
 """Plain factory functions and the two-franchisee world every isolation test uses."""
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from app.extensions import db
 from decimal import Decimal
@@ -121,9 +121,12 @@ def make_world() -> World:
         db.session.add(MembershipTier(rank=rank, name_zh=zh, name_en=en, min_spend=Decimal(spend)))
     db.session.add(CareHoliday(on=date(2030, 1, 1), name_zh="元旦", name_en="New Year's Day"))
     c = world.customers
-    c["a"] = make_customer(a_stores[0], "甲方顾客", mobile="13800000001", email="a-customer@example.cn")
+    consented = {"consent": True, "consent_at": datetime(2026, 1, 5, 12), "consent_method": "paper",
+                 "consent_purpose": "回访与会员活动"}
+    c["a"] = make_customer(a_stores[0], "甲方顾客", mobile="13800000001", email="a-customer@example.cn", **consented)
+    # A file from before consent was enforced: a mobile, no consent (R61: listed as "do not contact").
     c["a2"] = make_customer(a_stores[1], "甲二顾客", mobile="13800000002")
-    c["b"] = make_customer(b_stores[0], "乙方秘密顾客", mobile="13911112222", email="b-secret@example.cn")
+    c["b"] = make_customer(b_stores[0], "乙方秘密顾客", mobile="13911112222", email="b-secret@example.cn", **consented)
     make_purchase(c["b"], date(2024, 5, 1), "888.00", items="乙方秘密商品")
     db.session.add(Contact(customer_id=c["b"].id, store_id=c["b"].store_id, franchisee_id=c["b"].franchisee_id,
                            occurred_at=date(2024, 5, 3), method="phone", purpose="return_visit", outcome="乙方秘密商品回访"))

@@ -173,8 +173,9 @@ def test_store_manager_works_a_customer_file_on_a_phone(live_server, browser):
 
 def test_owner_imports_a_file_in_the_background_in_english(live_server, browser, tmp_path):
     source = tmp_path / "customers.csv"
-    source.write_bytes("Store code,Name,Mobile,Birthday,Consent\nHZ001,Browser Test,13512345678,1991-07-08,yes\n"
-                       "SU001,浏览器测试,13587654321,1992/8/9,是\n".encode("gbk"))
+    source.write_bytes("Store code,Name,Mobile,Birthday,Consent,Consent date,Consent method,Consent purpose\n"
+                       "HZ001,Browser Test,13512345678,1991-07-08,yes,2026-10-01,paper,member offers\n"
+                       "SU001,浏览器测试,13587654321,1992/8/9,是,2026/10/2,微信,回访\n".encode("gbk"))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     _sign_in(page, live_server, "owner-a")
@@ -209,4 +210,47 @@ def test_hq_admin_sees_the_network_and_who_looked(live_server, browser):
     assert "customer.viewed" in page.inner_text("[data-testid=access-log]")
     page.goto(live_server + "/customers/rules")
     _shot(page, "hq-admin-rules.png")
+    context.close()
+
+
+# Elements whose right edge passes the viewport, unless clipped by an overflow:hidden parent
+# (a scrolling table counts: its off-screen button is what a phone user could not reach).
+WIDER_THAN_SCREEN = """() => { const w = document.documentElement.clientWidth; const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || r.right <= w + 1) continue;
+    let p = el.parentElement, clipped = false;
+    while (p) { if (getComputedStyle(p).overflowX === 'hidden') { clipped = true; break; } p = p.parentElement; }
+    if (!clipped) out.push(`${el.tagName}.${el.className}: ${(el.textContent || '').trim().slice(0, 30)}`);
+  }
+  return out.slice(0, 5); }"""
+
+
+@pytest.mark.parametrize("username, language", [("manager-a1", "zh"), ("hq-admin", "en")])
+def test_every_customer_page_fits_a_phone(live_server, browser, username, language):
+    """Issue 8: at 390 x 844 no element of any customer page is wider than the screen (lists
+    become cards, tabs and the sub-navigation wrap), in both languages."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    if language == "en":
+        page.goto(live_server + "/login")
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
+    _sign_in(page, live_server, username)
+    page.goto(live_server + "/customers/?sort=spend")
+    customer = page.locator("[data-testid=customer-table] tbody tr a").first.get_attribute("href")
+    pages = ["/", "/customers/", "/customers/?sort=spend&category=vip", "/customers/churn", "/customers/churn?consent=no",
+             "/customers/care", "/customers/care?tab=birthday", "/customers/care?tab=no-consent",
+             "/customers/duplicates", "/customers/imports", "/customers/new", customer, customer + "?history=all",
+             customer + "/edit", customer + "/purchases/new", customer + "/contacts/new", customer + "/consent"]
+    if username == "hq-admin":
+        pages += ["/customers/rules", customer + "/access-log"]
+    wide = {}
+    for url in pages:
+        response = page.goto(live_server + url)
+        assert response.status == 200, url
+        if found := page.evaluate(WIDER_THAN_SCREEN):
+            wide[url] = found
+    _shot(page, f"{username}-customer-phone-{language}.png")
+    assert wide == {}
     context.close()

@@ -8,7 +8,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, Customer, CustomerImport
 
-ZH_HEADER = "门店编码,客户编码,姓名,性别,生日,手机,邮箱,同意保存联系方式\n"
+ZH_HEADER = "门店编码,客户编码,姓名,性别,生日,手机,邮箱,同意保存联系方式,同意日期,同意方式,同意用途\n"
+# Consent with its date, method and purpose (R61): a row that keeps contact details needs all four.
+OK = ",2026-10-01,纸质表格,回访与会员活动"
+NO = ",,,"
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def _count(app, **where):
 
 def test_utf8_bom_csv_with_chinese_headers_is_checked_then_imported_on_confirmation(app, world, owner):
     before = _count(app)
-    csv = ZH_HEADER + "A01,,王小明,男,1988/4/12,138 0013 8000,WANG@Example.com,是\nA02,,李 娜,女,19900517,+86 139-1000-2000,,否\n"
+    csv = ZH_HEADER + "A01,,王小明,男,1988/4/12,138 0013 8000,WANG@Example.com,是" + OK + "\nA02,,李 娜,女,19900517,+86 139-1000-2000,,是" + OK + "\n"
     response = _upload(owner, world, csv.encode("utf-8-sig"))
     assert response.status_code == 302
     job = _job(app)
@@ -65,7 +68,8 @@ def test_utf8_bom_csv_with_chinese_headers_is_checked_then_imported_on_confirmat
 
 
 def test_gbk_csv_with_english_headers_and_semicolons(app, world, owner):
-    csv = "Name;Mobile;Birthday;Customer type\n陈静;13700001111;1979-12-01;company\n"
+    csv = ("Name;Mobile;Birthday;Customer type;Consent;Consent date;Consent method;Consent purpose\n"
+           "陈静;13700001111;1979-12-01;company;yes;2026-10-01;paper;member offers\n")
     _upload(owner, world, csv.encode("gbk"))
     job = _job(app)
     assert (job.state, job.encoding) == ("ready", "gb18030")
@@ -74,8 +78,8 @@ def test_gbk_csv_with_english_headers_and_semicolons(app, world, owner):
 def test_xlsx_is_read_as_a_stream(app, world, owner):
     book = Workbook()
     sheet = book.active
-    sheet.append(["姓名", "手机", "生日", "积分"])
-    sheet.append(["赵敏", 13600002222, "1985-03-03", 300])
+    sheet.append(["姓名", "手机", "生日", "积分", "同意", "同意日期", "同意方式", "同意用途"])
+    sheet.append(["赵敏", 13600002222, "1985-03-03", 300, "是", "2026-10-01", "微信", "会员活动"])
     buffer = io.BytesIO()
     book.save(buffer)
     _upload(owner, world, buffer.getvalue(), filename="名单.xlsx")
@@ -88,17 +92,20 @@ def test_xlsx_is_read_as_a_stream(app, world, owner):
 def test_a_file_with_bad_rows_is_refused_whole_with_an_error_per_row(app, world, owner):
     before = _count(app)
     csv = (ZH_HEADER
-           + "A01,,好顾客,女,1990-01-01,13800009999,,是\n"
-           + "A01,,坏手机,女,1990-01-01,12345,,是\n"
-           + "A01,,坏生日,男,2026-02-30,13800007777,,否\n"
-           + "B01,,别家门店,男,,13800006666,,是\n"
-           + "A01,,重复手机,男,,13800009999,,是\n"
-           + "A01,,,男,,,,也许\n")
+           + "A01,,好顾客,女,1990-01-01,13800009999,,是" + OK + "\n"
+           + "A01,,坏手机,女,1990-01-01,12345,,是" + OK + "\n"
+           + "A01,,坏生日,男,2026-02-30,,,否" + NO + "\n"
+           + "B01,,别家门店,男,,13800006666,,是" + OK + "\n"
+           + "A01,,重复手机,男,,13800009999,,是" + OK + "\n"
+           + "A01,,,男,,,,也许" + NO + "\n"
+           + "A01,,未同意留手机,男,,13800005555,,否" + NO + "\n"
+           + "A01,,同意无用途,男,,13800004444,,是,2026-10-01,纸质表格,\n")
     _upload(owner, world, csv.encode("utf-8"))
     job = _job(app)
-    assert (job.state, job.total_rows, job.error_rows) == ("invalid", 6, 5)
+    assert (job.state, job.total_rows, job.error_rows) == ("invalid", 8, 7)
     problems = {(row, column) for row, column, _ in job.errors}
-    assert {(3, "手机"), (4, "生日"), (5, "门店编码"), (6, "手机"), (7, "姓名"), (7, "同意保存联系方式")} <= problems
+    assert {(3, "手机"), (4, "生日"), (5, "门店编码"), (6, "手机"), (7, "姓名"), (7, "同意保存联系方式"),
+            (8, "同意保存联系方式"), (9, "同意用途")} <= problems
     page = owner.get(f"/customers/imports/{job.id}")
     assert "不是有效的中国大陆手机号码" in page.text and "不是真实存在的日期" in page.text
     assert "B01" in page.text  # the user's own input is echoed back, not B's data
@@ -145,3 +152,10 @@ def test_an_oversize_upload_is_refused_with_a_message(app, world, owner, monkeyp
 def test_an_import_cannot_target_another_franchisees_store(app, world, owner):
     response = _upload(owner, world, "姓名\n某人\n".encode(), store=world.b_stores[0])
     assert response.status_code == 400 and _job(app) is None
+
+
+def test_the_downloadable_template_imports_as_it_is(app, world, owner):
+    template = owner.get("/customers/imports/template.csv").data
+    _upload(owner, world, template)
+    job = _job(app)
+    assert (job.state, job.total_rows, job.error_rows) == ("ready", 1, 0), job.errors

@@ -10,6 +10,9 @@ from app.security.tenancy import unscoped
 
 VALID = {"name": "周杰", "gender": "male", "customer_type": "individual", "source": "walk_in",
          "relationship_type": "basic", "salesperson_id": "0", "consent_method": "0"}
+# Contact details are kept only with consent, recorded with how, why and when (R61).
+CONSENTED = {"consent": "y", "consent_method": "paper", "consent_purpose": "回访与会员活动",
+             "consent_date": utcnow().date().isoformat()}
 
 
 def _customer(app, **where) -> Customer:
@@ -28,7 +31,8 @@ def test_new_customer_gets_a_store_code_and_normalised_phone_and_date(app, world
     client = login_as("manager_a")
     response = client.post_form("/customers/new", VALID | {"mobile": "+86 139-0000-1234", "birthday": "1990年5月17日",
                                                              "email": " Zhou@Example.COM ", "consent": "y",
-                                                             "consent_method": "paper", "version": "1"})
+                                                             "consent_method": "paper", "consent_purpose": "回访与会员活动",
+                                                             "consent_date": utcnow().date().isoformat(), "version": "1"})
     assert response.status_code == 302
     customer = _customer(app, name="周杰")
     assert customer.code == "A01-000001" and customer.mobile == "13900001234"
@@ -60,7 +64,7 @@ def test_future_birthday_duplicate_code_and_taken_phone_are_refused(app, world, 
 def test_an_edit_over_someone_elses_newer_save_is_a_conflict_not_an_overwrite(app, world, login_as):
     cid = world.customers["a"]
     first, second = login_as("manager_a"), login_as("staff_a")
-    base = VALID | {"name": "甲方顾客", "mobile": "13800000001", "version": "1"}
+    base = VALID | CONSENTED | {"name": "甲方顾客", "mobile": "13800000001", "version": "1"}
     assert first.post_form(f"/customers/{cid}/edit", base | {"address": "上海市第一次修改"}).status_code == 302
     response = second.post_form(f"/customers/{cid}/edit", base | {"address": "上海市第二次修改"})
     assert response.status_code == 200 and "您编辑期间，其他人修改了这条记录" in response.text
@@ -251,9 +255,9 @@ def test_list_churn_and_care_pages_do_not_query_per_customer(app, world, login_a
         with app.app_context(), unscoped():
             store = db.session.get(Store, world.a_stores[0])
             for i in range(start, start + count):
-                recent = make_customer(store, f"近期顾客{i}", code=f"BULK-{i}")  # due a return visit
+                recent = make_customer(store, f"近期顾客{i}", code=f"BULK-{i}", consent=True)  # due a return visit
                 make_purchase(recent, utcnow().date() - timedelta(days=2), "99.00")
-                lapsed = make_customer(store, f"流失顾客{i}", code=f"LAPSED-{i}")  # absent: shows on the churn page
+                lapsed = make_customer(store, f"流失顾客{i}", code=f"LAPSED-{i}", consent=True)  # on the churn page
                 make_purchase(lapsed, utcnow().date() - timedelta(days=400), "99.00")
                 make_purchase(lapsed, utcnow().date() - timedelta(days=380), "99.00")
             db.session.commit()
@@ -371,3 +375,65 @@ def test_a_reload_is_one_visit_in_the_trail_but_every_user_and_export_is_logged(
     auditor.get("/customers/export.csv?q=甲方")
     auditor.get("/customers/export.csv?q=甲方")
     assert len(_audit(app, "customers.exported")) == 2
+
+
+def test_contact_details_need_consent_and_consent_needs_how_why_and_when(app, world, login_as):
+    """R61 (issue 8): the form refused nothing of this before."""
+    client = login_as("manager_a")
+    typed = VALID | {"name": "无同意顾客", "mobile": "13912340000", "address": "上海市长宁区", "version": "1"}
+    response = client.post_form("/customers/new", typed)
+    assert response.status_code == 200 and "仅在客户同意后保存" in response.text
+    assert 'value="13912340000"' in response.text and _customer(app, name="无同意顾客") is None
+
+    no_purpose = typed | {"consent": "y", "consent_method": "paper", "consent_date": "2026-11-01"}
+    response = client.post_form("/customers/new", no_purpose)
+    assert "请说明告知客户的用途" in response.text and _customer(app, name="无同意顾客") is None
+    future = (utcnow().date() + timedelta(days=3)).isoformat()
+    response = client.post_form("/customers/new", no_purpose | {"consent_purpose": "回访", "consent_date": future})
+    assert "同意日期不能晚于今天" in response.text
+    response = client.post_form("/customers/new", no_purpose | {"consent_purpose": "回访", "consent_date": ""})
+    assert "请填写客户表示同意的日期" in response.text
+
+    saved = client.post_form("/customers/new", no_purpose | {"consent_purpose": "回访"})
+    assert saved.status_code == 302
+    customer = _customer(app, name="无同意顾客")
+    assert customer.consent and customer.consent_purpose == "回访" and customer.consent_at.date() == date(2026, 11, 1)
+    # Without contact details, no consent is needed.
+    assert client.post_form("/customers/new", VALID | {"name": "只留姓名", "version": "1"}).status_code == 302
+
+
+def test_recording_consent_later_keeps_its_date(app, world, login_as):
+    client = login_as("manager_a")
+    cid = world.customers["a"]
+    response = client.post_form(f"/customers/{cid}/consent", {"consent_method": "paper", "consent_purpose": "会员活动"})
+    assert response.status_code == 200 and "请填写客户表示同意的日期" in response.text
+    done = client.post_form(f"/customers/{cid}/consent", {"consent_method": "paper", "consent_purpose": "会员活动",
+                                                          "consent_date": "2026-10-30"})
+    assert done.status_code == 302
+    customer = _customer(app, id=cid)
+    assert customer.consent and customer.consent_at.date() == date(2026, 10, 30)
+
+
+def test_care_and_churn_lists_show_only_customers_who_may_be_contacted(app, world, login_as):
+    """R61 (issue 8): return visits and win-back calls go to consenting customers; the others
+    are listed apart as "do not contact", without a button to call them."""
+    from app.models import Store
+    from tests.factories import make_customer, make_purchase
+
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        for name, consent in (("可联系新客", True), ("未同意新客", False)):
+            make_purchase(make_customer(store, name, consent=consent), utcnow().date() - timedelta(days=2), "99.00")
+        for name, consent in (("可联系流失", True), ("未同意流失", False)):
+            lapsed = make_customer(store, name, consent=consent)
+            make_purchase(lapsed, utcnow().date() - timedelta(days=400), "99.00")
+        db.session.commit()
+    client = login_as("manager_a")
+    care = client.get("/customers/care").text
+    assert "可联系新客" in care and "未同意新客" not in care
+    apart = client.get("/customers/care?tab=no-consent").text
+    assert "未同意新客" in apart and "可联系新客" not in apart and "/care/return_visit" not in apart
+    churn = client.get("/customers/churn").text
+    assert "可联系流失" in churn and "未同意流失" not in churn
+    apart = client.get("/customers/churn?consent=no").text
+    assert "未同意流失" in apart and "可联系流失" not in apart and "请勿联系" in apart and "记录联系" not in apart

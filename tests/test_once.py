@@ -55,7 +55,8 @@ def test_a_replayed_purchase_is_recorded_once_and_lands_on_the_customer(app, wor
 def test_a_replayed_new_customer_lands_on_its_file_instead_of_failing_on_its_own_mobile(app, world, login_as):
     client = login_as("manager_a")
     data = {"name": "回退再存", "gender": "female", "customer_type": "individual", "source": "walk_in",
-            "relationship_type": "basic", "salesperson_id": "0", "consent_method": "0", "mobile": "13912345678",
+            "relationship_type": "basic", "salesperson_id": "0", "mobile": "13912345678", "consent": "y",
+            "consent_method": "paper", "consent_purpose": "回访", "consent_date": utcnow().date().isoformat(),
             "version": "1", "submission": _token(client, "/customers/new")}
     first = client.post_form("/customers/new", data)
     assert first.status_code == 302

@@ -295,6 +295,7 @@ class CareTask(CurrentOwner, db.Model):
         Index("ix_care_task_store_due", "store_id", "kind", "state", "due_on", "id"),
         Index("ix_care_task_franchisee_due", "franchisee_id", "kind", "state", "due_on", "id"),
     )
+    owner_columns_indexed = False  # the store- and franchisee-led indexes above lead with them
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
@@ -326,6 +327,7 @@ class DuplicateCandidate(CurrentOwner, db.Model):
         Index("ix_duplicate_candidate_store_order", "store_id", "strength", "id"),
         Index("ix_duplicate_candidate_franchisee_order", "franchisee_id", "strength", "id"),
     )
+    owner_columns_indexed = False  # the store- and franchisee-led indexes above lead with them
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))

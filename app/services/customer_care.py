@@ -211,11 +211,15 @@ def due_window(kind: str, rules, today: date) -> tuple[date, date]:
     return first, last
 
 
-def due_tasks(kind: str, rules, today: date, holiday_id: int | None = None):
-    """Open tasks of one kind due in the window, in the scope of the caller (order: due date, id)."""
+def due_tasks(kind: str, rules, today: date, holiday_id: int | None = None, consent: bool = True):
+    """Open tasks of one kind due in the window, in the scope of the caller (order: due date, id),
+    joined to their customers: those who agreed to be contacted, or (``consent=False``) those who
+    did not, whom the store must not call (R61). Birthday and holiday tasks are only ever made
+    for consenting customers; a return visit is due after every purchase."""
     first, last = due_window(kind, rules, today)
-    stmt = select(CareTask).where(
-        CareTask.kind == kind, CareTask.state == "open", CareTask.due_on >= first, CareTask.due_on <= last
+    stmt = select(CareTask).join(Customer, Customer.id == CareTask.customer_id).where(
+        CareTask.kind == kind, CareTask.state == "open", CareTask.due_on >= first, CareTask.due_on <= last,
+        Customer.consent.is_(consent),
     )
     if holiday_id is not None:
         stmt = stmt.where(CareTask.holiday_id == holiday_id)

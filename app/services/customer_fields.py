@@ -159,3 +159,40 @@ def mask_email(email: str | None) -> str:
         return ""
     local, domain = email.split("@", 1)
     return local[:1] + "***@" + domain
+
+
+# What a customer can be reached by: kept only with their consent (R61).
+CONTACT_FIELDS = ("mobile", "email", "address", "delivery_address")
+
+
+def consent_problems(data: dict, today: date | None = None) -> list[tuple[str, str]]:
+    """R61, for the customer form and the import alike: consent is recorded with how it was
+    given, the purpose the customer was told and its date; contact details are kept only with
+    consent. Returns (field, message) pairs; the field ``consent_date`` is the date typed or
+    imported (``data["consent_at"]``, a date or datetime)."""
+    problems = []
+    if data.get("consent"):
+        if not data.get("consent_method"):
+            problems.append(("consent_method", _l("Say how the customer gave consent.")))
+        if not (data.get("consent_purpose") or "").strip():
+            problems.append(("consent_purpose", _l("Say what the customer was told their details are for.")))
+        given = data.get("consent_at")
+        given = given.date() if isinstance(given, datetime) else given
+        if given is None:
+            problems.append(("consent_date", _l("Enter the date the customer gave consent.")))
+        elif given > (today or utcnow().date()):
+            problems.append(("consent_date", _l("Consent cannot be dated in the future.")))
+    elif any(data.get(field) for field in CONTACT_FIELDS):
+        problems.append(("consent", _l("Mobile, e-mail and addresses are kept only with the customer's consent: "
+                                       "record how and why they agreed, or leave those details empty.")))
+    return problems
+
+
+def consent_time(day: date, existing: datetime | None = None) -> datetime:
+    """When consent was given, for the record: the moment itself when that is today, the day's
+    noon (UTC, the same calendar day in China) for a day in the past, the stored time when the
+    date typed is the date already on file."""
+    if existing is not None and existing.date() == day:
+        return existing
+    now = utcnow()
+    return now if day == now.date() else datetime.combine(day, datetime.min.time().replace(hour=12))

@@ -64,6 +64,7 @@ COLUMNS = {
     "consent": ("同意保存联系方式", "同意", "consent"),
     "consent_date": ("同意日期", "consent date"),
     "consent_method": ("同意方式", "consent method"),
+    "consent_purpose": ("同意用途", "告知用途", "consent purpose"),
     "points": ("积分", "会员积分", "points"),
     "commission_code": ("佣金码", "commission code"),
     "tax_no": ("税号", "税则", "tax number", "tax no"),
@@ -74,7 +75,7 @@ COLUMNS = {
 }
 # The header row of the downloadable template, in the order shown.
 TEMPLATE_HEADERS = ("门店编码", "客户编码", "姓名", "性别", "生日", "手机", "邮箱", "地址", "邮编", "客户类型",
-                    "来源", "标签", "备注", "同意保存联系方式", "同意日期", "同意方式", "积分", "税号", "销售限额",
+                    "来源", "标签", "备注", "同意保存联系方式", "同意日期", "同意方式", "同意用途", "积分", "税号", "销售限额",
                     "交货地址", "发票地址")
 
 _CHOICE_WORDS = {
@@ -295,6 +296,9 @@ class RowChecker:
         else:
             errors.append(("consent", _("Write 是 or 否 (yes or no).")))
         data["consent_at"] = take("consent_date", fields.parse_date)
+        data["consent_purpose"] = take("consent_purpose", lambda v: fields.normalise_text(v, 200))
+        if "consent" in data:  # the form's rule (R61): consent with how, why and when; contacts only with it
+            errors.extend((column, str(message)) for column, message in fields.consent_problems(data))
         data["points"] = take("points", _whole_number) or 0
         data["sales_limit"] = take("sales_limit", _money)
         return data, errors
@@ -486,7 +490,7 @@ def validate(job: CustomerImport) -> dict:
 _ROW_COLUMNS = (
     "store_id", "franchisee_id", "code", "name", "name_key", "gender", "birthday", "birthday_md", "mobile",
     "mobile_tail", "email", "address", "postal_code", "customer_type", "source", "tags", "notes", "consent",
-    "consent_at", "consent_method", "points", "commission_code", "tax_no", "credit_record", "sales_limit",
+    "consent_at", "consent_method", "consent_purpose", "points", "commission_code", "tax_no", "credit_record", "sales_limit",
     "delivery_address", "invoice_address", "created_by_id", "updated_by_id", "created_at", "updated_at",
     "last_activity_on", "version",
 )
@@ -573,7 +577,7 @@ def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, St
             "gender": data["gender"] or "unknown",
             "customer_type": data["customer_type"] or "individual",
             "source": data["source"] or "other",
-            "consent_at": (consent_at and _at_noon(consent_at)) or (now if data["consent"] else None),
+            "consent_at": fields.consent_time(consent_at) if data["consent"] else None,
             "created_by_id": actor_id,
             "updated_by_id": actor_id,
             "created_at": now,
@@ -697,12 +701,6 @@ def _derived_state_of_import(imported, today, count: int) -> None:
                 rollups.touch(store_id, today)
 
 
-def _at_noon(day):
-    from datetime import datetime, time as dtime
-
-    return datetime.combine(day, dtime(12))
-
-
 def run(job_id: int) -> CustomerImport:
     """Run a job's next step (check, or import after confirmation) as its creator.
 
@@ -766,5 +764,5 @@ def template_csv() -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(TEMPLATE_HEADERS)
     writer.writerow(["", "", "王小明", "男", "1988-04-12", "13800138000", "wang@example.com", "上海市徐汇区漕溪北路1号",
-                     "200030", "个人", "到店", "装修, 老客户", "", "是", "2026-01-05", "纸质表格", "120", "", "", "", ""])
+                     "200030", "个人", "到店", "装修, 老客户", "", "是", "2026-01-05", "纸质表格", "回访、会员活动与节日问候", "120", "", "", "", ""])
     return buffer.getvalue().encode("utf-8-sig")

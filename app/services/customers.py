@@ -148,11 +148,12 @@ def record_contact(customer: Customer, data: dict, actor: User) -> Contact:
     return contact
 
 
-def record_consent(customer: Customer, method: str, purpose: str, actor: User) -> None:
+def record_consent(customer: Customer, method: str, purpose: str, given_at, actor: User) -> None:
+    """The customer agreed, after being told ``purpose``, on ``given_at`` (R61)."""
     if customer.is_anonymised:
         raise CustomerError(_l("This customer has been anonymised and can no longer be edited."))
     customer.consent = True
-    customer.consent_at = utcnow()
+    customer.consent_at = given_at
     customer.consent_method = method
     customer.consent_purpose = purpose
     customer.updated_by = actor

@@ -85,9 +85,12 @@ class CustomerForm(VersionedForm):
     consent_method = SelectField(_l("How consent was given"), coerce=text_or_blank,
                                  choices=choices(CONSENT_METHODS.items(), blank=True))
     consent_purpose = StringField(_l("Purpose told to the customer"), validators=[Optional(), safe_text(200)])
+    consent_date = FlexibleDateField(_l("Date consent was given"), validators=[Optional()])
 
     def __init__(self, *args, stores=(), customer=None, **kwargs):
         super().__init__(*args, obj=customer, **kwargs)
+        if not self.is_submitted():
+            self.consent_date.data = customer.consent_at.date() if customer and customer.consent_at else utcnow().date()
         self.stores = {s.id: s for s in stores}
         if customer is not None:
             del self.store_id
@@ -113,9 +116,17 @@ class CustomerForm(VersionedForm):
         if db.session.scalar(select(Customer.id).where(Customer.store_id == store_id, Customer.code == field.data)):
             raise ValidationError(_l("This store already has a customer with code %(code)s.", code=field.data))
 
-    def validate_consent_method(self, field):
-        if self.consent.data and not field.data:
-            raise ValidationError(_l("Say how the customer gave consent."))
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators=extra_validators)
+        data = {name: getattr(self, name).data for name in ("consent", "consent_method", "consent_purpose",
+                                                            *fields.CONTACT_FIELDS)}
+        data["consent_at"] = self.consent_date.data
+        for name, message in fields.consent_problems(data):
+            field = getattr(self, name)
+            if message not in field.errors:
+                field.errors = [*field.errors, message]
+                valid = False
+        return valid
 
     def validate_mobile(self, field):
         if not field.data:
@@ -140,6 +151,8 @@ class CustomerForm(VersionedForm):
         data["notes"] = (data["notes"] or "").strip() or None
         data["consent_purpose"] = (data["consent_purpose"] or "").strip() or None
         data["consent_method"] = self.consent_method.data or None
+        existing = self._obj.consent_at if self._obj is not None else None
+        data["consent_at"] = fields.consent_time(self.consent_date.data, existing) if self.consent.data else None
         data["salesperson_id"] = self.salesperson_id.data or None
         if self._obj is None and self.code.data:
             data["code"] = self.code.data
@@ -206,6 +219,17 @@ class ConsentForm(FlaskForm):
     consent_method = SelectField(_l("How consent was given"), coerce=text_or_blank,
                                  choices=choices(CONSENT_METHODS.items(), blank=True), validators=[Chosen()])
     consent_purpose = StringField(_l("Purpose told to the customer"), validators=[DataRequired(), safe_text(200)])
+    consent_date = FlexibleDateField(_l("Date consent was given"), validators=[InputRequired(
+        message=_l("Enter the date the customer gave consent."))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.consent_date.data = utcnow().date()
+
+    def validate_consent_date(self, field):
+        if field.data and field.data > utcnow().date():
+            raise ValidationError(_l("Consent cannot be dated in the future."))
 
 
 class AnonymiseForm(FlaskForm):

@@ -3,7 +3,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from app.blueprints.common import capped_count, create_once, keyset_of
 from app.blueprints.customers import bp
@@ -31,8 +31,11 @@ def churn():
     reason = request.args.get("reason", "")
     store_id = request.args.get("store", type=int)
     store_code = request.args.get("store_code", "").strip().upper()[:20]
+    # Win-back calls and offers go to customers who agreed to be contacted; the others are
+    # listed apart, marked "do not contact" (R61).
+    consent = "no" if request.args.get("consent") == "no" else "yes"
     f = Filters(churn=reason if reason in CHURN_REASONS else "any", store=store_id, store_code=store_code,
-                sort="spend")
+                sort="spend", consent=consent)
     stmt = customer_query(f, today, search_phone=False).options(
         load_only(*LIST_COLUMNS, Customer.churn_flags, Customer.usual_interval_days, *f.ordering.columns))
     page = keyset_of(stmt, f.ordering)
@@ -46,11 +49,15 @@ def churn():
     } for customer in page.items]
     return render_template(
         "customers/churn.html", page=page, rows=rows, today=today, rules=rules, reason=reason, store_id=store_id,
+        consent=consent,
         reasons=CHURN_REASONS, actions=SUGGESTED_ACTIONS, stores=store_choices(), store_code=store_code,
     )
 
 
 CARE_ORDER = Ordering((CareTask.due_on, CareTask.id))
+# The tab of return visits due to customers who did not agree to be contacted: listed so the
+# store knows, without a "mark done" button.
+NO_CONSENT = "no-consent"
 CARE_CUSTOMER_COLUMNS = (Customer.id, Customer.code, Customer.name, Customer.anonymised_at, Customer.category,
                          Customer.grade, Customer.birthday, Customer.mobile)
 
@@ -66,17 +73,19 @@ def care_schedule():
     holiday = None
     if tab.startswith("holiday-"):
         holiday = next((h for h in holidays if f"holiday-{h.id}" == tab), None)
-    if holiday is None and tab != "birthday":
+    if holiday is None and tab not in ("birthday", NO_CONSENT):
         tab = "return"
-    kind = "holiday" if holiday else tab
-    stmt = care.due_tasks(kind, rules, today, holiday.id if holiday else None).options(
+    kind = "holiday" if holiday else "return" if tab == NO_CONSENT else tab
+    stmt = care.due_tasks(kind, rules, today, holiday.id if holiday else None, consent=tab != NO_CONSENT).options(
         # What the tabs show of each customer (whole records were 80 columns each).
-        joinedload(CareTask.customer).load_only(*CARE_CUSTOMER_COLUMNS),
+        contains_eager(CareTask.customer).load_only(*CARE_CUSTOMER_COLUMNS),
         joinedload(CareTask.purchase).load_only(Purchase.id, Purchase.amount, Purchase.items, Purchase.purchased_on),
     )
     page = keyset_of(stmt, CARE_ORDER)
     counts = {k: capped_count(care.due_tasks(k, rules, today).with_only_columns(CareTask.id))
               for k in ("return", "birthday")}
+    counts[NO_CONSENT] = capped_count(care.due_tasks("return", rules, today, consent=False)
+                                      .with_only_columns(CareTask.id))
     return render_template(
         "customers/care.html", page=page, tab=tab, holiday=holiday, holidays=holidays, counts=counts, today=today,
         rules=rules, locale=str(get_locale()),

@@ -9,6 +9,7 @@ from app.models import Customer
 from app.models.base import utcnow
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
+from app.services import customer_fields as fields
 from app.services import customers
 
 
@@ -63,7 +64,8 @@ def consent(customer_id: int):
     customer = get_scoped_or_404(Customer, customer_id)
     form = ConsentForm()
     if form.validate_on_submit() and commit_or_explain(
-        lambda: customers.record_consent(customer, form.consent_method.data, form.consent_purpose.data.strip(), current_user),
+        lambda: customers.record_consent(customer, form.consent_method.data, form.consent_purpose.data.strip(),
+                                         fields.consent_time(form.consent_date.data), current_user),
         _("Consent recorded."),
     ):
         return _back(customer)
