@@ -9,6 +9,9 @@ from config import get_config
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from app import inputs
+
+    inputs.install(app)
     app.config.from_object(get_config(config_name))
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):

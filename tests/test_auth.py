@@ -50,6 +50,15 @@ def test_failed_sign_ins_are_throttled_per_account_even_with_the_right_password(
     assert other.login("t-owner-b", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 302
 
 
+def test_the_account_limit_counts_the_account_whichever_name_is_typed(app, world, client):
+    """Issue 8: five failures as the user name left five more as the e-mail address."""
+    for _ in range(5):
+        client.login("t-owner-a", "wrong password!", environ_base={"REMOTE_ADDR": "10.1.1.1"})
+    other = app.test_client()  # another address, the same account by its e-mail address
+    response = other.login("T-Owner-A@example.cn", environ_base={"REMOTE_ADDR": "10.2.2.2"})
+    assert response.status_code == 429
+
+
 def test_failed_sign_ins_are_throttled_per_address(app, world, client):
     from app.services.auth import LoginLimiter
 

@@ -159,3 +159,33 @@ def test_the_downloadable_template_imports_as_it_is(app, world, owner):
     _upload(owner, world, template)
     job = _job(app)
     assert (job.state, job.total_rows, job.error_rows) == ("ready", 1, 0), job.errors
+
+
+def test_a_japanese_shift_jis_file_is_refused_naming_its_encoding(app, world, owner):
+    """Issue 8: 山田太郎 in Shift-JIS was read as GBK and stored as 嶳揷懢榊."""
+    csv = "氏名,性\n山田太郎,男\n佐藤花子,女\n鈴木一郎,男\n".encode("shift_jis")
+    response = _upload(owner, world, csv)
+    assert response.status_code == 400 and "Shift-JIS" in response.text and "乱码" in response.text
+    assert _count(app, name="嶳揷懢榊") == 0
+
+
+def test_gbk_names_with_a_rare_character_still_import(app, world, owner):
+    csv = ("姓名,性别\n王喆,男\n李娜,女\n张伟,男\n刘洋,女\n陈静,女\n").encode("gbk")
+    _upload(owner, world, csv)
+    assert (_job(app).state, _job(app).encoding) == ("ready", "gb18030")
+
+
+def test_utf16_unicode_text_from_excel_imports(app, world, owner):
+    """Excel's "Unicode text" is tab-separated UTF-16 with a byte-order mark (it was "not a spreadsheet")."""
+    text = "姓名\t性别\n赵敏\t女\n"
+    _upload(owner, world, text.encode("utf-16"), filename="名单.txt")
+    job = _job(app)
+    assert (job.state, job.encoding, job.total_rows) == ("ready", "utf-16", 1), job.message
+    owner.post_form(f"/customers/imports/{job.id}/commit")
+    assert _count(app, name="赵敏") == 1
+
+
+def test_a_file_without_line_breaks_names_the_cell_size_limit(app, world, owner):
+    _upload(owner, world, ("姓名\n" + "x" * 140_000 + "\n").encode("utf-8"))  # one cell past the limit
+    job = _job(app)
+    assert job.state == "failed" and "131,072" in job.message and "意外" not in job.message

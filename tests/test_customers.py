@@ -1,4 +1,5 @@
 """Customer pages as each role uses them: forms, bad input, privacy, merge, care and the rules."""
+import re
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -103,7 +104,7 @@ def test_every_detail_view_and_export_is_in_the_trail_and_hq_sees_who_looked(app
     viewed = _audit(app, "customer.viewed")
     assert [(e.actor_id, e.target_id) for e in viewed] == [(world.users["staff_a"], cid)]
     log = login_as("admin").get(f"/customers/{cid}/access-log")
-    assert log.status_code == 200 and "customer.viewed" in log.text and "t-staff-a" in log.text
+    assert log.status_code == 200 and "查看客户档案" in log.text and "t-staff-a" in log.text
     assert login_as("owner_a").get(f"/customers/{cid}/access-log").status_code == 403
     export = login_as("auditor").get("/customers/export.csv?q=甲方")
     text = export.data.decode("utf-8-sig")
@@ -290,7 +291,7 @@ def test_empty_fields_print_as_nothing_not_none(app, world, login_as):
 RULE_FIELDS = ("vip_min_spend", "vip_min_orders", "grade_a_min_clv", "grade_b_min_clv", "clv_horizon_years",
                "points_per_yuan", "churn_interval_factor", "churn_min_days", "churn_single_purchase_days",
                "freq_window_days", "freq_drop_pct", "freq_min_previous", "return_visit_after_days",
-               "care_lookahead_days", "retention_years")
+               "care_lookahead_days", "retention_years", "import_retention_days")
 
 
 def test_a_rule_change_regrades_everyone_in_a_background_job_not_the_request(app, world, login_as, monkeypatch):
@@ -433,7 +434,51 @@ def test_care_and_churn_lists_show_only_customers_who_may_be_contacted(app, worl
     assert "可联系新客" in care and "未同意新客" not in care
     apart = client.get("/customers/care?tab=no-consent").text
     assert "未同意新客" in apart and "可联系新客" not in apart and "/care/return_visit" not in apart
+    # Consent given at the counter: the return visit moves to the list of calls to make.
+    with app.app_context(), unscoped():
+        later = db.session.scalar(select(Customer.id).where(Customer.name == "未同意新客"))
+    client.post_form(f"/customers/{later}/consent", {"consent_method": "paper", "consent_purpose": "回访",
+                                                     "consent_date": utcnow().date().isoformat()})
+    assert "未同意新客" in client.get("/customers/care").text
+    assert "未同意新客" not in client.get("/customers/care?tab=no-consent").text
     churn = client.get("/customers/churn").text
     assert "可联系流失" in churn and "未同意流失" not in churn
     apart = client.get("/customers/churn?consent=no").text
     assert "未同意流失" in apart and "可联系流失" not in apart and "请勿联系" in apart and "记录联系" not in apart
+
+
+def test_pages_read_well_in_both_languages(app, world, login_as):
+    """Issue 8's small defects, each seen on the current main before this change."""
+    cid = world.customers["a"]
+    with app.app_context(), unscoped():
+        customer = db.session.get(Customer, cid)
+        customer.points = 123456
+        db.session.commit()
+    manager = login_as("manager_a")
+    page = manager.get(f"/customers/{cid}").text
+    assert "123,456" in page  # counts are grouped by thousands
+    contact = manager.get(f"/customers/{cid}/contacts/new").text
+    assert '<option selected value="phone">' in contact  # a return visit is usually a call
+    assert 'data-char-count="outcome"' in contact and "最多 2,000 个字符" in contact  # the limit is said
+    # One store's manager is not shown "1 franchisee, 1 store" cards.
+    assert 'data-testid="store-count"' not in manager.get("/").text
+    assert 'data-testid="store-count"' in login_as("owner_a").get("/").text
+
+
+def test_a_merged_pair_cannot_be_opened_for_merging_again(app, world, login_as):
+    from app.models import Store
+    from tests.factories import make_customer
+
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        one, two = make_customer(store, "合并甲", code="M-1"), make_customer(store, "合并乙", code="M-2")
+        db.session.commit()
+        one_id, two_id = one.id, two.id
+    owner = login_as("owner_a")
+    form = owner.get(f"/customers/{one_id}/merge?other={two_id}").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    assert owner.post(f"/customers/{one_id}/merge?other={two_id}",
+                      data={"csrf_token": token, "keep": str(one_id)}).status_code == 302
+    again = owner.get(f"/customers/{one_id}/merge?other={two_id}")  # Back, or a second tab
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/customers/{one_id}")
+    assert "已合并到另一份档案" in owner.get(again.headers["Location"]).text

@@ -206,13 +206,15 @@ def _plan(sql_statement, params) -> str:
      "AND churn_flags > 0 ORDER BY total_spend DESC, id DESC LIMIT 26", {"f": 1}),
     ("a franchise owner's care tab",
      "SELECT id FROM care_task WHERE franchisee_id = :f AND store_id IN (1, 2, 3) AND kind = 'return' "
-     "AND state = 'open' AND due_on >= '2026-01-01' ORDER BY due_on, id LIMIT 26", {"f": 1}),
+     "AND state = 'open' AND contactable = true AND due_on >= '2026-01-01' ORDER BY due_on, id LIMIT 26", {"f": 1}),
     ("a franchise owner's duplicates",
      "SELECT id FROM duplicate_candidate WHERE franchisee_id = :f AND store_id IN (1, 2, 3) "
      "ORDER BY strength, id LIMIT 26", {"f": 1}),
     ("mobile prefix", "SELECT id FROM customer WHERE mobile >= '13900' AND mobile < '13901'", {}),
-    ("care tab", "SELECT id FROM care_task WHERE kind = 'return' AND state = 'open' AND due_on >= '2026-01-01' "
-                 "ORDER BY due_on, id LIMIT 26", {}),
+    ("care tab", "SELECT id FROM care_task WHERE kind = 'return' AND state = 'open' AND contactable = true "
+                 "AND due_on >= '2026-01-01' ORDER BY due_on, id LIMIT 26", {}),
+    ("care tab, no consent", "SELECT id FROM care_task WHERE kind = 'return' AND state = 'open' "
+                             "AND contactable = false AND due_on >= '2026-01-01' ORDER BY due_on, id LIMIT 26", {}),
     ("duplicates page", "SELECT id FROM duplicate_candidate ORDER BY strength, id LIMIT 26", {}),
 ])
 def test_key_lists_are_answered_from_an_index(app, busy_store, ctx, name, sql, params):

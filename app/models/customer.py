@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -208,7 +209,9 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
         return str(_l("Anonymised customer")) if self.is_anonymised else self.name
 
     def __str__(self) -> str:
-        return f"{self.code} {self.display_name}"
+        # The code only: this is what the audit trail keeps as the record's label, and the
+        # trail outlives the name (anonymisation erases it; see services/audit.scrub_customer).
+        return self.code
 
 
 class Purchase(StoreOwned, TimestampMixin, db.Model):
@@ -286,14 +289,16 @@ class CareTask(CurrentOwner, db.Model):
     holidays in the look-ahead window) and done when a contact with the same
     purpose and reference is logged, so the care list is one indexed range.
     ``ref`` names the reason (``p:<purchase>``, ``b:<year>``, ``h:<holiday>``): a task
-    is never made twice.
+    is never made twice. ``contactable`` is the customer's consent, stored with the task so the
+    care list and its "no consent: do not contact" tab are each one index range (R61);
+    ``services/customer_care.sync_contactable`` keeps it when consent changes.
     """
 
     __table_args__ = (
         UniqueConstraint("customer_id", "ref"),
-        Index("ix_care_task_due", "kind", "state", "due_on", "id"),
-        Index("ix_care_task_store_due", "store_id", "kind", "state", "due_on", "id"),
-        Index("ix_care_task_franchisee_due", "franchisee_id", "kind", "state", "due_on", "id"),
+        Index("ix_care_task_due", "kind", "state", "contactable", "due_on", "id"),
+        Index("ix_care_task_store_due", "store_id", "kind", "state", "contactable", "due_on", "id"),
+        Index("ix_care_task_franchisee_due", "franchisee_id", "kind", "state", "contactable", "due_on", "id"),
     )
     owner_columns_indexed = False  # the store- and franchisee-led indexes above lead with them
 
@@ -304,6 +309,7 @@ class CareTask(CurrentOwner, db.Model):
     due_on: Mapped[date]
     # open, done (a contact was logged) or missed (long overdue, dropped by the nightly job).
     state: Mapped[str] = mapped_column(String(10), default="open")
+    contactable: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id"))
     holiday_id: Mapped[int | None] = mapped_column(ForeignKey("care_holiday.id"))
     care_year: Mapped[int | None]

@@ -36,6 +36,9 @@ class CustomerRules(TimestampMixin, VersionedMixin, db.Model):
     care_lookahead_days: Mapped[int] = mapped_column(default=14)
     # Privacy: customers with no activity for this long are anonymised.
     retention_years: Mapped[int] = mapped_column(default=3)
+    # Uploaded import files and their error reports (they hold personal data) are deleted
+    # this many days after the upload by the nightly job.
+    import_retention_days: Mapped[int] = mapped_column(default=30, server_default="30")
     # A change of rules or tiers asks for every customer to be re-graded; a background job
     # (services/network_jobs.regrade) does it store by store and records the request it served.
     regrade_requested_at: Mapped[datetime | None]
@@ -98,5 +101,10 @@ class CustomerImport(StoreOwned, db.Model):
     seconds: Mapped[float | None]
     peak_memory_mb: Mapped[float | None]
     finished_at: Mapped[datetime | None]
+    # When the nightly job deleted the uploaded file and its error report (rules.import_retention_days).
+    files_deleted_at: Mapped[datetime | None]
 
     created_by: Mapped[User] = relationship()
+
+    def __str__(self) -> str:
+        return f"#{self.id}"  # the trail's label; the file name is in the event's details

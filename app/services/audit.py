@@ -9,11 +9,13 @@ from collections import OrderedDict
 from decimal import Decimal
 from datetime import date, datetime
 
-from flask import has_request_context, request
-from sqlalchemy import insert, inspect
+from flask import has_request_context, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert, inspect, update
 
 from app.database import write_transaction
 from app.extensions import db
+from app.i18n import translated
 from app.models import AuditEvent
 
 # Never copied into the trail.
@@ -106,3 +108,92 @@ def record(action: str, *, actor=None, actor_name: str | None = None, target=Non
                    actor_name=(actor_name or (actor.username if actor is not None else None)))
     db.session.add(event)
     return event
+
+
+# --- reading the trail ------------------------------------------------------------------------
+# What each recorded action means, for people (the trail keeps the code; pages show the label).
+ACTIONS = {
+    "auth.login_succeeded": _l("Signed in"),
+    "auth.login_failed": _l("Sign-in failed"),
+    "auth.login_throttled": _l("Sign-in blocked after repeated failures"),
+    "auth.logout": _l("Signed out"),
+    "auth.password_changed": _l("Changed own password"),
+    "auth.password_change_failed": _l("Password change failed"),
+    "user.created": _l("User created"),
+    "user.updated": _l("User changed"),
+    "user.activated": _l("User activated"),
+    "user.deactivated": _l("User deactivated"),
+    "user.password_reset": _l("Password reset"),
+    "region.created": _l("Region created"),
+    "region.updated": _l("Region changed"),
+    "franchisee.created": _l("Franchisee created"),
+    "franchisee.updated": _l("Franchisee changed"),
+    "store.created": _l("Store created"),
+    "store.updated": _l("Store changed"),
+    "store.transferred": _l("Store transferred to another franchisee"),
+    "store.closed": _l("Store closed"),
+    "store.reopened": _l("Store reopened"),
+    "customer.created": _l("Customer file opened"),
+    "customer.viewed": _l("Customer file viewed"),
+    "customer.updated": _l("Customer file changed"),
+    "customer.consent_given": _l("Consent recorded"),
+    "customer.anonymised": _l("Customer anonymised"),
+    "customer.merged": _l("Duplicate merged into this customer"),
+    "customer.merged_away": _l("Customer merged into another"),
+    "customer.not_duplicate": _l("Pair marked as not the same person"),
+    "purchase.created": _l("Purchase recorded"),
+    "contact.created": _l("Contact logged"),
+    "customers.exported": _l("Customer list exported"),
+    "customers.import_uploaded": _l("Customer file uploaded for import"),
+    "customers.imported": _l("Customers imported"),
+    "customer_rules.updated": _l("Customer rules changed"),
+    "membership_tier.created": _l("Membership tier added"),
+    "membership_tier.updated": _l("Membership tier changed"),
+    "membership_tier.deleted": _l("Membership tier removed"),
+    "care_holiday.created": _l("Care holiday added"),
+    "care_holiday.deleted": _l("Care holiday removed"),
+}
+
+# Kinds of record the trail points at: their name, and the page that shows one (endpoint and
+# the name of its id argument; None where there is no page of its own).
+RECORDS = {
+    "Customer": (_l("Customer"), "customers.show", "customer_id"),
+    "CustomerImport": (_l("Import"), "customers.import_status", "customer_import_id"),
+    "User": (_l("User"), "users.show", "user_id"),
+    "Store": (_l("Store"), "org.store", "store_id"),
+    "Franchisee": (_l("Franchisee"), "org.franchisee", "franchisee_id"),
+    "Region": (_l("Region"), "org.edit_region", "region_id"),
+    "MembershipTier": (_l("Membership tier"), "customers.edit_tier", "membership_tier_id"),
+    "CareHoliday": (_l("Care holiday"), None, None),
+    "CustomerRules": (_l("Customer rules"), "customers.rules", None),
+}
+
+
+def action_label(action: str) -> str:
+    """The action in the reader's language; an unknown code is shown as it is."""
+    return translated(ACTIONS).get(action, action)
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """(code, label) of every action, by label, for the trail's filter."""
+    labels = translated(ACTIONS)
+    return sorted(labels.items(), key=lambda item: item[1])
+
+
+def record_of(event) -> tuple[str, str, str | None]:
+    """(kind, label, url) of the record an event points at; url None when it has no page."""
+    if not event.target_type:
+        return "", "", None
+    name, endpoint, arg = RECORDS.get(event.target_type, (event.target_type, None, None))
+    if endpoint and arg is None:  # one of a kind (the rules): the name says it all
+        return str(name), "", url_for(endpoint)
+    url = url_for(endpoint, **{arg: event.target_id}) if endpoint and event.target_id else None
+    return str(name), event.target_label or (f"#{event.target_id}" if event.target_id else ""), url
+
+
+def scrub_customer(customer_id: int, label: str) -> None:
+    """An anonymised customer's events keep happening in the trail, under their code only."""
+    db.session.execute(
+        update(AuditEvent).where(AuditEvent.target_type == "Customer", AuditEvent.target_id == customer_id)
+        .values(target_label=label).execution_options(synchronize_session=False)
+    )

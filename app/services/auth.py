@@ -91,18 +91,21 @@ def _franchise_terminated(user: User) -> bool:
 
 def sign_in(limiter: LoginLimiter, login: str, password: str, ip: str | None) -> SignInResult:
     """Check credentials. Records every outcome in the audit trail; never commits."""
-    key = normalise_login(login)[:254]
+    typed = normalise_login(login)[:254]
+    user = find_user(typed)
+    # Failures count per account, however it is named (user name or e-mail): five as "owner-c"
+    # used to leave five more as "owner-c@..." (issue 8). An unknown name counts by itself.
+    key = f"user:{user.id}" if user else f"name:{typed}"
     wait = limiter.wait_seconds(key, ip)
     if wait:
-        audit.record("auth.login_throttled", actor_name=key)
+        audit.record("auth.login_throttled", actor=user, actor_name=typed)
         return SignInResult(error="throttled", wait_seconds=wait)
-    user = find_user(key)
     if not verify_password(user.password_hash if user else None, password):
         limiter.failed(key, ip)
         audit.record(
             "auth.login_failed",
             actor=user,
-            actor_name=key,
+            actor_name=typed,
             details={"reason": "bad_password" if user else "unknown_user"},
         )
         return SignInResult(error="credentials")

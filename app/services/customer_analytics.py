@@ -51,6 +51,7 @@ RULE_DEFAULTS = {
     "return_visit_after_days": 3,
     "care_lookahead_days": 14,
     "retention_years": 3,
+    "import_retention_days": 30,
 }
 
 CHURN_REASONS = {

@@ -26,7 +26,7 @@ MISSED_AFTER_DAYS = 30
 
 _active = and_(Customer.anonymised_at.is_(None), Customer.merged_into_id.is_(None))
 _TASK_COLUMNS = ("store_id", "franchisee_id", "customer_id", "kind", "ref", "due_on", "state",
-                 "purchase_id", "holiday_id", "care_year")
+                 "purchase_id", "holiday_id", "care_year", "contactable")
 
 
 def _window(today: date, days: int) -> list[date]:
@@ -63,9 +63,10 @@ def add_return_visit(purchase: Purchase, rules, today: date) -> None:
     due = purchase.purchased_on + timedelta(days=rules.return_visit_after_days)
     if due < today - timedelta(days=MISSED_AFTER_DAYS):
         return
+    consent = db.session.get(Customer, purchase.customer_id).consent
     db.session.add(CareTask(
         store_id=purchase.store_id, franchisee_id=purchase.franchisee_id, customer_id=purchase.customer_id,
-        kind="return", ref=f"p:{purchase.id}", due_on=due, purchase_id=purchase.id,
+        kind="return", ref=f"p:{purchase.id}", due_on=due, purchase_id=purchase.id, contactable=bool(consent),
     ))
     db.session.flush()
     update_next_care(Customer.id == purchase.customer_id)
@@ -105,6 +106,18 @@ def drop_for(customer_ids) -> None:
             .execution_options(synchronize_session=False)
         )
     update_next_care(Customer.id.in_(ids))
+
+
+def sync_contactable(customer_ids) -> None:
+    """Open tasks follow their customers' consent (given, withdrawn, merged in)."""
+    ids = list(customer_ids)
+    consent = select(Customer.consent).where(Customer.id == CareTask.customer_id).scalar_subquery()
+    with unscoped():
+        db.session.execute(
+            update(CareTask).where(CareTask.customer_id.in_(ids), CareTask.state == "open",
+                                   CareTask.contactable.is_distinct_from(consent))
+            .values(contactable=consent).execution_options(synchronize_session=False)
+        )
 
 
 def update_next_care(where) -> None:
@@ -149,7 +162,7 @@ def generate(rules, today: date, where=None) -> int:
         made += _insert_tasks(
             select(Purchase.store_id, Purchase.franchisee_id, Purchase.customer_id, literal("return"), ref,
                    _plus_days(Purchase.purchased_on, after.days), literal("open"), Purchase.id, literal(None),
-                   literal(None))
+                   literal(None), Customer.consent)
             .join(Customer, Customer.id == Purchase.customer_id)
             .where(*scope, Purchase.purchased_on >= today - timedelta(days=MISSED_AFTER_DAYS) - after,
                    Purchase.purchased_on <= today + timedelta(days=rules.care_lookahead_days) - after,
@@ -165,7 +178,7 @@ def generate(rules, today: date, where=None) -> int:
                                      Contact.care_year == day.year)
             made += _insert_tasks(
                 select(Customer.store_id, Customer.franchisee_id, Customer.id, literal("birthday"), literal(ref),
-                       literal(day), literal("open"), literal(None), literal(None), literal(day.year))
+                       literal(day), literal("open"), literal(None), literal(None), literal(day.year), literal(True))
                 .where(*scope, Customer.consent.is_(True), Customer.birthday_md.in_(mds), ~greeted, ~_task_exists(ref))
             )
         # Holiday greetings for important customers (VIP or grade A) who agreed to contact.
@@ -175,7 +188,8 @@ def generate(rules, today: date, where=None) -> int:
                                      Contact.holiday_id == holiday.id)
             made += _insert_tasks(
                 select(Customer.store_id, Customer.franchisee_id, Customer.id, literal("holiday"), literal(ref),
-                       literal(holiday.on), literal("open"), literal(None), literal(holiday.id), literal(None))
+                       literal(holiday.on), literal("open"), literal(None), literal(holiday.id), literal(None),
+                       literal(True))
                 .where(*scope, Customer.consent.is_(True), or_(Customer.category == "vip", Customer.grade == "A"),
                        ~greeted, ~_task_exists(ref))
             )
@@ -217,9 +231,9 @@ def due_tasks(kind: str, rules, today: date, holiday_id: int | None = None, cons
     did not, whom the store must not call (R61). Birthday and holiday tasks are only ever made
     for consenting customers; a return visit is due after every purchase."""
     first, last = due_window(kind, rules, today)
-    stmt = select(CareTask).join(Customer, Customer.id == CareTask.customer_id).where(
-        CareTask.kind == kind, CareTask.state == "open", CareTask.due_on >= first, CareTask.due_on <= last,
-        Customer.consent.is_(consent),
+    stmt = select(CareTask).where(
+        CareTask.kind == kind, CareTask.state == "open", CareTask.contactable == consent,
+        CareTask.due_on >= first, CareTask.due_on <= last,
     )
     if holiday_id is not None:
         stmt = stmt.where(CareTask.holiday_id == holiday_id)

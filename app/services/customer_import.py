@@ -24,17 +24,19 @@ import time
 import unicodedata
 import uuid
 import zipfile
+from datetime import timedelta
 from dataclasses import dataclass
 from types import SimpleNamespace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app import jobs
+from app import jobs, spreadsheets
 from app.database import write_transaction
 from app.extensions import db
 from app.i18n import force_locale
@@ -105,6 +107,9 @@ _HEADER_INDEX = {_fold(alias): key for key, aliases in COLUMNS.items() for alias
 
 # --- reading the file ------------------------------------------------------------
 
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def sniff_kind(path: Path) -> str:
     """'xlsx' or 'csv' from the content, whatever the file is called; else ImportFileError."""
     with open(path, "rb") as fh:
@@ -119,17 +124,35 @@ def sniff_kind(path: Path) -> str:
         raise ImportFileError(_("This file is not a spreadsheet. Upload a CSV file or an Excel .xlsx workbook."))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(_("This is an old Excel .xls file. Open it in Excel or WPS and save it as .xlsx, then upload again."))
+    if head.startswith(UTF16_BOMS):  # Excel's "Unicode text" (tab-separated UTF-16)
+        return "csv"
     if b"\x00" in head:
         raise ImportFileError(_("This file is not a spreadsheet. Upload a CSV file or an Excel .xlsx workbook."))
     return "csv"
 
 
+# Encodings a file from another region may come in, by what a user would call them.
+_FOREIGN_ENCODINGS = {
+    "cp932": "Shift-JIS (日本語)", "shift_jis": "Shift-JIS (日本語)", "euc_jp": "EUC-JP (日本語)",
+    "euc_jis_2004": "EUC-JP (日本語)", "big5": "Big5 (繁體中文)", "big5hkscs": "Big5-HKSCS (繁體中文)",
+    "cp949": "EUC-KR (한국어)", "euc_kr": "EUC-KR (한국어)", "johab": "Johab (한국어)",
+}
+_SAMPLE_BYTES = 1 << 16
+
+
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) if the whole file decodes as such, else GB18030 (a superset of GBK)."""
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, else GB18030 (a superset of GBK) when the
+    text reads as simplified Chinese. GB18030 decodes almost any bytes, so a Japanese Shift-JIS
+    file came out as rare characters (山田太郎 stored as 嶳揷懢榊): when most characters fall
+    outside the everyday set (GB2312), the file is refused, naming the encoding it looks like."""
+    codecs = __import__("codecs")
     with open(path, "rb") as fh:
-        if fh.read(3) == b"\xef\xbb\xbf":
-            return "utf-8-sig"
-    decoder = __import__("codecs").getincrementaldecoder("utf-8")()
+        head = fh.read(4)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if head.startswith(UTF16_BOMS):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as fh:
         try:
             for chunk in iter(lambda: fh.read(1 << 16), b""):
@@ -138,15 +161,43 @@ def detect_encoding(path: Path) -> str:
             return "utf-8"
         except UnicodeDecodeError:
             pass
+    gb = codecs.getincrementaldecoder("gb18030")()
     with open(path, "rb") as fh:
-        gb = __import__("codecs").getincrementaldecoder("gb18030")()
         try:
             for chunk in iter(lambda: fh.read(1 << 16), b""):
                 gb.decode(chunk)
             gb.decode(b"", final=True)
         except UnicodeDecodeError:
             raise ImportFileError(_("The file's text encoding is neither UTF-8 nor GBK. Save it as CSV (UTF-8) and try again.")) from None
+    with open(path, "rb") as fh:
+        sample = fh.read(_SAMPLE_BYTES)
+    if not _reads_as_simplified_chinese(sample.decode("gb18030", errors="ignore")):
+        from charset_normalizer import from_bytes
+
+        guess = from_bytes(sample).best()
+        found = _FOREIGN_ENCODINGS.get(guess.encoding) if guess is not None else None
+        if found:
+            raise ImportFileError(_("The file looks like %(encoding)s text, not UTF-8 or GBK: read as Chinese it "
+                                    "would be garbled. Save it as CSV (UTF-8) and try again.", encoding=found))
     return "gb18030"
+
+
+def _reads_as_simplified_chinese(text: str) -> bool:
+    """Whether the Chinese characters are mostly everyday ones (GB2312): names and addresses
+    are; text from another encoding read as GBK is mostly rare characters."""
+    han = [ch for ch in text if "\u3400" <= ch <= "\u9fff"]
+    if not han:
+        return True
+    common = sum(1 for ch in han if _in_gb2312(ch))
+    return common >= 0.8 * len(han)
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def iter_rows(path: Path, kind: str, encoding: str | None):
@@ -165,11 +216,18 @@ def iter_rows(path: Path, kind: str, encoding: str | None):
             book.close()
         return
     with open(path, encoding=encoding, newline="") as fh:
-        sample = fh.readline()
+        sample = fh.readline(1 << 20)
         fh.seek(0)
         delimiter = max((",", "\t", ";"), key=sample.count)
-        for number, row in enumerate(csv.reader(fh, delimiter=delimiter), start=1):
-            yield number, row
+        reader = csv.reader(fh, delimiter=delimiter)
+        number = 0
+        try:
+            for number, row in enumerate(reader, start=1):
+                yield number, row
+        except csv.Error:  # "field larger than field limit": one cell of 30 MB, or no line breaks
+            raise ImportFileError(_("Row %(row)d has a cell longer than %(limit)s characters, so the file cannot be "
+                                    "a customer list; check that it has one customer per line.",
+                                    row=number + 1, limit=format_number(csv.field_size_limit()))) from None
 
 
 def _map_headers(header: list) -> dict[str, int]:
@@ -466,7 +524,7 @@ def validate(job: CustomerImport) -> dict:
     limit = current_app.config["IMPORT_MAX_ROWS"]
     with open(errors_path(job), "w", encoding="utf-8-sig", newline="") as report:
         writer = csv.writer(report)
-        writer.writerow([_("Row"), _("Column"), _("Problem")])
+        writer.writerow([_("Row"), _("Column"), _("Problem")])  # problems may quote what was typed
         for number, cells in _rows(job, path):
             total += 1
             if total > limit:
@@ -476,7 +534,7 @@ def validate(job: CustomerImport) -> dict:
                 bad += 1
                 for column, message in errors:
                     header = COLUMNS[column][0]
-                    writer.writerow([number, header, message])
+                    writer.writerow([number, header, spreadsheets.csv_cell(message)])
                     if len(shown) < SHOWN_ERRORS:
                         shown.append([number, header, message])
             if total % 1000 == 0:
@@ -766,3 +824,25 @@ def template_csv() -> bytes:
     writer.writerow(["", "", "王小明", "男", "1988-04-12", "13800138000", "wang@example.com", "上海市徐汇区漕溪北路1号",
                      "200030", "个人", "到店", "装修, 老客户", "", "是", "2026-01-05", "纸质表格", "回访、会员活动与节日问候", "120", "", "", "", ""])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def delete_old_files(now=None) -> int:
+    """Delete uploaded files, progress files and error reports of imports older than the rules'
+    ``import_retention_days`` (they hold customers' personal data), and the first errors kept on
+    the job, which may echo what was typed. The job itself stays, with its counts. Returns how
+    many imports lost their files. Run by the nightly job."""
+    now = now or utcnow()
+    days = analytics.get_rules().import_retention_days
+    cutoff = now - timedelta(days=days)
+    with unscoped():
+        jobs = db.session.scalars(
+            select(CustomerImport).where(CustomerImport.files_deleted_at.is_(None), CustomerImport.created_at < cutoff,
+                                         CustomerImport.state.not_in(("validating", "importing")))
+        ).all()
+        for job in jobs:
+            for path in (import_dir() / job.stored_as, progress_path(job), errors_path(job)):
+                path.unlink(missing_ok=True)
+            job.errors = None
+            job.files_deleted_at = now
+        db.session.commit()
+    return len(jobs)

@@ -70,6 +70,7 @@ def _derived_state_changed(changed: list[Customer], *days) -> None:
     """What hangs off master data: duplicate candidates, care tasks, the stores' roll-ups."""
     ids = [c.id for c in changed]
     duplicates.refresh_for(ids)
+    care.sync_contactable(ids)
     care.generate(analytics.get_rules(), utcnow().date(), Customer.id.in_(ids))
     for store_id in sorted({c.store_id for c in changed}):
         rollups.touch(store_id, *days)
@@ -157,6 +158,8 @@ def record_consent(customer: Customer, method: str, purpose: str, given_at, acto
     customer.consent_method = method
     customer.consent_purpose = purpose
     customer.updated_by = actor
+    db.session.flush()
+    care.sync_contactable([customer.id])  # due return visits may now be made
     audit.record("customer.consent_given", actor=actor, target=customer, details={"method": method})
 
 
@@ -180,6 +183,7 @@ def anonymise(customer: Customer, reason: str, actor: User | None) -> None:
         update(Contact).where(Contact.customer_id == customer.id)
         .values(place=None, outcome=None).execution_options(synchronize_session=False)
     )
+    audit.scrub_customer(customer.id, label)  # earlier events kept "code name" as their label
     audit.record("customer.anonymised", actor=actor, target=customer, details={"reason": reason, "code": label})
     _retired([customer])
 

@@ -126,6 +126,10 @@ def _nightly(today: date, progress) -> None:
     _timed(progress, "roll-ups", started)
 
     forget_old_receipts()
+    from app.services import customer_import
+
+    deleted = customer_import.delete_old_files()
+    progress(f"import files deleted after the retention period: {deleted}")
     started = time.perf_counter()
     optimise()
     _timed(progress, "planner statistics", started)

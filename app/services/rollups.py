@@ -9,7 +9,7 @@ right whatever path changed the data, and repairs them if one was missed.
 """
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, extract, func, or_, select
+from sqlalchemy import and_, case, extract, func, or_, select, true
 
 from app.extensions import db
 from app.models import CareTask, Contact, Customer, DuplicateCandidate, Purchase, Store, StoreMonthStats, StoreStats
@@ -62,8 +62,8 @@ def refresh_stores(store_ids=None, today: date | None = None, rules=None) -> int
                    func.sum(case((Customer.churn_flags > 0, 1), else_=0))).where(_active),
             Customer.store_id, ids)
         care = _grouped(  # what the care page lists: tasks of customers who may be contacted
-            select(CareTask.store_id, func.count()).join(Customer, Customer.id == CareTask.customer_id).where(
-                Customer.consent.is_(True), CareTask.state == "open", CareTask.due_on <= ahead,
+            select(CareTask.store_id, func.count()).where(
+                CareTask.contactable == true(), CareTask.state == "open", CareTask.due_on <= ahead,
                 or_(CareTask.due_on >= today, and_(CareTask.kind == "return",
                                                    CareTask.due_on >= today - timedelta(days=MISSED_AFTER_DAYS)))),
             CareTask.store_id, ids)

@@ -182,7 +182,8 @@ class PurchaseForm(OnceForm):
 class ContactForm(OnceForm):
     occurred_at = DateTimeLocalField(_l("When"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
                                      validators=[InputRequired(message=_l("Enter a valid date and time."))])
-    method = SelectField(_l("Method"), choices=choices(CONTACT_METHODS.items()))
+    # A return visit is a phone call more often than anything else (a home visit was the default).
+    method = SelectField(_l("Method"), choices=choices(CONTACT_METHODS.items()), default="phone")
     purpose = SelectField(_l("Purpose"), choices=choices(CONTACT_PURPOSES.items()))
     place = StringField(_l("Place"), validators=[Optional(), safe_text(100)])
     cost = DecimalField(_l("Cost (yuan)"), places=2, default=Decimal("0"), validators=[Optional(), MONEY])

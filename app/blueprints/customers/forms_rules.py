@@ -35,6 +35,7 @@ class RulesForm(VersionedForm):
     return_visit_after_days = _int(_l("Return visit: days after a purchase"), 0, 365)
     care_lookahead_days = _int(_l("Care lists look ahead (days)"), 1, 90)
     retention_years = _int(_l("Anonymise customers inactive for (years)"), 1, 30)
+    import_retention_days = _int(_l("Delete uploaded import files after (days)"), 1, 365)
 
     def validate_grade_b_min_clv(self, field):
         if self.grade_a_min_clv.data is not None and field.data is not None and field.data > self.grade_a_min_clv.data:

@@ -3,7 +3,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload, load_only
+from sqlalchemy.orm import joinedload, load_only
 
 from app.blueprints.common import capped_count, create_once, keyset_of
 from app.blueprints.customers import bp
@@ -78,7 +78,7 @@ def care_schedule():
     kind = "holiday" if holiday else "return" if tab == NO_CONSENT else tab
     stmt = care.due_tasks(kind, rules, today, holiday.id if holiday else None, consent=tab != NO_CONSENT).options(
         # What the tabs show of each customer (whole records were 80 columns each).
-        contains_eager(CareTask.customer).load_only(*CARE_CUSTOMER_COLUMNS),
+        joinedload(CareTask.customer).load_only(*CARE_CUSTOMER_COLUMNS),
         joinedload(CareTask.purchase).load_only(Purchase.id, Purchase.amount, Purchase.items, Purchase.purchased_on),
     )
     page = keyset_of(stmt, CARE_ORDER)

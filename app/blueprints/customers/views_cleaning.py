@@ -1,4 +1,4 @@
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, func, select
@@ -56,6 +56,14 @@ def merge(customer_id: int):
     """Compare two records side by side and merge one into the other."""
     first = get_scoped_or_404(Customer, customer_id)
     second = get_scoped_or_404(Customer, request.args.get("other", 0, type=int))
+    # A pair that was merged already (another tab, a colleague, Back) is not offered again.
+    for c in (first, second):
+        if c.merged_into_id:
+            flash(_("%(code)s has already been merged into another record.", code=c.code), "info")
+            return redirect(url_for("customers.show", customer_id=c.merged_into_id))
+    if first.id == second.id or first.is_anonymised or second.is_anonymised:
+        flash(_("These two records cannot be merged."), "warning")
+        return redirect(url_for("customers.duplicates"))
     form = MergeForm()
     form.keep.choices = choices(((c.id, f"{c.code} {c.display_name}") for c in (first, second)), blank=True)
     if form.validate_on_submit():

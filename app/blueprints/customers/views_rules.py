@@ -36,6 +36,10 @@ def _rules_page(form, tier_form=None, holiday_form=None, status=200):
     ), status
 
 
+# Rules that decide no customer's figures: changing only these re-grades nobody.
+NOT_GRADING = {"retention_years", "import_retention_days"}
+
+
 def _save_and_regrade(form, obj, action: str):
     """The change for save_versioned: apply the form, audit the diff, ask for every customer to
     be re-graded (by a background job, ``_regrade_started`` after the commit)."""
@@ -44,7 +48,8 @@ def _save_and_regrade(form, obj, action: str):
         changed = audit.changes(obj)
         if changed:
             audit.record(action, actor=current_user, target=obj, details=changed)
-            network_jobs.request_regrade()
+            if set(changed) - NOT_GRADING:
+                network_jobs.request_regrade()
     return change
 
 

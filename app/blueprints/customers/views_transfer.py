@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import spreadsheets
 from app.blueprints.common import count_of, page_of
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import ImportForm, scoped_store
@@ -77,7 +78,9 @@ def import_commit(customer_import_id: int):
     """Import a file that passed every check, all rows or none."""
     job = get_scoped_or_404(CustomerImport, customer_import_id)
     if EmptyForm().validate_on_submit():
-        if job.state != "ready" or job.created_by_id != current_user.id:
+        if job.files_deleted_at is not None:
+            flash(_("The file was deleted after the retention period; upload it again."), "warning")
+        elif job.state != "ready" or job.created_by_id != current_user.id:
             flash(_("Only a file you uploaded that passed every check can be imported."), "warning")
         else:
             job.state = "importing"
@@ -109,13 +112,6 @@ def import_template():
 EXPORT_MAX_ROWS = 100_000
 
 
-def _cell(value):
-    """Text that a spreadsheet would run as a formula (=, +, -, @) is exported as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _export_rows(f: Filters):
     today = utcnow().date()
     full = can(current_user, "customers.contact_details")
@@ -136,12 +132,12 @@ def _export_rows(f: Filters):
     stmt = customer_query(f, today, search_phone=full, columns=columns).order_by(*f.ordering.order_by())
     for (code, name, anonymised_at, store_id, category, grade, tier_id, points, mobile, email, purchases, spend,
          last_purchase, clv, consent) in db.session.execute(stmt.execution_options(yield_per=1000)):
-        yield [_cell(v) for v in [
+        yield [
             code, anonymised if anonymised_at else name, store_codes.get(store_id, ""), categories[category], grade,
             tiers.get(tier_id, ""), points, mobile if full else mask_mobile(mobile),
             email if full else mask_email(email), purchases, float(spend),
             last_purchase.isoformat() if last_purchase else "", float(clv), yes if consent else no,
-        ]]
+        ]
 
 
 @bp.route("/export.<fmt>")
@@ -163,7 +159,7 @@ def export(fmt: str):
         with open(spool.fileno(), "w", encoding="utf-8-sig", newline="", closefd=False) as text:
             writer = csv.writer(text)
             for row in _export_rows(f):
-                writer.writerow(row)
+                writer.writerow([spreadsheets.csv_cell(v) for v in row])
                 count += 1
     else:
         from openpyxl import Workbook
@@ -171,7 +167,7 @@ def export(fmt: str):
         book = Workbook(write_only=True)
         sheet = book.create_sheet(_("Customers"))
         for row in _export_rows(f):
-            sheet.append(row)
+            sheet.append(spreadsheets.xlsx_row(sheet, row))
             count += 1
         book.save(spool)
     spool.seek(0)

@@ -9,6 +9,20 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form.js-autosubmit select").forEach((select) => {
     select.addEventListener("change", () => select.form.submit());
   });
+  // A text area's length against its limit ("1,234 of 2,000 characters"), as the user types.
+  const grouped = new Intl.NumberFormat();
+  document.querySelectorAll("[data-char-count]").forEach((counter) => {
+    const area = document.getElementById(counter.dataset.charCount);
+    if (!area) return;
+    const show = () => {
+      counter.textContent = counter.dataset.template
+        .replace("%(used)s", grouped.format(area.value.length))
+        .replace("%(max)s", grouped.format(Number(counter.dataset.max)));
+      counter.classList.toggle("text-danger", area.value.length >= Number(counter.dataset.max));
+    };
+    area.addEventListener("input", show);
+    if (area.value) show();
+  });
   // Destructive actions ask first.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
