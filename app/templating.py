@@ -170,7 +170,8 @@ def register(app) -> None:
     app.jinja_env.globals["path_for"] = path_for
     from app.services import audit
 
-    app.jinja_env.globals.update(audit_action=audit.action_label, audit_record=audit.record_of)
+    app.jinja_env.globals.update(audit_action=audit.action_label, audit_record=audit.record_of,
+                                 message_text=i18n.Message.text)
     app.jinja_env.filters["category_badge"] = category_badge
     app.jinja_env.filters["grade_badge"] = grade_badge
     app.jinja_env.filters["tier_label"] = tier_label

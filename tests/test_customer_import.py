@@ -189,3 +189,90 @@ def test_a_file_without_line_breaks_names_the_cell_size_limit(app, world, owner)
     _upload(owner, world, ("姓名\n" + "x" * 140_000 + "\n").encode("utf-8"))  # one cell past the limit
     job = _job(app)
     assert job.state == "failed" and "131,072" in job.message and "意外" not in job.message
+
+
+def test_problems_are_shown_in_the_readers_language_not_the_uploaders(app, world, owner, login_as):
+    """Issue 8: a file checked for a Chinese-reading owner showed Chinese problems to everyone."""
+    _upload(owner, world, (ZH_HEADER + "A01,,坏生日,男,1990-02-30,,,否" + NO + "\n").encode("utf-8"))
+    job = _job(app)
+    assert job.state == "invalid"
+    assert "不是真实存在的日期" in owner.get(f"/customers/imports/{job.id}").text
+    admin = login_as("admin")
+    admin.post_form("/language", {"lang": "en"})
+    assert "1990-02-30 is not a real calendar date." in admin.get(f"/customers/imports/{job.id}").text
+    with admin.get(f"/customers/imports/{job.id}/errors.csv") as report:
+        text = report.data.decode("utf-8-sig")
+    assert text.startswith("Row,Column,Problem") and "is not a real calendar date" in text
+    with owner.get(f"/customers/imports/{job.id}/errors.csv") as report:
+        assert "不是真实存在的日期" in report.data.decode("utf-8-sig")
+
+
+def test_why_an_import_failed_is_shown_in_the_readers_language(app, world, owner, login_as):
+    _upload(owner, world, "phone,city\n13800001234,上海\n".encode())
+    job = _job(app)
+    assert job.state == "failed" and "未找到姓名列" in owner.get(f"/customers/imports/{job.id}").text
+    admin = login_as("admin")
+    admin.post_form("/language", {"lang": "en"})
+    assert "No name column found" in admin.get(f"/customers/imports/{job.id}").text
+
+
+def test_a_workbook_that_unpacks_too_big_is_refused_before_it_is_read(app, world, owner, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_UNPACKED_MB", 0)  # any workbook is "too big" here
+    book = Workbook()
+    book.active.append(["姓名"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = _upload(owner, world, buffer.getvalue(), filename="大.xlsx")
+    assert response.status_code == 400 and "解压后" in response.text
+
+
+def test_blank_rows_count_against_the_row_limit(app, world, owner, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 5)
+    _upload(owner, world, ("姓名\n" + ",\n" * 10 + "王五\n").encode("utf-8"))
+    job = _job(app)
+    assert job.state == "failed" and "more than %(max)d rows" in job.message
+
+
+def test_an_import_whose_process_died_can_be_started_again(app, world, owner, tmp_path):
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from app.security.tenancy import unscoped
+
+    (tmp_path / "died.csv").write_text("姓名\n孙七\n", encoding="utf-8")
+    with app.app_context(), unscoped():
+        job = CustomerImport(store_id=world.a_stores[0], franchisee_id=world.a, created_by_id=world.users["owner_a"],
+                             filename="died.csv", stored_as="died.csv", file_kind="csv", size=12, encoding="utf-8",
+                             state="validating", created_at=utcnow() - timedelta(minutes=30))
+        db.session.add(job)
+        db.session.commit()
+        job_id = job.id
+    page = owner.get(f"/customers/imports/{job_id}").text
+    assert 'data-testid="import-stalled"' in page and 'http-equiv="refresh"' not in page
+    owner.post_form(f"/customers/imports/{job_id}/retry")
+    assert _job(app).state == "ready"  # checked again (inline in the tests, a new process in production)
+    # A job that is moving is not restarted.
+    assert 'data-testid="import-stalled"' not in owner.get(f"/customers/imports/{job_id}").text
+
+
+def test_imports_beyond_the_running_limit_wait_in_line_visibly(app, world, owner, monkeypatch):
+    """Issue 8: four small uploads ran four processes at once; now IMPORT_MAX_RUNNING do."""
+    monkeypatch.setitem(app.config, "IMPORT_MAX_RUNNING", 0)  # every place taken
+    _upload(owner, world, "姓名\n排队一\n".encode())
+    first = _job(app)
+    _upload(owner, world, "姓名\n排队二\n".encode())
+    second = _job(app)
+    assert first.queued_at is not None and second.queued_at is not None and second.state == "validating"
+    page = owner.get(f"/customers/imports/{second.id}").text
+    assert 'data-testid="import-queued"' in page and "排队等候" in page and "前面还有 1 个" in page
+    assert "排队等候" in owner.get("/customers/imports").text
+    monkeypatch.setitem(app.config, "IMPORT_MAX_RUNNING", 2)  # places free up: the line moves
+    from app.services import customer_import
+
+    with app.test_request_context():
+        customer_import.start_next()
+    from app.security.tenancy import unscoped
+
+    with app.app_context(), unscoped():
+        states = {j.id: (j.state, j.queued_at) for j in db.session.scalars(select(CustomerImport))}
+    assert states[first.id] == ("ready", None) and states[second.id] == ("ready", None)

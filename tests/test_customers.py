@@ -401,6 +401,14 @@ def test_contact_details_need_consent_and_consent_needs_how_why_and_when(app, wo
     assert customer.consent and customer.consent_purpose == "回访" and customer.consent_at.date() == date(2026, 11, 1)
     # Without contact details, no consent is needed.
     assert client.post_form("/customers/new", VALID | {"name": "只留姓名", "version": "1"}).status_code == 302
+    # A file from before consent was enforced (a2: a mobile, no consent) can still get a note,
+    # but not a new e-mail address.
+    a2 = world.customers["a2"]
+    legacy = VALID | {"name": "甲二顾客", "mobile": "13800000002", "version": "1", "notes": "老顾客"}
+    staff = login_as("owner_a")
+    assert staff.post_form(f"/customers/{a2}/edit", legacy).status_code == 302
+    refused = staff.post_form(f"/customers/{a2}/edit", legacy | {"version": "2", "email": "new@example.cn"})
+    assert refused.status_code == 200 and "仅在客户同意后保存" in refused.text
 
 
 def test_recording_consent_later_keeps_its_date(app, world, login_as):

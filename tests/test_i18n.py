@@ -10,7 +10,7 @@ CATALOG = ROOT / "app/translations/zh_Hans/LC_MESSAGES/messages.po"
 
 def _source_messages() -> set[str]:
     method_map = [("app/**.py", "python"), ("app/templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "_m": None}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map, keywords=keywords):
         found.update(message if isinstance(message, tuple) else (message,))

@@ -42,7 +42,7 @@ def _old_import(app, world, tmp_path, state="invalid", days=31):
         db.session.add(job)
         db.session.commit()
         job_id = job.id
-    for name in ("old-upload.csv", "old-upload.csv.errors.csv", "old-upload.csv.progress"):
+    for name in ("old-upload.csv", "old-upload.csv.errors.jsonl", "old-upload.csv.progress"):
         (Path(tmp_path) / name).write_text("王小明,12345")
     return job_id
 

@@ -103,6 +103,8 @@ class CustomerImport(StoreOwned, db.Model):
     finished_at: Mapped[datetime | None]
     # When the nightly job deleted the uploaded file and its error report (rules.import_retention_days).
     files_deleted_at: Mapped[datetime | None]
+    # Set while the job waits in line for its step to start (IMPORT_MAX_RUNNING at once).
+    queued_at: Mapped[datetime | None]
 
     created_by: Mapped[User] = relationship()
 

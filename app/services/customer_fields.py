@@ -9,8 +9,8 @@ from datetime import date, datetime
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 
+from app.i18n import _m
 from app.models.base import utcnow
 
 
@@ -47,7 +47,7 @@ def normalise_mobile(value) -> str | None:
         or not phonenumbers.is_valid_number(number)
         or phonenumbers.number_type(number) not in _MOBILE_TYPES
     ):
-        raise FieldError(_l("Not a valid mainland mobile number (11 digits starting with 1)."))
+        raise FieldError(_m("Not a valid mainland mobile number (11 digits starting with 1)."))
     return str(number.national_number)
 
 
@@ -60,9 +60,9 @@ def name_key(name: str) -> str:
 def clean_name(value) -> str:
     text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value or ""))).strip()
     if not text:
-        raise FieldError(_l("A name is required."))
+        raise FieldError(_m("A name is required."))
     if len(text) > 60:
-        raise FieldError(_l("At most %(max)d characters.", max=60))
+        raise FieldError(_m("At most %(max)d characters.", max=60))
     return text
 
 
@@ -91,8 +91,8 @@ def parse_date(value) -> date | None:
             try:
                 return date(*(int(part) for part in match.groups()))
             except ValueError:
-                raise FieldError(_l("%(value)s is not a real calendar date.", value=text)) from None
-    raise FieldError(_l("Write dates as YYYY-MM-DD, for example 1990-05-17."))
+                raise FieldError(_m("%(value)s is not a real calendar date.", value=text)) from None
+    raise FieldError(_m("Write dates as YYYY-MM-DD, for example 1990-05-17."))
 
 
 def check_birthday(day: date | None, today: date | None = None) -> date | None:
@@ -100,9 +100,9 @@ def check_birthday(day: date | None, today: date | None = None) -> date | None:
         return None
     today = today or utcnow().date()
     if day > today:
-        raise FieldError(_l("A birthday cannot be in the future."))
+        raise FieldError(_m("A birthday cannot be in the future."))
     if day.year < 1900:
-        raise FieldError(_l("A birthday before 1900 is not plausible."))
+        raise FieldError(_m("A birthday before 1900 is not plausible."))
     return day
 
 
@@ -125,7 +125,7 @@ def normalise_email(value) -> str | None:
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise FieldError(_l("Not a valid e-mail address.")) from None
+        raise FieldError(_m("Not a valid e-mail address.")) from None
 
 
 def normalise_postal_code(value) -> str | None:
@@ -135,7 +135,7 @@ def normalise_postal_code(value) -> str | None:
     if not text:
         return None
     if not re.fullmatch(r"\d{6}", text):
-        raise FieldError(_l("A postal code has 6 digits."))
+        raise FieldError(_m("A postal code has 6 digits."))
     return text
 
 
@@ -144,7 +144,7 @@ def normalise_text(value, max_length: int) -> str | None:
     if not text:
         return None
     if len(text) > max_length:
-        raise FieldError(_l("At most %(max)d characters.", max=max_length))
+        raise FieldError(_m("At most %(max)d characters.", max=max_length))
     return text
 
 
@@ -173,17 +173,17 @@ def consent_problems(data: dict, today: date | None = None) -> list[tuple[str, s
     problems = []
     if data.get("consent"):
         if not data.get("consent_method"):
-            problems.append(("consent_method", _l("Say how the customer gave consent.")))
+            problems.append(("consent_method", _m("Say how the customer gave consent.")))
         if not (data.get("consent_purpose") or "").strip():
-            problems.append(("consent_purpose", _l("Say what the customer was told their details are for.")))
+            problems.append(("consent_purpose", _m("Say what the customer was told their details are for.")))
         given = data.get("consent_at")
         given = given.date() if isinstance(given, datetime) else given
         if given is None:
-            problems.append(("consent_date", _l("Enter the date the customer gave consent.")))
+            problems.append(("consent_date", _m("Enter the date the customer gave consent.")))
         elif given > (today or utcnow().date()):
-            problems.append(("consent_date", _l("Consent cannot be dated in the future.")))
+            problems.append(("consent_date", _m("Consent cannot be dated in the future.")))
     elif any(data.get(field) for field in CONTACT_FIELDS):
-        problems.append(("consent", _l("Mobile, e-mail and addresses are kept only with the customer's consent: "
+        problems.append(("consent", _m("Mobile, e-mail and addresses are kept only with the customer's consent: "
                                        "record how and why they agreed, or leave those details empty.")))
     return problems
 

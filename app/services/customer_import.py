@@ -24,7 +24,7 @@ import time
 import unicodedata
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from dataclasses import dataclass
 from types import SimpleNamespace
 from decimal import Decimal, InvalidOperation
@@ -32,14 +32,13 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import format_number
-from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import jobs, spreadsheets
 from app.database import write_transaction
 from app.extensions import db
-from app.i18n import force_locale
+from app.i18n import Message, _m, force_locale, stored
 from app.models import Customer, CustomerImport, CustomerSequence, Store, User
 from app.models.base import utcnow
 from app.models.customer import CONSENT_METHODS, CUSTOMER_TYPES, GENDERS, SOURCES
@@ -118,16 +117,23 @@ def sniff_kind(path: Path) -> str:
         try:
             with zipfile.ZipFile(path) as archive:
                 if "xl/workbook.xml" in archive.namelist():
+                    unpacked = sum(entry.file_size for entry in archive.infolist())
+                    limit = current_app.config["IMPORT_MAX_UNPACKED_MB"]
+                    if unpacked > limit * 1024 * 1024:
+                        raise ImportFileError(_m(
+                            "This workbook unpacks to %(size)s MB, more than the %(limit)s MB allowed (often "
+                            "thousands of empty formatted rows). Copy only the customer rows into a new workbook, "
+                            "or save the sheet as CSV.", size=format_number(unpacked // (1024 * 1024)), limit=limit))
                     return "xlsx"
         except zipfile.BadZipFile:
             pass
-        raise ImportFileError(_("This file is not a spreadsheet. Upload a CSV file or an Excel .xlsx workbook."))
+        raise ImportFileError(_m("This file is not a spreadsheet. Upload a CSV file or an Excel .xlsx workbook."))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(_("This is an old Excel .xls file. Open it in Excel or WPS and save it as .xlsx, then upload again."))
+        raise ImportFileError(_m("This is an old Excel .xls file. Open it in Excel or WPS and save it as .xlsx, then upload again."))
     if head.startswith(UTF16_BOMS):  # Excel's "Unicode text" (tab-separated UTF-16)
         return "csv"
     if b"\x00" in head:
-        raise ImportFileError(_("This file is not a spreadsheet. Upload a CSV file or an Excel .xlsx workbook."))
+        raise ImportFileError(_m("This file is not a spreadsheet. Upload a CSV file or an Excel .xlsx workbook."))
     return "csv"
 
 
@@ -168,7 +174,7 @@ def detect_encoding(path: Path) -> str:
                 gb.decode(chunk)
             gb.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise ImportFileError(_("The file's text encoding is neither UTF-8 nor GBK. Save it as CSV (UTF-8) and try again.")) from None
+            raise ImportFileError(_m("The file's text encoding is neither UTF-8 nor GBK. Save it as CSV (UTF-8) and try again.")) from None
     with open(path, "rb") as fh:
         sample = fh.read(_SAMPLE_BYTES)
     if not _reads_as_simplified_chinese(sample.decode("gb18030", errors="ignore")):
@@ -177,7 +183,7 @@ def detect_encoding(path: Path) -> str:
         guess = from_bytes(sample).best()
         found = _FOREIGN_ENCODINGS.get(guess.encoding) if guess is not None else None
         if found:
-            raise ImportFileError(_("The file looks like %(encoding)s text, not UTF-8 or GBK: read as Chinese it "
+            raise ImportFileError(_m("The file looks like %(encoding)s text, not UTF-8 or GBK: read as Chinese it "
                                     "would be garbled. Save it as CSV (UTF-8) and try again.", encoding=found))
     return "gb18030"
 
@@ -208,7 +214,7 @@ def iter_rows(path: Path, kind: str, encoding: str | None):
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception:  # openpyxl raises many kinds for a damaged workbook
-            raise ImportFileError(_("The Excel file could not be opened; it may be damaged.")) from None
+            raise ImportFileError(_m("The Excel file could not be opened; it may be damaged.")) from None
         try:
             for number, row in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
                 yield number, list(row)
@@ -225,7 +231,7 @@ def iter_rows(path: Path, kind: str, encoding: str | None):
             for number, row in enumerate(reader, start=1):
                 yield number, row
         except csv.Error:  # "field larger than field limit": one cell of 30 MB, or no line breaks
-            raise ImportFileError(_("Row %(row)d has a cell longer than %(limit)s characters, so the file cannot be "
+            raise ImportFileError(_m("Row %(row)d has a cell longer than %(limit)s characters, so the file cannot be "
                                     "a customer list; check that it has one customer per line.",
                                     row=number + 1, limit=format_number(csv.field_size_limit()))) from None
 
@@ -237,7 +243,7 @@ def _map_headers(header: list) -> dict[str, int]:
         if key and key not in mapping:
             mapping[key] = index
     if "name" not in mapping:
-        raise ImportFileError(_("No name column found. The first row must hold the column headers, e.g. 姓名 or name."))
+        raise ImportFileError(_m("No name column found. The first row must hold the column headers, e.g. 姓名 or name."))
     return mapping
 
 
@@ -289,7 +295,7 @@ class RowChecker:
         for code, label in _CHOICES[key].items():
             if text in (_fold(label), _fold(str(label))):
                 return code
-        raise fields.FieldError(_("%(value)s is not one of the allowed values.", value=str(value).strip()))
+        raise fields.FieldError(_m("%(value)s is not one of the allowed values.", value=str(value).strip()))
 
     def check(self, number: int, cells: dict) -> tuple[dict, list]:
         errors, data = [], {}
@@ -301,7 +307,7 @@ class RowChecker:
             try:
                 return convert(value)
             except fields.FieldError as error:
-                errors.append((column, str(error)))
+                errors.append((column, error.args[0]))
                 return None
 
         store = self.default_store
@@ -309,21 +315,21 @@ class RowChecker:
         if store_code:
             store = self.stores.get(store_code)
             if store is None:
-                errors.append(("store_code", _("Store %(code)s is not one of your open stores.", code=store_code)))
+                errors.append(("store_code", _m("Store %(code)s is not one of your open stores.", code=store_code)))
                 store = self.default_store
         self.read_existing(store)
         data["store"] = store
         try:
             data["name"] = fields.clean_name(cells.get("name"))
         except fields.FieldError as error:
-            errors.append(("name", str(error)))
+            errors.append(("name", error.args[0]))
             data["name"] = None
         code = str(cells.get("code") or "").strip().upper()
         if code:
             if len(code) > 30:
-                errors.append(("code", _("At most %(max)d characters.", max=30)))
+                errors.append(("code", _m("At most %(max)d characters.", max=30)))
             elif (store.id, code) in self.codes:
-                errors.append(("code", _("Customer code %(code)s is already used in this store or file.", code=code)))
+                errors.append(("code", _m("Customer code %(code)s is already used in this store or file.", code=code)))
             else:
                 self.codes.add((store.id, code))
             data["code"] = code
@@ -333,9 +339,9 @@ class RowChecker:
         if mobile:
             key = (store.franchisee_id, mobile)
             if key in self.mobiles:
-                errors.append(("mobile", _("This mobile number already belongs to customer %(code)s.", code=self.mobiles[key])))
+                errors.append(("mobile", _m("This mobile number already belongs to customer %(code)s.", code=self.mobiles[key])))
             elif key in self.file_mobiles:
-                errors.append(("mobile", _("The same mobile number is on row %(row)d.", row=self.file_mobiles[key])))
+                errors.append(("mobile", _m("The same mobile number is on row %(row)d.", row=self.file_mobiles[key])))
             else:
                 self.file_mobiles[key] = number
         data["mobile"] = mobile
@@ -352,11 +358,11 @@ class RowChecker:
         elif consent_word in _NO:
             data["consent"] = False
         else:
-            errors.append(("consent", _("Write 是 or 否 (yes or no).")))
+            errors.append(("consent", _m("Write 是 or 否 (yes or no).")))
         data["consent_at"] = take("consent_date", fields.parse_date)
         data["consent_purpose"] = take("consent_purpose", lambda v: fields.normalise_text(v, 200))
         if "consent" in data:  # the form's rule (R61): consent with how, why and when; contacts only with it
-            errors.extend((column, str(message)) for column, message in fields.consent_problems(data))
+            errors.extend(fields.consent_problems(data))
         data["points"] = take("points", _whole_number) or 0
         data["sales_limit"] = take("sales_limit", _money)
         return data, errors
@@ -369,9 +375,9 @@ def _whole_number(value):
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise fields.FieldError(_("Enter a whole number.")) from None
+        raise fields.FieldError(_m("Enter a whole number.")) from None
     if number != number.to_integral_value() or number < 0 or number > 100_000_000:
-        raise fields.FieldError(_("Enter a whole number.")) from None
+        raise fields.FieldError(_m("Enter a whole number.")) from None
     return int(number)
 
 
@@ -382,9 +388,9 @@ def _money(value):
     try:
         amount = Decimal(text).quantize(Decimal("0.01"))
     except InvalidOperation:
-        raise fields.FieldError(_("Enter an amount in yuan, e.g. 5000.00.")) from None
+        raise fields.FieldError(_m("Enter an amount in yuan, e.g. 5000.00.")) from None
     if amount < 0 or amount > 99_999_999:
-        raise fields.FieldError(_("Enter an amount between 0 and 99,999,999.")) from None
+        raise fields.FieldError(_m("Enter an amount between 0 and 99,999,999.")) from None
     return amount
 
 
@@ -405,7 +411,7 @@ def accept_upload(upload, store: Store, actor: User) -> CustomerImport:
     filename = (upload.filename or "upload")[-200:]
     try:
         if size == 0:
-            raise ImportFileError(_("The file is empty."))
+            raise ImportFileError(_m("The file is empty."))
         kind = sniff_kind(path)
         encoding = detect_encoding(path) if kind == "csv" else None
     except ImportFileError:
@@ -427,7 +433,17 @@ def progress_path(job: CustomerImport) -> Path:
 
 
 def errors_path(job: CustomerImport) -> Path:
-    return import_dir() / f"{job.stored_as}.errors.csv"
+    return import_dir() / f"{job.stored_as}.errors.jsonl"
+
+
+def problem_report_rows(job: CustomerImport):
+    """The error report as CSV rows in the language in force: a header, then row, column and
+    problem for every problem found (the problem made inert if it quotes a formula)."""
+    yield [str(_m("Row")), str(_m("Column")), str(_m("Problem"))]
+    with open(errors_path(job), encoding="utf-8") as lines:
+        for line in lines:
+            number, column, message = json.loads(line)
+            yield [number, column, spreadsheets.csv_cell(Message.text(message))]
 
 
 def read_progress(job: CustomerImport) -> dict:
@@ -488,7 +504,7 @@ def _checker(job) -> "RowChecker":
     stores = _scope_stores()
     default = next((s for s in stores.values() if s.id == job.store_id), None)
     if default is None:
-        raise ImportFileError(_("The store of this import is closed or no longer yours."))
+        raise ImportFileError(_m("The store of this import is closed or no longer yours."))
     return RowChecker(stores, default)
 
 
@@ -498,9 +514,12 @@ def _rows(job, path):
     try:
         header = next(rows)[1]
     except StopIteration:
-        raise ImportFileError(_("The file is empty.")) from None
+        raise ImportFileError(_m("The file is empty.")) from None
     mapping = _map_headers(header)
+    limit = current_app.config["IMPORT_MAX_ROWS"]
     for number, row in rows:
+        if number > limit + 1:  # blank rows count too: a sheet of a million empty rows is refused early
+            raise ImportFileError(_m("The file has more than %(max)d rows; split it into smaller files.", max=limit))
         if not any(str(v).strip() for v in row if v is not None):
             continue
         yield number, {key: (row[index] if index < len(row) else None) for key, index in mapping.items()}
@@ -522,25 +541,25 @@ def validate(job: CustomerImport) -> dict:
     checker = _checker(job)
     shown, total, bad = [], 0, 0
     limit = current_app.config["IMPORT_MAX_ROWS"]
-    with open(errors_path(job), "w", encoding="utf-8-sig", newline="") as report:
-        writer = csv.writer(report)
-        writer.writerow([_("Row"), _("Column"), _("Problem")])  # problems may quote what was typed
+    # Every problem as a line of JSON (row, column, message data): the download writes them as
+    # CSV in the reader's language (problem_report_rows), not the uploader's.
+    with open(errors_path(job), "w", encoding="utf-8") as report:
         for number, cells in _rows(job, path):
             total += 1
             if total > limit:
-                raise ImportFileError(_("The file has more than %(max)d rows; split it into smaller files.", max=limit))
+                raise ImportFileError(_m("The file has more than %(max)d rows; split it into smaller files.", max=limit))
             errors = checker.check(number, cells)[1]
             if errors:
                 bad += 1
                 for column, message in errors:
-                    header = COLUMNS[column][0]
-                    writer.writerow([number, header, spreadsheets.csv_cell(message)])
+                    line = [number, COLUMNS[column][0], stored(message)]
+                    report.write(json.dumps(line, ensure_ascii=False) + "\n")
                     if len(shown) < SHOWN_ERRORS:
-                        shown.append([number, header, message])
+                        shown.append(line)
             if total % 1000 == 0:
                 progress.update(total)
     if total == 0:
-        raise ImportFileError(_("The file has a header row but no customers."))
+        raise ImportFileError(_m("The file has a header row but no customers."))
     return {"total_rows": total, "error_rows": bad, "errors": shown, "state": "invalid" if bad else "ready"}
 
 
@@ -595,7 +614,7 @@ def import_rows(job: CustomerImport, actor: User) -> dict:
         if "code" not in str(error.orig):
             raise
         # Someone gave a customer one of the file's codes after the check.
-        raise ImportFileError(_("Customers were added to these stores while the file was being imported; "
+        raise ImportFileError(_m("Customers were added to these stores while the file was being imported; "
                                 "check the file again.")) from None
     finally:
         spool.close()
@@ -619,7 +638,7 @@ def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, St
     for number, cells in _rows(job, path):
         data, errors = checker.check(number, cells)
         if errors:  # the file or the data changed since it was checked
-            raise ImportFileError(_("Row %(row)d no longer passes the checks; check the file again.", row=number))
+            raise ImportFileError(_m("Row %(row)d no longer passes the checks; check the file again.", row=number))
         store = data.pop("store")
         stores_by_id[store.id] = store
         consent_at = data.pop("consent_at")
@@ -780,6 +799,15 @@ def run(job_id: int) -> CustomerImport:
     step = validate if job.state == "validating" else import_rows if job.state == "importing" else None
     if step is None:
         return job
+    try:
+        _run_step(job_id, step, user, started)
+    finally:
+        start_next()  # a place is free: the next in line starts
+    return db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
+
+
+def _run_step(job_id: int, step, user: User, started: float) -> None:
+    job = db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
     with force_locale(user.locale or "zh_Hans"):
         try:
             outcome = step(job) if step is validate else step(job, user)
@@ -792,29 +820,69 @@ def run(job_id: int) -> CustomerImport:
                 job.finished_at = utcnow()
         except ImportFileError as error:
             db.session.rollback()
-            _fail(job_id, str(error))
+            _fail(job_id, error.args[0])
         except Exception:
             db.session.rollback()
             current_app.logger.exception("customer import %s failed", job_id)
-            _fail(job_id, _("The import stopped on an unexpected error; nothing was imported."))
+            _fail(job_id, _m("The import stopped on an unexpected error; nothing was imported."))
             raise
-    return db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
 
 
-def _fail(job_id: int, message: str) -> None:
+def _fail(job_id: int, message) -> None:
+    """The job failed; ``message`` (a ``Message``) is stored as data, shown in each reader's language."""
+    data = stored(message)
+    text = json.dumps(data, ensure_ascii=False) if isinstance(data, list) else data
     with write_transaction(db.session):
         job = db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
         job.state = "failed"
-        job.message = message[:300]
+        job.message = text if len(text) <= 300 else str(message)[:300]
         job.finished_at = utcnow()
 
 
 def start(job: CustomerImport) -> None:
-    """Hand the job to a separate process (or run it now, in tests); the caller has committed."""
+    """Hand the job's step to a separate process (or run it now, in tests) if fewer than
+    IMPORT_MAX_RUNNING are running; else it waits in line and ``start_next`` starts it when
+    one finishes. The caller has committed."""
+    with unscoped(), write_transaction(db.session):
+        job = db.session.get(CustomerImport, job.id)
+        if running_count(besides=job.id) >= current_app.config["IMPORT_MAX_RUNNING"]:
+            job.queued_at = job.queued_at or utcnow()
+            return
+        job.queued_at = None
+        _write_progress(job, job.state, 0, 0.0)
+        job_id, log = job.id, import_dir() / f"{job.stored_as}.log"
     if jobs.runs_inline():
-        run(job.id)
+        run(job_id)
         return
-    jobs.start_command("customers", "run-import", str(job.id), log_path=import_dir() / f"{job.stored_as}.log")
+    jobs.start_command("customers", "run-import", str(job_id), log_path=log)
+
+
+def running_count(besides: int | None = None) -> int:
+    """Jobs whose step is running now: checking or importing, not waiting, not stalled."""
+    active = db.session.scalars(select(CustomerImport).where(
+        CustomerImport.state.in_(("validating", "importing")), CustomerImport.queued_at.is_(None),
+        CustomerImport.id != (besides or 0))).all()
+    return sum(1 for job in active if not stalled(job))
+
+
+def place_in_line(job: CustomerImport) -> int:
+    """How many jobs wait ahead of this one (0 when it is next)."""
+    with unscoped():
+        return db.session.scalar(select(func.count(CustomerImport.id)).where(
+            CustomerImport.queued_at.is_not(None), CustomerImport.queued_at < job.queued_at)) or 0
+
+
+def start_next() -> None:
+    """Start the jobs waiting longest, as far as there is room (after a job finishes)."""
+    while True:
+        with unscoped():
+            waiting = db.session.scalar(select(CustomerImport).where(CustomerImport.queued_at.is_not(None))
+                                        .order_by(CustomerImport.queued_at, CustomerImport.id).limit(1))
+            if waiting is None or running_count(besides=waiting.id) >= current_app.config["IMPORT_MAX_RUNNING"]:
+                db.session.commit()
+                return
+        db.session.commit()
+        start(waiting)
 
 
 def template_csv() -> bytes:
@@ -846,3 +914,22 @@ def delete_old_files(now=None) -> int:
             job.files_deleted_at = now
         db.session.commit()
     return len(jobs)
+
+
+def stalled(job: CustomerImport, now=None) -> bool:
+    """A job checking or importing that has shown no progress for IMPORT_STALL_SECONDS: its
+    process died (a restart, a kill, the machine). Nothing of it was written: the import's
+    writes are one transaction."""
+    if job.state not in ("validating", "importing") or job.queued_at is not None:
+        return False
+    try:
+        last = datetime.fromtimestamp(progress_path(job).stat().st_mtime, UTC).replace(tzinfo=None)
+    except OSError:
+        last = job.created_at
+    return ((now or utcnow()) - last).total_seconds() > current_app.config["IMPORT_STALL_SECONDS"]
+
+
+def begin_step(job: CustomerImport) -> None:
+    """Start the job's current step (the import after confirmation, or a stalled step again):
+    now, or in line (``start``)."""
+    start(job)

@@ -118,8 +118,14 @@ class CustomerForm(VersionedForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators=extra_validators)
-        data = {name: getattr(self, name).data for name in ("consent", "consent_method", "consent_purpose",
-                                                            *fields.CONTACT_FIELDS)}
+        data = {name: getattr(self, name).data for name in ("consent", "consent_method", "consent_purpose")}
+        # Contact details typed now need consent; those already on file from before consent was
+        # enforced stay until consent is recorded or the file is anonymised (editing a note on
+        # such a customer must not be blocked).
+        for name in fields.CONTACT_FIELDS:
+            value = getattr(self, name).data
+            if self._obj is None or value != getattr(self._obj, name):
+                data[name] = value
         data["consent_at"] = self.consent_date.data
         for name, message in fields.consent_problems(data):
             field = getattr(self, name)

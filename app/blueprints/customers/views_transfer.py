@@ -1,8 +1,9 @@
 """Customer import (background, all or nothing) and export of the filtered list."""
 import csv
+import io
 import tempfile
 
-from flask import Response, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -69,7 +70,8 @@ def import_status(customer_import_id: int):
     """Progress, errors per row, and the button that commits a checked file."""
     job = get_scoped_or_404(CustomerImport, customer_import_id)
     return render_template("customers/import_status.html", job=job, progress=importer.read_progress(job),
-                           commit_form=EmptyForm())
+                           commit_form=EmptyForm(), stalled=importer.stalled(job),
+                           ahead=importer.place_in_line(job) if job.queued_at else 0)
 
 
 @bp.route("/imports/<int:customer_import_id>/commit", methods=["POST"])
@@ -85,7 +87,21 @@ def import_commit(customer_import_id: int):
         else:
             job.state = "importing"
             db.session.commit()
-            importer.start(job)
+            importer.begin_step(job)
+    return redirect(url_for("customers.import_status", customer_import_id=job.id))
+
+
+@bp.route("/imports/<int:customer_import_id>/retry", methods=["POST"])
+@access("customers.import")
+def import_retry(customer_import_id: int):
+    """Run again the step of an import whose process died (no progress for a while)."""
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
+    if EmptyForm().validate_on_submit():
+        if importer.stalled(job) and job.created_by_id == current_user.id:
+            importer.begin_step(job)
+            flash(_("The import was started again."), "info")
+        else:
+            flash(_("This import is not stuck; it was left as it is."), "info")
     return redirect(url_for("customers.import_status", customer_import_id=job.id))
 
 
@@ -94,11 +110,25 @@ def import_commit(customer_import_id: int):
 def import_errors(customer_import_id: int):
     """Every problem found in the file, one line per row and column."""
     job = get_scoped_or_404(CustomerImport, customer_import_id)
-    path = importer.errors_path(job)
-    if not path.exists():
+    if not importer.errors_path(job).exists():
         flash(_("This file has no error report."), "info")
         return redirect(url_for("customers.import_status", customer_import_id=job.id))
-    return send_file(path, mimetype="text/csv", as_attachment=True, download_name=f"import-{job.id}-errors.csv")
+    rows = importer.problem_report_rows(job)  # in the reader's language
+
+    def stream():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"  # Excel reads UTF-8 with the mark
+        for row in rows:
+            writer.writerow(row)
+            if buffer.tell() > 1 << 16:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(stream_with_context(stream()), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename=import-{job.id}-errors.csv"})
 
 
 @bp.route("/imports/template.csv")

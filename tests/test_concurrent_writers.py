@@ -1,0 +1,201 @@
+"""Two people saving at once, against a real server (gunicorn, several workers) on SQLite and,
+in CI, on PostgreSQL (issue 8: of two simultaneous saves of one customer the loser got a 500,
+20 pairs out of 20; two simultaneous import confirmations gave a 500 in 2 of 3 trials)."""
+import html.parser
+import http.cookiejar
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "demo-pass-2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database_url(tmp_path) -> str:
+    url = os.environ.get("TEST_LIVE_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path / 'live.db'}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:  # a clean schema for the server's own migrations
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("writers")
+    env = {**os.environ, "DATABASE_URL": _database_url(tmp_path), "PORTAL_CONFIG": "development",
+           "SECRET_KEY": "concurrent-writers", "IMPORT_DIR": str(tmp_path / "imports"), "IMPORT_RUNNER": "process"}
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run([*flask, "seed", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = open(tmp_path / "gunicorn.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
+                               "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(base + "/login", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.terminate()
+        pytest.fail("the portal did not start")
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text(), "the server logged an error"
+
+
+class _Form(html.parser.HTMLParser):
+    """The named inputs of each <form method=post> on a page; ``values`` is the largest form's
+    (the page's own form, not the language or sign-out forms of the navigation)."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms, self._current, self._select = [], None, None
+
+    @property
+    def values(self) -> dict:
+        return max(self.forms, key=len) if self.forms else {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and a.get("method", "").lower() == "post":
+            self._current = {}
+            self.forms.append(self._current)
+        if self._current is None:
+            return
+        values = self._current
+        if tag == "input" and a.get("name") and a.get("type") not in ("checkbox", "submit"):
+            values[a["name"]] = a.get("value") or a.get("data-submission") or ""
+        elif tag == "input" and a.get("type") == "checkbox" and "checked" in a:
+            values[a["name"]] = a.get("value", "y")
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and ("selected" in a or self._select not in values):
+            values[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        if tag == "form":
+            self._current = None
+
+
+class Browser:
+    def __init__(self, base):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path):
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.status, response.read().decode()
+
+    def post(self, path, data):
+        request = urllib.request.Request(self.base + path, data=urllib.parse.urlencode(data).encode(), method="POST")
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def form(self, path) -> dict:
+        parser = _Form()
+        parser.feed(self.get(path)[1])
+        return parser.values
+
+    def sign_in(self, username):
+        data = self.form("/login")
+        status, page = self.post("/login", data | {"login": username, "password": PASSWORD})
+        assert status == 200 and "退出登录" in page, page[:300]
+        return self
+
+
+def _at_once(*calls):
+    """Run the calls in threads released together; their results in order."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        results[i] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_people_saving_one_customer_at_once_get_a_save_and_a_conflict_never_an_error(portal):
+    manager, owner = Browser(portal).sign_in("manager-a1"), Browser(portal).sign_in("owner-a")
+    path = re.search(r'href="(/customers/\d+)"', manager.get("/customers/?sort=spend")[1]).group(1) + "/edit"
+    for attempt in range(8):
+        first, second = manager.form(path), owner.form(path)
+        results = _at_once(lambda: manager.post(path, first | {"notes": f"店长第{attempt}次"}),
+                           lambda: owner.post(path, second | {"notes": f"老板第{attempt}次"}))
+        statuses = sorted(status for status, _ in results)
+        assert statuses == [200, 200], statuses  # redirects were followed: one record, one form
+        conflicts = sum("其他人修改了这条记录" in page for _, page in results)
+        assert conflicts == 1, [re.findall(r'invalid-feedback">([^<]*)', page) for _, page in results]
+
+
+def test_two_confirmations_of_one_import_at_once_import_it_once(portal):
+    owner = Browser(portal).sign_in("owner-a")
+    page = owner.get("/customers/imports")[1]
+    parser = _Form()
+    parser.feed(page)
+    form = parser.values
+    store_id = re.search(r'<option value="([1-9]\d*)"', page).group(1)  # the first of owner-a's stores
+    body, boundary = io.BytesIO(), "----cxportal"
+    fields = {"csrf_token": form["csrf_token"], "store_id": store_id,
+              "submission": form.get("submission", "")}
+    for name, value in fields.items():
+        body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n'
+               f"Content-Type: text/csv\r\n\r\n".encode() + "姓名\n并发甲\n并发乙\n".encode() + b"\r\n")
+    body.write(f"--{boundary}--\r\n".encode())
+    request = urllib.request.Request(portal + "/customers/imports", data=body.getvalue(), method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with owner.opener.open(request, timeout=30) as response:
+        status_path = urllib.parse.urlparse(response.url).path
+    for _ in range(100):
+        if "导入 2 位客户" in owner.get(status_path)[1]:
+            break
+        time.sleep(0.2)
+    commit = owner.form(status_path)
+    results = _at_once(lambda: owner.post(status_path + "/commit", commit),
+                       lambda: owner.post(status_path + "/commit", commit))
+    assert sorted(status for status, _ in results) == [200, 200]
+    for _ in range(100):
+        page = owner.get(status_path)[1]
+        if "已导入 2 位客户" in page:
+            break
+        time.sleep(0.2)
+    assert "已导入 2 位客户" in page
+    assert "并发甲" in owner.get("/customers/?" + urllib.parse.urlencode({"q": "并发甲"}))[1]
