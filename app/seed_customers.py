@@ -133,7 +133,7 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
         name = people.name()
         birthday = date(rng.randint(1955, 2003), 1, 1) + timedelta(days=rng.randrange(365))
         consent = rng.random() < 0.85
-        ctype = rng.choices(["individual", "company", "dealer"], [92, 5, 3])[0]
+        ctype = rng.choices(["individual", "manufacturer", "intermediary"], [92, 5, 3])[0]
         customer = Customer(
             store_id=store.id, franchisee_id=store.franchisee_id, code=f"{store.code}-{n:06d}", name=name,
             name_key=name_key(name), gender=rng.choice(["female", "male", "female", "unknown"]), birthday=birthday,

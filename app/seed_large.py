@@ -620,7 +620,7 @@ class _Generator:
             created = window + int(max(yesterday - 400 - window, (yesterday - window) // 3) * random())
 
         r = random()
-        ctype = "company" if r < 0.04 else "dealer" if r < 0.07 else "individual"
+        ctype = "manufacturer" if r < 0.04 else "intermediary" if r < 0.07 else "individual"
         name, sex, year = people.person()
         birthday = birthday_md = None
         birthday_ord = None
@@ -660,7 +660,7 @@ class _Generator:
         else:
             gender = "unknown"
             trade = pick(TRADES)
-            name = (f"{city}{trade}{pick(BUSINESS_KINDS)}有限公司" if ctype == "company"
+            name = (f"{city}{trade}{pick(BUSINESS_KINDS)}有限公司" if ctype == "manufacturer"
                     else f"{city}{trade}{pick(DEALER_KINDS)}")
             tax_no = f"91{int(random() * 10**15):015d}X"[:18]
             sales_limit = pick(["20000.00", "50000.00", "100000.00"])

@@ -147,7 +147,7 @@ def test_orders_above_a_business_customers_sales_limit_are_flagged(app, world, c
 
     store = db.session.scalar(select(Store).where(Store.id == world.a_stores[0]))
     actor = db.session.scalar(select(User).where(User.id == world.users["manager_a"]))
-    company = make_customer(store, "某装饰公司", customer_type="company", sales_limit=Decimal(limit))
+    company = make_customer(store, "某装饰公司", customer_type="manufacturer", sales_limit=Decimal(limit))
     purchase = service.record_purchase(company, {"purchased_on": TODAY, "amount": Decimal(amount), "items": "批量采购"}, actor)
     assert purchase.over_limit is flagged
 

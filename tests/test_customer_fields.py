@@ -119,3 +119,14 @@ def test_row_links_are_the_paths_url_for_builds(app):
             url_for("customers.care_done", customer_id=3, kind="birthday", ref=2026, tab="birthday")
     with app.test_request_context(environ_base={"SCRIPT_NAME": "/portal"}):
         assert path_for("customers.show", customer_id=7) == url_for("customers.show", customer_id=7)
+
+
+def test_customer_types_are_the_three_the_source_documents_name(app):
+    """Issue 8 (seed 001: 个人购买者、中间商和制造商); the old 'company' became 'manufacturer'."""
+    from app.i18n import force_locale
+    from app.models.customer import BUSINESS_TYPES, CUSTOMER_TYPES
+
+    assert set(CUSTOMER_TYPES) == {"individual", "intermediary", "manufacturer"}
+    assert BUSINESS_TYPES == {"intermediary", "manufacturer"}
+    with app.test_request_context(), force_locale("zh_Hans"):
+        assert [str(label) for label in CUSTOMER_TYPES.values()] == ["个人购买者", "中间商（经销商、分销商）", "制造商"]

@@ -18,12 +18,13 @@ from app.models.org import Store
 from app.models.user import User
 
 GENDERS = {"female": _l("Female"), "male": _l("Male"), "unknown": _l("Not stated")}
+# The three kinds of customer the source documents distinguish (seed 001: 个人购买者、中间商和制造商).
 CUSTOMER_TYPES = {
-    "individual": _l("Individual"),
-    "dealer": _l("Dealer / distributor"),
-    "company": _l("Company"),
+    "individual": _l("Individual buyer"),
+    "intermediary": _l("Intermediary (dealer, distributor)"),
+    "manufacturer": _l("Manufacturer"),
 }
-BUSINESS_TYPES = frozenset({"dealer", "company"})
+BUSINESS_TYPES = frozenset({"intermediary", "manufacturer"})
 SOURCES = {
     "walk_in": _l("Walk-in"),
     "referral": _l("Referral"),

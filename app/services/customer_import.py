@@ -81,8 +81,10 @@ TEMPLATE_HEADERS = ("门店编码", "客户编码", "姓名", "性别", "生日"
 
 _CHOICE_WORDS = {
     "gender": {"男": "male", "女": "female", "m": "male", "f": "female", "未知": "unknown", "保密": "unknown"},
-    "customer_type": {"个人": "individual", "经销商": "dealer", "中间商": "dealer", "分销商": "dealer",
-                      "企业": "company", "公司": "company", "制造商": "company"},
+    "customer_type": {"个人": "individual", "个人购买者": "individual", "经销商": "intermediary",
+                      "中间商": "intermediary", "分销商": "intermediary", "dealer": "intermediary",
+                      "制造商": "manufacturer", "企业": "manufacturer", "公司": "manufacturer",
+                      "company": "manufacturer"},
     "source": {"到店": "walk_in", "门店": "walk_in", "推荐": "referral", "老客推荐": "referral", "线上": "online",
                "网站": "online", "电话": "phone", "活动": "event", "社交媒体": "social", "其他": "other"},
     "consent_method": {"纸质表格": "paper", "书面": "paper", "线上": "online", "电话": "phone", "微信": "wechat"},
