@@ -98,11 +98,11 @@ def run_import(job_id: int) -> None:
 @customers.command("anonymise-inactive")
 def anonymise_inactive() -> None:
     """Anonymise customers with no activity for the retention period (run daily from cron)."""
-    from app.models.base import utcnow
+    from app.models.base import local_today
     from app.services.customers import anonymise_inactive as run
 
     with unscoped():
-        count = run(utcnow().date(), None)
+        count = run(local_today(), None)
         db.session.commit()
     click.echo(f"anonymised {count} inactive customers")
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CareHoliday, Contact, Customer, CustomerSequence, MembershipTier, Purchase, Store, User
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.services import customer_analytics as analytics
 from app.services.customer_fields import name_key
 
@@ -223,7 +223,7 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
 
 
 def seed_customers(stores: list[Store], today: date | None = None) -> int:
-    today = today or utcnow().date()
+    today = today or local_today()
     created = seed_rules(today)
     for store in stores:
         staff = db.session.scalars(

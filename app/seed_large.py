@@ -3,7 +3,7 @@
 Defaults: 30 regions, 150 franchisees, 1,000 stores, 1,000,000 customers, about
 4,400,000 purchases and 600,000 contacts, loaded in minutes into SQLite or
 PostgreSQL. One ``random.Random(seed)`` drives every choice and every date is
-relative to today (``utcnow().date()``), so the same seed gives the same
+relative to today (``local_today()``), so the same seed gives the same
 network and churn warnings, care lists and birthdays are never empty.
 
 What is loaded, in order:
@@ -65,7 +65,7 @@ from app.extensions import db
 from app.models import (
     Contact, Customer, CustomerRules, CustomerSequence, Franchisee, Purchase, Region, Store, StoreOwnership, User,
 )
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.seed_customers import HOMOPHONES, ITEMS, MOBILE_PREFIXES, OUTCOMES
 from app.services.customer_fields import name_key
 
@@ -355,7 +355,7 @@ class Plan:
 
 def build_plan(options: Options, context: Context) -> Plan:
     """Regions, franchisees, stores and the number of customers of each store; no database access."""
-    today = options.today or utcnow().date()
+    today = options.today or local_today()
     rng = random.Random(options.seed)
     plan = Plan(options, context, today, rng)
     people = _People(rng)
@@ -1010,7 +1010,7 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
                           "seed large loads once, into a fresh database")
     done("demo seed")
 
-    options.today = options.today or utcnow().date()
+    options.today = options.today or local_today()
     plan = build_plan(options, _context(options.today))
     dialect = db.session.connection().dialect.name
     bulk = _BulkMode(dialect, (Customer.__table__, Purchase.__table__, Contact.__table__)) if commit else None

@@ -171,6 +171,7 @@ def register(app) -> None:
     from app.services import audit
 
     app.jinja_env.globals.update(audit_action=audit.action_label, audit_record=audit.record_of,
+                                 audit_details=audit.details_of,
                                  message_text=i18n.Message.text)
     app.jinja_env.filters["category_badge"] = category_badge
     app.jinja_env.filters["grade_badge"] = grade_badge

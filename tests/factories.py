@@ -159,9 +159,9 @@ def make_purchase(customer: Customer, day: date, amount: str, items: str = "å•†å
     db.session.add(purchase)
     db.session.flush()
     customer_analytics.refresh([customer.id])
-    from app.models.base import utcnow
+    from app.models.base import local_today
     from app.services import customer_care, rollups
 
-    customer_care.add_return_visit(purchase, customer_analytics.get_rules(), utcnow().date())
+    customer_care.add_return_visit(purchase, customer_analytics.get_rules(), local_today())
     rollups.touch(customer.store_id, day)
     return purchase

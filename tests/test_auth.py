@@ -216,3 +216,24 @@ def test_throttling_is_shared_between_workers_through_redis():
     worker_1.failed(account, None)
     worker_2.failed(account, None)
     assert worker_1.wait_seconds(account, None) > 0 and worker_2.wait_seconds(account, None) > 0
+
+
+def test_a_language_picked_on_the_sign_in_page_wins_over_the_saved_one(app, world, client):
+    """Issue 8 trial: owner-a (saved English) picked 中文 on the sign-in page and got English."""
+    from app.extensions import db
+    from app.models import User
+    from app.security.tenancy import unscoped
+
+    with app.app_context(), unscoped():
+        db.session.get(User, world.users["owner_a"]).locale = "en"
+        db.session.commit()
+    client.post_form("/language", {"lang": "zh_Hans"})
+    client.login("t-owner-a")
+    assert '<html lang="zh-Hans">' in client.get("/").text
+    # Without a choice on the sign-in page, the saved language applies.
+    other = app.test_client()
+    with app.app_context(), unscoped():
+        db.session.get(User, world.users["owner_b"]).locale = "en"
+        db.session.commit()
+    other.login("t-owner-b")
+    assert '<html lang="en">' in other.get("/").text

@@ -187,7 +187,7 @@ def test_owner_imports_a_file_in_the_background_in_english(live_server, browser,
     page.click("[data-testid=import-form] button[type=submit]")
     # A separate process checks the file; the page refreshes itself until it is done.
     page.wait_for_selector("text=Checked: ready to import", timeout=30_000)
-    assert "All 2 rows passed the checks." in page.inner_text("main")
+    assert "All 2 rows passed the checks." in page.inner_text("main")  # plural: "The 1 row" for one
     page.click("text=Import 2 customers")
     page.wait_for_selector("text=2 customers imported.", timeout=30_000)
     _shot(page, "owner-a-import-en.png")

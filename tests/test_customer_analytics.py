@@ -8,12 +8,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Customer
+from app.models.base import local_today
 from app.services import customer_analytics as analytics
 from app.services import customers as service
 from tests.factories import make_customer, make_purchase
 
 RULES = SimpleNamespace(**analytics.RULE_DEFAULTS)
-TODAY = date(2026, 11, 23)
+# The date the portal takes as today (flags and tasks made by make_purchase use it too).
+TODAY = local_today()
 
 
 def _tier(rank, spend=0, orders=0, points=0):

@@ -5,15 +5,15 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Contact, Customer, Purchase
-from app.models.base import utcnow
+from app.models import AuditEvent, CareTask, Contact, Customer, Purchase
+from app.models.base import utcnow, local_today
 from app.security.tenancy import unscoped
 
 VALID = {"name": "周杰", "gender": "male", "customer_type": "individual", "source": "walk_in",
          "relationship_type": "basic", "salesperson_id": "0", "consent_method": "0"}
 # Contact details are kept only with consent, recorded with how, why and when (R61).
 CONSENTED = {"consent": "y", "consent_method": "paper", "consent_purpose": "回访与会员活动",
-             "consent_date": utcnow().date().isoformat()}
+             "consent_date": local_today().isoformat()}
 
 
 def _customer(app, **where) -> Customer:
@@ -33,7 +33,7 @@ def test_new_customer_gets_a_store_code_and_normalised_phone_and_date(app, world
     response = client.post_form("/customers/new", VALID | {"mobile": "+86 139-0000-1234", "birthday": "1990年5月17日",
                                                              "email": " Zhou@Example.COM ", "consent": "y",
                                                              "consent_method": "paper", "consent_purpose": "回访与会员活动",
-                                                             "consent_date": utcnow().date().isoformat(), "version": "1"})
+                                                             "consent_date": local_today().isoformat(), "version": "1"})
     assert response.status_code == 302
     customer = _customer(app, name="周杰")
     assert customer.code == "A01-000001" and customer.mobile == "13900001234"
@@ -54,7 +54,7 @@ def test_malformed_phone_and_impossible_birthday_are_explained_and_nothing_is_sa
 
 def test_future_birthday_duplicate_code_and_taken_phone_are_refused(app, world, login_as):
     client = login_as("owner_a")
-    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
     response = client.post_form("/customers/new", VALID | {"store_id": str(world.a_stores[0]), "birthday": tomorrow,
                                                              "code": "A01-甲方顾客", "mobile": "13800000001", "version": "1"})
     assert "生日不能晚于今天" in response.text
@@ -178,7 +178,7 @@ def test_withdrawn_consent_erases_identity_but_keeps_purchases(app, world, login
 
 def test_retention_anonymises_customers_inactive_for_the_period(app, world, login_as):
     with app.app_context(), unscoped():
-        db.session.get(Customer, world.customers["a2"]).last_activity_on = utcnow().date() - timedelta(days=4 * 366)
+        db.session.get(Customer, world.customers["a2"]).last_activity_on = local_today() - timedelta(days=4 * 366)
         db.session.commit()
     login_as("admin").post_form("/customers/rules/retention")
     assert _customer(app, id=world.customers["a2"]).anonymised_reason == "retention"
@@ -188,7 +188,7 @@ def test_retention_anonymises_customers_inactive_for_the_period(app, world, logi
 def test_a_return_visit_marked_done_lands_in_the_contact_log_and_leaves_the_list(app, world, login_as):
     cid = world.customers["a"]
     client = login_as("staff_a")
-    today = utcnow().date()
+    today = local_today()
     response = client.post_form(f"/customers/{cid}/purchases/new",
                                 {"purchased_on": (today - timedelta(days=3)).isoformat(), "amount": "2599", "items": "布艺沙发",
                                  "channel": "in_store"})
@@ -211,7 +211,7 @@ def test_a_return_visit_marked_done_lands_in_the_contact_log_and_leaves_the_list
 
 def test_future_purchase_and_zero_amount_are_refused(app, world, login_as):
     client = login_as("staff_a")
-    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
     response = client.post_form(f"/customers/{world.customers['a']}/purchases/new",
                                 {"purchased_on": tomorrow, "amount": "0", "items": "床垫", "channel": "in_store"})
     assert "消费日期不能晚于今天" in response.text and "0.01 至 99,999,999" in response.text
@@ -257,10 +257,10 @@ def test_list_churn_and_care_pages_do_not_query_per_customer(app, world, login_a
             store = db.session.get(Store, world.a_stores[0])
             for i in range(start, start + count):
                 recent = make_customer(store, f"近期顾客{i}", code=f"BULK-{i}", consent=True)  # due a return visit
-                make_purchase(recent, utcnow().date() - timedelta(days=2), "99.00")
+                make_purchase(recent, local_today() - timedelta(days=2), "99.00")
                 lapsed = make_customer(store, f"流失顾客{i}", code=f"LAPSED-{i}", consent=True)  # on the churn page
-                make_purchase(lapsed, utcnow().date() - timedelta(days=400), "99.00")
-                make_purchase(lapsed, utcnow().date() - timedelta(days=380), "99.00")
+                make_purchase(lapsed, local_today() - timedelta(days=400), "99.00")
+                make_purchase(lapsed, local_today() - timedelta(days=380), "99.00")
             db.session.commit()
 
     def counts():
@@ -336,7 +336,6 @@ def test_a_rule_change_regrades_everyone_in_a_background_job_not_the_request(app
 
 def test_a_regrade_whose_process_died_is_finished_by_the_nightly_job(app, world):
     from app.models import CustomerRules
-    from app.models.base import utcnow
     from app.services import customer_analytics as analytics
     from app.services import network_jobs
 
@@ -389,7 +388,7 @@ def test_contact_details_need_consent_and_consent_needs_how_why_and_when(app, wo
     no_purpose = typed | {"consent": "y", "consent_method": "paper", "consent_date": "2026-11-01"}
     response = client.post_form("/customers/new", no_purpose)
     assert "请说明告知客户的用途" in response.text and _customer(app, name="无同意顾客") is None
-    future = (utcnow().date() + timedelta(days=3)).isoformat()
+    future = (local_today() + timedelta(days=3)).isoformat()
     response = client.post_form("/customers/new", no_purpose | {"consent_purpose": "回访", "consent_date": future})
     assert "同意日期不能晚于今天" in response.text
     response = client.post_form("/customers/new", no_purpose | {"consent_purpose": "回访", "consent_date": ""})
@@ -408,6 +407,11 @@ def test_contact_details_need_consent_and_consent_needs_how_why_and_when(app, wo
     staff = login_as("owner_a")
     assert staff.post_form(f"/customers/{a2}/edit", legacy).status_code == 302
     refused = staff.post_form(f"/customers/{a2}/edit", legacy | {"version": "2", "email": "new@example.cn"})
+    assert refused.status_code == 200 and "仅在客户同意后保存" in refused.text
+    # Unticking consent while keeping the mobile is refused too (the trial kept the number).
+    consented = world.customers["a"]
+    keep_mobile = VALID | {"name": "甲方顾客", "mobile": "13800000001", "email": "a-customer@example.cn", "version": "1"}
+    refused = staff.post_form(f"/customers/{consented}/edit", keep_mobile)
     assert refused.status_code == 200 and "仅在客户同意后保存" in refused.text
 
 
@@ -432,21 +436,30 @@ def test_care_and_churn_lists_show_only_customers_who_may_be_contacted(app, worl
     with app.app_context(), unscoped():
         store = db.session.get(Store, world.a_stores[0])
         for name, consent in (("可联系新客", True), ("未同意新客", False)):
-            make_purchase(make_customer(store, name, consent=consent), utcnow().date() - timedelta(days=2), "99.00")
+            make_purchase(make_customer(store, name, consent=consent), local_today() - timedelta(days=2), "99.00")
         for name, consent in (("可联系流失", True), ("未同意流失", False)):
             lapsed = make_customer(store, name, consent=consent)
-            make_purchase(lapsed, utcnow().date() - timedelta(days=400), "99.00")
+            make_purchase(lapsed, local_today() - timedelta(days=400), "99.00")
         db.session.commit()
     client = login_as("manager_a")
     care = client.get("/customers/care").text
     assert "可联系新客" in care and "未同意新客" not in care
     apart = client.get("/customers/care?tab=no-consent").text
     assert "未同意新客" in apart and "可联系新客" not in apart and "/care/return_visit" not in apart
+    # Nor can the call be logged as done through its address.
+    with app.app_context(), unscoped():
+        task = db.session.scalar(select(CareTask).join(Customer, Customer.id == CareTask.customer_id)
+                                 .where(Customer.name == "未同意新客"))
+        url = f"/customers/{task.customer_id}/care/return_visit?ref={task.purchase_id}"
+    refused = client.post_form(url, {"occurred_at": utcnow().strftime("%Y-%m-%dT%H:%M"), "method": "phone",
+                                     "outcome": "打了电话"})
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("tab=no-consent")
+    assert client.get(url).status_code == 302
     # Consent given at the counter: the return visit moves to the list of calls to make.
     with app.app_context(), unscoped():
         later = db.session.scalar(select(Customer.id).where(Customer.name == "未同意新客"))
     client.post_form(f"/customers/{later}/consent", {"consent_method": "paper", "consent_purpose": "回访",
-                                                     "consent_date": utcnow().date().isoformat()})
+                                                     "consent_date": local_today().isoformat()})
     assert "未同意新客" in client.get("/customers/care").text
     assert "未同意新客" not in client.get("/customers/care?tab=no-consent").text
     churn = client.get("/customers/churn").text
@@ -490,3 +503,26 @@ def test_a_merged_pair_cannot_be_opened_for_merging_again(app, world, login_as):
     again = owner.get(f"/customers/{one_id}/merge?other={two_id}")  # Back, or a second tab
     assert again.status_code == 302 and again.headers["Location"].endswith(f"/customers/{one_id}")
     assert "已合并到另一份档案" in owner.get(again.headers["Location"]).text
+
+
+def test_today_is_the_stores_date_not_utcs(app, world, login_as, monkeypatch):
+    """Issue 8: until 08:00 in Shanghai the portal took yesterday (UTC) as today: a consent dated
+    today was "in the future" and forms defaulted to yesterday. Here the portal's zone is put a
+    day away from UTC, whatever the hour the test runs at."""
+    from datetime import UTC, datetime
+
+    from app.models.base import local_today
+
+    zone = "Etc/GMT+12" if datetime.now(UTC).hour < 12 else "Etc/GMT-13"  # yesterday / tomorrow
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_TIMEZONE", zone)
+    with app.app_context():
+        today = local_today()
+    assert today != datetime.now(UTC).date()
+    manager = login_as("owner_a")
+    cid = world.customers["a2"]
+    assert f'value="{today.isoformat()}"' in manager.get(f"/customers/{cid}/purchases/new").text
+    done = manager.post_form(f"/customers/{cid}/consent", {"consent_method": "paper", "consent_purpose": "回访",
+                                                           "consent_date": today.isoformat()})
+    assert done.status_code == 302
+    edit = manager.get(f"/customers/{cid}/edit").text
+    assert f'name="consent_date" type="date" value="{today.isoformat()}"' in edit or today.isoformat() in edit

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Contact, Customer, FormReceipt, Purchase
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.security.tenancy import unscoped
 
 TOKEN_RE = re.compile(r'name="submission" value="" data-submission="([0-9a-f]{32})"')
@@ -33,7 +33,7 @@ def test_a_replayed_purchase_is_recorded_once_and_lands_on_the_customer(app, wor
     client = login_as("manager_a")
     cid = world.customers["a"]
     url = f"/customers/{cid}/purchases/new"
-    purchase = {"purchased_on": utcnow().date().isoformat(), "amount": "1288.00", "items": "床垫", "channel": "in_store",
+    purchase = {"purchased_on": local_today().isoformat(), "amount": "1288.00", "items": "床垫", "channel": "in_store",
                 "submission": _token(client, url)}
     before = _count(app, Purchase, customer_id=cid)
     first = client.post_form(url, purchase)
@@ -45,7 +45,7 @@ def test_a_replayed_purchase_is_recorded_once_and_lands_on_the_customer(app, wor
     assert _count(app, Purchase, customer_id=cid) == before + 1
     assert _spend(app, cid) == spend  # spend, points and tier are not inflated
     page = client.get(again.headers["Location"]).text
-    assert "此表单已经保存过" in page
+    assert "此表单已经保存过" in page and re.search(r"（\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}）", page)  # four-digit year
 
     # A new form (a new token) is a new purchase.
     client.post_form(url, purchase | {"submission": _token(client, url)})
@@ -56,7 +56,7 @@ def test_a_replayed_new_customer_lands_on_its_file_instead_of_failing_on_its_own
     client = login_as("manager_a")
     data = {"name": "回退再存", "gender": "female", "customer_type": "individual", "source": "walk_in",
             "relationship_type": "basic", "salesperson_id": "0", "mobile": "13912345678", "consent": "y",
-            "consent_method": "paper", "consent_purpose": "回访", "consent_date": utcnow().date().isoformat(),
+            "consent_method": "paper", "consent_purpose": "回访", "consent_date": local_today().isoformat(),
             "version": "1", "submission": _token(client, "/customers/new")}
     first = client.post_form("/customers/new", data)
     assert first.status_code == 302
@@ -82,10 +82,10 @@ def test_a_form_shown_again_after_an_error_keeps_its_token_and_saves_once(app, w
     cid = world.customers["a"]
     url = f"/customers/{cid}/purchases/new"
     token = _token(client, url)
-    wrong = client.post_form(url, {"purchased_on": utcnow().date().isoformat(), "amount": "0", "items": "床垫",
+    wrong = client.post_form(url, {"purchased_on": local_today().isoformat(), "amount": "0", "items": "床垫",
                                    "channel": "in_store", "submission": token})
     assert wrong.status_code == 200 and f'data-submission="{token}"' in wrong.text
-    fixed = {"purchased_on": utcnow().date().isoformat(), "amount": "10", "items": "床垫", "channel": "in_store",
+    fixed = {"purchased_on": local_today().isoformat(), "amount": "10", "items": "床垫", "channel": "in_store",
              "submission": token}
     before = _count(app, Purchase, customer_id=cid)
     client.post_form(url, fixed)
@@ -98,7 +98,7 @@ def test_another_users_token_is_not_a_way_to_open_their_record(app, world, login
     cid = world.customers["a"]
     manager = login_as("manager_a")
     token = _token(manager, f"/customers/{cid}/purchases/new")
-    manager.post_form(f"/customers/{cid}/purchases/new", {"purchased_on": utcnow().date().isoformat(), "amount": "10",
+    manager.post_form(f"/customers/{cid}/purchases/new", {"purchased_on": local_today().isoformat(), "amount": "10",
                                                           "items": "床垫", "channel": "in_store", "submission": token})
     # owner-b posts manager-a's token to one of their own forms: it is not a receipt of theirs,
     # so they are not sent to manager-a's customer: their contact is simply saved.

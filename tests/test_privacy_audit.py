@@ -110,3 +110,14 @@ def test_the_trail_names_actions_and_links_records_in_the_readers_language(app, 
     # A customer's own access log reads the same way (admin now reads English).
     log = admin.get(f"/customers/{world.customers['a']}/access-log").text
     assert "Customer file viewed" in log and "<code>customer.viewed" not in log
+
+
+def test_event_details_are_named_and_formatted_and_shown_on_a_phone_card(app, world, login_as):
+    from app.models.base import local_today
+
+    staff = login_as("manager_a")
+    staff.post_form(f"/customers/{world.customers['a']}/purchases/new", {
+        "purchased_on": local_today().isoformat(), "amount": "12345.50", "items": "沙发", "channel": "in_store"})
+    page = login_as("admin").get("/admin/audit/?action=purchase.created").text
+    assert "金额</span>: 12,345.50" in page and "amount</span>" not in page
+    assert 'data-label="详情"' in page  # a cell of the phone card, not hidden below 768 px

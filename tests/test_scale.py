@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import CareTask, Customer, DuplicateCandidate, Purchase, Store, StoreMonthStats, StoreStats
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.pagination import Ordering, encode_cursor, keyset_page
 from app.security.tenancy import unscoped
 from app.services import customer_analytics as analytics
@@ -22,7 +22,7 @@ MAX_STATEMENTS = 10
 @pytest.fixture
 def busy_store(app, world):
     """Store A01 with 37 customers of every kind: recent, lapsed, dropping, duplicates, birthdays."""
-    today = utcnow().date()
+    today = local_today()
     with app.app_context(), unscoped():
         store = db.session.get(Store, world.a_stores[0])
         for i in range(12):
@@ -126,7 +126,7 @@ def test_a_code_shaped_query_is_not_looked_for_among_names(app):
 
 
 def test_stored_churn_flags_match_the_from_scratch_definition(app, busy_store, ctx):
-    today = utcnow().date()
+    today = local_today()
     rules = analytics.get_rules()
     for reason in (None, "absent", "frequency"):
         stored = set(db.session.scalars(select(Customer.id).where(analytics.churn_filter(rules, today, reason))))
@@ -141,15 +141,15 @@ def test_roll_ups_match_counting_the_rows(app, busy_store, ctx):
     assert stats.customers == db.session.scalar(select(func.count()).where(*active))
     assert stats.churn_warnings == db.session.scalar(select(func.count()).where(*active, Customer.churn_flags > 0))
     assert stats.purchases == db.session.scalar(select(func.count()).where(Purchase.store_id == store_id))
-    month = rollups.month_key(utcnow().date())
+    month = rollups.month_key(local_today())
     row = db.session.scalar(select(StoreMonthStats).where(StoreMonthStats.store_id == store_id,
                                                           StoreMonthStats.month == month))
-    start = utcnow().date().replace(day=1)
+    start = local_today().replace(day=1)
     assert row.purchases == db.session.scalar(select(func.count()).where(
         Purchase.store_id == store_id, Purchase.purchased_on >= start))
     # A purchase moves the roll-up at once, without waiting for the night.
     customer = db.session.scalar(select(Customer).where(Customer.code == "R-001"))
-    make_purchase(customer, utcnow().date(), "10.00")
+    make_purchase(customer, local_today(), "10.00")
     db.session.refresh(stats)
     assert stats.purchases == db.session.scalar(select(func.count()).where(Purchase.store_id == store_id))
 
@@ -166,7 +166,8 @@ def test_duplicate_candidates_match_a_full_check_and_the_nightly_job_is_idempote
 
 def test_care_tasks_close_when_the_contact_is_logged(app, busy_store, login_as):
     with app.app_context(), unscoped():
-        task = db.session.scalar(select(CareTask).where(CareTask.kind == "return", CareTask.state == "open"))
+        task = db.session.scalar(select(CareTask).where(CareTask.kind == "return", CareTask.state == "open",
+                                                        CareTask.contactable.is_(True)))
         customer_id, purchase_id, task_id = task.customer_id, task.purchase_id, task.id
     client = login_as("staff_a")
     response = client.post_form(f"/customers/{customer_id}/care/return_visit?ref={purchase_id}",
@@ -175,7 +176,7 @@ def test_care_tasks_close_when_the_contact_is_logged(app, busy_store, login_as):
     assert response.status_code == 302, response.text
     with app.app_context(), unscoped():
         assert db.session.get(CareTask, task_id).state == "done"
-        assert care.due_tasks("return", analytics.get_rules(), utcnow().date()).where(CareTask.id == task_id) \
+        assert care.due_tasks("return", analytics.get_rules(), local_today()).where(CareTask.id == task_id) \
             is not None
 
 

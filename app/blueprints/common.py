@@ -1,6 +1,5 @@
 """View helpers shared by the blueprints."""
 from flask import Response, current_app, flash, redirect, request
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -10,6 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.extensions import db
 from app.models import FormReceipt
 from app.services import RuleError
+from app.templating import datetime_text
 
 
 def page_of(stmt):
@@ -126,5 +126,5 @@ def create_once(form, create, url_of, success) -> Response | None:
 def _already_saved(receipt) -> Response:
     flash(_("This form was already saved (at %(time)s); nothing was added again. "
             "Here is what it saved. To add another, open a new form.",
-            time=format_datetime(receipt.created_at, "short")), "info")
+            time=datetime_text(receipt.created_at, "short")), "info")
     return redirect(receipt.url)

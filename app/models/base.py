@@ -1,5 +1,7 @@
 """Column mixins shared by the models."""
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -8,6 +10,29 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 def utcnow() -> datetime:
     """Naive UTC; every timestamp in the database is UTC, shown in the portal's zone."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _zone_name() -> str:
+    from flask import current_app, has_app_context
+
+    return current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
+
+
+def local_date(moment: datetime) -> date:
+    """The date, where the stores are, of a stored (naive UTC) timestamp."""
+    return moment.replace(tzinfo=UTC).astimezone(_zone(_zone_name())).date()
+
+
+def local_today() -> date:
+    """Today's date where the stores are (PORTAL_TIMEZONE, Asia/Shanghai by default): the date of
+    purchases, consents, due care and churn. ``utcnow().date()`` is still yesterday in China until
+    08:00, which refused a consent dated today and defaulted forms to yesterday (issue 8)."""
+    return datetime.now(_zone(_zone_name())).date()
 
 
 class BilingualName:

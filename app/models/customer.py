@@ -13,7 +13,7 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import CurrentOwner, StoreOwned, TimestampMixin, VersionedMixin, utcnow
+from app.models.base import CurrentOwner, StoreOwned, TimestampMixin, VersionedMixin, utcnow, local_today
 from app.models.org import Store
 from app.models.user import User
 
@@ -170,7 +170,7 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     category: Mapped[str] = mapped_column(String(10), default="potential")
     grade: Mapped[str] = mapped_column(String(1), default="C")
     tier_id: Mapped[int | None] = mapped_column(ForeignKey("membership_tier.id"))
-    last_activity_on: Mapped[date] = mapped_column(default=lambda: utcnow().date(), index=True)
+    last_activity_on: Mapped[date] = mapped_column(default=lambda: local_today(), index=True)
     # Churn warnings in force (CHURN_ABSENT | CHURN_FREQUENCY), kept by
     # customer_analytics.update_churn on every purchase and rule change and by the
     # nightly job for the passage of time.

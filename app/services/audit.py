@@ -4,6 +4,7 @@ pages that only read call ``record_read``, which writes the row in its own short
 Audit is infrastructure: it reads the client address from the current request
 when there is one (None from the command line), so callers need not pass it.
 """
+import re
 import time
 from collections import OrderedDict
 from decimal import Decimal
@@ -197,3 +198,43 @@ def scrub_customer(customer_id: int, label: str) -> None:
         update(AuditEvent).where(AuditEvent.target_type == "Customer", AuditEvent.target_id == customer_id)
         .values(target_label=label).execution_options(synchronize_session=False)
     )
+
+
+_DECIMAL = re.compile(r"-?\d{1,15}\.\d{1,4}")
+
+# The details an event keeps, named for people; values are numbers, dates, codes or field names.
+DETAIL_LABELS = {
+    "format": _l("Format"), "rows": _l("Rows"), "filters": _l("Filters"), "method": _l("Method"),
+    "purpose": _l("Purpose"), "amount": _l("Amount"), "on": _l("Date"), "file": _l("File"), "bytes": _l("Size"),
+    "reason": _l("Reason"), "code": _l("Code"), "fields": _l("Fields changed"), "role": _l("Role"),
+    "from": _l("From"), "to": _l("To"), "effective_on": _l("Effective"), "note": _l("Note"),
+    "kept": _l("Kept"), "merged": _l("Merged"), "filled": _l("Filled in"), "closed_on": _l("Closed on"),
+    "purchase": _l("Purchases moved"), "contact": _l("Contacts moved"),
+}
+
+
+def details_of(event) -> list[tuple[str, str]]:
+    """(label, value) pairs of an event's details in the reader's language: numbers grouped by
+    thousands, lists and filters written out, unknown keys as they are."""
+    from app.templating import number
+
+    if not event.details:
+        return []
+    labels = translated(DETAIL_LABELS)
+    pairs = []
+    for key, value in event.details.items():
+        if isinstance(value, bool):
+            text = str(value)
+        elif isinstance(value, int) or (isinstance(value, str) and value.isdigit() and len(value) < 16):
+            text = number(int(value))
+        elif isinstance(value, str) and _DECIMAL.fullmatch(value):
+            text = f"{Decimal(value):,}"
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value) if all(not isinstance(v, (list, dict)) for v in value) \
+                else " → ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            text = ", ".join(f"{k}={v}" for k, v in value.items())
+        else:
+            text = "" if value is None else str(value)
+        pairs.append((labels.get(key, key), text))
+    return pairs

@@ -29,7 +29,7 @@ from sqlalchemy import and_, bindparam, case, func, inspect, literal, or_, selec
 from app import i18n, refcache
 from app.extensions import db
 from app.models import Customer, CustomerRules, MembershipTier, Purchase
-from app.models.base import BilingualName, utcnow
+from app.models.base import BilingualName, local_today
 from app.models.customer import CHURN_ABSENT, CHURN_FREQUENCY
 from app.security.tenancy import unscoped
 
@@ -232,7 +232,7 @@ def apply_rules(customer_ids=None, where=None) -> None:
     db.session.execute(stmt)
     if customer_ids is None and where is None:
         # The rules changed for everyone, churn thresholds included.
-        update_churn(utcnow().date(), rules=rules)
+        update_churn(local_today(), rules=rules)
 
 
 def refresh(customer_ids, today: date | None = None) -> None:
@@ -282,7 +282,7 @@ def refresh(customer_ids, today: date | None = None) -> None:
             })
         db.session.execute(stmt, params)
         apply_rules(ids)
-        update_churn(today or utcnow().date(), Customer.id.in_(ids))
+        update_churn(today or local_today(), Customer.id.in_(ids))
     # The UPDATEs bypassed the identity map: reload these customers on next access.
     wanted = set(ids)
     for obj in list(db.session.identity_map.values()):

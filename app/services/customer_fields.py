@@ -11,7 +11,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from app.i18n import _m
-from app.models.base import utcnow
+from app.models.base import local_date, local_today, utcnow
 
 
 class FieldError(ValueError):
@@ -98,7 +98,7 @@ def parse_date(value) -> date | None:
 def check_birthday(day: date | None, today: date | None = None) -> date | None:
     if day is None:
         return None
-    today = today or utcnow().date()
+    today = today or local_today()
     if day > today:
         raise FieldError(_m("A birthday cannot be in the future."))
     if day.year < 1900:
@@ -180,7 +180,7 @@ def consent_problems(data: dict, today: date | None = None) -> list[tuple[str, s
         given = given.date() if isinstance(given, datetime) else given
         if given is None:
             problems.append(("consent_date", _m("Enter the date the customer gave consent.")))
-        elif given > (today or utcnow().date()):
+        elif given > (today or local_today()):
             problems.append(("consent_date", _m("Consent cannot be dated in the future.")))
     elif any(data.get(field) for field in CONTACT_FIELDS):
         problems.append(("consent", _m("Mobile, e-mail and addresses are kept only with the customer's consent: "
@@ -192,7 +192,6 @@ def consent_time(day: date, existing: datetime | None = None) -> datetime:
     """When consent was given, for the record: the moment itself when that is today, the day's
     noon (UTC, the same calendar day in China) for a day in the past, the stored time when the
     date typed is the date already on file."""
-    if existing is not None and existing.date() == day:
+    if existing is not None and local_date(existing) == day:
         return existing
-    now = utcnow()
-    return now if day == now.date() else datetime.combine(day, datetime.min.time().replace(hour=12))
+    return utcnow() if day == local_today() else datetime.combine(day, datetime.min.time().replace(hour=12))

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Contact, Customer, CustomerSequence, Purchase, Store, User
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.models.customer import mobile_tail
 from app.services import RuleError, audit, rollups
 from app.services import customer_analytics as analytics
@@ -71,7 +71,7 @@ def _derived_state_changed(changed: list[Customer], *days) -> None:
     ids = [c.id for c in changed]
     duplicates.refresh_for(ids)
     care.sync_contactable(ids)
-    care.generate(analytics.get_rules(), utcnow().date(), Customer.id.in_(ids))
+    care.generate(analytics.get_rules(), local_today(), Customer.id.in_(ids))
     for store_id in sorted({c.store_id for c in changed}):
         rollups.touch(store_id, *days)
 
@@ -90,7 +90,7 @@ def update_customer(customer: Customer, data: dict, actor: User) -> None:
     changed.pop("birthday_md", None)
     if changed:
         customer.updated_by = actor
-        customer.last_activity_on = utcnow().date()
+        customer.last_activity_on = local_today()
         # Personal values stay out of the trail; the field names say what changed.
         audit.record("customer.updated", actor=actor, target=customer, details={"fields": sorted(changed)})
         db.session.flush()
@@ -117,11 +117,11 @@ def record_purchase(customer: Customer, data: dict, actor: User) -> Purchase:
     db.session.execute(
         update(Customer)
         .where(Customer.id == customer.id)
-        .values(points=Customer.points + purchase.points_earned, last_activity_on=max(purchase.purchased_on, utcnow().date()))
+        .values(points=Customer.points + purchase.points_earned, last_activity_on=max(purchase.purchased_on, local_today()))
         .execution_options(synchronize_session=False)
     )
     analytics.refresh([customer.id])
-    care.add_return_visit(purchase, rules, utcnow().date())
+    care.add_return_visit(purchase, rules, local_today())
     rollups.touch(customer.store_id, purchase.purchased_on)
     audit.record("purchase.created", actor=actor, target=customer,
                  details={"amount": str(purchase.amount), "on": purchase.purchased_on.isoformat()})
@@ -140,7 +140,7 @@ def record_contact(customer: Customer, data: dict, actor: User) -> Contact:
     db.session.flush()
     db.session.execute(
         update(Customer).where(Customer.id == customer.id)
-        .values(last_activity_on=utcnow().date()).execution_options(synchronize_session=False)
+        .values(last_activity_on=local_today()).execution_options(synchronize_session=False)
     )
     care.complete(contact)
     rollups.touch(customer.store_id, contact.occurred_at.date())

@@ -23,7 +23,7 @@ from app import jobs
 from app.database import writer
 from app.extensions import db
 from app.models import Customer, CustomerRules, FormReceipt, Franchisee, Store
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.security.tenancy import unscoped
 from app.services import customer_analytics as analytics
 from app.services import customer_care as care
@@ -46,7 +46,7 @@ def nightly(today: date | None = None, progress=_quiet) -> None:
     """Bring every stored figure up to date for ``today``."""
     regrade(progress)  # a re-grade whose process died is finished first
     with writer():
-        _nightly(today or utcnow().date(), progress)
+        _nightly(today or local_today(), progress)
 
 
 def request_regrade() -> None:
@@ -77,7 +77,7 @@ def regrade(progress=_quiet) -> bool:
                 return ran
             ran = True
             started = time.perf_counter()
-            today = utcnow().date()
+            today = local_today()
             with unscoped():
                 store_ids = db.session.scalars(select(Store.id).order_by(Store.id)).all()
             db.session.commit()
@@ -145,7 +145,7 @@ def forget_old_receipts() -> None:
 
 def recompute_figures(progress=_quiet, today: date | None = None) -> int:
     """Recompute every customer's stored figures from their purchases, a slice at a time."""
-    today = today or utcnow().date()
+    today = today or local_today()
     started = time.perf_counter()
     with unscoped():
         ids = db.session.scalars(select(Customer.id).order_by(Customer.id)).all()

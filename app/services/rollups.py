@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, extract, func, or_, select, true
 
 from app.extensions import db
 from app.models import CareTask, Contact, Customer, DuplicateCandidate, Purchase, Store, StoreMonthStats, StoreStats
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.security.tenancy import unscoped
 from app.services.customer_care import MISSED_AFTER_DAYS
 
@@ -50,7 +50,7 @@ def refresh_stores(store_ids=None, today: date | None = None, rules=None) -> int
     """Recompute ``StoreStats`` for these stores (all if None); returns how many rows were written."""
     from app.services.customer_analytics import get_rules
 
-    today = today or utcnow().date()
+    today = today or local_today()
     rules = rules or get_rules()
     ids = sorted(set(store_ids)) if store_ids is not None else None
     ahead = today + timedelta(days=rules.care_lookahead_days)
@@ -125,7 +125,7 @@ def month_key(day: date) -> int:
 def touch(store_id: int, *days: date) -> None:
     """A store's data changed on these days: bring its roll-ups up to date."""
     refresh_stores([store_id])
-    refresh_months({(store_id, month_key(d)) for d in days or (utcnow().date(),)})
+    refresh_months({(store_id, month_key(d)) for d in days or (local_today(),)})
 
 
 def rebuild(progress=None) -> None:

@@ -35,8 +35,9 @@ def login():
         result = sign_in(current_app.extensions["login_limiter"], form.login.data, form.password.data, request.remote_addr)
         if result.user is not None:
             lang = session.get("lang")
+            picked = session.pop("lang_picked", False)  # chosen on the sign-in page just now
             sessions.start(result.user)
-            if lang and not result.user.locale:
+            if lang and (picked or not result.user.locale) and lang != result.user.locale:
                 touch_user(result.user, locale=lang)
             login_user(result.user)
             db.session.commit()
@@ -95,6 +96,8 @@ def set_language():
     form = LanguageForm()
     if form.validate_on_submit():
         session["lang"] = form.lang.data
+        if not current_user.is_authenticated:
+            session["lang_picked"] = True  # the sign-in that follows keeps this choice
         if current_user.is_authenticated:
             touch_user(current_user, locale=form.lang.data)
             db.session.commit()

@@ -13,7 +13,7 @@ from wtforms.widgets import DateInput
 from app.extensions import db
 from app.forms import Chosen, OnceForm, VersionedForm, choices, safe_text, text_or_blank
 from app.models import Customer, Store, User
-from app.models.base import utcnow
+from app.models.base import local_date, local_today, utcnow
 from app.models.customer import (
     CONSENT_METHODS, CONTACT_METHODS, CONTACT_PURPOSES, CUSTOMER_TYPES, GENDERS, PURCHASE_CHANNELS,
     RELATIONSHIPS, SOURCES,
@@ -90,7 +90,8 @@ class CustomerForm(VersionedForm):
     def __init__(self, *args, stores=(), customer=None, **kwargs):
         super().__init__(*args, obj=customer, **kwargs)
         if not self.is_submitted():
-            self.consent_date.data = customer.consent_at.date() if customer and customer.consent_at else utcnow().date()
+            self.consent_date.data = (local_date(customer.consent_at) if customer and customer.consent_at
+                                      else local_today())
         self.stores = {s.id: s for s in stores}
         if customer is not None:
             del self.store_id
@@ -122,9 +123,11 @@ class CustomerForm(VersionedForm):
         # Contact details typed now need consent; those already on file from before consent was
         # enforced stay until consent is recorded or the file is anonymised (editing a note on
         # such a customer must not be blocked).
+        # Unticking consent on a file that had it withdraws it: its contact details must go too.
+        withdrawn = self._obj is not None and self._obj.consent and not self.consent.data
         for name in fields.CONTACT_FIELDS:
             value = getattr(self, name).data
-            if self._obj is None or value != getattr(self._obj, name):
+            if self._obj is None or withdrawn or value != getattr(self._obj, name):
                 data[name] = value
         data["consent_at"] = self.consent_date.data
         for name, message in fields.consent_problems(data):
@@ -179,7 +182,7 @@ class PurchaseForm(OnceForm):
     channel = SelectField(_l("Channel"), choices=choices(PURCHASE_CHANNELS.items()))
 
     def validate_purchased_on(self, field):
-        if field.data and field.data > utcnow().date():
+        if field.data and field.data > local_today():
             raise ValidationError(_l("A purchase cannot be in the future."))
         if field.data and field.data.year < 2000:
             raise ValidationError(_l("Purchases before 2000 are not recorded."))
@@ -232,10 +235,10 @@ class ConsentForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_submitted():
-            self.consent_date.data = utcnow().date()
+            self.consent_date.data = local_today()
 
     def validate_consent_date(self, field):
-        if field.data and field.data > utcnow().date():
+        if field.data and field.data > local_today():
             raise ValidationError(_l("Consent cannot be dated in the future."))
 
 

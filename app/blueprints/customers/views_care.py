@@ -1,4 +1,4 @@
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +13,7 @@ from app.blueprints.customers.views_customers import LIST_COLUMNS, store_choices
 from app.extensions import db
 from app.models import CareHoliday, CareTask, Customer, Purchase
 from app.pagination import Ordering
-from app.models.base import utcnow
+from app.models.base import local_today
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
 from app.services import customer_analytics as analytics
@@ -26,7 +26,7 @@ from app.services.customer_analytics import CHURN_REASONS, SUGGESTED_ACTIONS
 @access("customers.view")
 def churn():
     """Churn warnings (流失预警) for the stores in scope, with what to do about each."""
-    today = utcnow().date()
+    today = local_today()
     rules = analytics.read_rules()
     reason = request.args.get("reason", "")
     store_id = request.args.get("store", type=int)
@@ -66,7 +66,7 @@ CARE_CUSTOMER_COLUMNS = (Customer.id, Customer.code, Customer.name, Customer.ano
 @access("customers.view")
 def care_schedule():
     """Return visits, birthdays and holiday greetings due in the coming days."""
-    today = utcnow().date()
+    today = local_today()
     rules = analytics.read_rules()
     holidays = care.upcoming_holidays(rules, today)
     tab = request.args.get("tab", "return")
@@ -94,7 +94,7 @@ def care_schedule():
 
 def _care_target(customer: Customer, kind: str, ref: int | None):
     """Check that the care task exists for this customer; returns the contact's references."""
-    today = utcnow().date()
+    today = local_today()
     if kind == "return_visit":
         purchase = db.session.scalar(select(Purchase).where(Purchase.id == ref, Purchase.customer_id == customer.id))
         if purchase is None:
@@ -118,6 +118,10 @@ def care_done(customer_id: int, kind: str):
     """Mark a care task done: the outcome goes into the contact log."""
     customer = get_scoped_or_404(Customer, customer_id)
     refs, target = _care_target(customer, kind, request.args.get("ref", type=int))
+    if not customer.consent:  # R61: the list offers no button for these; neither does the URL
+        flash(_("%(name)s did not agree to be contacted: no care calls. Record their consent first if they agree.",
+                name=customer.display_name), "warning")
+        return redirect(url_for("customers.care_schedule", tab=NO_CONSENT))
     form = ContactForm(purpose=kind)
     back = request.args.get("tab", "return")
     if form.validate_on_submit():

@@ -13,7 +13,7 @@ from app.blueprints.customers.listing import CHURN_FILTERS, CONSENT_FILTERS, SOR
 from app.extensions import db
 from app.i18n import translated
 from app.models import AuditEvent, Contact, Customer, Franchisee, Purchase, Store, StoreStats
-from app.models.base import utcnow
+from app.models.base import local_today
 from app.models.customer import CATEGORIES, GRADES
 from app.security.access import access
 from app.security.policy import can
@@ -70,7 +70,7 @@ LIST_COLUMNS = (
 @access("customers.view")
 def index():
     """The customer list: search, filters, sort and keyset pages, within the user's scope."""
-    today = utcnow().date()
+    today = local_today()
     f = Filters.from_args(request.args)
     stmt = customer_query(f, today, search_phone=can(current_user, "customers.contact_details"))
     # The columns the list shows (and its cursor's): a page of whole records loaded 80 columns a row.
@@ -142,7 +142,7 @@ def show(customer_id: int):
     if customer.merged_into_id:
         flash(_("This record was merged into another customer."), "info")
         return redirect(url_for("customers.show", customer_id=customer.merged_into_id))
-    today = utcnow().date()
+    today = local_today()
     rules = analytics.read_rules()
     # Rendered first; then the view is logged in a short write of its own (audit.record_read).
     page = render_template(

@@ -6,7 +6,7 @@ from app.blueprints.common import commit_or_explain, create_once
 from app.blueprints.customers import bp
 from app.blueprints.customers.forms import AnonymiseForm, ConsentForm, ContactForm, PurchaseForm
 from app.models import Customer
-from app.models.base import utcnow
+from app.models.base import local_today
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
 from app.services import customer_fields as fields
@@ -24,7 +24,7 @@ def new_purchase(customer_id: int):
     customer = get_scoped_or_404(Customer, customer_id)
     form = PurchaseForm()
     if not form.is_submitted():
-        form.purchased_on.data = utcnow().date()
+        form.purchased_on.data = local_today()
     if form.validate_on_submit():
         data = {
             "purchased_on": form.purchased_on.data,

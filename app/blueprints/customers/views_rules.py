@@ -11,7 +11,7 @@ from app.blueprints.customers.forms_rules import HolidayForm, NewTierForm, Rules
 from app.extensions import db
 from app.forms import EmptyForm
 from app.models import CareHoliday, Customer, MembershipTier
-from app.models.base import utcnow
+from app.models.base import local_today
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
 from app.services import RuleError, audit, customers, network_jobs
@@ -27,7 +27,7 @@ def _rules_page(form, tier_form=None, holiday_form=None, status=200):
         tiers=analytics.tiers(),
         tier_form=tier_form or NewTierForm(formdata=None, version=1),
         holiday_form=holiday_form or HolidayForm(formdata=None),
-        holidays=db.session.scalars(select(CareHoliday).where(CareHoliday.on >= utcnow().date()).order_by(CareHoliday.on)).all(),
+        holidays=db.session.scalars(select(CareHoliday).where(CareHoliday.on >= local_today()).order_by(CareHoliday.on)).all(),
         post_form=EmptyForm(),
         rules=analytics.get_rules(),
         locale=str(get_locale()),
@@ -176,7 +176,7 @@ def run_retention():
     """Anonymise now every customer with no activity for the retention period."""
     if EmptyForm().validate_on_submit():
         holder = {}
-        commit_or_explain(lambda: holder.update(n=customers.anonymise_inactive(utcnow().date(), current_user)),
+        commit_or_explain(lambda: holder.update(n=customers.anonymise_inactive(local_today(), current_user)),
                           _("Retention check done."))
         flash(_("%(n)d inactive customers were anonymised.", n=holder.get("n", 0)), "info")
     return redirect(url_for("customers.rules"))

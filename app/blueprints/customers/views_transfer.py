@@ -19,7 +19,7 @@ from app.extensions import db
 from app.forms import EmptyForm
 from app.i18n import translated
 from app.models import Customer, CustomerImport, Store
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.models.customer import CATEGORIES
 from app.security.access import access
 from app.security.policy import can
@@ -143,7 +143,7 @@ EXPORT_MAX_ROWS = 100_000
 
 
 def _export_rows(f: Filters):
-    today = utcnow().date()
+    today = local_today()
     full = can(current_user, "customers.contact_details")
     locale = str(get_locale())
     header = [_("Code"), _("Name"), _("Store"), _("Category"), _("Grade"), _("Membership tier"), _("Points"),
@@ -178,7 +178,7 @@ def export(fmt: str):
         return redirect(url_for("customers.index", **request.args))
     f = Filters.from_args(request.args)
     full = can(current_user, "customers.contact_details")
-    too_many = customer_query(f, utcnow().date(), search_phone=full, columns=[Customer.id])
+    too_many = customer_query(f, local_today(), search_phone=full, columns=[Customer.id])
     if count_of(too_many.limit(EXPORT_MAX_ROWS + 1)) > EXPORT_MAX_ROWS:
         flash(_("More than %(max)s customers match: choose a store or another filter, then export again.",
                 max=format_number(EXPORT_MAX_ROWS)), "warning")

@@ -9,7 +9,7 @@ from app import refcache
 from app.blueprints.dashboard import bp
 from app.extensions import db
 from app.models import Franchisee, Store, StoreMonthStats, StoreStats
-from app.models.base import utcnow
+from app.models.base import utcnow, local_today
 from app.models.org import FRANCHISEE_STATUSES
 from app.security.access import access
 from app.security.policy import can
@@ -67,7 +67,7 @@ def _customer_figures(today: date) -> dict:
 @access("dashboard.view")
 def index():
     """Landing page: what the signed-in user can see, from roll-ups."""
-    today = utcnow().date()
+    today = local_today()
     org = refcache.scoped(("dashboard_org", current_user.franchisee_id), lambda: _org_summary(current_user))
     customers = None
     if can(current_user, "customers.view"):
