@@ -276,3 +276,23 @@ def test_imports_beyond_the_running_limit_wait_in_line_visibly(app, world, owner
     with app.app_context(), unscoped():
         states = {j.id: (j.state, j.queued_at) for j in db.session.scalars(select(CustomerImport))}
     assert states[first.id] == ("ready", None) and states[second.id] == ("ready", None)
+
+
+def test_imported_customers_carry_the_figures_the_rules_give_them(app, world, owner):
+    """The import writes category, grade, CLV and tier with each row (no UPDATE of every new row
+    afterwards): they must equal what the rules compute in SQL."""
+    from app.security.tenancy import unscoped
+    from app.services import customer_analytics as analytics
+
+    _upload(owner, world, (ZH_HEADER.rstrip("\n") + ",积分\n" + "A01,,积分多,男,,,,否,,,,30000\n"
+                           + "A01,,积分少,女,,,,否,,,,10\n").encode("utf-8"))
+    owner.post_form(f"/customers/imports/{_job(app).id}/commit")
+    assert _job(app).state == "done", _job(app).message
+    with app.app_context(), unscoped():
+        rows = lambda: {c.name: (c.category, c.grade, c.clv, c.tier_id)  # noqa: E731
+                        for c in db.session.scalars(select(Customer).where(Customer.name.in_(["积分多", "积分少"])))}
+        written = rows()
+        analytics.apply_rules(where=Customer.name.in_(["积分多", "积分少"]))
+        db.session.flush()
+        db.session.expire_all()
+        assert rows() == written and len(written) == 2

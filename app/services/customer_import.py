@@ -40,7 +40,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.i18n import Message, _m, force_locale, stored
 from app.models import Customer, CustomerImport, CustomerSequence, Store, User
-from app.models.base import utcnow
+from app.models.base import local_today, utcnow
 from app.models.customer import CONSENT_METHODS, CUSTOMER_TYPES, GENDERS, SOURCES
 from app.services import RuleError, audit
 from app.services import customer_analytics as analytics
@@ -571,7 +571,7 @@ _ROW_COLUMNS = (
     "mobile_tail", "email", "address", "postal_code", "customer_type", "source", "tags", "notes", "consent",
     "consent_at", "consent_method", "consent_purpose", "points", "commission_code", "tax_no", "credit_record", "sales_limit",
     "delivery_address", "invoice_address", "created_by_id", "updated_by_id", "created_at", "updated_at",
-    "last_activity_on", "version",
+    "last_activity_on", "version", "clv", "category", "grade", "tier_id",
 )
 _CODE = _ROW_COLUMNS.index("code")
 _STORE = _ROW_COLUMNS.index("store_id")
@@ -591,7 +591,7 @@ def import_rows(job: CustomerImport, actor: User) -> dict:
     progress = _Progress(job, "importing", path)
     checker = _checker(job)
     now = utcnow()
-    today = now.date()
+    today = local_today()
     # Prepared rows wait in a temporary file, a chunk per pickle, not in memory (100 MB per 100,000).
     spool = _Spool()
     try:
@@ -633,8 +633,6 @@ def import_rows(job: CustomerImport, actor: User) -> dict:
     # Led by the stores, so each set-based step reads one store's index range, not every customer.
     imported = (Customer.store_id.in_(sorted(stores_by_id)) & (Customer.created_at == now)
                 & (Customer.created_by_id == actor_id))
-    with write_transaction(db.session):
-        analytics.apply_rules(where=imported)
     _derived_state_of_import(imported, today, done)
     current_app.logger.info("import %s: %d rows checked and prepared in %.1f s, written in %.1f s (the write "
                             "transaction), derived figures in %.1f s", job_id, done, prepared - started,
@@ -643,8 +641,16 @@ def import_rows(job: CustomerImport, actor: User) -> dict:
 
 
 def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, StoreRef]:
-    """Check each row again and spool it as the values to insert; returns the stores written to."""
-    today = now.date()
+    """Check each row again and spool it as the values to insert; returns the stores written to.
+
+    Each row carries its figures as the rules make them for a customer without purchases
+    (analytics' own rule functions): updating 100,000 fresh rows afterwards rewrote each row and
+    its 18 index entries (PostgreSQL: 8-10 s of a 37 s import)."""
+    today = local_today()
+    rules, tier_list = analytics.get_rules(), analytics.tiers()
+    clv = analytics.lifetime_value(Decimal("0"), Decimal("0"), rules.clv_horizon_years)
+    category, grade = analytics.category_for(Decimal("0"), 0, rules), analytics.grade_for(clv, rules)
+    tier_by_points: dict[int, int | None] = {}
     stores_by_id: dict[int, StoreRef] = {}
     for number, cells in _rows(job, path):
         data, errors = checker.check(number, cells)
@@ -672,7 +678,15 @@ def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, St
             "updated_at": now,
             "last_activity_on": today,
             "version": 1,
+            "clv": clv,
+            "category": category,
+            "grade": grade,
         }
+        points = data["points"]
+        if points not in tier_by_points:
+            tier = analytics.tier_for(Decimal("0"), 0, points, tier_list)
+            tier_by_points[points] = tier.id if tier is not None else None
+        values["tier_id"] = tier_by_points[points]
         spool.add([values[column] for column in _ROW_COLUMNS])
         if spool.count % 5000 == 0:
             progress.update(spool.count)
