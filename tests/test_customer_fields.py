@@ -130,3 +130,22 @@ def test_customer_types_are_the_three_the_source_documents_name(app):
     assert BUSINESS_TYPES == {"intermediary", "manufacturer"}
     with app.test_request_context(), force_locale("zh_Hans"):
         assert [str(label) for label in CUSTOMER_TYPES.values()] == ["个人购买者", "中间商（经销商、分销商）", "制造商"]
+
+
+@pytest.mark.parametrize("typed, stored", [
+    ("021-64881234", "021-64881234"), ("(021) 6488 1234", "021-64881234"), ("+86 21 6488 1234", "021-64881234"),
+    ("0571-87654321", "0571-87654321"), ("010 8888 6666", "010-88886666"), ("", None),
+])
+def test_landlines_are_stored_with_their_area_code(typed, stored):
+    """Issue 8: business customers often have only a landline; the mobile field refused it."""
+    from app.services.customer_fields import normalise_landline
+
+    assert normalise_landline(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["13800138000", "12345", "021-123", "abc"])
+def test_a_mobile_or_garbage_is_not_a_landline(typed):
+    from app.services.customer_fields import FieldError, normalise_landline
+
+    with pytest.raises(FieldError):
+        normalise_landline(typed)

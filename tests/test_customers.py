@@ -526,3 +526,18 @@ def test_today_is_the_stores_date_not_utcs(app, world, login_as, monkeypatch):
     assert done.status_code == 302
     edit = manager.get(f"/customers/{cid}/edit").text
     assert f'name="consent_date" type="date" value="{today.isoformat()}"' in edit or today.isoformat() in edit
+
+
+def test_a_business_customer_can_be_opened_with_a_landline_only(app, world, login_as):
+    client = login_as("manager_a")
+    data = VALID | CONSENTED | {"name": "上海某装饰公司", "customer_type": "manufacturer", "landline": "(021) 6488 1234",
+                                "version": "1"}
+    response = client.post_form("/customers/new", data)
+    assert response.status_code == 302
+    customer = _customer(app, name="上海某装饰公司")
+    assert customer.landline == "021-64881234" and customer.mobile is None
+    assert "021-64881234" in client.get(response.headers["Location"]).text
+    # Like any contact detail, a landline needs consent.
+    refused = client.post_form("/customers/new", VALID | {"name": "无同意公司", "landline": "021-64881235",
+                                                           "version": "1"})
+    assert "仅在客户同意后保存" in refused.text

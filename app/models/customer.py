@@ -128,6 +128,8 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     # Month * 100 + day, so birthday lists are a range query on any database.
     birthday_md: Mapped[int | None] = mapped_column(index=True)
     mobile: Mapped[str | None] = mapped_column(String(20))
+    # A landline (座机), e.g. 021-64881234: many business customers have no mobile on file.
+    landline: Mapped[str | None] = mapped_column(String(20))
     # The last four digits (手机尾号), which people at the counter search by.
     mobile_tail: Mapped[str | None] = mapped_column(String(4), default=_mobile_tail_default)
     email: Mapped[str | None] = mapped_column(String(254))

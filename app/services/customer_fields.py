@@ -51,6 +51,29 @@ def normalise_mobile(value) -> str | None:
     return str(number.national_number)
 
 
+_LANDLINE_TYPES = {phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def normalise_landline(value) -> str | None:
+    """A mainland landline (座机) as area code and number, e.g. 021-64881234: the one phone many
+    business customers have. Accepts spaces, dashes, brackets, +86 and 0086."""
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if not text:
+        return None
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if (number is None or number.country_code != 86 or not phonenumbers.is_valid_number(number)
+            or phonenumbers.number_type(number) not in _LANDLINE_TYPES):
+        raise FieldError(_m("Not a valid mainland landline (area code and number, e.g. 021-64881234)."))
+    digits = phonenumbers.national_significant_number(number)
+    area = phonenumbers.length_of_geographical_area_code(number) or 2
+    return f"0{digits[:area]}-{digits[area:]}"
+
+
 def name_key(name: str) -> str:
     """Name folded for search and duplicate checks: half-width, lower case, no spaces or dots."""
     text = unicodedata.normalize("NFKC", name or "").casefold()
@@ -162,7 +185,7 @@ def mask_email(email: str | None) -> str:
 
 
 # What a customer can be reached by: kept only with their consent (R61).
-CONTACT_FIELDS = ("mobile", "email", "address", "delivery_address")
+CONTACT_FIELDS = ("mobile", "landline", "email", "address", "delivery_address")
 
 
 def consent_problems(data: dict, today: date | None = None) -> list[tuple[str, str]]:
@@ -183,7 +206,7 @@ def consent_problems(data: dict, today: date | None = None) -> list[tuple[str, s
         elif given > (today or local_today()):
             problems.append(("consent_date", _m("Consent cannot be dated in the future.")))
     elif any(data.get(field) for field in CONTACT_FIELDS):
-        problems.append(("consent", _m("Mobile, e-mail and addresses are kept only with the customer's consent: "
+        problems.append(("consent", _m("Phone numbers, e-mail and addresses are kept only with the customer's consent: "
                                        "record how and why they agreed, or leave those details empty.")))
     return problems
 

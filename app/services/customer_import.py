@@ -55,6 +55,7 @@ COLUMNS = {
     "gender": ("性别", "gender", "sex"),
     "birthday": ("生日", "出生日期", "birthday", "date of birth"),
     "mobile": ("手机", "手机号", "手机号码", "mobile", "mobile phone", "phone"),
+    "landline": ("固定电话", "座机", "电话", "landline", "telephone"),
     "email": ("邮箱", "电子邮件", "电子邮箱", "email", "e-mail"),
     "address": ("地址", "address"),
     "postal_code": ("邮编", "邮政编码", "postal code", "postcode", "zip"),
@@ -75,7 +76,7 @@ COLUMNS = {
     "invoice_address": ("发票地址", "发票寄往地", "invoice address"),
 }
 # The header row of the downloadable template, in the order shown.
-TEMPLATE_HEADERS = ("门店编码", "客户编码", "姓名", "性别", "生日", "手机", "邮箱", "地址", "邮编", "客户类型",
+TEMPLATE_HEADERS = ("门店编码", "客户编码", "姓名", "性别", "生日", "手机", "固定电话", "邮箱", "地址", "邮编", "客户类型",
                     "来源", "标签", "备注", "同意保存联系方式", "同意日期", "同意方式", "同意用途", "积分", "税号", "销售限额",
                     "交货地址", "发票地址")
 
@@ -347,6 +348,7 @@ class RowChecker:
             else:
                 self.file_mobiles[key] = number
         data["mobile"] = mobile
+        data["landline"] = take("landline", fields.normalise_landline)
         data["email"] = take("email", fields.normalise_email)
         data["postal_code"] = take("postal_code", fields.normalise_postal_code)
         for column, limit in (("address", 200), ("tags", 200), ("notes", 2000), ("commission_code", 20), ("tax_no", 30),
@@ -568,7 +570,7 @@ def validate(job: CustomerImport) -> dict:
 # Columns written for each imported row, in order; prepared rows are tuples of these.
 _ROW_COLUMNS = (
     "store_id", "franchisee_id", "code", "name", "name_key", "gender", "birthday", "birthday_md", "mobile",
-    "mobile_tail", "email", "address", "postal_code", "customer_type", "source", "tags", "notes", "consent",
+    "mobile_tail", "landline", "email", "address", "postal_code", "customer_type", "source", "tags", "notes", "consent",
     "consent_at", "consent_method", "consent_purpose", "points", "commission_code", "tax_no", "credit_record", "sales_limit",
     "delivery_address", "invoice_address", "created_by_id", "updated_by_id", "created_at", "updated_at",
     "last_activity_on", "version", "clv", "category", "grade", "tier_id",
@@ -914,7 +916,7 @@ def template_csv() -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(TEMPLATE_HEADERS)
-    writer.writerow(["", "", "王小明", "男", "1988-04-12", "13800138000", "wang@example.com", "上海市徐汇区漕溪北路1号",
+    writer.writerow(["", "", "王小明", "男", "1988-04-12", "13800138000", "", "wang@example.com", "上海市徐汇区漕溪北路1号",
                      "200030", "个人", "到店", "装修, 老客户", "", "是", "2026-01-05", "纸质表格", "回访、会员活动与节日问候", "120", "", "", "", ""])
     return buffer.getvalue().encode("utf-8-sig")
 

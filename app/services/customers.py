@@ -21,7 +21,7 @@ from app.security.tenancy import unscoped
 
 # Erased when a customer is anonymised: who they are and how to reach them.
 PERSONAL_FIELDS = (
-    "birthday", "birthday_md", "mobile", "mobile_tail", "email", "address", "postal_code", "tax_no",
+    "birthday", "birthday_md", "mobile", "mobile_tail", "landline", "email", "address", "postal_code", "tax_no",
     "credit_record", "delivery_address", "invoice_address", "tags", "notes", "consent_purpose",
 )
 
@@ -213,7 +213,7 @@ def anonymise_inactive(today: date, actor: User | None) -> int:
 
 # Fields a merge copies from the duplicate when the kept record has none.
 _FILLABLE = (
-    "gender", "birthday", "mobile", "email", "address", "postal_code", "salesperson_id", "commission_code",
+    "gender", "birthday", "mobile", "landline", "email", "address", "postal_code", "salesperson_id", "commission_code",
     "tax_no", "credit_record", "sales_limit", "delivery_address", "invoice_address",
 )
 

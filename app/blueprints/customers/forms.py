@@ -65,6 +65,8 @@ class CustomerForm(VersionedForm):
     gender = SelectField(_l("Gender"), choices=choices(GENDERS.items()))
     birthday = FlexibleDateField(_l("Birthday"), validators=[Optional(), _normalised(fields.check_birthday)])
     mobile = StringField(_l("Mobile phone"), validators=[_normalised(fields.normalise_mobile)])
+    landline = StringField(_l("Landline"), validators=[_normalised(fields.normalise_landline)],
+                           description=_l("With the area code, e.g. 021-64881234 (for businesses without a mobile)."))
     email = StringField(_l("E-mail"), validators=[_normalised(fields.normalise_email)])
     address = StringField(_l("Address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
     postal_code = StringField(_l("Postal code"), validators=[_normalised(fields.normalise_postal_code)])
@@ -153,7 +155,7 @@ class CustomerForm(VersionedForm):
             raise ValidationError(_l("This mobile number already belongs to customer %(code)s.", code=other.code))
 
     def data_for_model(self) -> dict:
-        keys = ("name", "gender", "birthday", "mobile", "email", "address", "postal_code", "customer_type", "source",
+        keys = ("name", "gender", "birthday", "mobile", "landline", "email", "address", "postal_code", "customer_type", "source",
                 "relationship_type", "commission_code", "tax_no", "credit_record", "sales_limit", "delivery_address",
                 "invoice_address", "tags", "notes", "consent", "consent_purpose")
         data = {k: getattr(self, k).data for k in keys}
