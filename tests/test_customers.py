@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, CareTask, Contact, Customer, Purchase
-from app.models.base import utcnow, local_today
+from app.models.base import local_today, utcnow
 from app.security.tenancy import unscoped
 
 VALID = {"name": "周杰", "gender": "male", "customer_type": "individual", "source": "walk_in",
@@ -291,7 +291,7 @@ def test_empty_fields_print_as_nothing_not_none(app, world, login_as):
 RULE_FIELDS = ("vip_min_spend", "vip_min_orders", "grade_a_min_clv", "grade_b_min_clv", "clv_horizon_years",
                "points_per_yuan", "churn_interval_factor", "churn_min_days", "churn_single_purchase_days",
                "freq_window_days", "freq_drop_pct", "freq_min_previous", "return_visit_after_days",
-               "care_lookahead_days", "retention_years", "import_retention_days")
+               "care_lookahead_days", "retention_years", "import_retention_days", "follow_up_after_days")
 
 
 def test_a_rule_change_regrades_everyone_in_a_background_job_not_the_request(app, world, login_as, monkeypatch):
@@ -541,3 +541,41 @@ def test_a_business_customer_can_be_opened_with_a_landline_only(app, world, logi
     refused = client.post_form("/customers/new", VALID | {"name": "无同意公司", "landline": "021-64881235",
                                                            "version": "1"})
     assert "仅在客户同意后保存" in refused.text
+
+
+def test_the_relationship_type_decides_the_care_after_a_sale(app, world, login_as):
+    """R12 (issue 8, seed 001's five levels): basic and reactive customers get no call after a
+    sale, accountable ones a return visit, proactive and partner ones a follow-up later too."""
+    from app.models import Store
+    from app.services import customer_analytics as analytics
+    from tests.factories import make_customer, make_purchase
+
+    today = local_today()
+    follow_up_days = analytics.RULE_DEFAULTS["follow_up_after_days"]
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        for relationship in ("basic", "reactive", "accountable", "proactive", "partnership"):
+            c = make_customer(store, f"关系{relationship}", relationship_type=relationship, consent=True)
+            make_purchase(c, today - timedelta(days=2), "500.00")  # return visit due: after 3 days
+            make_purchase(c, today - timedelta(days=follow_up_days - 3), "800.00")  # follow-up due in 3 days
+        db.session.commit()
+        kinds = {}
+        for task in db.session.scalars(select(CareTask).join(Customer, Customer.id == CareTask.customer_id)
+                                       .where(Customer.name.like("关系%"))):
+            kinds.setdefault(task.customer.relationship_type, set()).add(task.kind)
+    assert "basic" not in kinds and "reactive" not in kinds
+    assert kinds["accountable"] == {"return"}
+    assert kinds["proactive"] == kinds["partnership"] == {"return", "follow_up"}
+
+    manager = login_as("manager_a")
+    page = manager.get("/customers/care?tab=follow_up").text
+    assert "关系proactive" in page and "关系partnership" in page and "关系accountable" not in page
+    with app.app_context(), unscoped():
+        task = db.session.scalar(select(CareTask).join(Customer, Customer.id == CareTask.customer_id)
+                                 .where(Customer.name == "关系proactive", CareTask.kind == "follow_up"))
+        url = f"/customers/{task.customer_id}/care/follow_up?ref={task.purchase_id}&tab=follow_up"
+    done = manager.post_form(url, {"occurred_at": utcnow().strftime("%Y-%m-%dT%H:%M"), "method": "phone",
+                                   "outcome": "介绍了新品，约下月到店"})
+    assert done.status_code == 302
+    assert "已完成对 关系proactive 的关怀" in manager.get("/customers/care?tab=follow_up").text  # the note, once
+    assert "关系proactive" not in manager.get("/customers/care?tab=follow_up").text  # the task is gone

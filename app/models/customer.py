@@ -65,6 +65,7 @@ CONTACT_METHODS = {
 CONTACT_PURPOSES = {
     "routine": _l("Routine contact"),
     "return_visit": _l("Return visit after purchase"),
+    "follow_up": _l("Follow-up: usage tips and new products"),
     "birthday": _l("Birthday care"),
     "holiday": _l("Holiday care"),
     "churn": _l("Win-back"),
@@ -137,7 +138,9 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     postal_code: Mapped[str | None] = mapped_column(String(10))
     customer_type: Mapped[str] = mapped_column(String(20), default="individual")
     source: Mapped[str] = mapped_column(String(20), default="walk_in")
-    relationship_type: Mapped[str] = mapped_column(String(20), default="basic")
+    # What the store does after a sale (R12, services/customer_care.AFTER_SALE); a new file is
+    # "accountable" (the store calls after the sale) unless someone chooses otherwise.
+    relationship_type: Mapped[str] = mapped_column(String(20), default="accountable")
     salesperson_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     commission_code: Mapped[str | None] = mapped_column(String(20))
     tax_no: Mapped[str | None] = mapped_column(String(30))

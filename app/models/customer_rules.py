@@ -33,6 +33,8 @@ class CustomerRules(TimestampMixin, VersionedMixin, db.Model):
     freq_min_previous: Mapped[int] = mapped_column(default=3)
     # Care (R15).
     return_visit_after_days: Mapped[int] = mapped_column(default=3)
+    # Proactive and partnership customers hear from the store again this long after a purchase.
+    follow_up_after_days: Mapped[int] = mapped_column(default=90, server_default="90")
     care_lookahead_days: Mapped[int] = mapped_column(default=14)
     # Privacy: customers with no activity for this long are anonymised.
     retention_years: Mapped[int] = mapped_column(default=3)

@@ -49,6 +49,7 @@ RULE_DEFAULTS = {
     "freq_drop_pct": 50,
     "freq_min_previous": 3,
     "return_visit_after_days": 3,
+    "follow_up_after_days": 90,
     "care_lookahead_days": 14,
     "retention_years": 3,
     "import_retention_days": 30,

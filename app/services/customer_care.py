@@ -58,23 +58,50 @@ def upcoming_holidays(rules, today: date) -> list[CareHoliday]:
 
 # --- making and closing tasks ---------------------------------------------------
 
+# R12 (seed 001, the five relationship levels): what the store does after a sale.
+AFTER_SALE = {
+    "basic": (),                              # 基本型: it sells; no contact after the sale
+    "reactive": (),                           # 被动型: the customer was asked to call about problems
+    "accountable": ("return",),               # 负责型: a call soon after the sale about fit and defects
+    "proactive": ("return", "follow_up"),     # 能动型: ... and later, usage tips and new products
+    "partnership": ("return", "follow_up"),   # 伙伴型: ... working with the customer continuously
+}
+# Each kind of after-sale task: its reference prefix, the contact purpose that does it, and the rule
+# that says how many days after the purchase it falls due.
+AFTER_SALE_KINDS = {"return": ("p:", "return_visit", "return_visit_after_days"),
+                    "follow_up": ("f:", "follow_up", "follow_up_after_days")}
+
+
+def relationships_with(kind: str) -> list[str]:
+    return [relationship for relationship, kinds in AFTER_SALE.items() if kind in kinds]
+
+
 def add_return_visit(purchase: Purchase, rules, today: date) -> None:
-    """The return visit a new purchase calls for, unless it is already long past."""
-    due = purchase.purchased_on + timedelta(days=rules.return_visit_after_days)
-    if due < today - timedelta(days=MISSED_AFTER_DAYS):
-        return
-    consent = db.session.get(Customer, purchase.customer_id).consent
-    db.session.add(CareTask(
-        store_id=purchase.store_id, franchisee_id=purchase.franchisee_id, customer_id=purchase.customer_id,
-        kind="return", ref=f"p:{purchase.id}", due_on=due, purchase_id=purchase.id, contactable=bool(consent),
-    ))
-    db.session.flush()
-    update_next_care(Customer.id == purchase.customer_id)
+    """The after-sale tasks a new purchase calls for by the customer's relationship type (a return
+    visit, and for proactive and partner customers a later follow-up), unless long past."""
+    customer = db.session.get(Customer, purchase.customer_id)
+    made = False
+    for kind in AFTER_SALE.get(customer.relationship_type, ()):
+        prefix, _purpose, rule = AFTER_SALE_KINDS[kind]
+        due = purchase.purchased_on + timedelta(days=getattr(rules, rule))
+        if due < today - timedelta(days=MISSED_AFTER_DAYS):
+            continue
+        db.session.add(CareTask(
+            store_id=purchase.store_id, franchisee_id=purchase.franchisee_id, customer_id=purchase.customer_id,
+            kind=kind, ref=f"{prefix}{purchase.id}", due_on=due, purchase_id=purchase.id,
+            contactable=bool(customer.consent),
+        ))
+        made = True
+    if made:
+        db.session.flush()
+        update_next_care(Customer.id == purchase.customer_id)
 
 
 def _ref_of(contact: Contact) -> str | None:
     if contact.purpose == "return_visit" and contact.purchase_id:
         return f"p:{contact.purchase_id}"
+    if contact.purpose == "follow_up" and contact.purchase_id:
+        return f"f:{contact.purchase_id}"
     if contact.purpose == "birthday" and contact.care_year:
         return f"b:{contact.care_year}"
     if contact.purpose == "holiday" and contact.holiday_id:
@@ -154,20 +181,22 @@ def generate(rules, today: date, where=None) -> int:
     made = 0
     scope = [_active] + ([where] if where is not None else [])
     with unscoped():
-        # Return visits of recent purchases that have neither a task nor a visit yet.
-        after = timedelta(days=rules.return_visit_after_days)
-        ref = literal("p:") + cast(Purchase.id, String)
-        visited = exists().where(Contact.purchase_id == Purchase.id, Contact.purpose == "return_visit")
-        has_task = exists().where(CareTask.customer_id == Purchase.customer_id, CareTask.ref == ref)
-        made += _insert_tasks(
-            select(Purchase.store_id, Purchase.franchisee_id, Purchase.customer_id, literal("return"), ref,
-                   _plus_days(Purchase.purchased_on, after.days), literal("open"), Purchase.id, literal(None),
-                   literal(None), Customer.consent)
-            .join(Customer, Customer.id == Purchase.customer_id)
-            .where(*scope, Purchase.purchased_on >= today - timedelta(days=MISSED_AFTER_DAYS) - after,
-                   Purchase.purchased_on <= today + timedelta(days=rules.care_lookahead_days) - after,
-                   ~visited, ~has_task)
-        )
+        # After-sale tasks (R12) of recent purchases that have neither a task nor a contact yet.
+        for kind, (prefix, purpose, rule) in AFTER_SALE_KINDS.items():
+            after = timedelta(days=getattr(rules, rule))
+            ref = literal(prefix) + cast(Purchase.id, String)
+            visited = exists().where(Contact.purchase_id == Purchase.id, Contact.purpose == purpose)
+            has_task = exists().where(CareTask.customer_id == Purchase.customer_id, CareTask.ref == ref)
+            made += _insert_tasks(
+                select(Purchase.store_id, Purchase.franchisee_id, Purchase.customer_id, literal(kind), ref,
+                       _plus_days(Purchase.purchased_on, after.days), literal("open"), Purchase.id, literal(None),
+                       literal(None), Customer.consent)
+                .join(Customer, Customer.id == Purchase.customer_id)
+                .where(*scope, Customer.relationship_type.in_(relationships_with(kind)),
+                       Purchase.purchased_on >= today - timedelta(days=MISSED_AFTER_DAYS) - after,
+                       Purchase.purchased_on <= today + timedelta(days=rules.care_lookahead_days) - after,
+                       ~visited, ~has_task)
+            )
         # Birthdays in the window, for customers who agreed to be contacted.
         for day in _window(today, rules.care_lookahead_days):
             mds = [day.month * 100 + day.day]
@@ -194,8 +223,8 @@ def generate(rules, today: date, where=None) -> int:
                        ~greeted, ~_task_exists(ref))
             )
         past = or_(
-            and_(CareTask.kind == "return", CareTask.due_on < today - timedelta(days=MISSED_AFTER_DAYS)),
-            and_(CareTask.kind != "return", CareTask.due_on < today),
+            and_(CareTask.kind.in_(AFTER_SALE_KINDS), CareTask.due_on < today - timedelta(days=MISSED_AFTER_DAYS)),
+            and_(CareTask.kind.not_in(AFTER_SALE_KINDS), CareTask.due_on < today),
         )
         missed = update(CareTask).where(CareTask.state == "open", past).values(state="missed")
         if where is not None:
@@ -221,7 +250,7 @@ def _is_leap(year: int) -> bool:
 def due_window(kind: str, rules, today: date) -> tuple[date, date]:
     """The due dates a tab lists: overdue return visits stay until they count as missed."""
     last = today + timedelta(days=rules.care_lookahead_days)
-    first = today - timedelta(days=MISSED_AFTER_DAYS) if kind == "return" else today
+    first = today - timedelta(days=MISSED_AFTER_DAYS) if kind in AFTER_SALE_KINDS else today
     return first, last
 
 

@@ -64,7 +64,7 @@ def refresh_stores(store_ids=None, today: date | None = None, rules=None) -> int
         care = _grouped(  # what the care page lists: tasks of customers who may be contacted
             select(CareTask.store_id, func.count()).where(
                 CareTask.contactable == true(), CareTask.state == "open", CareTask.due_on <= ahead,
-                or_(CareTask.due_on >= today, and_(CareTask.kind == "return",
+                or_(CareTask.due_on >= today, and_(CareTask.kind.in_(("return", "follow_up")),
                                                    CareTask.due_on >= today - timedelta(days=MISSED_AFTER_DAYS)))),
             CareTask.store_id, ids)
         duplicates = _grouped(select(DuplicateCandidate.store_id, func.count()), DuplicateCandidate.store_id, ids)

@@ -33,6 +33,7 @@ class RulesForm(VersionedForm):
     freq_drop_pct = _int(_l("Frequency drop: fall of at least (%)"), 1, 100)
     freq_min_previous = _int(_l("Frequency drop: purchases needed in the earlier window"), 1, 1000)
     return_visit_after_days = _int(_l("Return visit: days after a purchase"), 0, 365)
+    follow_up_after_days = _int(_l("Follow-up of proactive and partner customers: days after a purchase"), 1, 730)
     care_lookahead_days = _int(_l("Care lists look ahead (days)"), 1, 90)
     retention_years = _int(_l("Anonymise customers inactive for (years)"), 1, 30)
     import_retention_days = _int(_l("Delete uploaded import files after (days)"), 1, 365)

@@ -73,7 +73,7 @@ def care_schedule():
     holiday = None
     if tab.startswith("holiday-"):
         holiday = next((h for h in holidays if f"holiday-{h.id}" == tab), None)
-    if holiday is None and tab not in ("birthday", NO_CONSENT):
+    if holiday is None and tab not in ("birthday", "follow_up", NO_CONSENT):
         tab = "return"
     kind = "holiday" if holiday else "return" if tab == NO_CONSENT else tab
     stmt = care.due_tasks(kind, rules, today, holiday.id if holiday else None, consent=tab != NO_CONSENT).options(
@@ -83,7 +83,7 @@ def care_schedule():
     )
     page = keyset_of(stmt, CARE_ORDER)
     counts = {k: capped_count(care.due_tasks(k, rules, today).with_only_columns(CareTask.id))
-              for k in ("return", "birthday")}
+              for k in ("return", "follow_up", "birthday")}
     counts[NO_CONSENT] = capped_count(care.due_tasks("return", rules, today, consent=False)
                                       .with_only_columns(CareTask.id))
     return render_template(
@@ -95,7 +95,7 @@ def care_schedule():
 def _care_target(customer: Customer, kind: str, ref: int | None):
     """Check that the care task exists for this customer; returns the contact's references."""
     today = local_today()
-    if kind == "return_visit":
+    if kind in ("return_visit", "follow_up"):
         purchase = db.session.scalar(select(Purchase).where(Purchase.id == ref, Purchase.customer_id == customer.id))
         if purchase is None:
             abort(404)
