@@ -579,3 +579,28 @@ def test_the_relationship_type_decides_the_care_after_a_sale(app, world, login_a
     assert done.status_code == 302
     assert "已完成对 关系proactive 的关怀" in manager.get("/customers/care?tab=follow_up").text  # the note, once
     assert "关系proactive" not in manager.get("/customers/care?tab=follow_up").text  # the task is gone
+
+
+def test_birthday_greetings_go_to_every_consenting_customer_and_gifts_to_important_ones(app, world, login_as):
+    """Seed 002: birthday wishes to all consenting customers, gifts to VIP and important ones."""
+    from app.models import Store
+    from app.services import customer_care as care
+    from app.services import customer_analytics as analytics
+    from tests.factories import make_customer
+
+    today = local_today()
+    born = date(1990, today.month, today.day) if (today.month, today.day) != (2, 29) else date(1992, 2, 29)
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        make_customer(store, "寿星普通", consent=True, birthday=born, birthday_md=born.month * 100 + born.day)
+        make_customer(store, "寿星贵宾", consent=True, birthday=born, birthday_md=born.month * 100 + born.day,
+                      category="vip")
+        make_customer(store, "寿星未同意", consent=False, birthday=born, birthday_md=born.month * 100 + born.day)
+        care.generate(analytics.get_rules(), today)
+        db.session.commit()
+    page = login_as("manager_a").get("/customers/care?tab=birthday").text
+    assert "寿星普通" in page and "寿星贵宾" in page and "寿星未同意" not in page
+    assert page.count('data-testid="care-gift"') >= 1
+    rows = page.split("<tr>")
+    assert any("寿星贵宾" in r and "care-gift" in r for r in rows)
+    assert not any("寿星普通" in r and "care-gift" in r for r in rows)
