@@ -571,8 +571,10 @@ def test_the_relationship_type_decides_the_care_after_a_sale(app, world, login_a
     page = manager.get("/customers/care?tab=follow_up").text
     assert "关系proactive" in page and "关系partnership" in page and "关系accountable" not in page
     with app.app_context(), unscoped():
+        # The follow-up of the older purchase, due in 3 days (the newer one's is months away).
         task = db.session.scalar(select(CareTask).join(Customer, Customer.id == CareTask.customer_id)
-                                 .where(Customer.name == "关系proactive", CareTask.kind == "follow_up"))
+                                 .where(Customer.name == "关系proactive", CareTask.kind == "follow_up")
+                                 .order_by(CareTask.due_on).limit(1))
         url = f"/customers/{task.customer_id}/care/follow_up?ref={task.purchase_id}&tab=follow_up"
     done = manager.post_form(url, {"occurred_at": utcnow().strftime("%Y-%m-%dT%H:%M"), "method": "phone",
                                    "outcome": "介绍了新品，约下月到店"})
