@@ -754,6 +754,9 @@ class _RowInserter:
         self.head = (f"INSERT INTO {quote.format_table(table)} "
                      f"({', '.join(quote.format_column(c) for c in columns)}) VALUES ")
         self.statements: dict[int, str] = {}
+        # PostgreSQL takes the rows through COPY, its bulk path (no statement to parse per 500 rows).
+        self.copy_sql = (f"COPY {quote.format_table(table)} ({', '.join(quote.format_column(c) for c in columns)}) "
+                         "FROM STDIN") if dialect.name == "postgresql" else None
 
     def __call__(self, chunk: list[list]) -> None:
         for row in chunk:
@@ -763,6 +766,13 @@ class _RowInserter:
         sql = self.statements.get(len(chunk)) or self.statements.setdefault(
             len(chunk), self.head + ", ".join([self.one] * len(chunk)))
         defaults, processors = self.defaults, self.processors
+        if self.copy_sql:
+            with self.connection.connection.driver_connection.cursor() as cursor:
+                with cursor.copy(self.copy_sql) as copy:
+                    for row in chunk:
+                        copy.write_row([process(value) if process and value is not None else value
+                                        for process, value in zip(processors, row + defaults)])
+            return
         params = [process(value) if process and value is not None else value
                   for row in chunk for process, value in zip(processors, row + defaults)]
         self.connection.exec_driver_sql(sql, tuple(params))
