@@ -223,6 +223,12 @@ WIDER_THAN_SCREEN = """() => { const w = document.documentElement.clientWidth; c
     while (p) { if (getComputedStyle(p).overflowX === 'hidden') { clipped = true; break; } p = p.parentElement; }
     if (!clipped) out.push(`${el.tagName}.${el.className}: ${(el.textContent || '').trim().slice(0, 30)}`);
   }
+  // Text squeezed into a column a character or two wide (a table caption once read so).
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width && r.width < 60 && r.height > 200 && (el.textContent || '').trim().length > 20
+        && getComputedStyle(el).display !== 'none') out.push(`narrow ${el.tagName}: ${el.textContent.trim().slice(0, 20)}`);
+  }
   return out.slice(0, 5); }"""
 
 
@@ -241,6 +247,7 @@ def test_every_customer_page_fits_a_phone(live_server, browser, username, langua
     customer = page.locator("[data-testid=customer-table] tbody tr a").first.get_attribute("href")
     pages = ["/", "/customers/", "/customers/?sort=spend&category=vip", "/customers/churn", "/customers/churn?consent=no",
              "/customers/care", "/customers/care?tab=birthday", "/customers/care?tab=no-consent",
+             "/customers/care?tab=follow_up",
              "/customers/duplicates", "/customers/imports", "/customers/new", customer, customer + "?history=all",
              customer + "/edit", customer + "/purchases/new", customer + "/contacts/new", customer + "/consent"]
     if username == "hq-admin":
