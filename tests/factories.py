@@ -162,6 +162,6 @@ def make_purchase(customer: Customer, day: date, amount: str, items: str = "å•†å
     from app.models.base import local_today
     from app.services import customer_care, rollups
 
-    customer_care.add_return_visit(purchase, customer_analytics.get_rules(), local_today())
+    customer_care.add_after_sale_tasks(purchase, customer_analytics.get_rules(), local_today())
     rollups.touch(customer.store_id, day)
     return purchase

@@ -1,13 +1,10 @@
 """Real headless Chromium against a live server started the way `make run` starts it."""
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.live import FLASK, live_portal
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,12 +14,6 @@ A_STORES = ("SH001", "HZ001", "SU001")
 NOT_A = ("NJ001", "BJ001", "TJ001", "GZ001", "SZ001")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     if not os.path.exists(CHROMIUM):
@@ -30,32 +21,10 @@ def live_server(tmp_path_factory):
             pytest.fail("Chromium is missing; `make test` installs it")
         pytest.skip("Chromium is not installed; `make test` installs it")
     db_path = tmp_path_factory.mktemp("live") / "portal.db"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db_path}",
-        "PORTAL_CONFIG": "development",
-        "SECRET_KEY": "browser-test-secret",
-        "IMPORT_DIR": str(db_path.parent / "imports"),
-    }
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*flask, "seed", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen([*flask, "run", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/login", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.terminate()
-        pytest.fail("the portal did not start")
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
+    env = {"DATABASE_URL": f"sqlite:///{db_path}", "PORTAL_CONFIG": "development",
+           "SECRET_KEY": "browser-test-secret", "IMPORT_DIR": str(db_path.parent / "imports")}
+    with live_portal(env, lambda port: [*FLASK, "run", "--port", str(port)]) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

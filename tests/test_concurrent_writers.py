@@ -6,26 +6,18 @@ import http.cookiejar
 import io
 import os
 import re
-import socket
-import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.live import live_portal
+
 PASSWORD = "demo-pass-2026"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _database_url(tmp_path) -> str:
@@ -45,29 +37,12 @@ def _database_url(tmp_path) -> str:
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("writers")
-    env = {**os.environ, "DATABASE_URL": _database_url(tmp_path), "PORTAL_CONFIG": "development",
+    env = {"DATABASE_URL": _database_url(tmp_path), "PORTAL_CONFIG": "development",
            "SECRET_KEY": "concurrent-writers", "IMPORT_DIR": str(tmp_path / "imports"), "IMPORT_RUNNER": "process"}
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*flask, "seed", "demo"], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = open(tmp_path / "gunicorn.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}",
-                               "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/login", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.terminate()
-        pytest.fail("the portal did not start")
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    gunicorn = lambda port: [sys.executable, "-m", "gunicorn", "--workers", "4",  # noqa: E731
+                             "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    with open(tmp_path / "gunicorn.log", "w") as log, live_portal(env, gunicorn, log) as base:
+        yield base
     assert "Traceback" not in (tmp_path / "gunicorn.log").read_text(), "the server logged an error"
 
 

@@ -3,7 +3,7 @@
 Care is kept as tasks (``CareTask``), so the schedule is one indexed range per
 tab at any size of network:
 
-- a purchase makes its return-visit task at once (``add_return_visit``);
+- a purchase makes its after-sale tasks at once (``add_after_sale_tasks``: return visit, follow-up);
 - ``generate`` (the nightly job, and after a seed) makes the birthday and
   holiday tasks of the look-ahead window, makes any missing return visit, and
   drops tasks long past as *missed*; it is idempotent (a task is never made
@@ -76,7 +76,7 @@ def relationships_with(kind: str) -> list[str]:
     return [relationship for relationship, kinds in AFTER_SALE.items() if kind in kinds]
 
 
-def add_return_visit(purchase: Purchase, rules, today: date) -> None:
+def add_after_sale_tasks(purchase: Purchase, rules, today: date) -> None:
     """The after-sale tasks a new purchase calls for by the customer's relationship type (a return
     visit, and for proactive and partner customers a later follow-up), unless long past."""
     customer = db.session.get(Customer, purchase.customer_id)

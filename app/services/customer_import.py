@@ -728,7 +728,7 @@ class _Spool:
 
 
 class _RowInserter:
-    """Writes prepared rows with multi-row INSERTs, giving rows without a code the store's next
+    """Writes prepared rows (multi-row INSERTs; COPY on PostgreSQL), giving rows without a code the store's next
     free one. Runs inside the import's write transaction: the sequences are read under the write
     lock, so two imports or an import and a new customer never take the same number.
 
@@ -763,8 +763,6 @@ class _RowInserter:
             if not row[_CODE]:
                 row[_CODE] = self._next_code(row[_STORE])
         db.session.flush()  # new sequence rows, before the customers that use them
-        sql = self.statements.get(len(chunk)) or self.statements.setdefault(
-            len(chunk), self.head + ", ".join([self.one] * len(chunk)))
         defaults, processors = self.defaults, self.processors
         if self.copy_sql:
             with self.connection.connection.driver_connection.cursor() as cursor:
@@ -773,6 +771,8 @@ class _RowInserter:
                         copy.write_row([process(value) if process and value is not None else value
                                         for process, value in zip(processors, row + defaults)])
             return
+        sql = self.statements.get(len(chunk)) or self.statements.setdefault(
+            len(chunk), self.head + ", ".join([self.one] * len(chunk)))
         params = [process(value) if process and value is not None else value
                   for row in chunk for process, value in zip(processors, row + defaults)]
         self.connection.exec_driver_sql(sql, tuple(params))

@@ -121,7 +121,7 @@ def record_purchase(customer: Customer, data: dict, actor: User) -> Purchase:
         .execution_options(synchronize_session=False)
     )
     analytics.refresh([customer.id])
-    care.add_return_visit(purchase, rules, local_today())
+    care.add_after_sale_tasks(purchase, rules, local_today())
     rollups.touch(customer.store_id, purchase.purchased_on)
     audit.record("purchase.created", actor=actor, target=customer,
                  details={"amount": str(purchase.amount), "on": purchase.purchased_on.isoformat()})
