@@ -21,11 +21,11 @@ from app.services.customer_fields import name_key
 PER_STORE = 300
 
 TIERS = [
-    # rank, zh, en, spend, purchases, points
-    (1, "普通会员", "Member", 0, 0, 0),
-    (2, "银卡会员", "Silver", 5000, 4, 0),
-    (3, "金卡会员", "Gold", 20000, 10, 0),
-    (4, "钻石会员", "Diamond", 60000, 24, 0),
+    # rank, zh, en, spend, purchases, points, kept while the last purchase is within (days)
+    (1, "普通会员", "Member", 0, 0, 0, 0),
+    (2, "银卡会员", "Silver", 5000, 4, 0, 730),
+    (3, "金卡会员", "Gold", 20000, 10, 0, 365),
+    (4, "钻石会员", "Diamond", 60000, 24, 0, 365),
 ]
 FIXED_HOLIDAYS = [((1, 1), "元旦", "New Year's Day"), ((3, 8), "妇女节", "Women's Day"), ((5, 1), "劳动节", "Labour Day"),
                   ((10, 1), "国庆节", "National Day"), ((12, 25), "圣诞节", "Christmas")]
@@ -38,6 +38,10 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 ITEMS = [("床上用品四件套", 300, 1200), ("乳胶枕", 150, 600), ("实木餐桌", 2500, 8000), ("布艺沙发", 3000, 12000),
          ("收纳柜", 600, 2500), ("厨房用品套装", 200, 900), ("客厅灯具", 400, 3000), ("手工地毯", 800, 4000),
          ("窗帘定制", 1000, 5000), ("独立弹簧床垫", 2000, 9000), ("装饰画", 200, 1500), ("儿童书桌", 800, 3000)]
+# Each item's product line (models/customer.PRODUCT_TYPES).
+ITEM_TYPES = {"床上用品四件套": "bedding", "乳胶枕": "bedding", "实木餐桌": "furniture", "布艺沙发": "furniture",
+              "收纳柜": "furniture", "厨房用品套装": "kitchen", "客厅灯具": "lighting", "手工地毯": "decor",
+              "窗帘定制": "custom", "独立弹簧床垫": "bedding", "装饰画": "decor", "儿童书桌": "furniture"}
 STREETS = {"上海": "徐汇区漕溪北路", "杭州": "西湖区文三路", "苏州": "工业园区星海街", "南京": "秦淮区中山南路",
            "北京": "朝阳区建国路", "天津": "和平区南京路", "广州": "天河区天河路", "深圳": "福田区深南中路"}
 POSTAL = {"上海": "200030", "杭州": "310012", "苏州": "215021", "南京": "210005", "北京": "100022", "天津": "300041",
@@ -64,9 +68,9 @@ def seed_rules(today: date) -> int:
     created = 0
     analytics.get_rules()
     if not db.session.scalar(select(func.count(MembershipTier.id))):
-        for rank, zh, en, spend, orders, points in TIERS:
+        for rank, zh, en, spend, orders, points, active in TIERS:
             db.session.add(MembershipTier(rank=rank, name_zh=zh, name_en=en, min_spend=Decimal(spend),
-                                          min_orders=orders, min_points=points))
+                                          min_orders=orders, min_points=points, active_within_days=active))
             created += 1
     wanted = [(date(y, m, d), zh, en) for y in (today.year, today.year + 1) for (m, d), zh, en in FIXED_HOLIDAYS]
     wanted += LUNAR_HOLIDAYS
@@ -180,7 +184,7 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
                 amount *= 4
             purchases.append(Purchase(
                 customer_id=customer.id, store_id=store.id, franchisee_id=store.franchisee_id, purchased_on=day,
-                amount=amount, items=item, channel=rng.choice(["in_store", "in_store", "in_store", "online", "wechat", "phone"]),
+                amount=amount, items=item, product_type=ITEM_TYPES[item], channel=rng.choice(["in_store", "in_store", "in_store", "online", "wechat", "phone"]),
                 points_earned=int(amount), created_at=_store_time(day, rng.randint(10, 20), rng.randrange(60)),
                 over_limit=bool(customer.sales_limit and amount > customer.sales_limit),
             ))

@@ -66,7 +66,7 @@ from app.models import (
     Contact, Customer, CustomerRules, CustomerSequence, Franchisee, Purchase, Region, Store, StoreOwnership, User,
 )
 from app.models.base import utcnow, local_today
-from app.seed_customers import HOMOPHONES, ITEMS, MOBILE_PREFIXES, OUTCOMES
+from app.seed_customers import HOMOPHONES, ITEM_TYPES, ITEMS, MOBILE_PREFIXES, OUTCOMES
 from app.services.customer_fields import name_key
 
 # More customers than this and the database is not a fresh demo: refuse.
@@ -221,7 +221,7 @@ CUSTOMER_COLUMNS = (
 # Derived figures: written as the model's defaults, computed afterwards by network_jobs.rebuild_all.
 DERIVED_COLUMNS = ("purchase_count", "total_spend", "last_purchase_day", "yearly_spend", "clv", "category", "grade",
                    "churn_flags")
-PURCHASE_COLUMNS = ("id", "store_id", "franchisee_id", "customer_id", "purchased_on", "amount", "items", "channel",
+PURCHASE_COLUMNS = ("id", "store_id", "franchisee_id", "customer_id", "purchased_on", "amount", "items", "product_type", "channel",
                     "points_earned", "over_limit", "created_at", "updated_at")
 CONTACT_COLUMNS = ("id", "store_id", "franchisee_id", "customer_id", "occurred_at", "place", "method", "purpose",
                    "cost", "concession", "outcome", "purchase_id", "care_year", "staff_id", "created_at", "updated_at")
@@ -688,6 +688,7 @@ class _Generator:
         ppc = self.points_per_cent
         for day in days:
             item, low, high = pick(ITEMS)
+            kind = ITEM_TYPES[item]
             cents = (low + int(random() * (high - low))) * 100 + pick((0, 0, 50, 80))
             if random() < 0.12:
                 item2, low2, high2 = pick(ITEMS)
@@ -700,7 +701,7 @@ class _Generator:
             points += earned
             at = clock.at(day, 36000 + int(random() * 36000))
             purchases.append((self.next_purchase, store.id, store.franchisee_id, cid, clock.day(day),
-                              f"{cents // 100}.{cents % 100:02d}", item, pick(CHANNELS), earned,
+                              f"{cents // 100}.{cents % 100:02d}", item, kind, pick(CHANNELS), earned,
                               bool(limit_cents and cents > limit_cents), at, at))
             self.next_purchase += 1
         if days:

@@ -127,10 +127,15 @@ def register(app) -> None:
     from app.models import customer as customer_model
     from app.services.customer_fields import mask_email, mask_mobile
 
+    from app.models import customer_file
+
     labels = Labels({
         name.lower(): getattr(customer_model, name)
         for name in ("GENDERS", "CUSTOMER_TYPES", "SOURCES", "CATEGORIES", "RELATIONSHIPS", "CONSENT_METHODS",
-                     "ANONYMISE_REASONS", "CONTACT_METHODS", "CONTACT_PURPOSES", "PURCHASE_CHANNELS")
+                     "ANONYMISE_REASONS", "CONTACT_METHODS", "CONTACT_PURPOSES", "PURCHASE_CHANNELS", "PRODUCT_TYPES")
+    } | {
+        name.lower(): getattr(customer_file, name)
+        for name in ("ANALYSIS_TOPICS", "ANALYSIS_SOURCES", "CREDIT_RATINGS", "LOYALTY_MEASURES")
     })
 
     # Badges repeat down every list: each is built once per value and locale.

@@ -117,8 +117,10 @@ def make_world() -> World:
     u["staff_a"] = make_user("t-staff-a", "store_staff", franchisee=a, stores=[a_stores[0]])
     u["owner_b"] = make_user("t-owner-b", "franchise_owner", franchisee=b, display_name="乙方老板")
     u["manager_b"] = make_user("t-manager-b", "store_manager", franchisee=b, stores=[b_stores[0]])
-    for rank, zh, en, spend in ((1, "普通会员", "Member", 0), (2, "银卡会员", "Silver", 5000), (3, "金卡会员", "Gold", 20000)):
-        db.session.add(MembershipTier(rank=rank, name_zh=zh, name_en=en, min_spend=Decimal(spend)))
+    for rank, zh, en, spend, active in ((1, "普通会员", "Member", 0, 0), (2, "银卡会员", "Silver", 5000, 730),
+                                        (3, "金卡会员", "Gold", 20000, 365)):
+        db.session.add(MembershipTier(rank=rank, name_zh=zh, name_en=en, min_spend=Decimal(spend),
+                                      active_within_days=active))
     db.session.add(CareHoliday(on=date(2030, 1, 1), name_zh="元旦", name_en="New Year's Day"))
     c = world.customers
     consented = {"consent": True, "consent_at": datetime(2026, 1, 5, 12), "consent_method": "paper",

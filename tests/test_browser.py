@@ -120,6 +120,7 @@ def test_store_manager_works_a_customer_file_on_a_phone(live_server, browser):
     _shot(page, "manager-a1-customer-phone.png")
     page.click("text=记录消费")
     page.fill("#amount", "1288")
+    page.select_option("#product_type", "bedding")
     page.fill("#items", "乳胶枕两只")
     page.click("main form.card button[type=submit]")
     page.wait_for_selector("text=消费已记录")

@@ -18,15 +18,20 @@ RULES = SimpleNamespace(**analytics.RULE_DEFAULTS)
 TODAY = local_today()
 
 
-def _tier(rank, spend=0, orders=0, points=0):
-    return SimpleNamespace(rank=rank, min_spend=Decimal(spend), min_orders=orders, min_points=points)
+def _tier(rank, spend=0, orders=0, points=0, active=0):
+    return SimpleNamespace(rank=rank, min_spend=Decimal(spend), min_orders=orders, min_points=points,
+                           active_within_days=active)
 
 
-def test_category_follows_spend_and_purchase_count():
-    assert analytics.category_for(Decimal("0"), 0, RULES) == "potential"
-    assert analytics.category_for(Decimal("500"), 1, RULES) == "regular"
-    assert analytics.category_for(RULES.vip_min_spend, 3, RULES) == "vip"
-    assert analytics.category_for(Decimal("100"), RULES.vip_min_orders, RULES) == "vip"
+def test_category_uses_yearly_spend_frequency_product_types_and_lapses():
+    """R8 (seed 002: by spend, frequency and product types); a lapsed VIP is no longer VIP."""
+    spend, orders, types = RULES.vip_min_spend, RULES.vip_min_orders, RULES.vip_min_product_types
+    assert analytics.category_for(0, Decimal("0"), 0.0, 0, False, RULES) == "potential"
+    assert analytics.category_for(1, Decimal("500"), 1.0, 1, False, RULES) == "regular"
+    assert analytics.category_for(3, spend, 3.0, types, False, RULES) == "vip"  # by spend a year
+    assert analytics.category_for(9, Decimal("100"), float(orders), types, False, RULES) == "vip"  # by frequency
+    assert analytics.category_for(9, spend, float(orders), types - 1, False, RULES) == "regular"  # one product line
+    assert analytics.category_for(9, spend, float(orders), types, True, RULES) == "regular"  # lapsed
 
 
 def test_grade_cut_offs_are_inclusive():
@@ -45,15 +50,48 @@ def test_tier_is_the_highest_reached_by_any_one_condition():
     assert analytics.tier_for(Decimal("0"), 0, 0, [_tier(2, spend=1)]) is None
 
 
-def test_lifetime_value_projects_only_repeat_customers():
-    one = analytics.yearly_spend(Decimal("1000"), 1, date(2026, 1, 1), date(2026, 1, 1))
-    assert one == 0 and analytics.lifetime_value(Decimal("1000"), one, 3) == Decimal("1000.00")
-    # 12,000 over 730 days (1.9986 years of 365.25 days) is 6,004.11 a year; three years ahead.
-    yearly = analytics.yearly_spend(Decimal("12000"), 4, date(2024, 11, 23), date(2026, 11, 23))
-    assert yearly == Decimal("6004.11")
-    assert analytics.lifetime_value(Decimal("12000"), yearly, 3) == Decimal("30012.33")
-    # A short history counts as at least one year, so two quick purchases do not explode the projection.
-    assert analytics.yearly_spend(Decimal("2000"), 2, date(2026, 1, 1), date(2026, 1, 8)) == Decimal("2000.00")
+def test_a_tier_is_kept_only_while_the_customer_is_active():
+    """R10: upgrade rules on spend, frequency and activity."""
+    tiers = [_tier(1), _tier(2, spend=5000, active=730), _tier(3, spend=20000, active=365)]
+    assert analytics.tier_for(Decimal("30000"), 8, 0, tiers, days_since=365).rank == 3
+    assert analytics.tier_for(Decimal("30000"), 8, 0, tiers, days_since=366).rank == 2  # gold lapses first
+    assert analytics.tier_for(Decimal("30000"), 8, 0, tiers, days_since=731).rank == 1
+    assert analytics.tier_for(Decimal("0"), 0, 0, tiers, days_since=None).rank == 1  # never bought
+
+
+def test_lifetime_value_is_the_present_value_of_the_expected_margin():
+    """The worked example of services/customer_analytics.py, computed by hand:
+    S = 24,000 / (731 / 365.25) = 11,991.79; f = 12 / 2.00137 = 5.9959;
+    r = 0.9 x 5.9959 / 7.9959 = 0.674885; CLV = 0.3 x 11,991.79 x 0.674885 / (1.1 - 0.674885) = 5,711.21."""
+    first, last = date(2024, 11, 1), date(2026, 11, 2)
+    spend = analytics.yearly_spend(Decimal("24000"), 12, first, last)
+    per_year = analytics.yearly_purchases(12, first, last)
+    assert (spend, per_year) == (Decimal("11991.79"), 5.9959)
+    assert analytics.retention(per_year, 1.0) == pytest.approx(0.674885, abs=1e-6)
+    assert analytics.lifetime_value(spend, per_year, 1.0, RULES) == Decimal("5711.21")
+    assert analytics.grade_for(Decimal("5711.21"), RULES) == "B"  # A from 8,000
+    # 142 days after the last purchase, past the absence limit (2 x 731 / 11 = 132.9 days), the
+    # expected return shrinks: recency = (265.8 - 142) / 132.9 = 0.9316.
+    limit = 2 * 731 / 11
+    factor = analytics.recency(142, limit)
+    assert factor == pytest.approx(0.9316, abs=1e-4)
+    assert analytics.lifetime_value(spend, per_year, factor, RULES) == Decimal("4799.41")
+    assert analytics.recency(266, limit) == 0.0  # lapsed at twice the limit: nothing expected
+    assert analytics.lifetime_value(spend, per_year, 0.0, RULES) == Decimal("0.00")
+    # One purchase of 1,000: r = 0.9 x 1 / 3 = 0.3; CLV = 0.3 x 1,000 x 0.3 / 0.8.
+    assert analytics.lifetime_value(Decimal("1000"), 1.0, 1.0, RULES) == Decimal("112.50")
+    # A higher discount rate or a lower margin lowers it.
+    dearer = SimpleNamespace(**{**analytics.RULE_DEFAULTS, "discount_rate_pct": Decimal("20")})
+    assert analytics.lifetime_value(Decimal("1000"), 1.0, 1.0, dearer) == Decimal("100.00")  # 90 / 0.9
+
+
+def test_two_purchases_a_week_apart_are_not_a_years_habit():
+    """A history shorter than a year counts as one year, for spend and for frequency alike."""
+    first, last = date(2026, 1, 1), date(2026, 1, 8)
+    assert analytics.yearly_spend(Decimal("2000"), 2, first, last) == Decimal("2000.00")
+    assert analytics.yearly_purchases(2, first, last) == 2.0
+    # r = 0.9 x 2 / 4 = 0.45: CLV = 0.3 x 2,000 x 0.45 / 0.65 = 415.38, well below one purchase a week.
+    assert analytics.lifetime_value(Decimal("2000"), 2.0, 1.0, RULES) == Decimal("415.38")
 
 
 def test_usual_interval_is_the_customers_own_mean_gap():
@@ -132,11 +170,11 @@ def test_changing_the_rules_regrades_everyone(app, world, ctx):
 
     store = db.session.scalar(select(Store).where(Store.id == world.a_stores[0]))
     customer = make_customer(store, "规则顾客")
-    make_purchase(customer, TODAY, "10000.00")
+    make_purchase(customer, TODAY, "3000.00")  # CLV 0.3 x 3,000 x 0.3 / 0.8 = 337.50
     db.session.refresh(customer)
-    assert customer.grade == "C"
+    assert customer.grade == "C" and customer.clv == Decimal("337.50")
     rules = analytics.get_rules()
-    rules.grade_b_min_clv = Decimal("5000")
+    rules.grade_b_min_clv = Decimal("300")
     db.session.flush()
     analytics.apply_rules()
     db.session.refresh(customer)
@@ -202,3 +240,85 @@ def test_customer_page_explains_a_same_day_history(app, world, login_as):
             cid = c.id
     page = login_as("manager_a").get(f"/customers/{cid}").text
     assert "目前所有消费都在同一天" in page and "目前只消费过一次" not in page
+
+
+def _vip_history(store, name, last_ago):
+    """Eight purchases of 3,000 in three product lines, every 45 days, the last ``last_ago`` days ago."""
+    customer = make_customer(store, name)
+    for i, kind in enumerate(["furniture", "bedding", "lighting"] * 2 + ["furniture"] * 2):
+        purchase = make_purchase(customer, TODAY - timedelta(days=last_ago + 45 * i), "3000.00")
+        purchase.product_type = kind
+    db.session.flush()
+    analytics.refresh([customer.id])
+    db.session.refresh(customer)
+    return customer
+
+
+def test_a_vip_who_stays_away_lapses_to_regular_and_loses_value_night_by_night(app, world, ctx):
+    """Issue 8: a customer lost years ago no longer stays VIP and grade A."""
+    from app.models import Store
+    from app.services import network_jobs
+
+    store = db.session.get(Store, world.a_stores[0])
+    customer = _vip_history(store, "常客", last_ago=5)
+    rules = analytics.get_rules()
+    # 8 purchases over 315 days: a year's history, 8 a year, 24,000 yuan a year, 3 product lines:
+    # r = 0.9 x 8 / 10 = 0.72, CLV = 0.3 x 24,000 x 0.72 / 0.38 = 13,642.11.
+    assert (customer.yearly_purchases, customer.yearly_spend, customer.product_types) == (8.0, Decimal("24000.00"), 3)
+    assert customer.category == "vip" and customer.grade == "A"
+    limit = analytics.absence_limit(customer, rules)  # 2 x 45 = 90 days
+    assert limit == 90
+    # The calendar moves on: past the absence limit the value shrinks; at twice it the VIP has lapsed.
+    for days_later, category, grade in ((80, "vip", "A"), (140, "vip", "B"), (176, "regular", "C")):
+        network_jobs.nightly(today=TODAY + timedelta(days=days_later))
+        db.session.refresh(customer)
+        expected = analytics.figures_for(customer, rules, analytics.tiers(), TODAY + timedelta(days=days_later))
+        assert (customer.category, customer.grade) == (category, grade), days_later
+        assert (customer.clv, customer.category, customer.grade, customer.tier_id) == (
+            expected["clv"], expected["category"], expected["grade"], expected["tier_id"])
+    assert customer.clv == Decimal("0.00")
+
+
+def test_stored_figures_agree_with_the_python_rules_for_every_kind_of_history(app, world, ctx):
+    """The SQL UPDATE (_rule_values) and figures_for are the same rules, term for term."""
+    from app.models import Store
+
+    store = db.session.get(Store, world.a_stores[0])
+    made = [make_customer(store, "无购买")]
+    for last_ago in (0, 29, 31, 100, 179, 181, 250, 359, 361, 700):
+        for count, every in ((1, 0), (2, 3), (4, 30), (12, 61), (30, 10)):
+            c = make_customer(store, f"历史{last_ago}-{count}")
+            for i in range(count):
+                make_purchase(c, TODAY - timedelta(days=last_ago + every * i), str(500 + 37 * i))
+            made.append(c)
+    analytics.refresh([made[0].id])  # as the portal does for a new file
+    rules, tier_list = analytics.get_rules(), analytics.tiers()
+    grades = set()
+    for c in made:
+        db.session.refresh(c)
+        expected = analytics.figures_for(c, rules, tier_list, TODAY)
+        assert (c.clv, c.category, c.grade, c.tier_id) == (
+            expected["clv"], expected["category"], expected["grade"], expected["tier_id"]), c.name
+        grades.add(c.grade)
+    assert grades == {"A", "B", "C"}
+
+
+def test_tier_conditions_must_rise_with_rank(app, world, login_as):
+    """R10: a higher tier asks for more; at least three tiers stay."""
+    from app.models import MembershipTier
+
+    admin = login_as("admin")
+    from app.security.tenancy import unscoped
+
+    with app.app_context(), unscoped():
+        tiers = {t.rank: t for t in db.session.scalars(select(MembershipTier))}
+    silver = tiers[2]
+    page = admin.get(f"/customers/rules/tiers/{silver.id}").text
+    assert 'name="active_within_days"' in page
+    form = {"rank": "2", "name_zh": silver.name_zh, "name_en": silver.name_en, "min_spend": str(tiers[3].min_spend + 1),
+            "min_orders": "0", "min_points": "0", "active_within_days": "0", "version": str(silver.version)}
+    response = admin.post_form(f"/customers/rules/tiers/{silver.id}", form)
+    assert response.status_code == 200 and "必须随等级提高" in response.text
+    form["min_spend"] = "100"
+    response = admin.post_form(f"/customers/rules/tiers/{silver.id}", form)
+    assert response.status_code == 302

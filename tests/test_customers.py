@@ -191,7 +191,7 @@ def test_a_return_visit_marked_done_lands_in_the_contact_log_and_leaves_the_list
     today = local_today()
     response = client.post_form(f"/customers/{cid}/purchases/new",
                                 {"purchased_on": (today - timedelta(days=3)).isoformat(), "amount": "2599", "items": "布艺沙发",
-                                 "channel": "in_store"})
+                                 "product_type": "furniture", "channel": "in_store"})
     assert response.status_code == 302
     care = client.get("/customers/care")
     assert "布艺沙发" in care.text
@@ -213,8 +213,19 @@ def test_future_purchase_and_zero_amount_are_refused(app, world, login_as):
     client = login_as("staff_a")
     tomorrow = (local_today() + timedelta(days=1)).isoformat()
     response = client.post_form(f"/customers/{world.customers['a']}/purchases/new",
-                                {"purchased_on": tomorrow, "amount": "0", "items": "床垫", "channel": "in_store"})
+                                {"purchased_on": tomorrow, "amount": "0", "items": "床垫", "product_type": "bedding", "channel": "in_store"})
     assert "消费日期不能晚于今天" in response.text and "0.01 至 99,999,999" in response.text
+
+
+def test_a_purchase_names_its_product_type(app, world, login_as):
+    """R8: the category counts the product types a customer buys, so every new purchase has one."""
+    client = login_as("staff_a")
+    url = f"/customers/{world.customers['a']}/purchases/new"
+    purchase = {"purchased_on": local_today().isoformat(), "amount": "300", "items": "床垫", "channel": "in_store"}
+    response = client.post_form(url, purchase)
+    assert response.status_code == 200 and "请选择产品类型" in response.text
+    assert client.post_form(url, {**purchase, "product_type": "bedding"}).status_code == 302
+    assert "床品家纺" in client.get(f"/customers/{world.customers['a']}").text
 
 
 def test_duplicates_page_pairs_the_same_phone_within_a_franchisee_only(app, world, login_as):
@@ -288,7 +299,8 @@ def test_empty_fields_print_as_nothing_not_none(app, world, login_as):
     assert ">None<" not in page.text
 
 
-RULE_FIELDS = ("vip_min_spend", "vip_min_orders", "grade_a_min_clv", "grade_b_min_clv", "clv_horizon_years",
+RULE_FIELDS = ("vip_min_spend", "vip_min_orders", "vip_min_product_types", "grade_a_min_clv", "grade_b_min_clv",
+               "gross_margin_pct", "discount_rate_pct",
                "points_per_yuan", "churn_interval_factor", "churn_min_days", "churn_single_purchase_days",
                "freq_window_days", "freq_drop_pct", "freq_min_previous", "return_visit_after_days",
                "care_lookahead_days", "retention_years", "import_retention_days", "follow_up_after_days")
@@ -306,7 +318,7 @@ def test_a_rule_change_regrades_everyone_in_a_background_job_not_the_request(app
 
     with app.app_context(), unscoped():
         customer = make_customer(db.session.get(Store, world.a_stores[0]), "规则顾客")
-        make_purchase(customer, date(2026, 1, 5), "10000.00")
+        make_purchase(customer, local_today() - timedelta(days=10), "3000.00")  # CLV 337.50: grade C
         db.session.commit()
         customer_id = customer.id
         rules = analytics.get_rules()
@@ -319,7 +331,7 @@ def test_a_rule_change_regrades_everyone_in_a_background_job_not_the_request(app
     monkeypatch.setitem(app.config, "IMPORT_RUNNER", "process")
     monkeypatch.setattr(subprocess, "Popen", lambda command, **kwargs: started.append(command))
     admin = login_as("admin")
-    response = admin.post_form("/customers/rules", {**data, "grade_b_min_clv": "5000"}, follow_redirects=True)
+    response = admin.post_form("/customers/rules", {**data, "grade_b_min_clv": "300"}, follow_redirects=True)
     assert response.status_code == 200
     assert started and started[0][-2:] == ["customers", "regrade"]  # handed to its own process ...
     assert grade() == "C"  # ... so the request did not re-grade anyone

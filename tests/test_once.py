@@ -33,7 +33,7 @@ def test_a_replayed_purchase_is_recorded_once_and_lands_on_the_customer(app, wor
     client = login_as("manager_a")
     cid = world.customers["a"]
     url = f"/customers/{cid}/purchases/new"
-    purchase = {"purchased_on": local_today().isoformat(), "amount": "1288.00", "items": "床垫", "channel": "in_store",
+    purchase = {"purchased_on": local_today().isoformat(), "amount": "1288.00", "items": "床垫", "product_type": "bedding", "channel": "in_store",
                 "submission": _token(client, url)}
     before = _count(app, Purchase, customer_id=cid)
     first = client.post_form(url, purchase)
@@ -85,7 +85,7 @@ def test_a_form_shown_again_after_an_error_keeps_its_token_and_saves_once(app, w
     wrong = client.post_form(url, {"purchased_on": local_today().isoformat(), "amount": "0", "items": "床垫",
                                    "channel": "in_store", "submission": token})
     assert wrong.status_code == 200 and f'data-submission="{token}"' in wrong.text
-    fixed = {"purchased_on": local_today().isoformat(), "amount": "10", "items": "床垫", "channel": "in_store",
+    fixed = {"purchased_on": local_today().isoformat(), "amount": "10", "items": "床垫", "product_type": "bedding", "channel": "in_store",
              "submission": token}
     before = _count(app, Purchase, customer_id=cid)
     client.post_form(url, fixed)
@@ -99,7 +99,7 @@ def test_another_users_token_is_not_a_way_to_open_their_record(app, world, login
     manager = login_as("manager_a")
     token = _token(manager, f"/customers/{cid}/purchases/new")
     manager.post_form(f"/customers/{cid}/purchases/new", {"purchased_on": local_today().isoformat(), "amount": "10",
-                                                          "items": "床垫", "channel": "in_store", "submission": token})
+                                                          "items": "床垫", "product_type": "bedding", "channel": "in_store", "submission": token})
     # owner-b posts manager-a's token to one of their own forms: it is not a receipt of theirs,
     # so they are not sent to manager-a's customer: their contact is simply saved.
     response = owner_b.post_form(f"/customers/{world.customers['b']}/contacts/new",

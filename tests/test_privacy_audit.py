@@ -117,7 +117,7 @@ def test_event_details_are_named_and_formatted_and_shown_on_a_phone_card(app, wo
 
     staff = login_as("manager_a")
     staff.post_form(f"/customers/{world.customers['a']}/purchases/new", {
-        "purchased_on": local_today().isoformat(), "amount": "12345.50", "items": "沙发", "channel": "in_store"})
+        "purchased_on": local_today().isoformat(), "amount": "12345.50", "items": "沙发", "product_type": "furniture", "channel": "in_store"})
     page = login_as("admin").get("/admin/audit/?action=purchase.created").text
     assert "金额</span>: 12,345.50" in page and "amount</span>" not in page
     assert 'data-label="详情"' in page  # a cell of the phone card, not hidden below 768 px

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the application see one metadata."""
 from app.models.audit import AuditEvent
 from app.models.customer import CareTask, Contact, Customer, CustomerSequence, DuplicateCandidate, NotDuplicate, Purchase
+from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
 from app.models.org import Franchisee, Region, Store, StoreOwnership
 from app.models.stats import StoreMonthStats, StoreStats
@@ -8,5 +9,5 @@ from app.models.system import CacheStamp, FormReceipt
 from app.models.user import User, UserSession
 
 __all__ = [
-    "AuditEvent", "CacheStamp", "FormReceipt", "CareHoliday", "CareTask", "DuplicateCandidate", "StoreMonthStats", "StoreStats", "Contact", "Customer", "CustomerImport", "CustomerRules",
+    "AuditEvent", "CustomerAnalysis", "LoyaltyAssessment", "CacheStamp", "FormReceipt", "CareHoliday", "CareTask", "DuplicateCandidate", "StoreMonthStats", "StoreStats", "Contact", "Customer", "CustomerImport", "CustomerRules",
     "CustomerSequence", "MembershipTier", "NotDuplicate", "Purchase", "Franchisee", "Region", "Store", "StoreOwnership", "User", "UserSession"]

@@ -71,6 +71,16 @@ CONTACT_PURPOSES = {
     "churn": _l("Win-back"),
     "complaint": _l("Complaint follow-up"),
 }
+# The network's product lines (R8: the category counts how many a customer buys).
+PRODUCT_TYPES = {
+    "bedding": _l("Bedding and textiles"),
+    "furniture": _l("Furniture"),
+    "lighting": _l("Lighting"),
+    "kitchen": _l("Kitchen and household"),
+    "decor": _l("Decoration and soft furnishings"),
+    "custom": _l("Made to measure"),
+    "other": _l("Other"),
+}
 PURCHASE_CHANNELS = {
     "in_store": _l("In store"),
     "online": _l("Online shop"),
@@ -148,6 +158,10 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     sales_limit: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     delivery_address: Mapped[str | None] = mapped_column(String(200))
     invoice_address: Mapped[str | None] = mapped_column(String(200))
+    # Collected through the membership (seed 002: 职业、兴趣、习惯).
+    occupation: Mapped[str | None] = mapped_column(String(60))
+    interests: Mapped[str | None] = mapped_column(String(200))
+    habits: Mapped[str | None] = mapped_column(String(200))
     tags: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
     points: Mapped[int] = mapped_column(default=0)
@@ -169,8 +183,11 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     # the default list sorts on it (never NULL, so keyset pages need no NULL ordering).
     last_purchase_day: Mapped[int] = mapped_column(default=0, server_default="0")
     usual_interval_days: Mapped[float | None]
-    # Spend per year over the customer's own history (repeat customers only).
+    # Spend and purchases per year over the customer's own history (at least a year), and how
+    # many product types they bought: what CLV and category are computed from.
     yearly_spend: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    yearly_purchases: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    product_types: Mapped[int] = mapped_column(default=0, server_default="0")
     clv: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     category: Mapped[str] = mapped_column(String(10), default="potential")
     grade: Mapped[str] = mapped_column(String(1), default="C")
@@ -182,6 +199,11 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     # customer_analytics.update_churn on every purchase and rule change and by the
     # nightly job for the passage of time.
     churn_flags: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Loyalty (R16, models/customer_file.py): the six observed measures of the latest assessment
+    # added up, and the 0-100 score with the repeat purchases counted in (customer_analytics).
+    loyalty_observed: Mapped[int | None]
+    loyalty_assessed_on: Mapped[date | None]
+    loyalty_score: Mapped[int | None]
     # The earliest open care task (services/customer_care.py).
     next_care_on: Mapped[date | None]
 
@@ -236,6 +258,8 @@ class Purchase(StoreOwned, TimestampMixin, db.Model):
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     items: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20), default="in_store")
+    # The product line (PRODUCT_TYPES); purchases recorded before it was asked have none.
+    product_type: Mapped[str | None] = mapped_column(String(20))
     points_earned: Mapped[int] = mapped_column(default=0)
     over_limit: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -260,6 +284,10 @@ class Contact(StoreOwned, TimestampMixin, db.Model):
     purpose: Mapped[str] = mapped_column(String(20), default="routine")
     cost: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"))
     concession: Mapped[str | None] = mapped_column(String(100))
+    # The rest of the investment record (seed 001, 企业投入记录): products and services provided,
+    # and cooperation and support (joint development, joint advertising ...).
+    products_services: Mapped[str | None] = mapped_column(String(200))
+    cooperation: Mapped[str | None] = mapped_column(String(200))
     outcome: Mapped[str | None] = mapped_column(Text)
     # What the care task was about: a purchase, a holiday, or a birthday year.
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id"), index=True)

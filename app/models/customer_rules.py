@@ -14,13 +14,16 @@ class CustomerRules(TimestampMixin, VersionedMixin, db.Model):
     """The one row of network-wide thresholds (id 1); see services/customer_analytics.py."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Category (R8): VIP by lifetime spend or number of purchases; no purchase = potential.
-    vip_min_spend: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("50000"))
-    vip_min_orders: Mapped[int] = mapped_column(default=24)
-    # Grade (R9) from lifetime value; CLV projects the yearly spend over a horizon.
-    grade_a_min_clv: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("80000"))
-    grade_b_min_clv: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("20000"))
-    clv_horizon_years: Mapped[int] = mapped_column(default=3)
+    # Category (R8): VIP by yearly spend or purchases a year, with at least this many product
+    # types bought, unless lapsed; no purchase = potential (services/customer_analytics.py).
+    vip_min_spend: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("30000"))
+    vip_min_orders: Mapped[int] = mapped_column(default=8)
+    vip_min_product_types: Mapped[int] = mapped_column(default=2, server_default="2")
+    # Grade (R9) from lifetime value: the present value of the customer's expected future margin.
+    grade_a_min_clv: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("8000"))
+    grade_b_min_clv: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("2000"))
+    gross_margin_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("30"), server_default="30")
+    discount_rate_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("10"), server_default="10")
     points_per_yuan: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("1"))
     # Churn (R50): absent for factor x own usual interval (at least min days) ...
     churn_interval_factor: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("2.0"))
@@ -53,7 +56,9 @@ class CustomerRules(TimestampMixin, VersionedMixin, db.Model):
 
 
 class MembershipTier(BilingualName, TimestampMixin, VersionedMixin, db.Model):
-    """A membership tier (R10); a customer reaches it by spend, purchases or points."""
+    """A membership tier (R10): reached by lifetime spend, purchases or points (any one), and kept
+    only while the customer is active: a last purchase within ``active_within_days`` (0 = no
+    activity needed, the entry tier). Conditions rise with rank (views_rules checks it)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rank: Mapped[int] = mapped_column(unique=True)
@@ -62,7 +67,7 @@ class MembershipTier(BilingualName, TimestampMixin, VersionedMixin, db.Model):
     min_spend: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     min_orders: Mapped[int] = mapped_column(default=0)
     min_points: Mapped[int] = mapped_column(default=0)
-
+    active_within_days: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def __str__(self) -> str:
         return self.name_zh

@@ -29,9 +29,16 @@ class StoreStats(CurrentOwner, db.Model):
     duplicates: Mapped[int] = mapped_column(default=0)
     purchases: Mapped[int] = mapped_column(default=0)
     spend: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal("0"))
+    # Customers with a loyalty score, and the scores added up (the store's average loyalty).
+    loyalty_customers: Mapped[int] = mapped_column(default=0, server_default="0")
+    loyalty_total: Mapped[int] = mapped_column(default=0, server_default="0")
     refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     store: Mapped[Store] = relationship()
+
+    @property
+    def loyalty_average(self) -> float | None:
+        return self.loyalty_total / self.loyalty_customers if self.loyalty_customers else None
 
 
 class StoreMonthStats(StoreOwned, db.Model):

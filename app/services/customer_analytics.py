@@ -14,9 +14,39 @@ Two kinds of figure, kept up to date in two ways:
   so lists filter on a column instead of grouping millions of purchases.
   ``live_churn_condition`` is the from-scratch definition both use.
 
-Lifetime value (CLV): what the customer spent so far plus their own yearly
-spend projected over ``clv_horizon_years``; a customer with one purchase has
-shown no repeat yet, so their CLV is what they spent.
+Lifetime value (CLV, R9; seed 001: 按客户终身经济收益的现值) is the present value of the
+margin the customer is expected to bring from today on:
+
+    CLV = m × S × r / (1 + d − r)
+
+- ``S``, yearly spend: total spend / the years between the first and the last purchase, at
+  least one year (one purchase: its amount); ``f``, purchases a year, the same way.
+- ``m``, gross margin, and ``d``, yearly discount rate: set by headquarters.
+- ``r``, the chance the customer is still buying a year from now (retention):
+  ``RETENTION_CAP × f / (f + RETENTION_HALF_RATE) × recency``. Frequent buyers stay longer;
+  ``recency`` is 1 until the customer passes their own absence limit (the churn rule), then
+  falls in a straight line to 0 at ``LAPSE_MULTIPLE`` times that limit: the customer has lapsed.
+- ``r / (1 + d − r)`` is the sum over the coming years t = 1, 2, ... of r^t / (1 + d)^t: a
+  year's margin received while the customer stays, discounted to today. The undiscounted
+  expected remaining life is r / (1 − r) years.
+
+Worked example (tests/test_customer_analytics.py): 12 purchases worth 24,000 yuan from
+2024-11-01 to 2026-11-02 (731 days, 2.0014 years) → S = 11,991.79, f = 5.9959;
+r = 0.9 × 5.9959 / 7.9959 = 0.67488; with m = 30 % and d = 10 %,
+CLV = 0.3 × 11,991.79 × 0.67488 / (1.1 − 0.67488) = 5,711.21: grade B (A from 8,000). Their
+absence limit is 2 × 66.5 days = 132.9 days; 142 days after the last purchase, recency = (265.8 − 142) /
+132.9 = 0.9316, r = 0.6287 and CLV = 4,799.41, still B. At 265.8 days they have lapsed:
+CLV 0, grade C, and no longer VIP. One purchase of 1,000: r = 0.9 × 1 / 3 = 0.3,
+CLV = 0.3 × 1,000 × 0.3 / 0.8 = 112.50.
+
+Category (R8): potential until the first purchase; VIP when not lapsed, and S reaches the
+VIP spend or f the VIP purchases a year, and they bought at least the VIP number of product
+types; otherwise regular. A VIP who stays away lapses to regular.
+
+Tier (R10): the highest tier reached by lifetime spend, purchases or points (any one), whose
+activity condition (a purchase within ``active_within_days``) the customer meets.
+
+Everything that depends on today (recency, lapse, activity) is recomputed every night.
 """
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,7 +54,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, func, inspect, literal, or_, select, update
+from sqlalchemy import Numeric, and_, bindparam, case, cast, func, inspect, literal, or_, select, update
 
 from app import i18n, refcache
 from app.extensions import db
@@ -36,11 +66,13 @@ from app.security.tenancy import unscoped
 CENT = Decimal("0.01")
 
 RULE_DEFAULTS = {
-    "vip_min_spend": Decimal("50000"),
-    "vip_min_orders": 24,
-    "grade_a_min_clv": Decimal("80000"),
-    "grade_b_min_clv": Decimal("20000"),
-    "clv_horizon_years": 3,
+    "vip_min_spend": Decimal("30000"),
+    "vip_min_orders": 8,
+    "vip_min_product_types": 2,
+    "grade_a_min_clv": Decimal("8000"),
+    "grade_b_min_clv": Decimal("2000"),
+    "gross_margin_pct": Decimal("30"),
+    "discount_rate_pct": Decimal("10"),
     "points_per_yuan": Decimal("1"),
     "churn_interval_factor": Decimal("2.0"),
     "churn_min_days": 30,
@@ -117,22 +149,64 @@ def tier_options() -> tuple[TierOption, ...]:
 
 # --- pure rules, unit-tested ------------------------------------------------
 
+# Retention (the chance of still buying a year from now) for the most frequent buyers, the
+# purchases a year at which it is half of that, and when a customer has lapsed (multiples of
+# their own absence limit). See the module's docstring.
+RETENTION_CAP = 0.9
+RETENTION_HALF_RATE = 2.0
+LAPSE_MULTIPLE = 2.0
+
+
+def _years(first: date | None, last: date | None) -> float:
+    """The years the customer's history spans, at least one."""
+    if first is None or last is None:
+        return 1.0
+    return max((last - first).days / 365.25, 1.0)
+
+
 def yearly_spend(total: Decimal, count: int, first: date | None, last: date | None) -> Decimal:
-    """Spend per year over the customer's own history; zero until they bought twice."""
-    if count < 2 or first is None or last is None:
+    """Spend per year over the customer's own history (a history shorter than a year counts as one)."""
+    if count < 1:
         return Decimal("0")
-    years = max(Decimal((last - first).days) / Decimal("365.25"), Decimal("1"))
-    return (Decimal(total) / years).quantize(CENT, ROUND_HALF_UP)
+    return (Decimal(total) / Decimal(repr(_years(first, last)))).quantize(CENT, ROUND_HALF_UP)
 
 
-def lifetime_value(total: Decimal, yearly: Decimal, horizon_years: int) -> Decimal:
-    return (Decimal(total) + Decimal(yearly) * horizon_years).quantize(CENT, ROUND_HALF_UP)
+def yearly_purchases(count: int, first: date | None, last: date | None) -> float:
+    """Purchases per year over the customer's own history, the same way (4 decimals)."""
+    if count < 1:
+        return 0.0
+    return round(count / _years(first, last), 4)
 
 
-def category_for(total: Decimal, count: int, rules) -> str:
+def recency(days_since: int, limit: float | None) -> float:
+    """1 until the absence limit, then down in a straight line to 0 at LAPSE_MULTIPLE × the limit."""
+    if limit is None:
+        return 0.0
+    if days_since <= limit:
+        return 1.0
+    end = LAPSE_MULTIPLE * limit
+    if days_since >= end:
+        return 0.0
+    return (end - days_since) / (end - limit)
+
+
+def retention(per_year: float, recency_factor: float) -> float:
+    return RETENTION_CAP * per_year / (per_year + RETENTION_HALF_RATE) * recency_factor
+
+
+def lifetime_value(spend_per_year, per_year: float, recency_factor: float, rules) -> Decimal:
+    """CLV = m × S × r / (1 + d − r): the present value of the expected future margin."""
+    r = retention(float(per_year), recency_factor)
+    margin, rate = float(rules.gross_margin_pct) / 100, float(rules.discount_rate_pct) / 100
+    value = margin * float(spend_per_year) * r / (1 + rate - r)
+    return Decimal(repr(value)).quantize(CENT, ROUND_HALF_UP)
+
+
+def category_for(count: int, spend_per_year, per_year: float, product_types: int, lapsed: bool, rules) -> str:
     if count == 0:
         return "potential"
-    if Decimal(total) >= rules.vip_min_spend or count >= rules.vip_min_orders:
+    busy = Decimal(spend_per_year) >= rules.vip_min_spend or per_year >= rules.vip_min_orders
+    if busy and product_types >= rules.vip_min_product_types and not lapsed:
         return "vip"
     return "regular"
 
@@ -145,8 +219,9 @@ def grade_for(clv: Decimal, rules) -> str:
     return "C"
 
 
-def tier_for(total: Decimal, count: int, points: int, tier_list) -> MembershipTier | None:
-    """The highest tier whose spend, purchase or points condition is met (any one suffices).
+def tier_for(total: Decimal, count: int, points: int, tier_list, days_since: int | None = None):
+    """The highest tier whose spend, purchase or points condition is met (any one suffices) and
+    whose activity condition holds (``days_since`` the last purchase; None = never bought).
 
     A condition set to 0 is not a way in, except on a tier with no condition at
     all, which every member reaches.
@@ -159,9 +234,69 @@ def tier_for(total: Decimal, count: int, points: int, tier_list) -> MembershipTi
             (tier.min_points, points),
         ]
         active = [(need, have) for need, have in conditions if need]
+        window = getattr(tier, "active_within_days", 0)
+        if window and (days_since is None or days_since > window):
+            continue
         if not active or any(have >= need for need, have in active):
             reached = tier
     return reached
+
+
+@dataclass
+class ValueParts:
+    """How a customer's lifetime value came about, for their page."""
+
+    spend_per_year: Decimal
+    per_year: float
+    recency: float
+    retention: float
+    lapsed: bool
+
+
+def value_parts(customer, rules, today: date) -> ValueParts | None:
+    if not customer.purchase_count:
+        return None
+    limit = absence_limit(customer, rules)
+    days = today.toordinal() - customer.last_purchase_day
+    factor = recency(days, limit)
+    return ValueParts(customer.yearly_spend, customer.yearly_purchases, factor,
+                      retention(customer.yearly_purchases, factor), days >= LAPSE_MULTIPLE * limit)
+
+
+# Repeat purchases, the first loyalty measure (R16), on the same five-point scale as the observed
+# six: the fewest purchases that score 2, 3, 4 and 5.
+REPEAT_SCORE_FROM = (2, 3, 5, 10)
+
+
+def repeat_score(count: int) -> int:
+    return 1 + sum(count >= n for n in REPEAT_SCORE_FROM)
+
+
+def loyalty_score(observed: int | None, count: int) -> int | None:
+    """0-100 from the seven measures (each 1-5): (sum - 7) / 28 × 100, rounded; None until
+    staff have assessed the six observed ones (models/customer_file.LoyaltyAssessment)."""
+    if observed is None:
+        return None
+    return round((observed + repeat_score(count) - 7) * 100 / 28)
+
+
+def figures_for(customer, rules, tier_list, today: date) -> dict:
+    """What the stored figures of one customer should be on ``today`` (the same rules as
+    ``_rule_values`` in SQL); tests compare the two."""
+    days = today.toordinal() - customer.last_purchase_day if customer.purchase_count else None
+    limit = absence_limit(customer, rules)
+    factor = recency(days, limit) if days is not None else 0.0
+    clv = lifetime_value(customer.yearly_spend, customer.yearly_purchases, factor, rules) if days is not None else Decimal("0.00")
+    lapsed = days is not None and days >= LAPSE_MULTIPLE * limit
+    tier = tier_for(customer.total_spend, customer.purchase_count, customer.points, tier_list, days)
+    return {
+        "clv": clv,
+        "category": category_for(customer.purchase_count, customer.yearly_spend, customer.yearly_purchases,
+                                 customer.product_types, lapsed, rules),
+        "grade": grade_for(clv, rules),
+        "tier_id": tier.id if tier is not None else None,
+        "loyalty_score": loyalty_score(customer.loyalty_observed, customer.purchase_count),
+    }
 
 
 def usual_interval(count: int, first: date | None, last: date | None) -> float | None:
@@ -195,11 +330,33 @@ def is_absent(customer, rules, today: date) -> bool:
 
 # --- set-based updates ---------------------------------------------------------
 
-def _rule_values(rules, tier_list):
-    clv = Customer.total_spend + Customer.yearly_spend * rules.clv_horizon_years
+def _limit_sql(rules):
+    """``absence_limit`` in SQL (customers with at least one purchase)."""
+    own = Customer.usual_interval_days * float(rules.churn_interval_factor)
+    minimum = float(rules.churn_min_days)
+    return case(
+        (func.coalesce(Customer.usual_interval_days, 0) == 0, float(rules.churn_single_purchase_days)),
+        (own > minimum, own),
+        else_=minimum,
+    )
+
+
+def _rule_values(rules, tier_list, today: date):
+    """``figures_for`` in SQL, term for term, for a set-based UPDATE."""
+    days = literal(today.toordinal()) - Customer.last_purchase_day
+    limit = _limit_sql(rules)
+    end = limit * LAPSE_MULTIPLE
+    factor = case((days <= limit, 1.0), (days >= end, 0.0), else_=(end - days) / (end - limit))
+    per_year = Customer.yearly_purchases
+    r = RETENTION_CAP * per_year / (per_year + RETENTION_HALF_RATE) * factor
+    margin, rate = float(rules.gross_margin_pct) / 100, float(rules.discount_rate_pct) / 100
+    value = margin * Customer.yearly_spend * r / (1 + rate - r)
+    clv = case((Customer.purchase_count == 0, 0), else_=func.round(cast(value, Numeric(18, 6)), 2))
+    lapsed = days >= end
     category = case(
         (Customer.purchase_count == 0, literal("potential")),
-        (or_(Customer.total_spend >= rules.vip_min_spend, Customer.purchase_count >= rules.vip_min_orders), literal("vip")),
+        (and_(or_(Customer.yearly_spend >= rules.vip_min_spend, per_year >= rules.vip_min_orders),
+              Customer.product_types >= rules.vip_min_product_types, ~lapsed), literal("vip")),
         else_=literal("regular"),
     )
     grade = case(
@@ -216,24 +373,37 @@ def _rule_values(rules, tier_list):
             conditions.append(Customer.purchase_count >= tier.min_orders)
         if tier.min_points:
             conditions.append(Customer.points >= tier.min_points)
-        whens.append((or_(*conditions) if conditions else literal(True), literal(tier.id)))
+        reached = or_(*conditions) if conditions else literal(True)
+        if tier.active_within_days:
+            reached = and_(reached, Customer.purchase_count > 0, days <= tier.active_within_days)
+        whens.append((reached, literal(tier.id)))
     values = {"clv": clv, "category": category, "grade": grade}
     values["tier_id"] = case(*whens, else_=None) if whens else None
+    repeat = 1 + sum(case((Customer.purchase_count >= n, 1), else_=0) for n in REPEAT_SCORE_FROM)
+    values["loyalty_score"] = cast(
+        func.round((Customer.loyalty_observed + repeat - 7) * 100.0 / 28), db.Integer)
     return values
 
 
-def apply_rules(customer_ids=None, where=None) -> None:
-    """Recompute CLV, category, grade and tier in SQL: for these ids, these rows, or everyone."""
+def apply_rules(customer_ids=None, where=None, today: date | None = None, only_changed: bool = False) -> None:
+    """Recompute CLV, category, grade and tier in SQL: for these ids, these rows, or everyone.
+
+    ``only_changed`` writes only the rows whose figures differ (the nightly job: the passage of
+    a day changes few of them)."""
     rules = get_rules()
-    stmt = update(Customer).values(**_rule_values(rules, tiers())).execution_options(synchronize_session=False)
+    today = today or local_today()
+    values = _rule_values(rules, tiers(), today)
+    stmt = update(Customer).values(**values).execution_options(synchronize_session=False)
     if customer_ids is not None:
         stmt = stmt.where(Customer.id.in_(list(customer_ids)))
     if where is not None:
         stmt = stmt.where(where)
+    if only_changed:
+        stmt = stmt.where(or_(*[getattr(Customer, name).is_distinct_from(value) for name, value in values.items()]))
     db.session.execute(stmt)
     if customer_ids is None and where is None:
         # The rules changed for everyone, churn thresholds included.
-        update_churn(local_today(), rules=rules)
+        update_churn(today, rules=rules)
 
 
 def refresh(customer_ids, today: date | None = None) -> None:
@@ -255,6 +425,8 @@ def refresh(customer_ids, today: date | None = None) -> None:
                     func.coalesce(func.sum(Purchase.amount), 0).label("total"),
                     func.min(Purchase.purchased_on).label("first"),
                     func.max(Purchase.purchased_on).label("last"),
+                    # Purchases recorded before the type was asked count as one type of their own.
+                    func.count(func.coalesce(Purchase.product_type, "").distinct()).label("types"),
                 )
                 .where(Purchase.customer_id.in_(ids))
                 .group_by(Purchase.customer_id)
@@ -262,7 +434,7 @@ def refresh(customer_ids, today: date | None = None) -> None:
         }
         params = []
         columns = ("purchase_count", "total_spend", "first_purchase_on", "last_purchase_on", "last_purchase_day",
-                   "usual_interval_days", "yearly_spend")
+                   "usual_interval_days", "yearly_spend", "yearly_purchases", "product_types")
         table = Customer.__table__
         # A Core executemany: the ORM's bulk update by key would bump the version column.
         stmt = table.update().where(table.c.id == bindparam("customer_id")).values({c: bindparam(c) for c in columns})
@@ -280,9 +452,11 @@ def refresh(customer_ids, today: date | None = None) -> None:
                 "last_purchase_day": last.toordinal() if last else 0,
                 "usual_interval_days": usual_interval(count, first, last),
                 "yearly_spend": yearly_spend(total, count, first, last),
+                "yearly_purchases": yearly_purchases(count, first, last),
+                "product_types": row.types if row else 0,
             })
         db.session.execute(stmt, params)
-        apply_rules(ids)
+        apply_rules(ids, today=today)
         update_churn(today or local_today(), Customer.id.in_(ids))
     # The UPDATEs bypassed the identity map: reload these customers on next access.
     wanted = set(ids)
@@ -299,14 +473,7 @@ CHURN_FLAGS = {"absent": (CHURN_ABSENT, CHURN_ABSENT | CHURN_FREQUENCY),
 
 def _absent(rules, today: date):
     """``absence_limit``/``is_absent`` in SQL, term for term."""
-    own = Customer.usual_interval_days * float(rules.churn_interval_factor)
-    minimum = float(rules.churn_min_days)
-    limit = case(
-        (func.coalesce(Customer.usual_interval_days, 0) == 0, float(rules.churn_single_purchase_days)),
-        (own > minimum, own),
-        else_=minimum,
-    )
-    return and_(Customer.purchase_count >= 1, Customer.last_purchase_day + limit < today.toordinal())
+    return and_(Customer.purchase_count >= 1, Customer.last_purchase_day + _limit_sql(rules) < today.toordinal())
 
 
 def _window_counts(rules, today: date):

@@ -652,8 +652,8 @@ def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, St
     its 18 index entries (PostgreSQL: 8-10 s of a 37 s import)."""
     today = local_today()
     rules, tier_list = analytics.get_rules(), analytics.tiers()
-    clv = analytics.lifetime_value(Decimal("0"), Decimal("0"), rules.clv_horizon_years)
-    category, grade = analytics.category_for(Decimal("0"), 0, rules), analytics.grade_for(clv, rules)
+    clv = Decimal("0.00")  # no purchase yet: no expected return
+    category, grade = analytics.category_for(0, 0, 0.0, 0, False, rules), analytics.grade_for(clv, rules)
     tier_by_points: dict[int, int | None] = {}
     stores_by_id: dict[int, StoreRef] = {}
     for number, cells in _rows(job, path):

@@ -22,7 +22,8 @@ from app.security.tenancy import unscoped
 # Erased when a customer is anonymised: who they are and how to reach them.
 PERSONAL_FIELDS = (
     "birthday", "birthday_md", "mobile", "mobile_tail", "landline", "email", "address", "postal_code", "tax_no",
-    "credit_record", "delivery_address", "invoice_address", "tags", "notes", "consent_purpose",
+    "credit_record", "delivery_address", "invoice_address", "occupation", "interests", "habits", "tags", "notes",
+    "consent_purpose",
 )
 
 
@@ -183,6 +184,9 @@ def anonymise(customer: Customer, reason: str, actor: User | None) -> None:
         update(Contact).where(Contact.customer_id == customer.id)
         .values(place=None, outcome=None).execution_options(synchronize_session=False)
     )
+    from app.services import customer_file
+
+    customer_file.erase_text(customer.id)
     audit.scrub_customer(customer.id, label)  # earlier events kept "code name" as their label
     audit.record("customer.anonymised", actor=actor, target=customer, details={"reason": reason, "code": label})
     _retired([customer])
@@ -254,6 +258,9 @@ def merge(keep: Customer, other: Customer, actor: User) -> dict:
                 .values(customer_id=keep.id).execution_options(synchronize_session=False)
             )
             moved[model.__tablename__] = result.rowcount
+        from app.services import customer_file
+
+        moved.update(customer_file.moved_with_customer(keep, other.id))
     other.merged_into_id = keep.id
     other.points = 0
     other.updated_by = actor

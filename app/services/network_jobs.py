@@ -4,7 +4,8 @@ Each step works through the network a slice at a time and commits after each
 slice, so no transaction stays open for long and the portal keeps serving (on
 SQLite a writer holds the database only for one slice).
 
-- churn flags (they change with the calendar), store by store;
+- lifetime value, category, tier (recency and activity decay) and churn flags: they change
+  with the calendar; store by store, writing only the rows that change;
 - care tasks for the look-ahead window, and missed ones retired;
 - duplicate candidates, franchisee by franchisee;
 - every roll-up;
@@ -84,7 +85,7 @@ def regrade(progress=_quiet) -> bool:
             for start in range(0, len(store_ids), STORES_PER_SLICE):
                 in_slice = Customer.store_id.in_(store_ids[start:start + STORES_PER_SLICE])
                 with unscoped():
-                    analytics.apply_rules(where=in_slice)
+                    analytics.apply_rules(where=in_slice, today=today)
                     analytics.update_churn(today, in_slice)
                     rollups.refresh_stores(store_ids[start:start + STORES_PER_SLICE])  # VIPs, warnings
                 db.session.commit()
@@ -108,10 +109,13 @@ def _nightly(today: date, progress) -> None:
     made = 0
     for start in range(0, len(store_ids), STORES_PER_SLICE):
         in_slice = Customer.store_id.in_(store_ids[start:start + STORES_PER_SLICE])
+        # Lifetime value, category and tier depend on how long ago the last purchase was.
+        with unscoped():
+            analytics.apply_rules(where=in_slice, today=today, only_changed=True)
         analytics.update_churn(today, in_slice, rules)
         made += care.generate(rules, today, in_slice)
         db.session.commit()
-    _timed(progress, f"churn flags and care tasks ({made} tasks made)", started)
+    _timed(progress, f"figures as of today, churn flags and care tasks ({made} tasks made)", started)
 
     started = time.perf_counter()
     pairs = 0

@@ -59,7 +59,8 @@ def refresh_stores(store_ids=None, today: date | None = None, rules=None) -> int
         customers = _grouped(
             select(Customer.store_id, func.count(),
                    func.sum(case((Customer.category == "vip", 1), else_=0)),
-                   func.sum(case((Customer.churn_flags > 0, 1), else_=0))).where(_active),
+                   func.sum(case((Customer.churn_flags > 0, 1), else_=0)),
+                   func.count(Customer.loyalty_score), func.coalesce(func.sum(Customer.loyalty_score), 0)).where(_active),
             Customer.store_id, ids)
         care = _grouped(  # what the care page lists: tasks of customers who may be contacted
             select(CareTask.store_id, func.count()).where(
@@ -73,13 +74,13 @@ def refresh_stores(store_ids=None, today: date | None = None, rules=None) -> int
         now = utcnow()
         rows = []
         for store_id, (franchisee_id,) in stores.items():
-            total, vip, churn = customers.get(store_id, (0, 0, 0))
+            total, vip, churn, loyal, loyalty = customers.get(store_id, (0, 0, 0, 0, 0))
             count, spend = purchases.get(store_id, (0, 0))
             rows.append({
                 "store_id": store_id, "franchisee_id": franchisee_id, "customers": total, "vip": vip or 0,
                 "churn_warnings": churn or 0, "care_due": care.get(store_id, (0,))[0],
                 "duplicates": duplicates.get(store_id, (0,))[0], "purchases": count, "spend": spend,
-                "refreshed_at": now,
+                "loyalty_customers": loyal or 0, "loyalty_total": loyalty or 0, "refreshed_at": now,
             })
         _upsert(StoreStats, rows, ("store_id",))
     return len(rows)

@@ -7,16 +7,19 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField, DateTimeLocalField, DecimalField, Field, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, NumberRange, Optional, ValidationError
 from wtforms.widgets import DateInput
 
 from app.extensions import db
-from app.forms import Chosen, OnceForm, VersionedForm, choices, safe_text, text_or_blank
+from app.forms import Chosen, OnceForm, SelectChoice, VersionedForm, choices, safe_text, text_or_blank
 from app.models import Customer, Store, User
 from app.models.base import local_date, local_today, utcnow
 from app.models.customer import (
-    CONSENT_METHODS, CONTACT_METHODS, CONTACT_PURPOSES, CUSTOMER_TYPES, GENDERS, PURCHASE_CHANNELS,
+    CONSENT_METHODS, CONTACT_METHODS, CONTACT_PURPOSES, CUSTOMER_TYPES, GENDERS, PRODUCT_TYPES, PURCHASE_CHANNELS,
     RELATIONSHIPS, SOURCES,
+)
+from app.models.customer_file import (
+    ANALYSIS_SOURCES, ANALYSIS_TOPICS, CREDIT_RATINGS, LOYALTY_LEVELS, LOYALTY_MEASURES, OBSERVED_MEASURES,
 )
 from app.models.user import FRANCHISE_ROLES
 from app.services import customer_fields as fields
@@ -80,6 +83,10 @@ class CustomerForm(VersionedForm):
     sales_limit = DecimalField(_l("Sales limit (yuan)"), places=2, validators=[Optional(), MONEY])
     delivery_address = StringField(_l("Delivery address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
     invoice_address = StringField(_l("Invoice address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
+    occupation = StringField(_l("Occupation"), validators=[_normalised(lambda v: fields.normalise_text(v, 60))])
+    interests = StringField(_l("Interests"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
+    habits = StringField(_l("Buying and contact habits"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))],
+                         description=_l("e.g. shops at weekends, prefers WeChat, pays by instalments."))
     tags = StringField(_l("Tags"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))],
                        description=_l("Separate tags with commas."))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), safe_text(2000)])
@@ -157,7 +164,7 @@ class CustomerForm(VersionedForm):
     def data_for_model(self) -> dict:
         keys = ("name", "gender", "birthday", "mobile", "landline", "email", "address", "postal_code", "customer_type", "source",
                 "relationship_type", "commission_code", "tax_no", "credit_record", "sales_limit", "delivery_address",
-                "invoice_address", "tags", "notes", "consent", "consent_purpose")
+                "invoice_address", "occupation", "interests", "habits", "tags", "notes", "consent", "consent_purpose")
         data = {k: getattr(self, k).data for k in keys}
         data["notes"] = (data["notes"] or "").strip() or None
         data["consent_purpose"] = (data["consent_purpose"] or "").strip() or None
@@ -180,7 +187,9 @@ class PurchaseForm(OnceForm):
         InputRequired(message=_l("Enter an amount.")),
         NumberRange(min=Decimal("0.01"), max=99_999_999, message=_l("Enter an amount between 0.01 and 99,999,999.")),
     ])
-    items = StringField(_l("Items or category"), validators=[DataRequired(), safe_text(200)])
+    product_type = SelectField(_l("Product type"), choices=choices(PRODUCT_TYPES.items(), blank=True),
+                               validators=[AnyOf(list(PRODUCT_TYPES), message=_l("Choose the product type."))])
+    items = StringField(_l("Items"), validators=[DataRequired(), safe_text(200)])
     channel = SelectField(_l("Channel"), choices=choices(PURCHASE_CHANNELS.items()))
 
     def validate_purchased_on(self, field):
@@ -199,6 +208,10 @@ class ContactForm(OnceForm):
     place = StringField(_l("Place"), validators=[Optional(), safe_text(100)])
     cost = DecimalField(_l("Cost (yuan)"), places=2, default=Decimal("0"), validators=[Optional(), MONEY])
     concession = StringField(_l("Discount or coupon given"), validators=[Optional(), safe_text(100)])
+    products_services = StringField(_l("Products or services provided"), validators=[Optional(), safe_text(200)],
+                                    description=_l("e.g. free measuring, installation, a sample, a design plan."))
+    cooperation = StringField(_l("Cooperation and support"), validators=[Optional(), safe_text(200)],
+                              description=_l("e.g. joint advertising, a joint event, parts developed together."))
     outcome = TextAreaField(_l("Outcome"), validators=[DataRequired(), safe_text(2000)])
 
     def __init__(self, *args, purpose=None, **kwargs):
@@ -223,8 +236,73 @@ class ContactForm(OnceForm):
             "place": (self.place.data or "").strip() or None,
             "cost": self.cost.data or Decimal("0"),
             "concession": (self.concession.data or "").strip() or None,
+            "products_services": (self.products_services.data or "").strip() or None,
+            "cooperation": (self.cooperation.data or "").strip() or None,
             "outcome": self.outcome.data.strip(),
         }
+
+
+class AnalysisForm(OnceForm):
+    """A dated note of the analysis section (seed 001, 统计分析资料)."""
+
+    topic = SelectField(_l("Topic"), coerce=text_or_blank, choices=choices(ANALYSIS_TOPICS.items(), blank=True),
+                        validators=[Chosen()])
+    noted_on = FlexibleDateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
+    source = SelectField(_l("Source"), choices=choices(ANALYSIS_SOURCES.items()))
+    credit_rating = SelectField(_l("Credit rating"), coerce=text_or_blank,
+                                choices=choices(CREDIT_RATINGS.items(), blank=True))
+    text = TextAreaField(_l("Note"), validators=[DataRequired(), safe_text(1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.noted_on.data = local_today()
+
+    def validate_noted_on(self, field):
+        if field.data and field.data > local_today():
+            raise ValidationError(_l("A note cannot be dated in the future."))
+
+    def validate_credit_rating(self, field):
+        if self.topic.data == "credit" and not field.data:
+            raise ValidationError(_l("A credit note needs a rating."))
+
+    def data_for_model(self) -> dict:
+        return {"topic": self.topic.data, "noted_on": self.noted_on.data, "source": self.source.data,
+                "credit_rating": self.credit_rating.data or None, "text": self.text.data.strip()}
+
+
+def _level(name: str, label):
+    return SelectField(label, coerce=int, choices=[SelectChoice(0, _l("Please choose"))] + [
+        SelectChoice(i, f"{i} · {text}") for i, text in enumerate(LOYALTY_LEVELS[name], start=1)],
+        validators=[Chosen()])
+
+
+class LoyaltyForm(OnceForm):
+    """The six observed loyalty measures (R16); the seventh, repeat purchases, is counted."""
+
+    assessed_on = FlexibleDateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
+    share_of_need = _level("share_of_need", LOYALTY_MEASURES["share_of_need"])
+    brand_attention = _level("brand_attention", LOYALTY_MEASURES["brand_attention"])
+    choosing_time = _level("choosing_time", LOYALTY_MEASURES["choosing_time"])
+    price_tolerance = _level("price_tolerance", LOYALTY_MEASURES["price_tolerance"])
+    competitor_attitude = _level("competitor_attitude", LOYALTY_MEASURES["competitor_attitude"])
+    incident_tolerance = _level("incident_tolerance", LOYALTY_MEASURES["incident_tolerance"])
+    note = TextAreaField(_l("Note"), validators=[Optional(), safe_text(500)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.assessed_on.data = local_today()
+
+    def validate_assessed_on(self, field):
+        if field.data and field.data > local_today():
+            raise ValidationError(_l("An assessment cannot be dated in the future."))
+
+    def data_for_model(self) -> dict:
+        data = {name: getattr(self, name).data for name in OBSERVED_MEASURES}
+        data["assessed_on"] = self.assessed_on.data
+        data["note"] = (self.note.data or "").strip() or None
+        return data
 
 
 class ConsentForm(FlaskForm):

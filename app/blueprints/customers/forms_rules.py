@@ -1,3 +1,6 @@
+from decimal import Decimal
+
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
@@ -20,11 +23,13 @@ def _dec(label, low, high, places=2, **kwargs):
 
 
 class RulesForm(VersionedForm):
-    vip_min_spend = _dec(_l("VIP from lifetime spend (yuan)"), 0, 99_999_999)
-    vip_min_orders = _int(_l("... or from number of purchases"), 1, 10_000)
+    vip_min_spend = _dec(_l("VIP from yearly spend (yuan)"), 0, 99_999_999)
+    vip_min_orders = _int(_l("... or from purchases a year"), 1, 10_000)
+    vip_min_product_types = _int(_l("... having bought at least this many product types"), 1, 20)
     grade_a_min_clv = _dec(_l("Grade A from lifetime value (yuan)"), 0, 99_999_999)
     grade_b_min_clv = _dec(_l("Grade B from lifetime value (yuan)"), 0, 99_999_999)
-    clv_horizon_years = _int(_l("Lifetime value: years of future spend counted"), 0, 30)
+    gross_margin_pct = _dec(_l("Gross margin (%)"), Decimal("0.01"), 100)
+    discount_rate_pct = _dec(_l("Yearly discount rate (%)"), 0, 100)
     points_per_yuan = _dec(_l("Points per yuan spent"), 0, 100)
     churn_interval_factor = _dec(_l("Absent: times the customer's usual interval"), 1, 20, places=1)
     churn_min_days = _int(_l("Absent: at least this many days"), 1, 3650)
@@ -50,6 +55,52 @@ class TierForm(VersionedForm):
     min_spend = _dec(_l("Reached at lifetime spend (yuan, 0 = not used)"), 0, 99_999_999)
     min_orders = _int(_l("... or at number of purchases (0 = not used)"), 0, 10_000)
     min_points = _int(_l("... or at points (0 = not used)"), 0, 100_000_000)
+    active_within_days = _int(_l("Kept while the last purchase is within (days, 0 = always)"), 0, 3650)
+
+    # Conditions rise with rank (R10): a higher tier asks for more, or for recent activity sooner.
+    RISING = (("min_spend", _l("lifetime spend")), ("min_orders", _l("number of purchases")),
+              ("min_points", _l("points")))
+
+    def __init__(self, *args, others=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.others = [t for t in others if self._obj is None or t.id != self._obj.id]
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        rank = self.rank.data
+        if any(t.rank == rank for t in self.others):
+            self.rank.errors.append(_l("Another tier has this rank."))
+            return False
+        ok = True
+        for name, label in self.RISING:
+            mine = getattr(self, name).data or 0
+            if not mine:
+                continue
+            for other in self.others:
+                theirs = getattr(other, name) or 0
+                if theirs and ((other.rank < rank and theirs >= mine) or (other.rank > rank and theirs <= mine)):
+                    getattr(self, name).errors.append(_l(
+                        "Must rise with rank: the tier %(tier)s (rank %(rank)d) asks for %(value)s %(what)s.",
+                        tier=other.label(str(get_locale())), rank=other.rank, value=f"{theirs:,}", what=label))
+                    ok = False
+                    break
+        mine = self.active_within_days.data or 0
+        for other in self.others:
+            theirs = other.active_within_days or 0
+            if other.rank < rank and theirs and (not mine or mine > theirs):
+                self.active_within_days.errors.append(_l(
+                    "A higher tier needs activity at least as recent: the tier %(tier)s (rank %(rank)d) asks for "
+                    "a purchase within %(days)d days.", tier=other.label(str(get_locale())), rank=other.rank,
+                    days=theirs))
+            elif other.rank > rank and mine and (not theirs or theirs > mine):
+                self.active_within_days.errors.append(_l(
+                    "A lower tier cannot ask for more recent activity than the tier %(tier)s (rank %(rank)d) above it.",
+                    tier=other.label(str(get_locale())), rank=other.rank))
+            if self.active_within_days.errors:
+                ok = False
+                break
+        return ok
 
 
 class HolidayForm(OnceForm):

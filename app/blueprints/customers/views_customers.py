@@ -20,6 +20,7 @@ from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
 from app.services import audit, customers
 from app.services import customer_analytics as analytics
+from app.services import customer_file
 from app.services.customer_care import next_birthday
 
 
@@ -158,6 +159,8 @@ def show(customer_id: int):
         full_history=request.args.get("history") == "all",
         locale=str(get_locale()),
         show_contacts=can(current_user, "customers.contact_details"),
+        analysis=customer_file.latest_by_topic(customer_file.analysis_history(customer.id, limit=50)),
+        value=analytics.value_parts(customer, rules, today),
     )
     audit.record_read("customer.viewed", actor=current_user, target=customer,
                       once_per_seconds=current_app.config["AUDIT_VIEW_WINDOW_SECONDS"])

@@ -30,6 +30,7 @@ def new_purchase(customer_id: int):
             "purchased_on": form.purchased_on.data,
             "amount": form.amount.data,
             "items": form.items.data.strip(),
+            "product_type": form.product_type.data,
             "channel": form.channel.data,
         }
         def url_of(purchase):

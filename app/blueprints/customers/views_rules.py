@@ -25,7 +25,7 @@ def _rules_page(form, tier_form=None, holiday_form=None, status=200):
         "customers/rules.html",
         form=form,
         tiers=analytics.tiers(),
-        tier_form=tier_form or NewTierForm(formdata=None, version=1),
+        tier_form=tier_form or NewTierForm(formdata=None, version=1, others=analytics.tiers()),
         holiday_form=holiday_form or HolidayForm(formdata=None),
         holidays=db.session.scalars(select(CareHoliday).where(CareHoliday.on >= local_today()).order_by(CareHoliday.on)).all(),
         post_form=EmptyForm(),
@@ -80,14 +80,15 @@ def rules():
 @access("customers.rules")
 def new_tier():
     """Add a membership tier (at most five)."""
-    form = NewTierForm()
+    form = NewTierForm(others=analytics.tiers())
     if form.validate_on_submit():
         if form.receipt is None and len(analytics.tiers()) >= MAX_TIERS:
             flash(_("There can be at most %(n)d tiers.", n=MAX_TIERS), "danger")
         else:
             def create():
                 tier = MembershipTier(**{k: getattr(form, k).data for k in
-                                         ("rank", "name_zh", "name_en", "min_spend", "min_orders", "min_points")})
+                                         ("rank", "name_zh", "name_en", "min_spend", "min_orders", "min_points",
+                                          "active_within_days")})
                 db.session.add(tier)
                 db.session.flush()
                 audit.record("membership_tier.created", actor=current_user, target=tier)
@@ -107,7 +108,7 @@ def new_tier():
 def edit_tier(membership_tier_id: int):
     """Change a tier's name or how it is reached."""
     tier = get_scoped_or_404(MembershipTier, membership_tier_id)
-    form = TierForm(obj=tier)
+    form = TierForm(obj=tier, others=analytics.tiers())
     if form.validate_on_submit() and save_versioned(form, tier, _save_and_regrade(form, tier, "membership_tier.updated")):
         _regrade_started(_("Tier saved. Every customer's tier is being recomputed in the background."))
         return redirect(url_for("customers.rules"))
