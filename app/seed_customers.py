@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import CareHoliday, Contact, Customer, CustomerSequence, MembershipTier, Purchase, Store, User
 from app.models.base import utcnow, local_today
 from app.services import customer_analytics as analytics
+from app.services import customer_fields as fields
 from app.services.customer_fields import name_key
 
 PER_STORE = 300
@@ -173,6 +174,11 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
     typo.name = HOMOPHONES.get(surname, "章") + original.name[1:]  # the same sound, typed with another character
     typo.birthday, typo.birthday_md = original.birthday, original.birthday_md
     typo.name_key = name_key(typo.name)
+    for customer in customers:  # as the form saves an address: full names, divisions parsed
+        customer.address = fields.normalise_address(customer.address)
+        customer.province, customer.city, customer.district = fields.address_divisions(customer.address).values()
+        if customer.is_business:
+            customer.delivery_address = customer.invoice_address = customer.address
     db.session.add_all(customers)
     db.session.flush()
     purchases = []

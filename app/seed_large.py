@@ -67,6 +67,7 @@ from app.models import (
 )
 from app.models.base import utcnow, local_today
 from app.seed_customers import HOMOPHONES, ITEM_TYPES, ITEMS, MOBILE_PREFIXES, OUTCOMES
+from app.services import addresses
 from app.services.customer_fields import name_key
 
 # More customers than this and the database is not a fresh demo: refuse.
@@ -213,7 +214,7 @@ CONTACT_METHODS = ["phone"] * 5 + ["wechat"] * 3 + ["sms"] * 2 + ["visit"]
 
 CUSTOMER_COLUMNS = (
     "id", "store_id", "franchisee_id", "code", "name", "name_key", "gender", "birthday", "birthday_md", "mobile",
-    "mobile_tail", "email", "address", "postal_code", "customer_type", "source", "relationship_type", "salesperson_id",
+    "mobile_tail", "email", "address", "province", "city", "district", "postal_code", "customer_type", "source", "relationship_type", "salesperson_id",
     "commission_code", "tax_no", "credit_record", "sales_limit", "delivery_address", "invoice_address", "tags",
     "notes", "points", "consent", "consent_at", "consent_method", "consent_purpose", "last_activity_on",
     "created_at", "updated_at", "version",
@@ -596,6 +597,7 @@ class _Generator:
         self.personas = [p for p, share in PERSONAS for _ in range(share)]
         self.recent: dict[int, list[tuple]] = {}  # franchisee → recent (name, birthday ordinal, mobile, sex)
         self.points_per_cent = plan.context.points_per_cent
+        self.places: dict[tuple[str, str], tuple[str, tuple]] = {}
 
     def store_rows(self, store: StorePlan):
         """Yield (customer, purchases, contacts) for each new customer of ``store``."""
@@ -667,8 +669,10 @@ class _Generator:
             credit = pick(["按时付款", "偶有延迟，已结清", "月结30天", "预付款"])
             commission = f"YJ{int(random() * 90 + 10)}"
         address = None
+        divisions = (None, None, None)
         if random() < 0.75 or ctype != "individual":
-            address = (f"{city}市{pick(districts.split())}{pick(roads.split())}{int(random() * 800) + 1}号"
+            place, divisions = self._place(city, pick(districts.split()))
+            address = (f"{place}{pick(roads.split())}{int(random() * 800) + 1}号"
                        f"{int(random() * 30) + 1}栋{int(random() * 3000) + 101}室")
         if ctype != "individual":
             delivery = invoice = address
@@ -758,7 +762,7 @@ class _Generator:
             created + int((last_activity - created) * random()), 36000 + int(random() * 36000))
         row = (
             cid, store.id, store.franchisee_id, f"{store.code}-{number:06d}", name, name_key(name), gender,
-            birthday, birthday_md, mobile, mobile[-4:] if mobile else None, email, address,
+            birthday, birthday_md, mobile, mobile[-4:] if mobile else None, email, address, *divisions,
             f"{postal}{int(random() * 1000):03d}" if address and random() < 0.8 else None,
             ctype, pick(SOURCES), pick(RELATIONSHIPS) if business or random() < 0.97 else "basic",
             pick(staff) if staff and random() < 0.6 else None, commission, tax_no, credit, sales_limit, delivery, invoice,
@@ -766,6 +770,15 @@ class _Generator:
             clock.day(last_activity), created_at, updated_at, 1,
         )
         return row, purchases, contacts
+
+    def _place(self, city: str, district: str) -> tuple[str, tuple]:
+        """The address's start in full (浙江省杭州市西湖区) and its divisions, as the portal's
+        parser makes them (services/addresses.py), once per city and district."""
+        key = (city, district)
+        if key not in self.places:
+            parsed = addresses.parse(f"{city}市{district}")
+            self.places[key] = (parsed.text(), (parsed.province, parsed.city, parsed.district))
+        return self.places[key]
 
     def _purchase_days(self, persona: str, created: int, last: int) -> list[int]:
         random = self.people.random

@@ -120,7 +120,7 @@ def test_excel_export_of_the_filtered_list_holds_only_the_scope(app, world, logi
 
     response = login_as("owner_a").get("/customers/export.xlsx")
     book = load_workbook(BytesIO(response.data), read_only=True)
-    names = [row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)]
+    names = [row[2] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)]  # store, code, name
     book.close()
     assert sorted(names) == ["甲二顾客", "甲方顾客"]
     assert login_as("staff_a").get("/customers/export.xlsx").status_code == 403

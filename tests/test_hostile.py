@@ -44,10 +44,10 @@ def test_formula_like_names_export_as_text_in_csv_and_excel(app, world, login_as
         db.session.commit()
     owner = login_as("owner_a")
     text = owner.get("/customers/export.csv").data.decode("utf-8-sig")
-    names = {row[0]: row[1] for row in csv.reader(io.StringIO(text))}
+    names = {row[1]: row[2] for row in csv.reader(io.StringIO(text))}  # customer code, name
     assert names["F-1"] == "'" + FORMULA and names["F-2"] == "'\t+1+2"
     book = load_workbook(io.BytesIO(owner.get("/customers/export.xlsx").data))
-    cells = {row[0].value: row[1] for row in book.active.iter_rows()}
+    cells = {row[1].value: row[2] for row in book.active.iter_rows()}
     assert cells["F-1"].value == FORMULA and cells["F-1"].data_type == "s"  # text, never a formula
     with app.app_context(), unscoped():
         from sqlalchemy import select

@@ -145,6 +145,10 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     mobile_tail: Mapped[str | None] = mapped_column(String(4), default=_mobile_tail_default)
     email: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(200))
+    # Parsed from the address with the national division table (services/addresses.py).
+    province: Mapped[str | None] = mapped_column(String(30))
+    city: Mapped[str | None] = mapped_column(String(30))
+    district: Mapped[str | None] = mapped_column(String(30))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     customer_type: Mapped[str] = mapped_column(String(20), default="individual")
     source: Mapped[str] = mapped_column(String(20), default="walk_in")

@@ -102,6 +102,13 @@ class CustomerImport(StoreOwned, db.Model):
     total_rows: Mapped[int] = mapped_column(default=0)
     error_rows: Mapped[int] = mapped_column(default=0)
     imported_rows: Mapped[int] = mapped_column(default=0)
+    # What to do with rows whose customer code already exists in the store: "refuse" (a problem,
+    # nothing is imported), "skip" them, or "update" them (filled cells replace, empty ones keep).
+    existing: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
+    # What the file holds: "customers" (master records) or "purchases" (purchase history).
+    kind: Mapped[str] = mapped_column(String(10), default="customers", server_default="customers")
+    updated_rows: Mapped[int] = mapped_column(default=0, server_default="0")
+    skipped_rows: Mapped[int] = mapped_column(default=0, server_default="0")
     # The first errors, [row, column, message]; the full list is a download.
     errors: Mapped[list | None] = mapped_column(JSON)
     message: Mapped[str | None] = mapped_column(String(300))

@@ -153,6 +153,9 @@ ACTIONS = {
     "membership_tier.deleted": _l("Membership tier removed"),
     "care_holiday.created": _l("Care holiday added"),
     "care_holiday.deleted": _l("Care holiday removed"),
+    "customer.analysis_added": _l("Analysis note added"),
+    "purchases.imported": _l("Purchase history imported"),
+    "customer.loyalty_assessed": _l("Loyalty assessed"),
 }
 
 # Kinds of record the trail points at: their name, and the page that shows one (endpoint and
@@ -210,6 +213,12 @@ DETAIL_LABELS = {
     "from": _l("From"), "to": _l("To"), "effective_on": _l("Effective"), "note": _l("Note"),
     "kept": _l("Kept"), "merged": _l("Merged"), "filled": _l("Filled in"), "closed_on": _l("Closed on"),
     "purchase": _l("Purchases moved"), "contact": _l("Contacts moved"),
+    "customer_analysis": _l("Analysis notes moved"), "loyalty_assessment": _l("Loyalty assessments moved"),
+    "existing": _l("Customers already on file"), "updated": _l("Updated"), "skipped": _l("Skipped"),
+    "import": _l("Import"), "topic": _l("Topic"), "customers": _l("Customers"), "kind": _l("Kind"), "share_of_need": _l("Our share of their total need"),
+    "brand_attention": _l("Attention to our brand"), "choosing_time": _l("Time spent choosing"),
+    "price_tolerance": _l("Price sensitivity"), "competitor_attitude": _l("Attitude to competing products"),
+    "incident_tolerance": _l("Tolerance of quality incidents"),
 }
 
 

@@ -425,8 +425,7 @@ def refresh(customer_ids, today: date | None = None) -> None:
                     func.coalesce(func.sum(Purchase.amount), 0).label("total"),
                     func.min(Purchase.purchased_on).label("first"),
                     func.max(Purchase.purchased_on).label("last"),
-                    # Purchases recorded before the type was asked count as one type of their own.
-                    func.count(func.coalesce(Purchase.product_type, "").distinct()).label("types"),
+                    func.count(Purchase.product_type.distinct()).label("types"),
                 )
                 .where(Purchase.customer_id.in_(ids))
                 .group_by(Purchase.customer_id)
@@ -453,7 +452,8 @@ def refresh(customer_ids, today: date | None = None) -> None:
                 "usual_interval_days": usual_interval(count, first, last),
                 "yearly_spend": yearly_spend(total, count, first, last),
                 "yearly_purchases": yearly_purchases(count, first, last),
-                "product_types": row.types if row else 0,
+                # A history recorded before the type was asked (none typed) counts as one type.
+                "product_types": (row.types or 1) if row else 0,
             })
         db.session.execute(stmt, params)
         apply_rules(ids, today=today)

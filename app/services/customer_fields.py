@@ -171,6 +171,27 @@ def normalise_text(value, max_length: int) -> str | None:
     return text
 
 
+def normalise_address(value, max_length: int = 200) -> str | None:
+    """An address with the full province, city and district names in front (services/addresses)."""
+    from app.services import addresses
+
+    text = normalise_text(value, max_length)
+    if text is None:
+        return None
+    text = addresses.normalise(text)
+    if len(text) > max_length:  # the full names made it longer than the field
+        raise FieldError(_m("At most %(max)d characters.", max=max_length))
+    return text
+
+
+def address_divisions(address: str | None) -> dict:
+    """The province, city and district stored with an address (None where not found)."""
+    from app.services import addresses
+
+    parsed = addresses.parse(address)
+    return {"province": parsed.province, "city": parsed.city, "district": parsed.district}
+
+
 def mask_mobile(mobile: str | None) -> str:
     if not mobile:
         return ""

@@ -21,6 +21,7 @@ import pickle
 import resource
 import tempfile
 import time
+import sys
 import unicodedata
 import uuid
 import zipfile
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import format_number
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app import jobs, spreadsheets
@@ -40,8 +41,8 @@ from app.database import write_transaction
 from app.extensions import db
 from app.i18n import Message, _m, force_locale, stored
 from app.models import Customer, CustomerImport, CustomerSequence, Store, User
-from app.models.base import local_today, utcnow
-from app.models.customer import CONSENT_METHODS, CUSTOMER_TYPES, GENDERS, SOURCES
+from app.models.base import local_date, local_today, utcnow
+from app.models.customer import CONSENT_METHODS, CUSTOMER_TYPES, GENDERS, RELATIONSHIPS, SOURCES
 from app.services import RuleError, audit
 from app.services import customer_analytics as analytics
 from app.services import customer_fields as fields
@@ -61,6 +62,10 @@ COLUMNS = {
     "postal_code": ("邮编", "邮政编码", "postal code", "postcode", "zip"),
     "customer_type": ("客户类型", "顾客类型", "customer type", "type"),
     "source": ("来源", "来源渠道", "source"),
+    "relationship_type": ("关系类型", "客户关系类型", "relationship type", "relationship"),
+    "occupation": ("职业", "occupation"),
+    "interests": ("兴趣爱好", "兴趣", "interests"),
+    "habits": ("习惯", "购买与联系习惯", "habits"),
     "tags": ("标签", "tags"),
     "notes": ("备注", "notes"),
     "consent": ("同意保存联系方式", "同意", "consent"),
@@ -77,8 +82,27 @@ COLUMNS = {
 }
 # The header row of the downloadable template, in the order shown.
 TEMPLATE_HEADERS = ("门店编码", "客户编码", "姓名", "性别", "生日", "手机", "固定电话", "邮箱", "地址", "邮编", "客户类型",
-                    "来源", "标签", "备注", "同意保存联系方式", "同意日期", "同意方式", "同意用途", "积分", "税号", "销售限额",
-                    "交货地址", "发票地址")
+                    "来源", "关系类型", "职业", "兴趣爱好", "习惯", "标签", "备注", "同意保存联系方式", "同意日期", "同意方式",
+                    "同意用途", "积分", "佣金码", "税号", "付款信用记录", "销售限额", "交货地址", "发票地址")
+# The export writes these columns, headed in the reader's language (both are accepted headers),
+# so an exported file imports again; its figures follow in columns the import ignores.
+EXPORT_COLUMNS = (
+    ("store_code", "门店编码", "store code"), ("code", "客户编码", "customer code"), ("name", "姓名", "name"),
+    ("gender", "性别", "gender"), ("birthday", "生日", "birthday"), ("mobile", "手机", "mobile"),
+    ("landline", "固定电话", "landline"), ("email", "邮箱", "email"), ("address", "地址", "address"),
+    ("postal_code", "邮编", "postal code"), ("customer_type", "客户类型", "customer type"), ("source", "来源", "source"),
+    ("relationship_type", "关系类型", "relationship type"), ("occupation", "职业", "occupation"),
+    ("interests", "兴趣爱好", "interests"), ("habits", "习惯", "habits"), ("tags", "标签", "tags"),
+    ("notes", "备注", "notes"), ("consent", "同意保存联系方式", "consent"), ("consent_date", "同意日期", "consent date"),
+    ("consent_method", "同意方式", "consent method"), ("consent_purpose", "同意用途", "consent purpose"),
+    ("points", "积分", "points"), ("commission_code", "佣金码", "commission code"), ("tax_no", "税号", "tax number"),
+    ("credit_record", "付款信用记录", "credit record"), ("sales_limit", "销售限额", "sales limit"),
+    ("delivery_address", "交货地址", "delivery address"), ("invoice_address", "发票地址", "invoice address"),
+)
+# Cells an export masked for a reader without access to contact details (138****5678,
+# w***@qq.com, ****): such a file imports with those cells empty, as if the column were blank.
+MASKED = "****"
+_MASK_MARK = "***"
 
 _CHOICE_WORDS = {
     "gender": {"男": "male", "女": "female", "m": "male", "f": "female", "未知": "unknown", "保密": "unknown"},
@@ -89,8 +113,10 @@ _CHOICE_WORDS = {
     "source": {"到店": "walk_in", "门店": "walk_in", "推荐": "referral", "老客推荐": "referral", "线上": "online",
                "网站": "online", "电话": "phone", "活动": "event", "社交媒体": "social", "其他": "other"},
     "consent_method": {"纸质表格": "paper", "书面": "paper", "线上": "online", "电话": "phone", "微信": "wechat"},
+    "relationship_type": {},
 }
-_CHOICES = {"gender": GENDERS, "customer_type": CUSTOMER_TYPES, "source": SOURCES, "consent_method": CONSENT_METHODS}
+_CHOICES = {"gender": GENDERS, "customer_type": CUSTOMER_TYPES, "source": SOURCES, "consent_method": CONSENT_METHODS,
+            "relationship_type": RELATIONSHIPS}
 _YES = {"是", "同意", "y", "yes", "true", "1", "√"}
 _NO = {"否", "不同意", "n", "no", "false", "0", ""}
 SHOWN_ERRORS = 200
@@ -233,8 +259,9 @@ def iter_rows(path: Path, kind: str, encoding: str | None):
         reader = csv.reader(fh, delimiter=delimiter)
         number = 0
         try:
+            inert = spreadsheets.from_csv_cell
             for number, row in enumerate(reader, start=1):
-                yield number, row
+                yield number, [inert(cell) for cell in row] if any(cell.startswith("'") for cell in row) else row
         except csv.Error:  # "field larger than field limit": one cell of 30 MB, or no line breaks
             raise ImportFileError(_m("Row %(row)d has a cell longer than %(limit)s characters, so the file cannot be "
                                     "a customer list; check that it has one customer per line.",
@@ -254,6 +281,20 @@ def _map_headers(header: list) -> dict[str, int]:
 
 # --- checking one row -----------------------------------------------------------------
 
+_LABELS: dict[str, dict[str, str]] = {}
+
+
+def _choice_labels(key: str) -> dict[str, str]:
+    """A choice's labels in every language (an export in English imports too) -> its code."""
+    if key not in _LABELS:
+        labels = {}
+        for locale in ("zh_Hans", "en"):
+            with force_locale(locale):
+                labels.update({_fold(str(label)): code for code, label in _CHOICES[key].items()})
+        _LABELS[key] = labels
+    return _LABELS[key]
+
+
 class RowChecker:
     """Validates rows against the stores in scope, the database and the rows seen before.
 
@@ -262,10 +303,15 @@ class RowChecker:
     every code and mobile of 1,000,000 customers up front took 550 MB.
     """
 
-    def __init__(self, stores: dict[str, "StoreRef"], default_store: "StoreRef"):
+    def __init__(self, stores: dict[str, "StoreRef"], default_store: "StoreRef", existing: str = "refuse"):
         self.stores = stores
         self.default_store = default_store
+        self.existing = existing
         self.codes: set[tuple[int, str]] = set()
+        # Customers already in the stores read, by (store, code): the rows that name them are
+        # skipped or update them, as the import was told.
+        self.on_file: dict[tuple[int, str], int] = {}
+        self.file_codes: dict[tuple[int, str], int] = {}
         self.mobiles: dict[tuple[int, str], str] = {}
         self.file_mobiles: dict[tuple[int, str], int] = {}
         self._stores_read: set[int] = set()
@@ -278,8 +324,11 @@ class RowChecker:
         if store.id in self._stores_read and store.franchisee_id in self._franchisees_read:
             return
         if store.id not in self._stores_read:
-            self.codes.update((store.id, code) for code in db.session.scalars(
-                select(Customer.code).where(Customer.store_id == store.id)))
+            for code, customer_id in db.session.execute(
+                    select(Customer.code, Customer.id).where(Customer.store_id == store.id)):
+                self.codes.add((store.id, code))
+                if self.existing != "refuse":
+                    self.on_file[(store.id, code)] = customer_id
             self._stores_read.add(store.id)
         if store.franchisee_id not in self._franchisees_read:
             self.mobiles.update(((store.franchisee_id, mobile), code) for mobile, code in db.session.execute(
@@ -297,13 +346,17 @@ class RowChecker:
             return text
         if text in _CHOICE_WORDS[key]:
             return _CHOICE_WORDS[key][text]
-        for code, label in _CHOICES[key].items():
-            if text in (_fold(label), _fold(str(label))):
-                return code
+        code = _choice_labels(key).get(text)
+        if code is not None:
+            return code
         raise fields.FieldError(_m("%(value)s is not one of the allowed values.", value=str(value).strip()))
 
     def check(self, number: int, cells: dict) -> tuple[dict, list]:
         errors, data = [], {}
+        cells = dict(cells)
+        for column in ("mobile", "landline", "email", "address", "delivery_address", "invoice_address"):
+            if _MASK_MARK in str(cells.get(column) or ""):
+                cells[column] = None
 
         def take(column, convert):
             value = cells.get(column)
@@ -324,13 +377,27 @@ class RowChecker:
                 store = self.default_store
         self.read_existing(store)
         data["store"] = store
+        code = str(cells.get("code") or "").strip().upper()
+        existing_id = self.on_file.get((store.id, code)) if code else None
+        stored = None
+        if existing_id is not None:
+            data["existing_id"], data["code"] = existing_id, code
+            first = self.file_codes.setdefault((store.id, code), number)
+            if first != number:
+                errors.append(("code", _m("The same customer code is on row %(row)d.", row=first)))
+                return data, errors
+            if self.existing == "skip":
+                return data, errors  # skipped: its other cells are neither checked nor written
+            # Update: an empty cell keeps what is on file, so the row is checked as the whole
+            # record it will be.
+            stored = _stored_cells(existing_id)
+            cells = {**stored, **{k: v for k, v in cells.items() if v is not None and str(v).strip() != ""}}
         try:
             data["name"] = fields.clean_name(cells.get("name"))
         except fields.FieldError as error:
             errors.append(("name", error.args[0]))
             data["name"] = None
-        code = str(cells.get("code") or "").strip().upper()
-        if code:
+        if code and existing_id is None:
             if len(code) > 30:
                 errors.append(("code", _m("At most %(max)d characters.", max=30)))
             elif (store.id, code) in self.codes:
@@ -343,7 +410,7 @@ class RowChecker:
         mobile = take("mobile", fields.normalise_mobile)
         if mobile:
             key = (store.franchisee_id, mobile)
-            if key in self.mobiles:
+            if key in self.mobiles and not (existing_id is not None and self.mobiles[key] == code):
                 errors.append(("mobile", _m("This mobile number already belongs to customer %(code)s.", code=self.mobiles[key])))
             elif key in self.file_mobiles:
                 errors.append(("mobile", _m("The same mobile number is on row %(row)d.", row=self.file_mobiles[key])))
@@ -353,10 +420,13 @@ class RowChecker:
         data["landline"] = take("landline", fields.normalise_landline)
         data["email"] = take("email", fields.normalise_email)
         data["postal_code"] = take("postal_code", fields.normalise_postal_code)
-        for column, limit in (("address", 200), ("tags", 200), ("notes", 2000), ("commission_code", 20), ("tax_no", 30),
-                              ("credit_record", 200), ("delivery_address", 200), ("invoice_address", 200)):
+        data["address"] = take("address", fields.normalise_address)
+        data.update(fields.address_divisions(data["address"]))
+        for column, limit in (("occupation", 60), ("interests", 200), ("habits", 200), ("tags", 200), ("notes", 2000),
+                              ("commission_code", 20), ("tax_no", 30), ("credit_record", 200),
+                              ("delivery_address", 200), ("invoice_address", 200)):
             data[column] = take(column, lambda v, limit=limit: fields.normalise_text(v, limit))
-        for column in ("gender", "customer_type", "source", "consent_method"):
+        for column in ("gender", "customer_type", "source", "consent_method", "relationship_type"):
             data[column] = take(column, lambda v, column=column: self._choice(column, v))
         consent_word = _fold(cells.get("consent"))
         if consent_word in _YES:
@@ -368,10 +438,39 @@ class RowChecker:
         data["consent_at"] = take("consent_date", fields.parse_date)
         data["consent_purpose"] = take("consent_purpose", lambda v: fields.normalise_text(v, 200))
         if "consent" in data:  # the form's rule (R61): consent with how, why and when; contacts only with it
-            errors.extend(fields.consent_problems(data))
+            checked = data
+            if stored is not None and not (stored["consent"] == "yes" and not data["consent"]):
+                # As on the form: contact details already on file from before consent was enforced
+                # stay; those the row adds or changes need consent (withdrawing it clears them all).
+                checked = {k: v for k, v in data.items() if k not in fields.CONTACT_FIELDS or v != stored.get(f"_{k}")}
+            errors.extend(fields.consent_problems(checked))
         data["points"] = take("points", _whole_number) or 0
         data["sales_limit"] = take("sales_limit", _money)
         return data, errors
+
+
+def _stored_cells(customer_id: int) -> dict:
+    """A customer on file as the cells of an import row (what an update row starts from), and
+    their contact details as stored (``_mobile`` ...), to tell kept details from new ones."""
+    customer = db.session.get(Customer, customer_id)
+    cells = {
+        "name": customer.name, "gender": customer.gender, "birthday": customer.birthday, "mobile": customer.mobile,
+        "landline": customer.landline, "email": customer.email, "address": customer.address,
+        "postal_code": customer.postal_code, "customer_type": customer.customer_type, "source": customer.source,
+        "relationship_type": customer.relationship_type, "occupation": customer.occupation,
+        "interests": customer.interests, "habits": customer.habits, "tags": customer.tags, "notes": customer.notes,
+        "consent": "yes" if customer.consent else "no",
+        "consent_date": local_date(customer.consent_at) if customer.consent_at else None,
+        "consent_method": customer.consent_method, "consent_purpose": customer.consent_purpose,
+        "points": str(customer.points), "commission_code": customer.commission_code, "tax_no": customer.tax_no,
+        "credit_record": customer.credit_record,
+        "sales_limit": str(customer.sales_limit) if customer.sales_limit is not None else None,
+        "delivery_address": customer.delivery_address, "invoice_address": customer.invoice_address,
+    }
+    cells.update({f"_{name}": getattr(customer, name) for name in fields.CONTACT_FIELDS})
+    db.session.expunge(customer)
+    db.session.commit()  # no read transaction stays open while the file is read
+    return cells
 
 
 def _whole_number(value):
@@ -408,8 +507,16 @@ def import_dir() -> Path:
     return path
 
 
-def accept_upload(upload, store: Store, actor: User) -> CustomerImport:
-    """Store an uploaded file and create its job (state 'validating')."""
+EXISTING_CHOICES = ("refuse", "skip", "update")
+
+
+IMPORT_KINDS = ("customers", "purchases")
+
+
+def accept_upload(upload, store: Store, actor: User, existing: str = "refuse", holds: str = "customers") -> CustomerImport:
+    """Store an uploaded file and create its job (state 'validating'); ``existing`` says what to
+    do with rows naming a customer code the store already has (EXISTING_CHOICES), ``holds``
+    whether the file lists customers or purchases (IMPORT_KINDS)."""
     stem = uuid.uuid4().hex
     path = import_dir() / f"{stem}.upload"
     upload.save(path)
@@ -427,10 +534,13 @@ def accept_upload(upload, store: Store, actor: User) -> CustomerImport:
     stored_as = f"{stem}.{kind}"
     path.rename(import_dir() / stored_as)
     job = CustomerImport(store_id=store.id, franchisee_id=store.franchisee_id, created_by_id=actor.id,
-                         filename=filename, stored_as=stored_as, file_kind=kind, size=size, encoding=encoding)
+                         filename=filename, stored_as=stored_as, file_kind=kind, size=size, encoding=encoding,
+                         existing=existing if existing in EXISTING_CHOICES else "refuse",
+                         kind=holds if holds in IMPORT_KINDS else "customers")
     db.session.add(job)
     db.session.flush()
-    audit.record("customers.import_uploaded", actor=actor, target=job, details={"file": filename, "bytes": size})
+    audit.record("customers.import_uploaded", actor=actor, target=job,
+                 details={"file": filename, "bytes": size, "existing": job.existing, "kind": job.kind})
     return job
 
 
@@ -511,7 +621,7 @@ def _checker(job) -> "RowChecker":
     default = next((s for s in stores.values() if s.id == job.store_id), None)
     if default is None:
         raise ImportFileError(_m("The store of this import is closed or no longer yours."))
-    return RowChecker(stores, default)
+    return RowChecker(stores, default, job.existing)
 
 
 def _rows(job, path):
@@ -535,7 +645,8 @@ def _snapshot(job: CustomerImport) -> SimpleNamespace:
     """The job's values the passes need, as plain attributes: the passes end transactions as
     they go, and an expired job would start a new one at its next attribute read."""
     return SimpleNamespace(id=job.id, store_id=job.store_id, stored_as=job.stored_as, file_kind=job.file_kind,
-                           encoding=job.encoding, total_rows=job.total_rows, filename=job.filename)
+                           encoding=job.encoding, total_rows=job.total_rows, filename=job.filename,
+                           existing=job.existing)
 
 
 def validate(job: CustomerImport) -> dict:
@@ -545,7 +656,7 @@ def validate(job: CustomerImport) -> dict:
     path = import_dir() / job.stored_as
     progress = _Progress(job, "validating", path)
     checker = _checker(job)
-    shown, total, bad = [], 0, 0
+    shown, total, bad, on_file = [], 0, 0, 0
     limit = current_app.config["IMPORT_MAX_ROWS"]
     # Every problem as a line of JSON (row, column, message data): the download writes them as
     # CSV in the reader's language (problem_report_rows), not the uploader's.
@@ -554,7 +665,8 @@ def validate(job: CustomerImport) -> dict:
             total += 1
             if total > limit:
                 raise ImportFileError(_m("The file has more than %(max)d rows; split it into smaller files.", max=limit))
-            errors = checker.check(number, cells)[1]
+            data, errors = checker.check(number, cells)
+            on_file += "existing_id" in data
             if errors:
                 bad += 1
                 for column, message in errors:
@@ -566,13 +678,17 @@ def validate(job: CustomerImport) -> dict:
                 progress.update(total)
     if total == 0:
         raise ImportFileError(_m("The file has a header row but no customers."))
-    return {"total_rows": total, "error_rows": bad, "errors": shown, "state": "invalid" if bad else "ready"}
+    # Before the import: how many rows name a customer on file (to be updated or skipped).
+    planned = {"updated_rows": on_file if job.existing == "update" else 0,
+               "skipped_rows": on_file if job.existing == "skip" else 0}
+    return {"total_rows": total, "error_rows": bad, "errors": shown, "state": "invalid" if bad else "ready", **planned}
 
 
 # Columns written for each imported row, in order; prepared rows are tuples of these.
 _ROW_COLUMNS = (
     "store_id", "franchisee_id", "code", "name", "name_key", "gender", "birthday", "birthday_md", "mobile",
-    "mobile_tail", "landline", "email", "address", "postal_code", "customer_type", "source", "tags", "notes", "consent",
+    "mobile_tail", "landline", "email", "address", "province", "city", "district", "postal_code", "customer_type", "source",
+    "relationship_type", "occupation", "interests", "habits", "tags", "notes", "consent",
     "consent_at", "consent_method", "consent_purpose", "points", "commission_code", "tax_no", "credit_record", "sales_limit",
     "delivery_address", "invoice_address", "created_by_id", "updated_by_id", "created_at", "updated_at",
     "last_activity_on", "version", "clv", "category", "grade", "tier_id",
@@ -598,12 +714,15 @@ def import_rows(job: CustomerImport, actor: User) -> dict:
     today = local_today()
     # Prepared rows wait in a temporary file, a chunk per pickle, not in memory (100 MB per 100,000).
     spool = _Spool()
+    changes: list[dict] = []
+    outcomes: list[tuple] = []
     try:
-        stores_by_id = _prepare(job, path, checker, spool, progress, actor_id, now)
+        stores_by_id = _prepare(job, path, checker, spool, progress, actor_id, now, changes, outcomes)
     except BaseException:
         spool.close()
         raise
     done = spool.count
+    skipped = sum(1 for _n, _c, outcome in outcomes if outcome == "skipped")
     _write_progress(job, "writing", done, 1.0)
     prepared = time.perf_counter()
 
@@ -615,16 +734,17 @@ def import_rows(job: CustomerImport, actor: User) -> dict:
                 # the end, rather than the list being flushed every 4 MB (≈ 40 % of the INSERT time
                 # for 100,000 rows on the 1,000,000-customer database).
                 db.session.execute(text("SET LOCAL gin_pending_list_limit = '128MB'"))
-            insert = _RowInserter(stores_by_id, checker)
+            insert = _RowInserter(stores_by_id, checker, outcomes)
             for chunk in spool.chunks():
                 insert(chunk)
+            _apply_updates(changes, actor_id, filename)
             if postgresql:
                 db.session.execute(text("SELECT gin_clean_pending_list(to_regclass('ix_customer_name_trgm')) "
                                         "WHERE to_regclass('ix_customer_name_trgm') IS NOT NULL"))
             db.session.execute(update(CustomerImport).where(CustomerImport.id == job_id)
-                               .values(state="done", imported_rows=done))
+                               .values(state="done", imported_rows=done, updated_rows=len(changes), skipped_rows=skipped))
             audit.record("customers.imported", actor=db.session.get(User, actor_id), target=db.session.get(CustomerImport, job_id),
-                         details={"file": filename, "rows": done})
+                         details={"file": filename, "rows": done, "updated": len(changes), "skipped": skipped})
     except IntegrityError as error:
         if "code" not in str(error.orig):
             raise
@@ -637,15 +757,90 @@ def import_rows(job: CustomerImport, actor: User) -> dict:
     # Led by the stores, so each set-based step reads one store's index range, not every customer.
     imported = (Customer.store_id.in_(sorted(stores_by_id)) & (Customer.created_at == now)
                 & (Customer.created_by_id == actor_id))
+    _write_row_report(job, outcomes)
     _derived_state_of_import(imported, today, done)
+    if changes:
+        _derived_state_of_updates([change["_id"] for change in changes], today)
     current_app.logger.info("import %s: %d rows checked and prepared in %.1f s, written in %.1f s (the write "
                             "transaction), derived figures in %.1f s", job_id, done, prepared - started,
                             written - prepared, time.perf_counter() - written)
-    return {"state": "done", "imported_rows": done}
+    return {"state": "done", "imported_rows": done, "updated_rows": len(changes), "skipped_rows": skipped}
 
 
-def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, StoreRef]:
+def rows_path(job) -> Path:
+    return import_dir() / f"{job.stored_as}.rows.jsonl"
+
+
+def _write_row_report(job, outcomes) -> None:
+    """What became of every row (created with its code, updated, skipped), for the row report."""
+    with open(rows_path(job), "w", encoding="utf-8") as report:
+        for number, code, outcome in sorted(outcomes):
+            report.write(json.dumps([number, code, outcome], ensure_ascii=False) + "\n")
+
+
+ROW_OUTCOMES = {"created": _m("New customer created"), "updated": _m("Updated"), "skipped": _m("Skipped: already on file"),
+                "purchase": _m("Purchase added to the history")}
+
+
+def row_report_rows(job):
+    """The row report as CSV rows in the reader's language."""
+    yield [str(_m("Row")), str(_m("Customer code")), str(_m("Outcome"))]
+    with open(rows_path(job), encoding="utf-8") as lines:
+        for line in lines:
+            number, code, outcome = json.loads(line)
+            yield [number, spreadsheets.csv_cell(code), str(ROW_OUTCOMES[outcome])]
+
+
+def _apply_updates(changes: list[dict], actor_id: int, filename: str) -> None:
+    """Write the update rows (inside the import's transaction): each is a change of the master
+    record, so its version moves on (a colleague's open form then reports the conflict)."""
+    if not changes:
+        return
+    table = Customer.__table__
+    stmt = (table.update().where(table.c.id == bindparam("p_id"))
+            .values({column: bindparam(f"p_{column}") for column in _UPDATED_COLUMNS} | {"version": table.c.version + 1}))
+    actor = db.session.get(User, actor_id)
+    for start in range(0, len(changes), 1000):
+        batch = changes[start:start + 1000]
+        db.session.execute(stmt, [{"p_id": c["_id"], **{f"p_{k}": c[k] for k in _UPDATED_COLUMNS}} for c in batch])
+        # Each customer's trail says the import changed their file.
+        loaded = db.session.scalars(select(Customer).where(Customer.id.in_([c["_id"] for c in batch]))).all()
+        for customer in loaded:
+            audit.record("customer.updated", actor=actor, target=customer, details={"import": filename})
+        db.session.flush()
+        for customer in loaded:  # 1,000 at a time, not the whole file in the identity map
+            db.session.expunge(customer)
+
+
+def _derived_state_of_updates(ids: list[int], today) -> None:
+    """Figures (points decide tiers), duplicate pairs, consent on care tasks and roll-ups of the
+    updated customers, a slice per short transaction."""
+    from app.services import customer_care, customer_duplicates, rollups
+
+    with unscoped():
+        for start in range(0, len(ids), 2000):
+            part = ids[start:start + 2000]
+            with write_transaction(db.session):
+                analytics.apply_rules(part, today=today)
+                customer_duplicates.refresh_for(part)
+                customer_care.sync_contactable(part)
+        stores = db.session.scalars(select(Customer.store_id).where(Customer.id.in_(ids[:50_000])).distinct()).all()
+        db.session.commit()
+        for store_id in sorted(stores):
+            with write_transaction(db.session):
+                rollups.touch(store_id, today)
+
+
+# What an update row writes: the master record's columns the import fills (not the figures).
+_UPDATED_COLUMNS = tuple(c for c in _ROW_COLUMNS if c not in {
+    "store_id", "franchisee_id", "code", "created_by_id", "created_at", "version", "clv", "category", "grade",
+    "tier_id", "last_activity_on"})
+
+
+def _prepare(job, path, checker, spool, progress, actor_id, now, changes, outcomes) -> dict[int, StoreRef]:
     """Check each row again and spool it as the values to insert; returns the stores written to.
+    Rows naming a customer on file go to ``changes`` (updates: id and values) or are only
+    reported (skipped); ``outcomes`` gets (row, code, outcome) for them.
 
     Each row carries its figures as the rules make them for a customer without purchases
     (analytics' own rule functions): updating 100,000 fresh rows afterwards rewrote each row and
@@ -662,6 +857,10 @@ def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, St
             raise ImportFileError(_m("Row %(row)d no longer passes the checks; check the file again.", row=number))
         store = data.pop("store")
         stores_by_id[store.id] = store
+        existing_id = data.pop("existing_id", None)
+        if existing_id is not None and job.existing == "skip":
+            outcomes.append((number, data["code"], "skipped"))
+            continue
         consent_at = data.pop("consent_at")
         birthday, mobile = data["birthday"], data["mobile"]
         values = {
@@ -675,6 +874,7 @@ def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, St
             "gender": data["gender"] or "unknown",
             "customer_type": data["customer_type"] or "individual",
             "source": data["source"] or "other",
+            "relationship_type": data["relationship_type"] or "accountable",
             "consent_at": fields.consent_time(consent_at) if data["consent"] else None,
             "created_by_id": actor_id,
             "updated_by_id": actor_id,
@@ -686,12 +886,16 @@ def _prepare(job, path, checker, spool, progress, actor_id, now) -> dict[int, St
             "category": category,
             "grade": grade,
         }
+        if existing_id is not None:
+            changes.append({"_id": existing_id, **{column: values[column] for column in _UPDATED_COLUMNS}})
+            outcomes.append((number, data["code"], "updated"))
+            continue
         points = data["points"]
         if points not in tier_by_points:
             tier = analytics.tier_for(Decimal("0"), 0, points, tier_list)
             tier_by_points[points] = tier.id if tier is not None else None
         values["tier_id"] = tier_by_points[points]
-        spool.add([values[column] for column in _ROW_COLUMNS])
+        spool.add([values[column] for column in _ROW_COLUMNS] + [number])
         if spool.count % 5000 == 0:
             progress.update(spool.count)
     return stores_by_id
@@ -738,8 +942,8 @@ class _RowInserter:
     defaults.
     """
 
-    def __init__(self, stores: dict[int, StoreRef], checker: "RowChecker"):
-        self.stores, self.checker = stores, checker
+    def __init__(self, stores: dict[int, StoreRef], checker: "RowChecker", outcomes: list):
+        self.stores, self.checker, self.outcomes = stores, checker, outcomes
         self.sequences: dict[int, CustomerSequence] = {}
         self.connection = db.session.connection()
         dialect = self.connection.dialect
@@ -760,8 +964,10 @@ class _RowInserter:
 
     def __call__(self, chunk: list[list]) -> None:
         for row in chunk:
+            number = row.pop()  # the file's row number, for the row report
             if not row[_CODE]:
                 row[_CODE] = self._next_code(row[_STORE])
+            self.outcomes.append((number, row[_CODE], "created"))
         db.session.flush()  # new sequence rows, before the customers that use them
         defaults, processors = self.defaults, self.processors
         if self.copy_sql:
@@ -835,7 +1041,11 @@ def run(job_id: int) -> CustomerImport:
     activate(scope)
     started = time.perf_counter()
     job = db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
-    step = validate if job.state == "validating" else import_rows if job.state == "importing" else None
+    if job.kind == "purchases":
+        from app.services import purchase_import as steps
+    else:
+        steps = sys.modules[__name__]
+    step = steps.validate if job.state == "validating" else steps.import_rows if job.state == "importing" else None
     if step is None:
         return job
     try:
@@ -849,7 +1059,7 @@ def _run_step(job_id: int, step, user: User, started: float) -> None:
     job = db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
     with force_locale(user.locale or "zh_Hans"):
         try:
-            outcome = step(job) if step is validate else step(job, user)
+            outcome = step(job) if step.__name__ == "validate" else step(job, user)
             with write_transaction(db.session):
                 job = db.session.scalar(select(CustomerImport).where(CustomerImport.id == job_id))
                 for key, value in outcome.items():
@@ -928,8 +1138,11 @@ def template_csv() -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(TEMPLATE_HEADERS)
-    writer.writerow(["", "", "王小明", "男", "1988-04-12", "13800138000", "", "wang@example.com", "上海市徐汇区漕溪北路1号",
-                     "200030", "个人", "到店", "装修, 老客户", "", "是", "2026-01-05", "纸质表格", "回访、会员活动与节日问候", "120", "", "", "", ""])
+    example = {"姓名": "王小明", "性别": "男", "生日": "1988-04-12", "手机": "13800138000", "邮箱": "wang@example.com",
+               "地址": "上海市徐汇区漕溪北路1号", "邮编": "200030", "客户类型": "个人", "来源": "到店", "关系类型": "负责型",
+               "职业": "教师", "兴趣爱好": "园艺", "习惯": "周末到店", "标签": "装修, 老客户", "同意保存联系方式": "是",
+               "同意日期": "2026-01-05", "同意方式": "纸质表格", "同意用途": "回访、会员活动与节日问候", "积分": "120"}
+    writer.writerow([example.get(header, "") for header in TEMPLATE_HEADERS])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -947,7 +1160,7 @@ def delete_old_files(now=None) -> int:
                                          CustomerImport.state.not_in(("validating", "importing")))
         ).all()
         for job in jobs:
-            for path in (import_dir() / job.stored_as, progress_path(job), errors_path(job)):
+            for path in (import_dir() / job.stored_as, progress_path(job), errors_path(job), rows_path(job)):
                 path.unlink(missing_ok=True)
             job.errors = None
             job.files_deleted_at = now

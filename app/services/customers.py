@@ -16,12 +16,14 @@ from app.services import RuleError, audit, rollups
 from app.services import customer_analytics as analytics
 from app.services import customer_care as care
 from app.services import customer_duplicates as duplicates
+from app.services import customer_fields as fields
 from app.services.customer_fields import name_key
 from app.security.tenancy import unscoped
 
 # Erased when a customer is anonymised: who they are and how to reach them.
 PERSONAL_FIELDS = (
-    "birthday", "birthday_md", "mobile", "mobile_tail", "landline", "email", "address", "postal_code", "tax_no",
+    # Province and city stay for the statistics by region; the district goes with the address.
+    "birthday", "birthday_md", "mobile", "mobile_tail", "landline", "email", "address", "district", "postal_code", "tax_no",
     "credit_record", "delivery_address", "invoice_address", "occupation", "interests", "habits", "tags", "notes",
     "consent_purpose",
 )
@@ -47,6 +49,8 @@ def next_code(store: Store) -> str:
 
 def _derive(customer: Customer) -> None:
     customer.name_key = name_key(customer.name)
+    for key, value in fields.address_divisions(customer.address).items():
+        setattr(customer, key, value)
     customer.mobile_tail = mobile_tail(customer.mobile)
     customer.birthday_md = customer.birthday.month * 100 + customer.birthday.day if customer.birthday else None
 

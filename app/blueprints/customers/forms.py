@@ -71,7 +71,8 @@ class CustomerForm(VersionedForm):
     landline = StringField(_l("Landline"), validators=[_normalised(fields.normalise_landline)],
                            description=_l("With the area code, e.g. 021-64881234 (for businesses without a mobile)."))
     email = StringField(_l("E-mail"), validators=[_normalised(fields.normalise_email)])
-    address = StringField(_l("Address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
+    address = StringField(_l("Address"), validators=[_normalised(fields.normalise_address)],
+                          description=_l("Province, city and district are recognised and written in full."))
     postal_code = StringField(_l("Postal code"), validators=[_normalised(fields.normalise_postal_code)])
     customer_type = SelectField(_l("Customer type"), choices=choices(CUSTOMER_TYPES.items()))
     source = SelectField(_l("Source"), choices=choices(SOURCES.items()))
@@ -334,8 +335,17 @@ class MergeForm(FlaskForm):
 
 
 class ImportForm(OnceForm):
+    kind = SelectField(_l("The file holds"), choices=choices([
+        ("customers", _l("Customers (master records)")),
+        ("purchases", _l("Purchase history of customers on file")),
+    ]), default="customers")
     store_id = SelectField(_l("Store for rows without a store code"), coerce=int, validators=[Chosen()])
     file = FileField(_l("File (CSV or Excel .xlsx)"), validators=[FileRequired(message=_l("Choose a file to upload."))])
+    existing = SelectField(_l("Rows whose customer code the store already has"), choices=choices([
+        ("refuse", _l("Report them as problems (import only new customers)")),
+        ("skip", _l("Skip them and import the new customers")),
+        ("update", _l("Update those customers: filled cells replace, empty cells keep")),
+    ]), default="refuse")
 
     def __init__(self, *args, stores=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -19,8 +19,8 @@ from app.extensions import db
 from app.forms import EmptyForm
 from app.i18n import translated
 from app.models import Customer, CustomerImport, Store
-from app.models.base import utcnow, local_today
-from app.models.customer import CATEGORIES
+from app.models.base import local_date, local_today, utcnow
+from app.models.customer import CATEGORIES, CONSENT_METHODS, CUSTOMER_TYPES, GENDERS, RELATIONSHIPS, SOURCES
 from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
@@ -53,7 +53,7 @@ def upload():
             form.store_id.errors.append(_("Choose one of your stores."))
         else:
             try:
-                job = importer.accept_upload(form.file.data, store, current_user)
+                job = importer.accept_upload(form.file.data, store, current_user, form.existing.data, form.kind.data)
             except importer.ImportFileError as error:
                 db.session.rollback()
                 form.file.errors.append(str(error))
@@ -113,8 +113,21 @@ def import_errors(customer_import_id: int):
     if not importer.errors_path(job).exists():
         flash(_("This file has no error report."), "info")
         return redirect(url_for("customers.import_status", customer_import_id=job.id))
-    rows = importer.problem_report_rows(job)  # in the reader's language
+    return _csv_download(importer.problem_report_rows(job), f"import-{job.id}-errors.csv")  # reader's language
 
+
+@bp.route("/imports/<int:customer_import_id>/rows.csv")
+@access("customers.import")
+def import_rows_report(customer_import_id: int):
+    """What became of every row of an import: created (with its code), updated or skipped."""
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
+    if job.state != "done" or not importer.rows_path(job).exists():
+        flash(_("This import has no row report."), "info")
+        return redirect(url_for("customers.import_status", customer_import_id=job.id))
+    return _csv_download(importer.row_report_rows(job), f"import-{job.id}-rows.csv")
+
+
+def _csv_download(rows, filename: str) -> Response:
     def stream():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -128,7 +141,7 @@ def import_errors(customer_import_id: int):
         yield buffer.getvalue()
 
     return Response(stream_with_context(stream()), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=import-{job.id}-errors.csv"})
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
 
 
 @bp.route("/imports/template.csv")
@@ -139,34 +152,74 @@ def import_template():
                     headers={"Content-Disposition": "attachment; filename=customers-template.csv"})
 
 
+@bp.route("/imports/purchases-template.csv")
+@access("customers.import")
+def purchase_import_template():
+    """A CSV with the columns of a purchase-history import, and two example rows."""
+    from app.services import purchase_import
+
+    return Response(purchase_import.template_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=purchases-template.csv"})
+
+
 EXPORT_MAX_ROWS = 100_000
 
 
-def _export_rows(f: Filters):
+def _export_rows(f: Filters, csv_dates: bool):
+    """The import's columns first (headed in the reader's language, both accepted by the import),
+    so an exported file imports again; then the figures, which the import ignores. Dates are
+    dates (ISO text in CSV); contact details are masked for readers who may not see them."""
     today = local_today()
     full = can(current_user, "customers.contact_details")
     locale = str(get_locale())
-    header = [_("Code"), _("Name"), _("Store"), _("Category"), _("Grade"), _("Membership tier"), _("Points"),
-              _("Mobile phone"), _("E-mail"), _("Purchases"), _("Total spend"), _("Last purchase"),
-              _("Lifetime value"), _("Consent")]
-    yield header
+    english = locale.startswith("en")
+    figures = [_("Province"), _("City"), _("District"), _("Category"), _("Grade"), _("Membership tier"),
+               _("Purchases"), _("Total spend"), _("Last purchase"), _("Lifetime value"), _("Loyalty score")]
+    yield [en if english else zh for _key, zh, en in importer.EXPORT_COLUMNS] + figures
     # Plain columns, no ORM objects (hydrating them was most of the time), and labels looked
     # up once rather than once a row.
-    categories = translated(CATEGORIES)
+    labels = {name: translated(choices) for name, choices in (
+        ("gender", GENDERS), ("customer_type", CUSTOMER_TYPES), ("source", SOURCES),
+        ("relationship_type", RELATIONSHIPS), ("consent_method", CONSENT_METHODS), ("category", CATEGORIES))}
     yes, no, anonymised = _("Yes"), _("No"), _("Anonymised customer")
     tiers = {t.id: t.label(locale) for t in analytics.tier_options()}
     store_codes = dict(db.session.execute(select(Store.id, Store.code)).all())
-    columns = (Customer.code, Customer.name, Customer.anonymised_at, Customer.store_id, Customer.category,
-               Customer.grade, Customer.tier_id, Customer.points, Customer.mobile, Customer.email,
-               Customer.purchase_count, Customer.total_spend, Customer.last_purchase_on, Customer.clv, Customer.consent)
+    columns = [Customer.store_id, Customer.code, Customer.name, Customer.anonymised_at, Customer.gender,
+               Customer.birthday, Customer.mobile, Customer.landline, Customer.email, Customer.address,
+               Customer.postal_code, Customer.customer_type, Customer.source, Customer.relationship_type,
+               Customer.occupation, Customer.interests, Customer.habits, Customer.tags, Customer.notes,
+               Customer.consent, Customer.consent_at, Customer.consent_method, Customer.consent_purpose,
+               Customer.points, Customer.commission_code, Customer.tax_no, Customer.credit_record,
+               Customer.sales_limit, Customer.delivery_address, Customer.invoice_address,
+               Customer.province, Customer.city, Customer.district, Customer.category, Customer.grade,
+               Customer.tier_id, Customer.purchase_count, Customer.total_spend, Customer.last_purchase_on,
+               Customer.clv, Customer.loyalty_score]
     stmt = customer_query(f, today, search_phone=full, columns=columns).order_by(*f.ordering.order_by())
-    for (code, name, anonymised_at, store_id, category, grade, tier_id, points, mobile, email, purchases, spend,
-         last_purchase, clv, consent) in db.session.execute(stmt.execution_options(yield_per=1000)):
+
+    def day(value):
+        if value is None:
+            return ""
+        return value.isoformat() if csv_dates else value
+
+    def hidden(value):
+        return value if full or not value else importer.MASKED
+
+    for r in db.session.execute(stmt.execution_options(yield_per=1000)):
         yield [
-            code, anonymised if anonymised_at else name, store_codes.get(store_id, ""), categories[category], grade,
-            tiers.get(tier_id, ""), points, mobile if full else mask_mobile(mobile),
-            email if full else mask_email(email), purchases, float(spend),
-            last_purchase.isoformat() if last_purchase else "", float(clv), yes if consent else no,
+            store_codes.get(r.store_id, ""), r.code, anonymised if r.anonymised_at else r.name,
+            labels["gender"].get(r.gender, ""), day(r.birthday), r.mobile if full else mask_mobile(r.mobile),
+            r.landline if full else mask_mobile(r.landline), r.email if full else mask_email(r.email),
+            hidden(r.address), r.postal_code or "", labels["customer_type"].get(r.customer_type, ""),
+            labels["source"].get(r.source, ""), labels["relationship_type"].get(r.relationship_type, ""),
+            r.occupation or "", r.interests or "", r.habits or "", r.tags or "", r.notes or "",
+            yes if r.consent else no, day(local_date(r.consent_at) if r.consent_at else None),
+            labels["consent_method"].get(r.consent_method, "") if r.consent_method else "", r.consent_purpose or "",
+            r.points, r.commission_code or "", r.tax_no or "", r.credit_record or "",
+            float(r.sales_limit) if r.sales_limit is not None else "", hidden(r.delivery_address),
+            hidden(r.invoice_address),
+            r.province or "", r.city or "", r.district if full else "", labels["category"][r.category], r.grade,
+            tiers.get(r.tier_id, ""), r.purchase_count, float(r.total_spend), day(r.last_purchase_on),
+            float(r.clv), r.loyalty_score if r.loyalty_score is not None else "",
         ]
 
 
@@ -188,7 +241,7 @@ def export(fmt: str):
     if fmt == "csv":
         with open(spool.fileno(), "w", encoding="utf-8-sig", newline="", closefd=False) as text:
             writer = csv.writer(text)
-            for row in _export_rows(f):
+            for row in _export_rows(f, csv_dates=True):
                 writer.writerow([spreadsheets.csv_cell(v) for v in row])
                 count += 1
     else:
@@ -196,7 +249,7 @@ def export(fmt: str):
 
         book = Workbook(write_only=True)
         sheet = book.create_sheet(_("Customers"))
-        for row in _export_rows(f):
+        for row in _export_rows(f, csv_dates=False):
             sheet.append(spreadsheets.xlsx_row(sheet, row))
             count += 1
         book.save(spool)
