@@ -219,7 +219,8 @@ def test_every_customer_page_fits_a_phone(live_server, browser, username, langua
              "/customers/care", "/customers/care?tab=birthday", "/customers/care?tab=no-consent",
              "/customers/care?tab=follow_up",
              "/customers/duplicates", "/customers/imports", "/customers/new", customer, customer + "?history=all",
-             customer + "/edit", customer + "/purchases/new", customer + "/contacts/new", customer + "/consent"]
+             customer + "/edit", customer + "/purchases/new", customer + "/contacts/new", customer + "/consent",
+             customer + "/analysis", customer + "/loyalty"]
     if username == "hq-admin":
         pages += ["/customers/rules", customer + "/access-log"]
     wide = {}

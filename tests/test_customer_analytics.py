@@ -70,13 +70,19 @@ def test_lifetime_value_is_the_present_value_of_the_expected_margin():
     assert analytics.retention(per_year, 1.0) == pytest.approx(0.674885, abs=1e-6)
     assert analytics.lifetime_value(spend, per_year, 1.0, RULES) == Decimal("5711.21")
     assert analytics.grade_for(Decimal("5711.21"), RULES) == "B"  # A from 8,000
-    # 142 days after the last purchase, past the absence limit (2 x 731 / 11 = 132.9 days), the
-    # expected return shrinks: recency = (265.8 - 142) / 132.9 = 0.9316.
+    # 142 days later without a purchase: S and f over 873 days; past the absence limit
+    # (2 x 731 / 11 = 132.9 days) recency falls towards the lapse at 2 x max(132.9, 180) = 360:
+    # (360 - 142) / (360 - 132.9) = 0.95997.
+    later = last + timedelta(days=142)
+    spend, per_year = analytics.yearly_spend(Decimal("24000"), 12, first, later), analytics.yearly_purchases(12, first, later)
+    assert (spend, per_year) == (Decimal("10041.24"), 5.0206)
     limit = 2 * 731 / 11
-    factor = analytics.recency(142, limit)
-    assert factor == pytest.approx(0.9316, abs=1e-4)
-    assert analytics.lifetime_value(spend, per_year, factor, RULES) == Decimal("4799.41")
-    assert analytics.recency(266, limit) == 0.0  # lapsed at twice the limit: nothing expected
+    end = analytics.lapse_after(limit, RULES)
+    assert end == 360.0
+    factor = analytics.recency(142, limit, end)
+    assert factor == pytest.approx(0.95997, abs=1e-5)
+    assert analytics.lifetime_value(spend, per_year, factor, RULES) == Decimal("3860.15")
+    assert analytics.recency(360, limit, end) == 0.0  # lapsed: nothing expected
     assert analytics.lifetime_value(spend, per_year, 0.0, RULES) == Decimal("0.00")
     # One purchase of 1,000: r = 0.9 x 1 / 3 = 0.3; CLV = 0.3 x 1,000 x 0.3 / 0.8.
     assert analytics.lifetime_value(Decimal("1000"), 1.0, 1.0, RULES) == Decimal("112.50")
@@ -86,7 +92,13 @@ def test_lifetime_value_is_the_present_value_of_the_expected_margin():
 
 
 def test_two_purchases_a_week_apart_are_not_a_years_habit():
-    """A history shorter than a year counts as one year, for spend and for frequency alike."""
+    """A history shorter than a year counts as one year, for spend and for frequency alike; a
+    new purchase raises the yearly figures, a long silence lowers them (issue 8: a purchase after
+    434 days used to lower the customer's value)."""
+    first = date(2024, 1, 1)
+    before = analytics.yearly_spend(Decimal("10000"), 4, first, date(2026, 1, 1))
+    after = analytics.yearly_spend(Decimal("11288.50"), 5, first, date(2026, 1, 1))
+    assert after > before and analytics.yearly_spend(Decimal("10000"), 4, first, date(2027, 1, 1)) < before
     first, last = date(2026, 1, 1), date(2026, 1, 8)
     assert analytics.yearly_spend(Decimal("2000"), 2, first, last) == Decimal("2000.00")
     assert analytics.yearly_purchases(2, first, last) == 2.0
@@ -243,10 +255,10 @@ def test_customer_page_explains_a_same_day_history(app, world, login_as):
 
 
 def _vip_history(store, name, last_ago):
-    """Eight purchases of 3,000 in three product lines, every 45 days, the last ``last_ago`` days ago."""
+    """Eight purchases of 5,000 in three product lines, every 40 days, the last ``last_ago`` days ago."""
     customer = make_customer(store, name)
     for i, kind in enumerate(["furniture", "bedding", "lighting"] * 2 + ["furniture"] * 2):
-        purchase = make_purchase(customer, TODAY - timedelta(days=last_ago + 45 * i), "3000.00")
+        purchase = make_purchase(customer, TODAY - timedelta(days=last_ago + 40 * i), "5000.00")
         purchase.product_type = kind
     db.session.flush()
     analytics.refresh([customer.id])
@@ -262,20 +274,22 @@ def test_a_vip_who_stays_away_lapses_to_regular_and_loses_value_night_by_night(a
     store = db.session.get(Store, world.a_stores[0])
     customer = _vip_history(store, "常客", last_ago=5)
     rules = analytics.get_rules()
-    # 8 purchases over 315 days: a year's history, 8 a year, 24,000 yuan a year, 3 product lines:
-    # r = 0.9 x 8 / 10 = 0.72, CLV = 0.3 x 24,000 x 0.72 / 0.38 = 13,642.11.
-    assert (customer.yearly_purchases, customer.yearly_spend, customer.product_types) == (8.0, Decimal("24000.00"), 3)
-    assert customer.category == "vip" and customer.grade == "A"
-    limit = analytics.absence_limit(customer, rules)  # 2 x 45 = 90 days
-    assert limit == 90
-    # The calendar moves on: past the absence limit the value shrinks; at twice it the VIP has lapsed.
-    for days_later, category, grade in ((80, "vip", "A"), (140, "vip", "B"), (176, "regular", "C")):
+    # 8 purchases over 285 days to today: counted as a year, 8 a year, 40,000 yuan a year, 3 product
+    # lines: r = 0.9 x 8 / 10 = 0.72, CLV = 0.3 x 40,000 x 0.72 / 0.38 = 22,736.84.
+    assert (customer.yearly_purchases, customer.yearly_spend, customer.product_types) == (8.0, Decimal("40000.00"), 3)
+    assert customer.category == "vip" and customer.grade == "A" and customer.clv == Decimal("22736.84")
+    limit = analytics.absence_limit(customer, rules)  # 2 x 40 = 80 days
+    assert limit == 80
+    # The calendar moves on: past the absence limit the value shrinks; at 2 x max(80, 180) = 360
+    # days the VIP has lapsed. After 200 more days (205 without a purchase) the history spans
+    # 485 days: 30,123 a year, still VIP, but r = 0.9 x 6.02 / 8.02 x (360 - 205) / 280 = 0.374: B.
+    for days_later, category, grade in ((80, "vip", "A"), (200, "vip", "B"), (356, "regular", "C")):
         network_jobs.nightly(today=TODAY + timedelta(days=days_later))
         db.session.refresh(customer)
         expected = analytics.figures_for(customer, rules, analytics.tiers(), TODAY + timedelta(days=days_later))
         assert (customer.category, customer.grade) == (category, grade), days_later
-        assert (customer.clv, customer.category, customer.grade, customer.tier_id) == (
-            expected["clv"], expected["category"], expected["grade"], expected["tier_id"])
+        assert (customer.clv, customer.category, customer.grade, customer.tier_id, customer.yearly_spend) == (
+            expected["clv"], expected["category"], expected["grade"], expected["tier_id"], expected["yearly_spend"])
     assert customer.clv == Decimal("0.00")
 
 
@@ -297,8 +311,9 @@ def test_stored_figures_agree_with_the_python_rules_for_every_kind_of_history(ap
     for c in made:
         db.session.refresh(c)
         expected = analytics.figures_for(c, rules, tier_list, TODAY)
-        assert (c.clv, c.category, c.grade, c.tier_id) == (
-            expected["clv"], expected["category"], expected["grade"], expected["tier_id"]), c.name
+        assert (c.clv, c.category, c.grade, c.tier_id, c.yearly_spend, c.yearly_purchases) == (
+            expected["clv"], expected["category"], expected["grade"], expected["tier_id"], expected["yearly_spend"],
+            expected["yearly_purchases"]), c.name
         grades.add(c.grade)
     assert grades == {"A", "B", "C"}
 
@@ -322,3 +337,12 @@ def test_tier_conditions_must_rise_with_rank(app, world, login_as):
     form["min_spend"] = "100"
     response = admin.post_form(f"/customers/rules/tiers/{silver.id}", form)
     assert response.status_code == 302
+    # "0 = not used" is no way around it: a top tier reached by points alone, which the tiers
+    # below do not use, would let in customers with a fraction of their spend (issue 8 trial).
+    top = {"rank": "4", "name_zh": "黑卡会员", "name_en": "Black", "min_spend": "0", "min_orders": "0",
+           "min_points": "5000", "active_within_days": "180", "version": "1"}
+    response = admin.post_form("/customers/rules/tiers", top)
+    assert response.status_code == 400 and "更高等级不能通过积分达到" in response.text
+    response = admin.post_form("/customers/rules", {"gross_margin_pct": "abc"})
+    assert response.text.count("不是有效的小数") == 1 and "请输入 0.01 至 100 之间的数字" not in response.text
+    assert 'value="abc"' in response.text  # shown as typed, not emptied by a number box

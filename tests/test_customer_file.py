@@ -32,16 +32,19 @@ def test_analysis_notes_are_a_dated_history_and_credit_needs_a_rating(app, world
     assert manager.post_form(url, {**credit, "credit_rating": "poor", "noted_on": TODAY.isoformat(),
                                    "text": "两笔货款逾期三十天"}).status_code == 302
     assert manager.post_form(url, {"topic": "competitors", "noted_on": TODAY.isoformat(), "source": "survey",
-                                   "credit_rating": "good", "text": "同时在宜家采购"}).status_code == 302
+                                   "text": "同时在宜家采购"}).status_code == 302
     notes = _get(app, CustomerAnalysis, customer_id=cid)
     assert sorted((n.topic, n.credit_rating) for n in notes) == [
-        ("competitors", None), ("credit", "good"), ("credit", "poor")]  # only credit notes keep a rating
+        ("competitors", None), ("credit", "good"), ("credit", "poor")]
     history = manager.get(url).text
     assert history.index("两笔货款逾期三十天") < history.index("按期付款")  # newest first
     show = manager.get(f"/customers/{cid}").text
     assert "两笔货款逾期三十天" in show and "按期付款" not in show  # the page shows the latest per topic
     future = {**credit, "credit_rating": "good", "noted_on": (TODAY + timedelta(days=1)).isoformat()}
     assert "记录日期不能晚于今天" in manager.post_form(url, future).text
+    assert "2000 年以前" in manager.post_form(url, {**credit, "credit_rating": "good", "noted_on": "1900-01-01"}).text
+    rated = {"topic": "demand", "noted_on": TODAY.isoformat(), "source": "survey", "credit_rating": "good", "text": "x"}
+    assert "只有信用情况记录才有评级" in manager.post_form(url, rated).text  # not dropped in silence
 
 
 def test_notes_and_assessments_stay_inside_the_franchisee_and_read_only_roles_cannot_add(app, world, login_as):
@@ -66,6 +69,7 @@ def test_the_seven_loyalty_measures_make_a_score_per_customer_and_per_store(app,
     manager = login_as("manager_a")
     url = f"/customers/{cid}/loyalty"
     page = manager.get(url).text
+    assert "1 · 20% 以下" in page and "Under 20 %" not in page  # the answers in the reader's language
     for measure in ("重复购买次数", "购买量占其总需求的比例", "对本企业品牌的关心程度", "购买时的挑选时间",
                     "对价格的敏感程度", "对竞争产品的态度", "对产品质量事故的承受能力"):
         assert measure in page
@@ -125,6 +129,14 @@ def test_occupation_interests_habits_and_the_investment_record_are_kept(app, wor
     manager = login_as("manager_a")
     edit = manager.get(f"/customers/{cid}/edit").text
     assert 'name="occupation"' in edit and 'name="habits"' in edit
+    from tests.test_customers import CONSENTED, VALID
+
+    data = VALID | CONSENTED | {"name": "甲方顾客", "mobile": "13800000001", "version": "1",
+                                "habits": "周末上午到店，喜欢先看样品", "occupation": "教师（退休）"}
+    assert manager.post_form(f"/customers/{cid}/edit", data).status_code == 302
+    with app.app_context(), unscoped():
+        saved = db.session.get(Customer, cid)
+        assert (saved.habits, saved.occupation) == ("周末上午到店，喜欢先看样品", "教师（退休）")  # punctuation as typed
     contact = {"occurred_at": f"{(TODAY - timedelta(days=1)).isoformat()}T10:00", "method": "visit", "purpose": "routine", "cost": "120",
                "products_services": "免费上门测量", "cooperation": "联合小区推广活动", "outcome": "顾客确认方案"}
     assert manager.post_form(f"/customers/{cid}/contacts/new", contact).status_code == 302

@@ -618,3 +618,30 @@ def test_birthday_greetings_go_to_every_consenting_customer_and_gifts_to_importa
     rows = page.split("<tr>")
     assert any("寿星贵宾" in r and "care-gift" in r for r in rows)
     assert not any("寿星普通" in r and "care-gift" in r for r in rows)
+
+
+def test_a_holiday_greets_every_consenting_customer_by_message_and_important_ones_in_person(app, world, login_as):
+    """Seed 002: holiday wishes to all who agreed to be contacted (by message, from the exported
+    list), in person with a gift for VIP and grade-A customers (a task each)."""
+    from app.models import CareHoliday, Store
+    from app.services import customer_care as care
+    from app.services import customer_analytics as analytics
+    from tests.factories import make_customer
+
+    today = local_today()
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        holiday = CareHoliday(on=today + timedelta(days=3), name_zh="测试节", name_en="Test Day")
+        db.session.add(holiday)
+        make_customer(store, "节日贵宾", consent=True, category="vip")
+        make_customer(store, "节日普通", consent=True)
+        db.session.flush()
+        care.generate(analytics.get_rules(), today)
+        db.session.commit()
+        holiday_id = holiday.id
+    owner = login_as("owner_a")
+    page = owner.get(f"/customers/care?tab=holiday-{holiday_id}").text
+    assert "节日贵宾" in page and "节日普通" not in page  # in person: the important ones
+    assert 'data-testid="holiday-greeting"' in page and "consent=yes" in page
+    export = owner.get("/customers/export.csv?consent=yes").data.decode("utf-8-sig")
+    assert "节日普通" in export and "节日贵宾" in export and "甲二顾客" not in export  # a2 has no consent

@@ -186,9 +186,11 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     # date.toordinal() of the last purchase, 0 if none: churn rules compare it in SQL and
     # the default list sorts on it (never NULL, so keyset pages need no NULL ordering).
     last_purchase_day: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The same for the first purchase: yearly spend and purchases run from it to today.
+    first_purchase_day: Mapped[int] = mapped_column(default=0, server_default="0")
     usual_interval_days: Mapped[float | None]
-    # Spend and purchases per year over the customer's own history (at least a year), and how
-    # many product types they bought: what CLV and category are computed from.
+    # Spend and purchases per year from the first purchase to today (at least a year), and how
+    # many product types they bought: what CLV and category are computed from (set with them).
     yearly_spend: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     yearly_purchases: Mapped[float] = mapped_column(default=0.0, server_default="0")
     product_types: Mapped[int] = mapped_column(default=0, server_default="0")

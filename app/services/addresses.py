@@ -15,7 +15,6 @@ so "中山路 88 号" stays an address without divisions instead of becoming 中
 """
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -136,7 +135,9 @@ _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff])\s+|\s+(?=[\u3000-\u9fff])")
 
 
 def _clean(text: str) -> str:
-    return _CJK_SPACE.sub("", " ".join(unicodedata.normalize("NFKC", text).split()))
+    from app.services.customer_fields import fold_width
+
+    return _CJK_SPACE.sub("", " ".join(fold_width(text).split()))
 
 
 def parse(address: str | None) -> Parsed:

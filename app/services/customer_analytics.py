@@ -19,25 +19,28 @@ margin the customer is expected to bring from today on:
 
     CLV = m × S × r / (1 + d − r)
 
-- ``S``, yearly spend: total spend / the years between the first and the last purchase, at
-  least one year (one purchase: its amount); ``f``, purchases a year, the same way.
+- ``S``, yearly spend: total spend / the years from the first purchase to today, at least one
+  year (one purchase: its amount); ``f``, purchases a year, the same way. A purchase raises
+  both; a long silence lowers them.
 - ``m``, gross margin, and ``d``, yearly discount rate: set by headquarters.
 - ``r``, the chance the customer is still buying a year from now (retention):
   ``RETENTION_CAP × f / (f + RETENTION_HALF_RATE) × recency``. Frequent buyers stay longer;
   ``recency`` is 1 until the customer passes their own absence limit (the churn rule), then
-  falls in a straight line to 0 at ``LAPSE_MULTIPLE`` times that limit: the customer has lapsed.
+  falls in a straight line to 0 when they have lapsed: at ``LAPSE_MULTIPLE`` times that limit,
+  and not before ``LAPSE_MULTIPLE`` times the single-purchase limit (360 days by default).
 - ``r / (1 + d − r)`` is the sum over the coming years t = 1, 2, ... of r^t / (1 + d)^t: a
   year's margin received while the customer stays, discounted to today. The undiscounted
   expected remaining life is r / (1 − r) years.
 
 Worked example (tests/test_customer_analytics.py): 12 purchases worth 24,000 yuan from
-2024-11-01 to 2026-11-02 (731 days, 2.0014 years) → S = 11,991.79, f = 5.9959;
+2024-11-01 to today, 2026-11-02 (731 days, 2.0014 years) → S = 11,991.79, f = 5.9959;
 r = 0.9 × 5.9959 / 7.9959 = 0.67488; with m = 30 % and d = 10 %,
-CLV = 0.3 × 11,991.79 × 0.67488 / (1.1 − 0.67488) = 5,711.21: grade B (A from 8,000). Their
-absence limit is 2 × 66.5 days = 132.9 days; 142 days after the last purchase, recency = (265.8 − 142) /
-132.9 = 0.9316, r = 0.6287 and CLV = 4,799.41, still B. At 265.8 days they have lapsed:
-CLV 0, grade C, and no longer VIP. One purchase of 1,000: r = 0.9 × 1 / 3 = 0.3,
-CLV = 0.3 × 1,000 × 0.3 / 0.8 = 112.50.
+CLV = 0.3 × 11,991.79 × 0.67488 / (1.1 − 0.67488) = 5,711.21: grade B (A from 8,000).
+142 days later without a purchase: the history spans 873 days, S = 10,041.24, f = 5.0206;
+their absence limit is 2 × 66.5 = 132.9 days and they lapse at 2 × max(132.9, 180) = 360, so
+recency = (360 − 142) / (360 − 132.9) = 0.95997, r = 0.61785 and CLV = 3,860.15 (grade B).
+At 360 days they have lapsed: CLV 0, grade C, no longer VIP. One purchase of 1,000:
+r = 0.9 × 1 / 3 = 0.3, CLV = 0.3 × 1,000 × 0.3 / 0.8 = 112.50.
 
 Category (R8): potential until the first purchase; VIP when not lapsed, and S reaches the
 VIP spend or f the VIP purchases a year, and they bought at least the VIP number of product
@@ -46,7 +49,7 @@ types; otherwise regular. A VIP who stays away lapses to regular.
 Tier (R10): the highest tier reached by lifetime spend, purchases or points (any one), whose
 activity condition (a purchase within ``active_within_days``) the customer meets.
 
-Everything that depends on today (recency, lapse, activity) is recomputed every night.
+Everything that depends on today (S, f, recency, lapse, activity) is recomputed every night.
 """
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -157,34 +160,42 @@ RETENTION_HALF_RATE = 2.0
 LAPSE_MULTIPLE = 2.0
 
 
-def _years(first: date | None, last: date | None) -> float:
-    """The years the customer's history spans, at least one."""
-    if first is None or last is None:
+def _years(first: date | None, today: date | None) -> float:
+    """The years from the customer's first purchase to today, at least one."""
+    if first is None or today is None:
         return 1.0
-    return max((last - first).days / 365.25, 1.0)
+    return max((today - first).days / 365.25, 1.0)
 
 
-def yearly_spend(total: Decimal, count: int, first: date | None, last: date | None) -> Decimal:
-    """Spend per year over the customer's own history (a history shorter than a year counts as one)."""
+def yearly_spend(total: Decimal, count: int, first: date | None, today: date | None) -> Decimal:
+    """Spend per year from the first purchase to today (a history shorter than a year counts as
+    one): a purchase raises it, a long silence lowers it."""
     if count < 1:
         return Decimal("0")
-    return (Decimal(total) / Decimal(repr(_years(first, last)))).quantize(CENT, ROUND_HALF_UP)
+    return (Decimal(total) / Decimal(repr(_years(first, today)))).quantize(CENT, ROUND_HALF_UP)
 
 
-def yearly_purchases(count: int, first: date | None, last: date | None) -> float:
-    """Purchases per year over the customer's own history, the same way (4 decimals)."""
+def yearly_purchases(count: int, first: date | None, today: date | None) -> float:
+    """Purchases per year the same way (4 decimals)."""
     if count < 1:
         return 0.0
-    return round(count / _years(first, last), 4)
+    return round(count / _years(first, today), 4)
 
 
-def recency(days_since: int, limit: float | None) -> float:
-    """1 until the absence limit, then down in a straight line to 0 at LAPSE_MULTIPLE × the limit."""
+def lapse_after(limit: float, rules) -> float:
+    """Days without a purchase after which a customer has lapsed: LAPSE_MULTIPLE times their
+    absence limit, and never sooner than LAPSE_MULTIPLE times the single-purchase limit (two
+    quick purchases are not a rhythm to be judged by within weeks)."""
+    return LAPSE_MULTIPLE * max(limit, float(rules.churn_single_purchase_days))
+
+
+def recency(days_since: int, limit: float | None, end: float | None = None) -> float:
+    """1 until the absence limit, then down in a straight line to 0 at ``end`` (lapsed)."""
     if limit is None:
         return 0.0
     if days_since <= limit:
         return 1.0
-    end = LAPSE_MULTIPLE * limit
+    end = end if end is not None else LAPSE_MULTIPLE * limit
     if days_since >= end:
         return 0.0
     return (end - days_since) / (end - limit)
@@ -258,9 +269,10 @@ def value_parts(customer, rules, today: date) -> ValueParts | None:
         return None
     limit = absence_limit(customer, rules)
     days = today.toordinal() - customer.last_purchase_day
-    factor = recency(days, limit)
+    end = lapse_after(limit, rules)
+    factor = recency(days, limit, end)
     return ValueParts(customer.yearly_spend, customer.yearly_purchases, factor,
-                      retention(customer.yearly_purchases, factor), days >= LAPSE_MULTIPLE * limit)
+                      retention(customer.yearly_purchases, factor), days >= end)
 
 
 # Repeat purchases, the first loyalty measure (R16), on the same five-point scale as the observed
@@ -284,15 +296,20 @@ def figures_for(customer, rules, tier_list, today: date) -> dict:
     """What the stored figures of one customer should be on ``today`` (the same rules as
     ``_rule_values`` in SQL); tests compare the two."""
     days = today.toordinal() - customer.last_purchase_day if customer.purchase_count else None
+    first = date.fromordinal(customer.first_purchase_day) if customer.purchase_count else None
+    spend = yearly_spend(customer.total_spend, customer.purchase_count, first, today)
+    per_year = yearly_purchases(customer.purchase_count, first, today)
     limit = absence_limit(customer, rules)
-    factor = recency(days, limit) if days is not None else 0.0
-    clv = lifetime_value(customer.yearly_spend, customer.yearly_purchases, factor, rules) if days is not None else Decimal("0.00")
-    lapsed = days is not None and days >= LAPSE_MULTIPLE * limit
+    end = lapse_after(limit, rules) if days is not None else None
+    factor = recency(days, limit, end) if days is not None else 0.0
+    clv = lifetime_value(spend, per_year, factor, rules) if days is not None else Decimal("0.00")
+    lapsed = days is not None and days >= end
     tier = tier_for(customer.total_spend, customer.purchase_count, customer.points, tier_list, days)
     return {
+        "yearly_spend": spend,
+        "yearly_purchases": per_year,
         "clv": clv,
-        "category": category_for(customer.purchase_count, customer.yearly_spend, customer.yearly_purchases,
-                                 customer.product_types, lapsed, rules),
+        "category": category_for(customer.purchase_count, spend, per_year, customer.product_types, lapsed, rules),
         "grade": grade_for(clv, rules),
         "tier_id": tier.id if tier is not None else None,
         "loyalty_score": loyalty_score(customer.loyalty_observed, customer.purchase_count),
@@ -345,17 +362,23 @@ def _rule_values(rules, tier_list, today: date):
     """``figures_for`` in SQL, term for term, for a set-based UPDATE."""
     days = literal(today.toordinal()) - Customer.last_purchase_day
     limit = _limit_sql(rules)
-    end = limit * LAPSE_MULTIPLE
+    single = float(rules.churn_single_purchase_days)
+    end = case((limit > single, limit), else_=single) * LAPSE_MULTIPLE
     factor = case((days <= limit, 1.0), (days >= end, 0.0), else_=(end - days) / (end - limit))
-    per_year = Customer.yearly_purchases
+    span = (literal(today.toordinal()) - Customer.first_purchase_day) / 365.25
+    years = case((span > 1.0, span), else_=1.0)
+    spend = case((Customer.purchase_count == 0, 0),
+                 else_=func.round(cast(Customer.total_spend / years, Numeric(18, 6)), 2))
+    per_year = case((Customer.purchase_count == 0, 0),
+                    else_=func.round(cast(Customer.purchase_count / years, Numeric(18, 8)), 4))
     r = RETENTION_CAP * per_year / (per_year + RETENTION_HALF_RATE) * factor
     margin, rate = float(rules.gross_margin_pct) / 100, float(rules.discount_rate_pct) / 100
-    value = margin * Customer.yearly_spend * r / (1 + rate - r)
+    value = margin * spend * r / (1 + rate - r)
     clv = case((Customer.purchase_count == 0, 0), else_=func.round(cast(value, Numeric(18, 6)), 2))
     lapsed = days >= end
     category = case(
         (Customer.purchase_count == 0, literal("potential")),
-        (and_(or_(Customer.yearly_spend >= rules.vip_min_spend, per_year >= rules.vip_min_orders),
+        (and_(or_(spend >= rules.vip_min_spend, per_year >= rules.vip_min_orders),
               Customer.product_types >= rules.vip_min_product_types, ~lapsed), literal("vip")),
         else_=literal("regular"),
     )
@@ -377,7 +400,7 @@ def _rule_values(rules, tier_list, today: date):
         if tier.active_within_days:
             reached = and_(reached, Customer.purchase_count > 0, days <= tier.active_within_days)
         whens.append((reached, literal(tier.id)))
-    values = {"clv": clv, "category": category, "grade": grade}
+    values = {"yearly_spend": spend, "yearly_purchases": per_year, "clv": clv, "category": category, "grade": grade}
     values["tier_id"] = case(*whens, else_=None) if whens else None
     repeat = 1 + sum(case((Customer.purchase_count >= n, 1), else_=0) for n in REPEAT_SCORE_FROM)
     values["loyalty_score"] = cast(
@@ -433,7 +456,7 @@ def refresh(customer_ids, today: date | None = None) -> None:
         }
         params = []
         columns = ("purchase_count", "total_spend", "first_purchase_on", "last_purchase_on", "last_purchase_day",
-                   "usual_interval_days", "yearly_spend", "yearly_purchases", "product_types")
+                   "first_purchase_day", "usual_interval_days", "product_types")
         table = Customer.__table__
         # A Core executemany: the ORM's bulk update by key would bump the version column.
         stmt = table.update().where(table.c.id == bindparam("customer_id")).values({c: bindparam(c) for c in columns})
@@ -449,9 +472,8 @@ def refresh(customer_ids, today: date | None = None) -> None:
                 "first_purchase_on": first,
                 "last_purchase_on": last,
                 "last_purchase_day": last.toordinal() if last else 0,
+                "first_purchase_day": first.toordinal() if first else 0,
                 "usual_interval_days": usual_interval(count, first, last),
-                "yearly_spend": yearly_spend(total, count, first, last),
-                "yearly_purchases": yearly_purchases(count, first, last),
                 # A history recorded before the type was asked (none typed) counts as one type.
                 "product_types": (row.types or 1) if row else 0,
             })

@@ -210,7 +210,9 @@ def generate(rules, today: date, where=None) -> int:
                        literal(day), literal("open"), literal(None), literal(None), literal(day.year), literal(True))
                 .where(*scope, Customer.consent.is_(True), Customer.birthday_md.in_(mds), ~greeted, ~_task_exists(ref))
             )
-        # Holiday greetings for important customers (VIP or grade A) who agreed to contact.
+        # Holiday greetings in person (with a gift) for important customers (VIP or grade A) who
+        # agreed to contact; everyone else who agreed gets the greeting by message, from the
+        # export the holiday tab links to (a task each would be a million rows a holiday).
         for holiday in upcoming_holidays(rules, today):
             ref = f"h:{holiday.id}"
             greeted = exists().where(Contact.customer_id == Customer.id, Contact.purpose == "holiday",

@@ -80,8 +80,18 @@ def name_key(name: str) -> str:
     return re.sub(r"[\s\.\-·•_'’]+", "", text)[:60]
 
 
+# Full-width letters, digits and the ideographic space as their plain forms; Chinese punctuation
+# (，。（）：) stays as typed. NFKC turned "偶有延迟，已结清" into "偶有延迟,已结清" on every save.
+_WIDTH = {code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+_WIDTH[0x3000] = 0x20
+
+
+def fold_width(value) -> str:
+    return unicodedata.normalize("NFC", str(value or "")).translate(_WIDTH)
+
+
 def clean_name(value) -> str:
-    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value or ""))).strip()
+    text = re.sub(r"\s+", " ", fold_width(value)).strip()
     if not text:
         raise FieldError(_m("A name is required."))
     if len(text) > 60:
@@ -163,7 +173,7 @@ def normalise_postal_code(value) -> str | None:
 
 
 def normalise_text(value, max_length: int) -> str | None:
-    text = re.sub(r"[ \t]+", " ", unicodedata.normalize("NFKC", str(value or ""))).strip()
+    text = re.sub(r"[ \t]+", " ", fold_width(value)).strip()
     if not text:
         return None
     if len(text) > max_length:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
@@ -250,7 +251,7 @@ class AnalysisForm(OnceForm):
                         validators=[Chosen()])
     noted_on = FlexibleDateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
     source = SelectField(_l("Source"), choices=choices(ANALYSIS_SOURCES.items()))
-    credit_rating = SelectField(_l("Credit rating"), coerce=text_or_blank,
+    credit_rating = SelectField(_l("Credit rating"), coerce=text_or_blank, default=0,
                                 choices=choices(CREDIT_RATINGS.items(), blank=True))
     text = TextAreaField(_l("Note"), validators=[DataRequired(), safe_text(1000)])
 
@@ -262,10 +263,14 @@ class AnalysisForm(OnceForm):
     def validate_noted_on(self, field):
         if field.data and field.data > local_today():
             raise ValidationError(_l("A note cannot be dated in the future."))
+        if field.data and field.data.year < 2000:
+            raise ValidationError(_l("Notes before 2000 are not recorded."))
 
     def validate_credit_rating(self, field):
         if self.topic.data == "credit" and not field.data:
             raise ValidationError(_l("A credit note needs a rating."))
+        if self.topic.data and self.topic.data != "credit" and field.data:
+            raise ValidationError(_l("Only credit notes have a rating: choose the topic Credit status, or no rating."))
 
     def data_for_model(self) -> dict:
         return {"topic": self.topic.data, "noted_on": self.noted_on.data, "source": self.source.data,
@@ -273,9 +278,11 @@ class AnalysisForm(OnceForm):
 
 
 def _level(name: str, label):
+    # The option text is built when the page is drawn, in the reader's language (an f-string
+    # here froze the English labels at import time).
     return SelectField(label, coerce=int, choices=[SelectChoice(0, _l("Please choose"))] + [
-        SelectChoice(i, f"{i} · {text}") for i, text in enumerate(LOYALTY_LEVELS[name], start=1)],
-        validators=[Chosen()])
+        SelectChoice(i, LazyString(lambda i=i, text=text: f"{i} · {text}"))
+        for i, text in enumerate(LOYALTY_LEVELS[name], start=1)], validators=[Chosen()])
 
 
 class LoyaltyForm(OnceForm):
@@ -298,6 +305,8 @@ class LoyaltyForm(OnceForm):
     def validate_assessed_on(self, field):
         if field.data and field.data > local_today():
             raise ValidationError(_l("An assessment cannot be dated in the future."))
+        if field.data and field.data.year < 2000:
+            raise ValidationError(_l("Assessments before 2000 are not recorded."))
 
     def data_for_model(self) -> dict:
         data = {name: getattr(self, name).data for name in OBSERVED_MEASURES}

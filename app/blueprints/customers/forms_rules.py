@@ -4,21 +4,35 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
+from wtforms.widgets import TextInput
 
 from app.forms import OnceForm, VersionedForm, safe_text
+
+
+class InRange(NumberRange):
+    """NumberRange that stays quiet when the value could not be read at all: the field already
+    says "not a valid number", and a second message under it only confused."""
+
+    def __call__(self, form, field):
+        if field.data is None and field.process_errors:
+            return
+        super().__call__(form, field)
 
 
 def _int(label, low, high, **kwargs):
     return IntegerField(label, validators=[
         InputRequired(message=_l("Enter a whole number.")),
-        NumberRange(min=low, max=high, message=_l("Enter a number from %(min)s to %(max)s.", min=low, max=high)),
+        InRange(min=low, max=high, message=_l("Enter a number from %(min)s to %(max)s.", min=low, max=high)),
     ], **kwargs)
 
 
 def _dec(label, low, high, places=2, **kwargs):
-    return DecimalField(label, places=places, validators=[
+    # A text box (with the decimal keypad on phones, inputmode in the template), not type=number:
+    # a browser shows a number box holding "abc" or "30,5" as empty, so the user could not see
+    # what was refused.
+    return DecimalField(label, places=places, widget=TextInput(), validators=[
         InputRequired(message=_l("Enter a number.")),
-        NumberRange(min=low, max=high, message=_l("Enter a number from %(min)s to %(max)s.", min=low, max=high)),
+        InRange(min=low, max=high, message=_l("Enter a number from %(min)s to %(max)s.", min=low, max=high)),
     ], **kwargs)
 
 
@@ -73,6 +87,25 @@ class TierForm(VersionedForm):
             self.rank.errors.append(_l("Another tier has this rank."))
             return False
         ok = True
+        # A higher tier offers no way in that the tiers below it lack: with "any one condition
+        # is enough", a points-only top tier let customers with a fraction of the spend in.
+        mine_kinds = {name for name, _label in self.RISING if getattr(self, name).data}
+        for other in self.others:
+            theirs_kinds = {name for name, _label in self.RISING if getattr(other, name)}
+            if not theirs_kinds or not mine_kinds:
+                continue  # the entry tier, reached by every member
+            extra = mine_kinds - theirs_kinds if other.rank < rank else theirs_kinds - mine_kinds
+            if extra:
+                name = sorted(extra)[0]
+                field = getattr(self, name) if other.rank < rank else getattr(self, name)
+                message = (_l("A higher tier cannot be reached by %(what)s when the tier %(tier)s (rank %(rank)d) "
+                              "below it is not.", what=dict(self.RISING)[name], tier=other.label(str(get_locale())),
+                              rank=other.rank) if other.rank < rank else
+                           _l("The tier %(tier)s (rank %(rank)d) above this one can be reached by %(what)s, so this "
+                              "tier needs a condition on it too.", what=dict(self.RISING)[name],
+                              tier=other.label(str(get_locale())), rank=other.rank))
+                field.errors.append(message)
+                return False
         for name, label in self.RISING:
             mine = getattr(self, name).data or 0
             if not mine:
@@ -81,7 +114,7 @@ class TierForm(VersionedForm):
                 theirs = getattr(other, name) or 0
                 if theirs and ((other.rank < rank and theirs >= mine) or (other.rank > rank and theirs <= mine)):
                     getattr(self, name).errors.append(_l(
-                        "Must rise with rank: the tier %(tier)s (rank %(rank)d) asks for %(value)s %(what)s.",
+                        "Must rise with rank: the tier %(tier)s (rank %(rank)d) is reached at %(value)s (%(what)s).",
                         tier=other.label(str(get_locale())), rank=other.rank, value=f"{theirs:,}", what=label))
                     ok = False
                     break

@@ -11,6 +11,7 @@ from app.models.customer_file import ANALYSIS_TOPICS, LOYALTY_LEVELS, LOYALTY_ME
 from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
+from app.services import customer_analytics as analytics
 from app.services import customer_file
 
 
@@ -60,4 +61,5 @@ def loyalty(customer_id: int):
     history = customer_file.assessments(customer.id)
     return render_template("customers/loyalty.html", customer=customer, form=form, history=history,
                            measures=customer_file.measures_of(customer, history[0] if history else None),
-                           measure_labels=LOYALTY_MEASURES, levels=LOYALTY_LEVELS), status
+                           measure_labels=LOYALTY_MEASURES, levels=LOYALTY_LEVELS,
+                           score_of=lambda a: analytics.loyalty_score(a.observed_total, customer.purchase_count)), status

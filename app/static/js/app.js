@@ -23,6 +23,13 @@ document.addEventListener("DOMContentLoaded", () => {
     area.addEventListener("input", show);
     if (area.value) show();
   });
+  // A form sent back with problems: bring the first one into view (on a phone the form may be
+  // thousands of pixels below the top of the page, and the reply opened at the top).
+  const invalid = document.querySelector(".is-invalid");
+  if (invalid && !window.location.hash) {
+    invalid.scrollIntoView({ block: "center" });
+    invalid.focus({ preventScroll: true });
+  }
   // Destructive actions ask first.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
