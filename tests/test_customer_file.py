@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Contact, Customer, CustomerAnalysis, LoyaltyAssessment, StoreStats
+from app.models import Contact, Customer, CustomerAnalysis, StoreStats
 from app.models.base import local_today
 from app.security.tenancy import unscoped
 from app.services import customer_analytics as analytics
@@ -88,7 +88,6 @@ def test_the_seven_loyalty_measures_make_a_score_per_customer_and_per_store(app,
     with app.app_context(), unscoped():
         assert db.session.get(Customer, cid).loyalty_score == 54
     # Repeat purchases move the score without a new observation: 5 purchases score 4 (+3 points).
-    from app.models import Store
     from tests.factories import make_purchase
 
     with app.app_context(), unscoped():

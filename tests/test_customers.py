@@ -309,7 +309,6 @@ RULE_FIELDS = ("vip_min_spend", "vip_min_orders", "vip_min_product_types", "grad
 def test_a_rule_change_regrades_everyone_in_a_background_job_not_the_request(app, world, login_as, monkeypatch):
     """Issue 7: on a million customers a re-grade takes minutes; the request only asks for it."""
     import subprocess
-    from datetime import date
 
     from app.models import Customer, CustomerRules, Store
     from app.services import customer_analytics as analytics

@@ -284,6 +284,35 @@ def _map_headers(header: list) -> dict[str, int]:
 _LABELS: dict[str, dict[str, str]] = {}
 
 
+def cell_reader(cells: dict, errors: list, required_message=None):
+    """``take(column, convert, required=False)`` for one row: the cell converted, or None when
+    empty or wrong (the problem goes to ``errors`` as (column, message))."""
+    def take(column, convert, required=False):
+        value = cells.get(column)
+        if value is None or str(value).strip() == "":  # most optional cells are empty
+            if required:
+                errors.append((column, _m("This column must be filled in.")))
+            return None
+        try:
+            return convert(value)
+        except fields.FieldError as error:
+            errors.append((column, error.args[0]))
+            return None
+    return take
+
+
+def store_of_row(cells: dict, stores: dict, default, errors: list):
+    """The store a row names by its code (one of the open stores in scope), else the import's."""
+    code = str(cells.get("store_code") or "").strip().upper()
+    if not code:
+        return default
+    store = stores.get(code)
+    if store is None:
+        errors.append(("store_code", _m("Store %(code)s is not one of your open stores.", code=code)))
+        return default
+    return store
+
+
 def _choice_labels(key: str) -> dict[str, str]:
     """A choice's labels in every language (an export in English imports too) -> its code."""
     if key not in _LABELS:
@@ -358,23 +387,8 @@ class RowChecker:
             if _MASK_MARK in str(cells.get(column) or ""):
                 cells[column] = None
 
-        def take(column, convert):
-            value = cells.get(column)
-            if value is None or value == "":  # most optional cells are empty; every converter says None
-                return None
-            try:
-                return convert(value)
-            except fields.FieldError as error:
-                errors.append((column, error.args[0]))
-                return None
-
-        store = self.default_store
-        store_code = str(cells.get("store_code") or "").strip().upper()
-        if store_code:
-            store = self.stores.get(store_code)
-            if store is None:
-                errors.append(("store_code", _m("Store %(code)s is not one of your open stores.", code=store_code)))
-                store = self.default_store
+        take = cell_reader(cells, errors)
+        store = store_of_row(cells, self.stores, self.default_store, errors)
         self.read_existing(store)
         data["store"] = store
         code = str(cells.get("code") or "").strip().upper()
@@ -391,7 +405,9 @@ class RowChecker:
             # Update: an empty cell keeps what is on file, so the row is checked as the whole
             # record it will be.
             stored = _stored_cells(existing_id)
-            cells = {**stored, **{k: v for k, v in cells.items() if v is not None and str(v).strip() != ""}}
+            merged = {**stored, **{k: v for k, v in cells.items() if v is not None and str(v).strip() != ""}}
+            cells.clear()  # in place: ``take`` reads this dict
+            cells.update(merged)
         try:
             data["name"] = fields.clean_name(cells.get("name"))
         except fields.FieldError as error:

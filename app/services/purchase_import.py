@@ -135,25 +135,8 @@ class PurchaseChecker:
     def check(self, number: int, cells: dict) -> tuple[dict, list]:
         errors, data = [], {}
 
-        def take(column, convert, required=False):
-            value = cells.get(column)
-            if value is None or str(value).strip() == "":
-                if required:
-                    errors.append((column, _m("This column must be filled in.")))
-                return None
-            try:
-                return convert(value)
-            except fields.FieldError as error:
-                errors.append((column, error.args[0]))
-                return None
-
-        store = self.default_store
-        store_code = str(cells.get("store_code") or "").strip().upper()
-        if store_code:
-            store = self.stores.get(store_code)
-            if store is None:
-                errors.append(("store_code", _m("Store %(code)s is not one of your open stores.", code=store_code)))
-                store = self.default_store
+        take = common.cell_reader(cells, errors)
+        store = common.store_of_row(cells, self.stores, self.default_store, errors)
         self._read(store)
         code = str(cells.get("code") or "").strip().upper()
         mobile = take("mobile", fields.normalise_mobile)

@@ -1,5 +1,5 @@
 """The master file's analysis section and loyalty measures (seed 001; R7, R14, R16)."""
-from flask import abort, render_template, url_for
+from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,8 +15,19 @@ from app.services import customer_analytics as analytics
 from app.services import customer_file
 
 
-def _open(customer_id: int) -> Customer:
-    return get_scoped_or_404(Customer, customer_id)
+def _file_page(customer: Customer, form, add, saved: str, template: str, context):
+    """A page of the file with its list and, for staff who may edit it, a create form: ``add()``
+    makes the record once (Back then Save lands on it), the page shows again with problems."""
+    status = 200
+    if form.is_submitted():
+        if not can(current_user, "customers.edit") or customer.is_anonymised or customer.merged_into_id:
+            abort(403)
+        if form.validate():
+            done = create_once(form, add, lambda _record: request.path, saved)
+            if done:
+                return done
+        status = 400
+    return render_template(template, customer=customer, form=form, **context()), status
 
 
 @bp.route("/<int:customer_id>/analysis", methods=["GET", "POST"])
@@ -24,42 +35,25 @@ def _open(customer_id: int) -> Customer:
 def analysis(customer_id: int):
     """The analysis section as a dated history (the credit history is its credit notes); staff who
     may edit the file add a note below it."""
-    customer = _open(customer_id)
+    customer = get_scoped_or_404(Customer, customer_id)
     form = AnalysisForm()
-    status = 200
-    if form.is_submitted():
-        if not can(current_user, "customers.edit") or customer.is_anonymised or customer.merged_into_id:
-            abort(403)
-        if form.validate():
-            done = create_once(form, lambda: customer_file.add_analysis(customer, form.data_for_model(), current_user),
-                               lambda note: url_for("customers.analysis", customer_id=customer.id),
-                               _("Note added to the analysis section."))
-            if done:
-                return done
-        status = 400
-    return render_template("customers/analysis.html", customer=customer, form=form,
-                           notes=customer_file.analysis_history(customer.id), topics=ANALYSIS_TOPICS), status
+    return _file_page(customer, form, lambda: customer_file.add_analysis(customer, form.data_for_model(), current_user),
+                      _("Note added to the analysis section."), "customers/analysis.html",
+                      lambda: {"notes": customer_file.analysis_history(customer.id), "topics": ANALYSIS_TOPICS})
 
 
 @bp.route("/<int:customer_id>/loyalty", methods=["GET", "POST"])
 @access("customers.view")
 def loyalty(customer_id: int):
     """The seven loyalty measures (R16): the latest assessment, its history, and a new one."""
-    customer = _open(customer_id)
+    customer = get_scoped_or_404(Customer, customer_id)
     form = LoyaltyForm()
-    status = 200
-    if form.is_submitted():
-        if not can(current_user, "customers.edit") or customer.is_anonymised or customer.merged_into_id:
-            abort(403)
-        if form.validate():
-            done = create_once(form, lambda: customer_file.assess_loyalty(customer, form.data_for_model(), current_user),
-                               lambda a: url_for("customers.loyalty", customer_id=customer.id),
-                               _("Loyalty assessment saved."))
-            if done:
-                return done
-        status = 400
-    history = customer_file.assessments(customer.id)
-    return render_template("customers/loyalty.html", customer=customer, form=form, history=history,
-                           measures=customer_file.measures_of(customer, history[0] if history else None),
-                           measure_labels=LOYALTY_MEASURES, levels=LOYALTY_LEVELS,
-                           score_of=lambda a: analytics.loyalty_score(a.observed_total, customer.purchase_count)), status
+
+    def context():
+        history = customer_file.assessments(customer.id)
+        return {"history": history, "measures": customer_file.measures_of(customer, history[0] if history else None),
+                "measure_labels": LOYALTY_MEASURES, "levels": LOYALTY_LEVELS,
+                "score_of": lambda a: analytics.loyalty_score(a.observed_total, customer.purchase_count)}
+
+    return _file_page(customer, form, lambda: customer_file.assess_loyalty(customer, form.data_for_model(), current_user),
+                      _("Loyalty assessment saved."), "customers/loyalty.html", context)
