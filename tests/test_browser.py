@@ -161,6 +161,11 @@ def test_owner_imports_a_file_in_the_background_in_english(live_server, browser,
     page.click("text=Import 2 customers")
     page.wait_for_selector("text=2 customers imported.", timeout=30_000)
     _shot(page, "owner-a-import-en.png")
+    status = page.url
+    page.set_viewport_size({"width": 390, "height": 844})  # the status page on a phone, too
+    page.goto(status)
+    assert page.evaluate(WIDER_THAN_SCREEN) == []
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server + "/customers/?q=Browser")
     assert "Browser Test" in page.inner_text("[data-testid=customer-table]")
     _shot(page, "owner-a-customers-en.png")

@@ -82,6 +82,7 @@ def test_the_seven_loyalty_measures_make_a_score_per_customer_and_per_store(app,
         stats = db.session.scalar(select(StoreStats).where(StoreStats.store_id == customer.store_id))
         assert (stats.loyalty_customers, stats.loyalty_total, stats.loyalty_average) == (1, 54, 54)
     assert 'data-testid="loyalty-score">54<' in manager.get(url).text
+    assert "平均忠诚度得分 54 / 100" in login_as("owner_a").get("/").text  # the store's roll-up, on the dashboard
     # An assessment entered late for an earlier day does not replace the newer one.
     older = {"assessed_on": (TODAY - timedelta(days=90)).isoformat(), **{k: "1" for k in LEVELS}}
     assert manager.post_form(url, older).status_code == 302

@@ -35,6 +35,7 @@ def _customer_figures(today: date) -> dict:
     totals = db.session.execute(select(
         func.coalesce(func.sum(StoreStats.customers), 0), func.coalesce(func.sum(StoreStats.vip), 0),
         func.coalesce(func.sum(StoreStats.churn_warnings), 0), func.coalesce(func.sum(StoreStats.care_due), 0),
+        func.coalesce(func.sum(StoreStats.loyalty_customers), 0), func.coalesce(func.sum(StoreStats.loyalty_total), 0),
     )).one()
     months = _months_back(today, TREND_MONTHS)
     by_month = {
@@ -58,6 +59,7 @@ def _customer_figures(today: date) -> dict:
     return {
         "as_of": utcnow(),
         "total": totals[0], "vip": totals[1], "churn": totals[2], "care": totals[3],
+        "loyalty_customers": totals[4], "loyalty": round(totals[5] / totals[4]) if totals[4] else None,
         "trend": trend, "peak": max((t[2] for t in trend), default=0) or 1,
         "ranking": ranking, "ranking_month": last_month,
     }
