@@ -236,6 +236,8 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("care", "/customers/care"),
         Page("duplicates", "/customers/duplicates"),
         Page("detail", f"/customers/{sample.id}" if sample else None),
+        Page("analysis notes", f"/customers/{sample.id}/analysis" if sample else None),
+        Page("loyalty", f"/customers/{sample.id}/loyalty" if sample else None),
         Page("export csv (1 store)", f"/customers/export.csv?{urlencode({'store': sample.store_id})}" if sample else None,
              f"{store_size:,} rows" if store_size is not None else ""),
     ]

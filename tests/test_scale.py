@@ -49,14 +49,33 @@ PAGES = [
 ]
 
 
+def _notes_by_several_people(customer_id: int) -> None:
+    """Analysis notes and loyalty assessments by different users: the pages name each author."""
+    from datetime import date
+
+    from app.models import User
+    from app.services import customer_file
+
+    customer = db.session.get(Customer, customer_id)
+    people = db.session.scalars(select(User).limit(10)).all()
+    for i, person in enumerate(people):
+        customer_file.add_analysis(customer, {"topic": "demand", "noted_on": date(2026, 1, 1 + i), "source": "survey",
+                                              "text": f"第{i}条"}, person)
+        customer_file.assess_loyalty(customer, {"assessed_on": date(2026, 1, 1 + i), "note": None, "share_of_need": 3,
+                                                "brand_attention": 3, "choosing_time": 3, "price_tolerance": 3,
+                                                "competitor_attitude": 3, "incident_tolerance": 3}, person)
+    db.session.commit()
+
+
 @pytest.mark.parametrize("role", ["owner_a", "admin"])
 def test_every_customer_page_stays_within_ten_statements(app, busy_store, login_as, count_queries, role):
     client = login_as(role)
     with app.app_context(), unscoped():
         cid = db.session.scalar(select(Customer.id).where(Customer.code == "R-003"))
+        _notes_by_several_people(cid)
     deep = client.get("/customers/?sort=name").text
     cursor = deep.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
-    for page in PAGES + [f"/customers/{cid}", cursor]:
+    for page in PAGES + [f"/customers/{cid}", f"/customers/{cid}/analysis", f"/customers/{cid}/loyalty", cursor]:
         with count_queries() as statements:
             response = client.get(page)
         assert response.status_code == 200, page

@@ -1,6 +1,7 @@
 """The master file's analysis notes and loyalty assessments (seed 001; R7, R16)."""
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Customer, CustomerAnalysis, LoyaltyAssessment, User
@@ -34,6 +35,7 @@ def add_analysis(customer: Customer, data: dict, actor: User) -> CustomerAnalysi
 
 def analysis_history(customer_id: int, limit: int | None = None) -> list[CustomerAnalysis]:
     stmt = (select(CustomerAnalysis).where(CustomerAnalysis.customer_id == customer_id)
+            .options(joinedload(CustomerAnalysis.created_by))  # the page names who noted each
             .order_by(CustomerAnalysis.noted_on.desc(), CustomerAnalysis.id.desc()))
     if limit:
         stmt = stmt.limit(limit)
@@ -82,6 +84,7 @@ def _use_latest(customer_id: int) -> None:
 def assessments(customer_id: int) -> list[LoyaltyAssessment]:
     return list(db.session.scalars(
         select(LoyaltyAssessment).where(LoyaltyAssessment.customer_id == customer_id)
+        .options(joinedload(LoyaltyAssessment.created_by))
         .order_by(LoyaltyAssessment.assessed_on.desc(), LoyaltyAssessment.id.desc())))
 
 
