@@ -82,6 +82,11 @@ def test_an_export_imports_again_updating_the_same_customers(app, on_file, owner
     assert job.state == "invalid" and job.error_rows == rows
     # Updated: nothing is new, the figures columns are ignored, no row has a problem.
     text = exported.decode("utf-8-sig").replace("教师", "工程师")
+    with unscoped():  # points earned after the export are not undone by importing it again
+        one = db.session.scalar(select(Customer).where(Customer.code == "EX-1"))
+        one.points = 777
+        consent_at = one.consent_at
+        db.session.commit()
     job = _upload(owner, on_file, text.encode("utf-8-sig"), existing="update")
     assert (job.state, job.error_rows, job.updated_rows) == ("ready", 0, rows), job.errors
     with unscoped():
@@ -94,6 +99,7 @@ def test_an_export_imports_again_updating_the_same_customers(app, on_file, owner
         assert db.session.scalar(select(func.count(Customer.id))) == before
         one = db.session.scalar(select(Customer).where(Customer.code == "EX-1"))
         assert (one.occupation, one.mobile, one.birthday, one.consent) == ("工程师", "13600000001", date(1985, 3, 9), True)
+        assert one.points == 777 and one.consent_at == consent_at
         assert one.version == version + 1  # an open edit form now reports the conflict
         assert db.session.scalar(select(Customer.name).where(Customer.code == "EX-2")) == '=HYPERLINK("http://x","y")'
         trail = db.session.scalars(select(AuditEvent.action).where(AuditEvent.target_id == one.id,

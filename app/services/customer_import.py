@@ -453,6 +453,8 @@ class RowChecker:
             errors.append(("consent", _m("Write 是 or 否 (yes or no).")))
         data["consent_at"] = take("consent_date", fields.parse_date)
         data["consent_purpose"] = take("consent_purpose", lambda v: fields.normalise_text(v, 200))
+        if stored is not None:
+            data["stored_consent_at"] = stored["_consent_at"]  # kept to the second if the date is unchanged
         if "consent" in data:  # the form's rule (R61): consent with how, why and when; contacts only with it
             checked = data
             if stored is not None and not (stored["consent"] == "yes" and not data["consent"]):
@@ -484,6 +486,7 @@ def _stored_cells(customer_id: int) -> dict:
         "delivery_address": customer.delivery_address, "invoice_address": customer.invoice_address,
     }
     cells.update({f"_{name}": getattr(customer, name) for name in fields.CONTACT_FIELDS})
+    cells["_consent_at"] = customer.consent_at
     db.session.expunge(customer)
     db.session.commit()  # no read transaction stays open while the file is read
     return cells
@@ -847,10 +850,12 @@ def _derived_state_of_updates(ids: list[int], today) -> None:
                 rollups.touch(store_id, today)
 
 
-# What an update row writes: the master record's columns the import fills (not the figures).
+# What an update row writes: the master record's columns the import fills. Not the figures, and
+# not the points: a customer on file earns them by purchases (and spends them in the loyalty
+# programme), and an exported balance imported again would undo what was earned since.
 _UPDATED_COLUMNS = tuple(c for c in _ROW_COLUMNS if c not in {
     "store_id", "franchisee_id", "code", "created_by_id", "created_at", "version", "clv", "category", "grade",
-    "tier_id", "last_activity_on"})
+    "tier_id", "last_activity_on", "points"})
 
 
 def _prepare(job, path, checker, spool, progress, actor_id, now, changes, outcomes) -> dict[int, StoreRef]:
@@ -874,6 +879,7 @@ def _prepare(job, path, checker, spool, progress, actor_id, now, changes, outcom
         store = data.pop("store")
         stores_by_id[store.id] = store
         existing_id = data.pop("existing_id", None)
+        stored_consent_at = data.pop("stored_consent_at", None)
         if existing_id is not None and job.existing == "skip":
             outcomes.append((number, data["code"], "skipped"))
             continue
@@ -891,7 +897,7 @@ def _prepare(job, path, checker, spool, progress, actor_id, now, changes, outcom
             "customer_type": data["customer_type"] or "individual",
             "source": data["source"] or "other",
             "relationship_type": data["relationship_type"] or "accountable",
-            "consent_at": fields.consent_time(consent_at) if data["consent"] else None,
+            "consent_at": fields.consent_time(consent_at, stored_consent_at) if data["consent"] else None,
             "created_by_id": actor_id,
             "updated_by_id": actor_id,
             "created_at": now,

@@ -353,7 +353,7 @@ class ImportForm(OnceForm):
     existing = SelectField(_l("Rows whose customer code the store already has"), choices=choices([
         ("refuse", _l("Report them as problems (import only new customers)")),
         ("skip", _l("Skip them and import the new customers")),
-        ("update", _l("Update those customers: filled cells replace, empty cells keep")),
+        ("update", _l("Update those customers: filled cells replace, empty cells keep; points stay as earned")),
     ]), default="refuse")
 
     def __init__(self, *args, stores=(), **kwargs):
