@@ -243,3 +243,86 @@ def test_a_purchase_import_refuses_unknown_customers_future_dates_and_other_fran
     assert "NOPE-1" in problems[2] and "13911112222" in problems[3]
     page = owner.get(f"/customers/imports/{job.id}").text
     assert "消费日期不能晚于今天" in page and "0.01" in page
+
+
+def _purchase_job(owner, world, content: str):
+    data = {"store_id": str(world.a_stores[0]), "kind": "purchases", "existing": "refuse",
+            "file": (io.BytesIO(content.encode("utf-8")), "history.csv")}
+    owner.post_form("/customers/imports", data, content_type="multipart/form-data")
+    db.session.expire_all()
+    with unscoped():
+        return db.session.scalar(select(CustomerImport).order_by(CustomerImport.id.desc()))
+
+
+def test_a_purchase_goes_to_no_guessed_customer(app, on_file, owner, ctx):
+    """Trial 2: a mobile shared by two files, or a code and a mobile of two customers, is refused."""
+    with unscoped():
+        store = db.session.get(Store, on_file.a_stores[0])
+        make_customer(store, "重复甲", code="DUP-1", mobile="13700000009")
+        make_customer(store, "重复乙", code="DUP-2", mobile="13700000009")
+        db.session.commit()
+    job = _purchase_job(owner, on_file, "客户编码,手机,消费日期,金额,商品\n"
+                                        ",13700000009,2025-01-01,100,床垫\n"
+                                        "EX-1,13700000009,2025-01-01,100,床垫\n"
+                                        "EX-1,,2025-01-01,100.555,床垫\n"
+                                        "EX-1,,2025-01-01,100,床垫,\n")
+    assert (job.state, job.error_rows) == ("invalid", 3)
+    problems = {row: str(message) for row, _column, message in job.errors}
+    assert "DUP-1, DUP-2" in problems[2] and "13700000009" in problems[3]
+    assert "at most two decimals" in problems[4]
+
+
+def test_an_export_of_duplicates_sharing_a_phone_updates_as_it_is(app, on_file, owner, ctx):
+    with unscoped():
+        store = db.session.get(Store, on_file.a_stores[0])
+        make_customer(store, "重复甲", code="DUP-1", mobile="13700000009")
+        make_customer(store, "重复乙", code="DUP-2", mobile="13700000009")
+        db.session.commit()
+    exported = owner.get("/customers/export.csv").data
+    job = _upload(owner, on_file, exported, existing="update")
+    assert (job.state, job.error_rows) == ("ready", 0), job.errors
+
+
+def test_a_store_manager_sees_only_the_imports_they_uploaded(app, world, login_as, tmp_path, monkeypatch):
+    """Trial 2: a file the owner imported for another store listed that store's customers."""
+    monkeypatch.setitem(app.config, "IMPORT_DIR", str(tmp_path))
+    owner = login_as("owner_a")
+    with app.app_context():
+        job = _upload(owner, world, "姓名,同意保存联系方式\n老板导入,否\n".encode("utf-8"))
+    manager = login_as("manager_a")
+    assert manager.get(f"/customers/imports/{job.id}").status_code == 404
+    assert manager.get(f"/customers/imports/{job.id}/errors.csv").status_code == 404
+    assert "老板导入" not in manager.get("/customers/imports").text and job.filename not in manager.get("/customers/imports").text
+    assert owner.get(f"/customers/imports/{job.id}").status_code == 200
+
+
+def test_import_pages_say_what_happens_in_the_readers_language(app, on_file, owner):
+    """(No shared app context: it would keep the first request's language.)"""
+    owner.post_form("/language", {"lang": "en"})
+    with app.app_context():
+        job = _upload(owner, on_file, "Name,Mobile,Consent\nA,123,no\n".encode("utf-8"))
+    page = owner.get(f"/customers/imports/{job.id}").text
+    assert ">mobile<" in page and "手机" not in page  # the column as the reader knows it
+    with app.app_context():
+        job = _upload(owner, on_file, "客户编码,姓名,同意保存联系方式\nEX-1,x,否\n".encode("utf-8"), existing="skip")
+    page = owner.get(f"/customers/imports/{job.id}").text
+    assert 'data-testid="import-nothing"' in page and "/commit" not in page
+    with app.app_context():
+        job = _upload(owner, on_file, "姓名,同意保存联系方式\n新人,否\n".encode("utf-8"))
+        _commit(owner, job)
+    again = owner.post_form(f"/customers/imports/{job.id}/commit", follow_redirects=True).text
+    assert "already being imported (or was imported)" in again
+
+
+def test_a_new_customer_gets_not_stated_gender_and_the_entry_tier(app, world, login_as):
+    from tests.test_customers import VALID
+
+    manager = login_as("manager_a")
+    form = manager.get("/customers/new").text
+    assert 'value="unknown" selected' in form or 'selected value="unknown"' in form
+    response = manager.post_form("/customers/new", {k: v for k, v in VALID.items() if k != "gender"}
+                                 | {"store_id": str(world.a_stores[0]), "name": "新建档顾客", "version": "1"})
+    assert response.status_code == 302
+    with app.app_context(), unscoped():
+        customer = db.session.scalar(select(Customer).where(Customer.name == "新建档顾客"))
+        assert customer.tier is not None and customer.tier.rank == 1

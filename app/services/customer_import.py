@@ -378,7 +378,9 @@ class RowChecker:
         code = _choice_labels(key).get(text)
         if code is not None:
             return code
-        raise fields.FieldError(_m("%(value)s is not one of the allowed values.", value=str(value).strip()))
+        allowed = "、".join(str(label) for label in _CHOICES[key].values())  # in the uploader's language
+        raise fields.FieldError(_m("%(value)s is not one of the allowed values: %(allowed)s.", value=str(value).strip(),
+                                   allowed=allowed))
 
     def check(self, number: int, cells: dict) -> tuple[dict, list]:
         errors, data = [], {}
@@ -426,7 +428,12 @@ class RowChecker:
         mobile = take("mobile", fields.normalise_mobile)
         if mobile:
             key = (store.franchisee_id, mobile)
-            if key in self.mobiles and not (existing_id is not None and self.mobiles[key] == code):
+            # A mobile kept as it is on file is no new claim on it (duplicates that share a phone
+            # export and import again as they are).
+            own = stored is not None and mobile == stored.get("_mobile")
+            if own:
+                pass
+            elif key in self.mobiles and not (existing_id is not None and self.mobiles[key] == code):
                 errors.append(("mobile", _m("This mobile number already belongs to customer %(code)s.", code=self.mobiles[key])))
             elif key in self.file_mobiles:
                 errors.append(("mobile", _m("The same mobile number is on row %(row)d.", row=self.file_mobiles[key])))
@@ -571,6 +578,22 @@ def errors_path(job: CustomerImport) -> Path:
     return import_dir() / f"{job.stored_as}.errors.jsonl"
 
 
+def column_label(header: str) -> str:
+    """A column of a problem in the reader's language: problems store the Chinese header (the
+    first accepted one); an English reader sees the English header the import also accepts."""
+    from flask_babel import get_locale
+
+    if not str(get_locale()).startswith("en"):
+        return header
+    from app.services import purchase_import
+
+    for columns in (COLUMNS, purchase_import.COLUMNS):
+        for aliases in columns.values():
+            if aliases[0] == header:
+                return next((a for a in aliases if a.isascii()), header)
+    return header
+
+
 def problem_report_rows(job: CustomerImport):
     """The error report as CSV rows in the language in force: a header, then row, column and
     problem for every problem found (the problem made inert if it quotes a formula)."""
@@ -578,7 +601,7 @@ def problem_report_rows(job: CustomerImport):
     with open(errors_path(job), encoding="utf-8") as lines:
         for line in lines:
             number, column, message = json.loads(line)
-            yield [number, column, spreadsheets.csv_cell(Message.text(message))]
+            yield [number, column_label(column), spreadsheets.csv_cell(Message.text(message))]
 
 
 def read_progress(job: CustomerImport) -> dict:
@@ -689,7 +712,7 @@ def validate(job: CustomerImport) -> dict:
             if errors:
                 bad += 1
                 for column, message in errors:
-                    line = [number, COLUMNS[column][0], stored(message)]
+                    line = [number, COLUMNS[column][0], stored(message)]  # shown with column_label
                     report.write(json.dumps(line, ensure_ascii=False) + "\n")
                     if len(shown) < SHOWN_ERRORS:
                         shown.append(line)

@@ -66,6 +66,7 @@ def create_customer(store: Store, data: dict, actor: User | None) -> Customer:
     _derive(customer)
     db.session.add(customer)
     db.session.flush()
+    analytics.apply_rules([customer.id])  # the entry tier (and points, if any, the tier they reach)
     _derived_state_changed([customer])
     audit.record("customer.created", actor=actor, target=customer)
     return customer

@@ -14,7 +14,7 @@ are history, and a return visit for a purchase of years ago helps nobody.
 import json
 import time
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, update
@@ -101,7 +101,23 @@ def _choice(key: str, value):
         _LABELS[key] = labels
     if text in _LABELS[key]:
         return _LABELS[key][text]
-    raise fields.FieldError(_m("%(value)s is not one of the allowed values.", value=str(value).strip()))
+    allowed = "、".join(str(label) for label in _CHOICES[key].values())  # in the uploader's language
+    raise fields.FieldError(_m("%(value)s is not one of the allowed values: %(allowed)s.", value=str(value).strip(),
+                               allowed=allowed))
+
+
+def _amount(value) -> Decimal:
+    """A purchase amount: 0.01 to 99,999,999, in yuan and fen (no third decimal)."""
+    text = fields.fold_width(value).strip().replace(",", "").lstrip("¥￥")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise fields.FieldError(_m("Enter an amount in yuan, e.g. 5000.00.")) from None
+    if not amount.is_finite() or amount < Decimal("0.01") or amount > 99_999_999:
+        raise fields.FieldError(_m("Enter an amount between 0.01 and 99,999,999."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise fields.FieldError(_m("An amount has at most two decimals (fen)."))
+    return amount
 
 
 class PurchaseChecker:
@@ -113,7 +129,8 @@ class PurchaseChecker:
     def __init__(self, stores: dict[str, common.StoreRef], default_store: common.StoreRef):
         self.stores, self.default_store = stores, default_store
         self.by_code: dict[tuple[int, str], tuple[int, int]] = {}  # (store, code) -> (customer, store)
-        self.by_mobile: dict[tuple[int, str], tuple[int, int]] = {}
+        # (franchisee, mobile) -> every active customer with it: duplicates share a phone.
+        self.by_mobile: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
         self._stores_read: set[int] = set()
         self._franchisees_read: set[int] = set()
         self.today = local_today()
@@ -125,10 +142,10 @@ class PurchaseChecker:
                 self.by_code[(store.id, code)] = (cid, store.id)
             self._stores_read.add(store.id)
         if store.franchisee_id not in self._franchisees_read:
-            for mobile, cid, store_id in db.session.execute(
-                    select(Customer.mobile, Customer.id, Customer.store_id).where(
+            for mobile, cid, store_id, code in db.session.execute(
+                    select(Customer.mobile, Customer.id, Customer.store_id, Customer.code).where(
                         Customer.franchisee_id == store.franchisee_id, Customer.mobile.is_not(None), *active)):
-                self.by_mobile[(store.franchisee_id, mobile)] = (cid, store_id)
+                self.by_mobile.setdefault((store.franchisee_id, mobile), []).append((cid, store_id, code))
             self._franchisees_read.add(store.franchisee_id)
         db.session.commit()
 
@@ -141,15 +158,25 @@ class PurchaseChecker:
         code = str(cells.get("code") or "").strip().upper()
         mobile = take("mobile", fields.normalise_mobile)
         found = None
+        owners = self.by_mobile.get((store.franchisee_id, mobile), []) if mobile else []
         if code:
             found = self.by_code.get((store.id, code))
             if found is None:
                 errors.append(("code", _m("No customer %(code)s in store %(store)s.", code=code, store=store.code)))
+            elif mobile and found[0] not in {cid for cid, _s, _c in owners}:
+                # Code and mobile name two customers (or the mobile nobody): which one bought?
+                errors.append(("mobile", _m("Customer %(code)s does not have the mobile number %(mobile)s.",
+                                            code=code, mobile=mobile)))
         elif mobile:
-            found = self.by_mobile.get((store.franchisee_id, mobile))
-            if found is None:
+            if not owners:
                 errors.append(("mobile", _m("No customer of this franchisee has the mobile number %(mobile)s.",
                                             mobile=mobile)))
+            elif len(owners) > 1:
+                errors.append(("mobile", _m("Several customers have the mobile number %(mobile)s (%(codes)s): give the "
+                                            "customer code.", mobile=mobile,
+                                            codes=", ".join(sorted(c for _i, _s, c in owners)))))
+            else:
+                found = owners[0][:2]
         else:
             errors.append(("code", _m("Give the customer code or the mobile number.")))
         if found is not None:
@@ -160,10 +187,7 @@ class PurchaseChecker:
         elif day is not None and day.year < 2000:
             errors.append(("purchased_on", _m("Purchases before 2000 are not recorded.")))
         data["purchased_on"] = day
-        amount = take("amount", common._money, required=True)
-        if amount is not None and amount < Decimal("0.01"):
-            errors.append(("amount", _m("Enter an amount between 0.01 and 99,999,999.")))
-        data["amount"] = amount
+        data["amount"] = take("amount", _amount, required=True)
         data["items"] = take("items", lambda v: fields.normalise_text(v, 200), required=True)
         data["product_type"] = take("product_type", lambda v: _choice("product_type", v))
         data["channel"] = take("channel", lambda v: _choice("channel", v)) or "in_store"

@@ -66,7 +66,7 @@ class CustomerForm(VersionedForm):
     code = StringField(_l("Customer code"), validators=[Optional(), safe_text(30)],
                        description=_l("Leave empty to number the customer automatically."))
     name = StringField(_l("Name"), validators=[DataRequired(), _normalised(fields.clean_name)])
-    gender = SelectField(_l("Gender"), choices=choices(GENDERS.items()))
+    gender = SelectField(_l("Gender"), choices=choices(GENDERS.items()), default="unknown")
     birthday = FlexibleDateField(_l("Birthday"), validators=[Optional(), _normalised(fields.check_birthday)])
     mobile = StringField(_l("Mobile phone"), validators=[_normalised(fields.normalise_mobile)])
     landline = StringField(_l("Landline"), validators=[_normalised(fields.normalise_landline)],
