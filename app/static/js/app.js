@@ -25,10 +25,13 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   // A form sent back with problems: bring the first one into view (on a phone the form may be
   // thousands of pixels below the top of the page, and the reply opened at the top).
+  // After "load": the web font and the styles move the form down once they arrive.
   const invalid = document.querySelector(".is-invalid");
   if (invalid && !window.location.hash) {
-    invalid.scrollIntoView({ block: "center" });
-    invalid.focus({ preventScroll: true });
+    window.addEventListener("load", () => {
+      invalid.scrollIntoView({ block: "center" });
+      invalid.focus({ preventScroll: true });
+    });
   }
   // Destructive actions ask first.
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
