@@ -181,17 +181,23 @@ def normalise_text(value, max_length: int) -> str | None:
     return text
 
 
-def normalise_address(value, max_length: int = 200) -> str | None:
-    """An address with the full province, city and district names in front (services/addresses)."""
+def address_with_divisions(value, max_length: int = 200) -> tuple[str | None, dict]:
+    """An address with the full province, city and district names in front (services/addresses),
+    and those three, from one parse (the import does this for every row)."""
     from app.services import addresses
 
     text = normalise_text(value, max_length)
     if text is None:
-        return None
-    text = addresses.normalise(text)
+        return None, {"province": None, "city": None, "district": None}
+    parsed = addresses.parse(text)
+    text = parsed.text() if parsed.found else addresses.normalise(text)
     if len(text) > max_length:  # the full names made it longer than the field
         raise FieldError(_m("At most %(max)d characters.", max=max_length))
-    return text
+    return text, {"province": parsed.province, "city": parsed.city, "district": parsed.district}
+
+
+def normalise_address(value, max_length: int = 200) -> str | None:
+    return address_with_divisions(value, max_length)[0]
 
 
 def address_divisions(address: str | None) -> dict:
