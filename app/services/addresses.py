@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from app.text import fold_width
+
 DATA = Path(__file__).resolve().parent.parent / "data" / "divisions" / "pca-code.json"
 MUNICIPALITY_CITIES = {"市辖区", "县"}  # the "cities" of 北京, 天津, 上海, 重庆 in the table
 PROVINCE_SUFFIXES = ("维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "特别行政区", "省", "市")
@@ -144,8 +146,6 @@ _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff])\s+|\s+(?=[\u3000-\u9fff])")
 
 
 def _clean(text: str) -> str:
-    from app.services.customer_fields import fold_width
-
     return _CJK_SPACE.sub("", " ".join(fold_width(text).split()))
 
 

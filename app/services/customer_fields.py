@@ -12,6 +12,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from app.i18n import _m
 from app.models.base import local_date, local_today, utcnow
+from app.services import addresses
+from app.text import fold_width
 
 
 class FieldError(ValueError):
@@ -78,16 +80,6 @@ def name_key(name: str) -> str:
     """Name folded for search and duplicate checks: half-width, lower case, no spaces or dots."""
     text = unicodedata.normalize("NFKC", name or "").casefold()
     return re.sub(r"[\s\.\-·•_'’]+", "", text)[:60]
-
-
-# Full-width letters, digits and the ideographic space as their plain forms; Chinese punctuation
-# (，。（）：) stays as typed. NFKC turned "偶有延迟，已结清" into "偶有延迟,已结清" on every save.
-_WIDTH = {code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
-_WIDTH[0x3000] = 0x20
-
-
-def fold_width(value) -> str:
-    return unicodedata.normalize("NFC", str(value or "")).translate(_WIDTH)
 
 
 def clean_name(value) -> str:
@@ -184,8 +176,6 @@ def normalise_text(value, max_length: int) -> str | None:
 def address_with_divisions(value, max_length: int = 200) -> tuple[str | None, dict]:
     """An address with the full province, city and district names in front (services/addresses),
     and those three, from one parse (the import does this for every row)."""
-    from app.services import addresses
-
     text = normalise_text(value, max_length)
     if text is None:
         return None, {"province": None, "city": None, "district": None}
@@ -202,8 +192,6 @@ def normalise_address(value, max_length: int = 200) -> str | None:
 
 def address_divisions(address: str | None) -> dict:
     """The province, city and district stored with an address (None where not found)."""
-    from app.services import addresses
-
     parsed = addresses.parse(address)
     return {"province": parsed.province, "city": parsed.city, "district": parsed.district}
 

@@ -289,7 +289,7 @@ def cell_reader(cells: dict, errors: list, required_message=None):
     empty or wrong (the problem goes to ``errors`` as (column, message))."""
     def take(column, convert, required=False):
         value = cells.get(column)
-        if value is None or str(value).strip() == "":  # most optional cells are empty
+        if value is None or value == "" or (value.__class__ is str and not value.strip()):  # mostly empty
             if required:
                 errors.append((column, _m("This column must be filled in.")))
             return None
@@ -345,6 +345,7 @@ class RowChecker:
         self.file_mobiles: dict[tuple[int, str], int] = {}
         self._stores_read: set[int] = set()
         self._franchisees_read: set[int] = set()
+        self.today = local_today()  # once: asked for every row's birthday and consent
         self.read_existing(default_store)
 
     def read_existing(self, store: "StoreRef") -> None:
@@ -424,7 +425,7 @@ class RowChecker:
                 self.codes.add((store.id, code))
             data["code"] = code
         birthday = take("birthday", fields.parse_date)
-        data["birthday"] = take("birthday", lambda _v: fields.check_birthday(birthday)) if birthday else None
+        data["birthday"] = take("birthday", lambda _v: fields.check_birthday(birthday, self.today)) if birthday else None
         mobile = take("mobile", fields.normalise_mobile)
         if mobile:
             key = (store.franchisee_id, mobile)
@@ -469,7 +470,7 @@ class RowChecker:
                 # As on the form: contact details already on file from before consent was enforced
                 # stay; those the row adds or changes need consent (withdrawing it clears them all).
                 checked = {k: v for k, v in data.items() if k not in fields.CONTACT_FIELDS or v != stored.get(f"_{k}")}
-            errors.extend(fields.consent_problems(checked))
+            errors.extend(fields.consent_problems(checked, self.today))
         data["points"] = take("points", _whole_number) or 0
         data["sales_limit"] = take("sales_limit", _money)
         return data, errors

@@ -31,6 +31,7 @@ from app.services import customer_analytics as analytics
 from app.services import customer_fields as fields
 from app.services import customer_import as common
 from app.services.customers import points_for
+from app.text import fold_width
 
 COLUMNS = {
     "store_code": ("门店编码", "门店代码", "门店", "store code", "store"),
@@ -108,7 +109,7 @@ def _choice(key: str, value):
 
 def _amount(value) -> Decimal:
     """A purchase amount: 0.01 to 99,999,999, in yuan and fen (no third decimal)."""
-    text = fields.fold_width(value).strip().replace(",", "").lstrip("¥￥")
+    text = fold_width(value).strip().replace(",", "").lstrip("¥￥")
     try:
         amount = Decimal(text)
     except InvalidOperation:
