@@ -177,7 +177,22 @@ def rebuild_all(progress=_quiet) -> None:
     optimise(full=True)
     recompute_figures(progress)
     _timed(progress, "customer figures", started)
+    reclaim(progress)
     nightly(progress=progress)
+
+
+def reclaim(progress=_quiet) -> None:
+    """PostgreSQL, after rewriting every customer: VACUUM (ANALYZE) the customer table. Computing the
+    figures of 1,000,000 fresh rows left 2.5 million dead row versions that autovacuum had not yet
+    reached (20 s to reclaim; the bench's 100,000-row import then wrote in 15.2 s, 17.9 s before,
+    one run each). VACUUM cannot run in a transaction: an autocommit connection of its own."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    started = time.perf_counter()
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM (ANALYZE) customer"))
+    _timed(progress, "vacuum of the customer table", started)
 
 
 def optimise(full: bool = False) -> None:
