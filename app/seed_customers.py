@@ -216,6 +216,8 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
             staff_id=rng.choice(staff).id if staff else None,
         ))
     db.session.add_all(contacts)
+    # A generator of its own, so the rest of the demo stays as it was.
+    _seed_file_notes(store, staff, customers, today, random.Random(f"file-{store.code}"))
     points, last = defaultdict(int), {}
     for p in purchases:
         points[p.customer_id] += p.points_earned
@@ -230,6 +232,40 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
     ids = [c.id for c in customers]
     analytics.refresh(ids)
     return len(customers) + len(purchases) + len(contacts)
+
+
+ANALYSIS_EXAMPLES = {
+    "attitude": ["对门店服务评价很高，愿意推荐给亲友", "认为送货安装速度一般，希望提前预约"],
+    "demand": ["新房明年交付，计划整屋软装", "关注环保材料，预算中等偏上"],
+    "competitors": ["同时在宜家和本地家具城比价", "曾在竞品购买床垫，对售后不满意"],
+    "friction": ["上次送货延误两天，经回访后已谅解"],
+    "contract": ["团购合同按期履行，尾款已结清"],
+}
+CREDIT_EXAMPLES = [("good", "按期付款，无逾期记录"), ("fair", "月结偶有延迟，催收后结清"), ("poor", "两笔货款逾期超过30天")]
+
+
+def _seed_file_notes(store, staff, customers, today: date, rng) -> None:
+    """Analysis notes (with a dated credit history for businesses) and loyalty assessments for
+    some customers, so the demo shows the master file's second part and the loyalty score."""
+    from app.models import CustomerAnalysis, LoyaltyAssessment
+    from app.models.customer_file import OBSERVED_MEASURES
+
+    author = staff[0] if staff else None
+    for i, customer in enumerate(customers[::6]):
+        topic = list(ANALYSIS_EXAMPLES)[i % len(ANALYSIS_EXAMPLES)]
+        notes = [(topic, rng.choice(ANALYSIS_EXAMPLES[topic]), None)]
+        if customer.customer_type != "individual":
+            notes += [("credit", text, rating) for rating, text in rng.sample(CREDIT_EXAMPLES, 2)]
+        for k, (kind, text, rating) in enumerate(notes):
+            db.session.add(CustomerAnalysis(
+                customer_id=customer.id, store_id=store.id, franchisee_id=store.franchisee_id, topic=kind,
+                noted_on=today - timedelta(days=30 + 120 * k + rng.randrange(30)), credit_rating=rating,
+                source=rng.choice(["observation", "survey"]), text=text, created_by=author))
+        levels = {name: rng.choice([2, 3, 3, 4, 4, 5]) for name in OBSERVED_MEASURES}
+        on = today - timedelta(days=rng.randrange(10, 200))
+        db.session.add(LoyaltyAssessment(customer_id=customer.id, store_id=store.id, franchisee_id=store.franchisee_id,
+                                         assessed_on=on, created_by=author, **levels))
+        customer.loyalty_observed, customer.loyalty_assessed_on = sum(levels.values()), on
 
 
 def seed_customers(stores: list[Store], today: date | None = None) -> int:
