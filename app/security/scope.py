@@ -19,6 +19,9 @@ class Scope:
     franchisee_ids: frozenset[int] | None
     store_ids: frozenset[int] | None
     region_ids: frozenset[int] = frozenset()
+    # Set for scopes narrower than a franchisee (stores, regions): of the records that may name
+    # any store of a franchisee (an import file's rows), this user sees only their own.
+    own_uploads_of: int | None = None
 
     @property
     def is_network(self) -> bool:
@@ -61,6 +64,7 @@ def build_scope(user) -> Scope:
             frozenset(f for _, f in rows),
             frozenset(s for s, _ in rows),
             region_ids,
+            own_uploads_of=user.id,
         )
     if role == "franchise_owner":
         store_ids = db.session.scalars(
@@ -73,7 +77,7 @@ def build_scope(user) -> Scope:
             .join(user_store, user_store.c.store_id == Store.id)
             .where(user_store.c.user_id == user.id, Store.franchisee_id == user.franchisee_id)
         ).all()
-        return Scope("stores", frozenset({user.franchisee_id}), frozenset(store_ids))
+        return Scope("stores", frozenset({user.franchisee_id}), frozenset(store_ids), own_uploads_of=user.id)
     return Scope("assigned", frozenset(), frozenset())
 
 

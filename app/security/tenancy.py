@@ -18,7 +18,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from app.extensions import db
-from app.models import Franchisee, Store
+from app.models import CustomerImport, Franchisee, Store
 from app.models.base import CurrentOwner, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
@@ -87,6 +87,12 @@ def _criteria(scope, owner_hint: bool = True):
     # a network-wide one for the owner's 1 % of rows (or sorting all of them).
     # A statement that leads with a more selective index of its own (a search by mobile) says
     # ``execution_options(owner_hint=False)``: the hint adds no security, the store list does.
+    # An import belongs to the store chosen on upload, but its rows (and their report) may name
+    # every store of the franchisee: below the franchisee, only the uploader's own imports.
+    if scope.own_uploads_of is not None:
+        uploader = scope.own_uploads_of
+        options.append(with_loader_criteria(CustomerImport, lambda cls: cls.created_by_id == uploader,
+                                            include_aliases=True))
     if owner_hint and scope.level == "franchisee" and len(franchisee_ids) == 1:
         owner = franchisee_ids[0]
         options.append(with_loader_criteria(CurrentOwner, lambda cls: cls.franchisee_id == owner, include_aliases=True))

@@ -281,7 +281,7 @@ def _map_headers(header: list) -> dict[str, int]:
 
 # --- checking one row -----------------------------------------------------------------
 
-_LABELS: dict[str, dict[str, str]] = {}
+_LABELS: dict[int, dict[str, str]] = {}  # by the choices dict (module constants)
 
 
 def cell_reader(cells: dict, errors: list, required_message=None):
@@ -313,15 +313,29 @@ def store_of_row(cells: dict, stores: dict, default, errors: list):
     return store
 
 
-def _choice_labels(key: str) -> dict[str, str]:
-    """A choice's labels in every language (an export in English imports too) -> its code."""
-    if key not in _LABELS:
+def choice_code(value, choices: dict, words: dict):
+    """The code of a choice cell (both imports): the code itself, a common word for it
+    (``words``), or its label in either language (an export in English imports too); None
+    when empty. Anything else names the allowed labels."""
+    text = _fold(value)
+    if not text:
+        return None
+    if text in choices:
+        return text
+    if text in words:
+        return words[text]
+    labels = _LABELS.get(id(choices))
+    if labels is None:
         labels = {}
         for locale in ("zh_Hans", "en"):
             with force_locale(locale):
-                labels.update({_fold(str(label)): code for code, label in _CHOICES[key].items()})
-        _LABELS[key] = labels
-    return _LABELS[key]
+                labels.update({_fold(str(label)): code for code, label in choices.items()})
+        _LABELS[id(choices)] = labels
+    if text in labels:
+        return labels[text]
+    allowed = "、".join(str(label) for label in choices.values())  # in the uploader's language
+    raise fields.FieldError(_m("%(value)s is not one of the allowed values: %(allowed)s.", value=str(value).strip(),
+                               allowed=allowed))
 
 
 class RowChecker:
@@ -369,19 +383,7 @@ class RowChecker:
         db.session.commit()
 
     def _choice(self, key, value):
-        text = _fold(value)
-        if not text:
-            return None
-        if text in _CHOICES[key]:
-            return text
-        if text in _CHOICE_WORDS[key]:
-            return _CHOICE_WORDS[key][text]
-        code = _choice_labels(key).get(text)
-        if code is not None:
-            return code
-        allowed = "、".join(str(label) for label in _CHOICES[key].values())  # in the uploader's language
-        raise fields.FieldError(_m("%(value)s is not one of the allowed values: %(allowed)s.", value=str(value).strip(),
-                                   allowed=allowed))
+        return choice_code(value, _CHOICES[key], _CHOICE_WORDS[key])
 
     def check(self, number: int, cells: dict) -> tuple[dict, list]:
         errors, data = [], {}

@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from app.database import write_transaction
 from app.extensions import db
-from app.i18n import _m, force_locale, stored
+from app.i18n import _m, stored
 from app.models import Customer, CustomerImport, Purchase, User
 from app.models.base import local_today, utcnow
 from app.models.customer import PRODUCT_TYPES, PURCHASE_CHANNELS
@@ -83,28 +83,8 @@ def _rows(job, path):
         yield number, {key: (row[index] if index < len(row) else None) for key, index in mapping.items()}
 
 
-_LABELS: dict[str, dict[str, str]] = {}
-
-
 def _choice(key: str, value):
-    text = common._fold(value)
-    if not text:
-        return None
-    if text in _CHOICES[key]:
-        return text
-    if text in _WORDS[key]:
-        return _WORDS[key][text]
-    if key not in _LABELS:
-        labels = {}
-        for locale in ("zh_Hans", "en"):
-            with force_locale(locale):
-                labels.update({common._fold(str(label)): code for code, label in _CHOICES[key].items()})
-        _LABELS[key] = labels
-    if text in _LABELS[key]:
-        return _LABELS[key][text]
-    allowed = "、".join(str(label) for label in _CHOICES[key].values())  # in the uploader's language
-    raise fields.FieldError(_m("%(value)s is not one of the allowed values: %(allowed)s.", value=str(value).strip(),
-                               allowed=allowed))
+    return common.choice_code(value, _CHOICES[key], _WORDS[key])
 
 
 def _amount(value) -> Decimal:

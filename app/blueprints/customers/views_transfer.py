@@ -3,7 +3,7 @@ import csv
 import io
 import tempfile
 
-from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,7 +20,6 @@ from app.forms import EmptyForm
 from app.i18n import translated
 from app.models import Customer, CustomerImport, Store
 from app.models.base import local_date, local_today, utcnow
-from app.models.user import STORE_ROLES
 from app.models.customer import CATEGORIES, CONSENT_METHODS, CUSTOMER_TYPES, GENDERS, RELATIONSHIPS, SOURCES
 from app.security.access import access
 from app.security.policy import can
@@ -38,25 +37,10 @@ def imports():
     return _imports_page(ImportForm(stores=scoped_stores()))
 
 
-def _own_uploads_only() -> bool:
-    """A file may name any store of the franchisee (a store-code column), and its reports list
-    those stores' customers: store managers and staff see only the files they uploaded; the
-    owner and headquarters see every file in their scope."""
-    return current_user.role in STORE_ROLES
-
-
 def _imports_page(form, status: int = 200):
     stmt = select(CustomerImport).order_by(CustomerImport.created_at.desc(), CustomerImport.id.desc())
-    if _own_uploads_only():
-        stmt = stmt.where(CustomerImport.created_by_id == current_user.id)
     return render_template("customers/imports.html", form=form, page=page_of(stmt)), status
 
-
-def _import_or_404(customer_import_id: int) -> CustomerImport:
-    job = get_scoped_or_404(CustomerImport, customer_import_id)
-    if _own_uploads_only() and job.created_by_id != current_user.id:
-        abort(404)
-    return job
 
 
 @bp.route("/imports", methods=["POST"])
@@ -85,7 +69,7 @@ def upload():
 @access("customers.import")
 def import_status(customer_import_id: int):
     """Progress, errors per row, and the button that commits a checked file."""
-    job = _import_or_404(customer_import_id)
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
     return render_template("customers/import_status.html", job=job, progress=importer.read_progress(job),
                            import_column=importer.column_label,
                            commit_form=EmptyForm(), stalled=importer.stalled(job),
@@ -96,7 +80,7 @@ def import_status(customer_import_id: int):
 @access("customers.import")
 def import_commit(customer_import_id: int):
     """Import a file that passed every check, all rows or none."""
-    job = _import_or_404(customer_import_id)
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
     if EmptyForm().validate_on_submit():
         if job.files_deleted_at is not None:
             flash(_("The file was deleted after the retention period; upload it again."), "warning")
@@ -116,7 +100,7 @@ def import_commit(customer_import_id: int):
 @access("customers.import")
 def import_retry(customer_import_id: int):
     """Run again the step of an import whose process died (no progress for a while)."""
-    job = _import_or_404(customer_import_id)
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
     if EmptyForm().validate_on_submit():
         if importer.stalled(job) and job.created_by_id == current_user.id:
             importer.begin_step(job)
@@ -130,7 +114,7 @@ def import_retry(customer_import_id: int):
 @access("customers.import")
 def import_errors(customer_import_id: int):
     """Every problem found in the file, one line per row and column."""
-    job = _import_or_404(customer_import_id)
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
     if not importer.errors_path(job).exists():
         flash(_("This file has no error report."), "info")
         return redirect(url_for("customers.import_status", customer_import_id=job.id))
@@ -141,7 +125,7 @@ def import_errors(customer_import_id: int):
 @access("customers.import")
 def import_rows_report(customer_import_id: int):
     """What became of every row of an import: created (with its code), updated or skipped."""
-    job = _import_or_404(customer_import_id)
+    job = get_scoped_or_404(CustomerImport, customer_import_id)
     if job.state != "done" or not importer.rows_path(job).exists():
         flash(_("This import has no row report."), "info")
         return redirect(url_for("customers.import_status", customer_import_id=job.id))
