@@ -264,15 +264,20 @@ class ValueParts:
     lapsed: bool
 
 
-def value_parts(customer, rules, today: date) -> ValueParts | None:
-    if not customer.purchase_count:
-        return None
+def _recency_of(customer, rules, today: date) -> tuple[float, bool]:
+    """(recency, lapsed) of a customer who has bought, on ``today``."""
     limit = absence_limit(customer, rules)
     days = today.toordinal() - customer.last_purchase_day
     end = lapse_after(limit, rules)
-    factor = recency(days, limit, end)
+    return recency(days, limit, end), days >= end
+
+
+def value_parts(customer, rules, today: date) -> ValueParts | None:
+    if not customer.purchase_count:
+        return None
+    factor, lapsed = _recency_of(customer, rules, today)
     return ValueParts(customer.yearly_spend, customer.yearly_purchases, factor,
-                      retention(customer.yearly_purchases, factor), days >= end)
+                      retention(customer.yearly_purchases, factor), lapsed)
 
 
 # Repeat purchases, the first loyalty measure (R16), on the same five-point scale as the observed
@@ -295,15 +300,13 @@ def loyalty_score(observed: int | None, count: int) -> int | None:
 def figures_for(customer, rules, tier_list, today: date) -> dict:
     """What the stored figures of one customer should be on ``today`` (the same rules as
     ``_rule_values`` in SQL); tests compare the two."""
-    days = today.toordinal() - customer.last_purchase_day if customer.purchase_count else None
-    first = date.fromordinal(customer.first_purchase_day) if customer.purchase_count else None
+    bought = customer.purchase_count > 0
+    days = today.toordinal() - customer.last_purchase_day if bought else None
+    first = date.fromordinal(customer.first_purchase_day) if bought else None
     spend = yearly_spend(customer.total_spend, customer.purchase_count, first, today)
     per_year = yearly_purchases(customer.purchase_count, first, today)
-    limit = absence_limit(customer, rules)
-    end = lapse_after(limit, rules) if days is not None else None
-    factor = recency(days, limit, end) if days is not None else 0.0
-    clv = lifetime_value(spend, per_year, factor, rules) if days is not None else Decimal("0.00")
-    lapsed = days is not None and days >= end
+    factor, lapsed = _recency_of(customer, rules, today) if bought else (0.0, False)
+    clv = lifetime_value(spend, per_year, factor, rules) if bought else Decimal("0.00")
     tier = tier_for(customer.total_spend, customer.purchase_count, customer.points, tier_list, days)
     return {
         "yearly_spend": spend,
