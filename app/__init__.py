@@ -92,6 +92,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.audit import bp as audit_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.complaints import bp as complaints_bp
     from app.blueprints.customers import bp as customers_bp
     from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.org import bp as org_bp
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(org_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(complaints_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
 

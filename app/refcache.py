@@ -28,12 +28,16 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import CareHoliday, CustomerRules, Franchisee, MembershipTier, Region, Store, StoreOwnership, User
+from app.models import (
+    CalendarDay, CareHoliday, ComplaintCategory, ComplaintChannel, CustomerRules, DeadlineRule,
+)
+from app.models import Franchisee, MembershipTier, Region, Store, StoreOwnership, User
 from app.models.system import CacheStamp
 from app.models.user import user_region, user_store
 
 REFERENCE = "reference"
-TRACKED = (Region, Franchisee, Store, StoreOwnership, User, MembershipTier, CustomerRules, CareHoliday)
+TRACKED = (Region, Franchisee, Store, StoreOwnership, User, MembershipTier, CustomerRules, CareHoliday,
+           ComplaintCategory, ComplaintChannel, DeadlineRule, CalendarDay)
 TRACKED_TABLES = frozenset(model.__table__ for model in TRACKED) | {user_store, user_region}
 MAX_ENTRIES = 2048
 _CHANGED = "reference_changed"

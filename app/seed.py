@@ -44,6 +44,7 @@ USERS = [
     ("hq-auditor", "张蕾", "hq_auditor", None, [], [], None),
     ("hq-supervisor", "刘强", "hq_supervisor", None, [], ["EAST"], None),
     ("hq-dept", "赵静", "hq_department", None, [], [], "customer_service"),
+    ("hq-logistics", "钱磊", "hq_department", None, [], [], "logistics"),
     ("hq-viewer", "孙伟", "hq_viewer", None, [], [], None),
     ("shopper-1", "周婷", "mystery_shopper", None, [], [], None),
     ("owner-a", "王建国", "franchise_owner", "A", [], [], None),
@@ -132,4 +133,7 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
     from app.seed_customers import seed_customers
 
     created += seed_customers([stores[code] for code, *_ in STORES])
+    from app.seed_complaints import seed_complaints
+
+    created += seed_complaints([stores[code] for code, *_ in STORES])
     return f"demo seed: {created} records created"

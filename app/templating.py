@@ -127,6 +127,7 @@ def register(app) -> None:
     from app.models import customer as customer_model
     from app.services.customer_fields import mask_email, mask_mobile
 
+    from app.models import complaint as complaint_model
     from app.models import customer_file
 
     labels = Labels({
@@ -136,6 +137,10 @@ def register(app) -> None:
     } | {
         name.lower(): getattr(customer_file, name)
         for name in ("ANALYSIS_TOPICS", "ANALYSIS_SOURCES", "CREDIT_RATINGS", "LOYALTY_MEASURES")
+    } | {
+        "remedies": complaint_model.REMEDIES, "complaint_events": complaint_model.EVENT_KINDS,
+        "complaint_statuses": complaint_model.STATUSES, "communication_methods": complaint_model.COMMUNICATION_METHODS,
+        "complaint_severities": complaint_model.SEVERITIES,
     })
 
     # Badges repeat down every list: each is built once per value and locale.

@@ -110,6 +110,7 @@ def _snapshot_ids(world):
         users={k: u.id for k, u in world.users.items()},
         usernames={k: u.username for k, u in world.users.items()},
         customers={k: c.id for k, c in world.customers.items()},
+        complaints={k: c.id for k, c in world.complaints.items()},
         b_markers=world.b_markers,
     )
 

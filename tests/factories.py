@@ -6,7 +6,7 @@ from app.extensions import db
 from decimal import Decimal
 
 from app.models import (
-    CareHoliday, Contact, Customer, CustomerImport, Franchisee, MembershipTier, Purchase, Region, Store, StoreOwnership,
+    CalendarDay, CareHoliday, Contact, Customer, CustomerImport, Franchisee, MembershipTier, Purchase, Region, Store, StoreOwnership,
     User,
 )
 from app.services.customer_fields import name_key
@@ -88,6 +88,7 @@ class World:
     b_stores: list[Store]
     users: dict[str, User] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
+    complaints: dict = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
@@ -95,7 +96,8 @@ class World:
         b_customer = self.customers["b"]
         return [self.b.name, self.b.legal_entity, self.b.contract_no, *(s.name for s in self.b_stores),
                 *(s.code for s in self.b_stores), self.users["owner_b"].display_name,
-                b_customer.name, b_customer.mobile, b_customer.email, "乙方秘密商品"]
+                b_customer.name, b_customer.mobile, b_customer.email, "乙方秘密商品", "乙方秘密投诉",
+                self.complaints["b"].reference]
 
 
 def make_world() -> World:
@@ -122,6 +124,7 @@ def make_world() -> World:
         db.session.add(MembershipTier(rank=rank, name_zh=zh, name_en=en, min_spend=Decimal(spend),
                                       active_within_days=active))
     db.session.add(CareHoliday(on=date(2030, 1, 1), name_zh="元旦", name_en="New Year's Day"))
+    db.session.add(CalendarDay(on=date(2030, 10, 1), kind="closed", name="国庆节"))
     c = world.customers
     consented = {"consent": True, "consent_at": datetime(2026, 1, 5, 12), "consent_method": "paper",
                  "consent_purpose": "回访与会员活动"}
@@ -135,7 +138,39 @@ def make_world() -> World:
     db.session.add(CustomerImport(store_id=b_stores[0].id, franchisee_id=b.id, created_by_id=u["owner_b"].id,
                                   filename="b.csv", stored_as="b-missing.upload", file_kind="csv", size=10, state="ready"))
     db.session.flush()
+    _world_complaints(world)
     return world
+
+
+def make_complaint(store: Store, title: str, *, actor=None, customer=None, received_at=None, **values):
+    """A complaint recorded as the intake form records one (deadlines, timeline, escalation)."""
+    from app.services.complaints import settings, workflow
+
+    settings.install_defaults()
+    channel = settings.channel_by_code(values.pop("channel", "phone"))
+    category = next(c for c in settings.categories() if c.code == values.pop("category", "quality"))
+    data = {"kind": "complaint", "channel_id": channel.id, "category_id": category.id, "severity": "general",
+            "contact_name": "顾客", "contact_phone": "13800000009", "title": title, "description": title + "：详情",
+            "received_at": received_at or datetime(2026, 3, 2, 2, 0)} | values
+    return workflow.open_complaint(store, data, actor, customer=customer,
+                                   now=max(data["received_at"], datetime(2026, 3, 2, 2, 0)))
+
+
+def _world_complaints(world: World) -> None:
+    """A's complaint has a task for customer service (the world's department member); B's, a
+    major one, only for logistics: the department member must see A's and nothing of B's."""
+    from app.services.complaints import workflow
+
+    u = world.users
+    a = make_complaint(world.a_stores[0], "甲方投诉：沙发开裂", actor=u["staff_a"], customer=world.customers["a"])
+    workflow.escalate(a, u["manager_a"], "涉及物流与客服", now=datetime(2026, 3, 2, 3, 0))
+    workflow.add_task(a, u["auditor"], "customer_service", "致电顾客致歉", date(2026, 3, 5))
+    b = make_complaint(world.b_stores[0], "乙方秘密投诉", actor=u["manager_b"], customer=world.customers["b"],
+                       severity="major", contact_name="乙方秘密顾客", contact_phone="13911112222")
+    workflow.add_task(b, u["auditor"], "logistics", "乙方秘密投诉：查物流", date(2026, 3, 5))
+    workflow.communicate(b, u["manager_b"], "phone", "乙方秘密投诉回电", now=datetime(2026, 3, 2, 3, 0))
+    world.complaints.update(a=a, b=b)
+    db.session.flush()
 
 
 def make_customer(store: Store, name: str, **values) -> Customer:

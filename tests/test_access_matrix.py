@@ -24,8 +24,8 @@ def _rules(app):
 
 
 # Path arguments that are not row ids: a valid value, so the route itself is exercised.
-PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv"}
-NETWORK_WIDE = {"MembershipTier", "CareHoliday"}
+PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"}
+NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay"}
 
 
 def _model_for(argument: str):
@@ -54,8 +54,9 @@ def _b_row_id(world, argument: str) -> int:
         if row is not None:
             return row
     elif model.__name__ in NETWORK_WIDE:
-        # Headquarters' own settings rows: they belong to no franchisee.
-        return db.session.scalar(select(model.id).limit(1))
+        # Headquarters' own settings rows: they belong to no franchisee. (One the auditor's walk
+        # removed - a CSRF-only delete button - is a missing row for the next role.)
+        return db.session.scalar(select(model.id).limit(1)) or 999_999
     pytest.fail(f"tests/factories.py make_world() has no {model.__name__} of franchisee B for <{argument}>")
 
 
@@ -81,7 +82,10 @@ def _assert_no_leak(response, world, what):
 
 def _fingerprint(app, world):
     """Versions of every row of B that a write could touch."""
-    from app.models import Contact, Customer, CustomerImport, Franchisee, Purchase, Store, StoreOwnership, User
+    from app.models import (
+        Complaint, ComplaintEvent, ComplaintTask, Contact, Customer, CustomerImport, Franchisee, Purchase, Store,
+        StoreOwnership, User,
+    )
 
     with app.app_context(), unscoped():
         return (
@@ -89,6 +93,9 @@ def _fingerprint(app, world):
             db.session.execute(select(Purchase.__table__).where(Purchase.franchisee_id == world.b)).all(),
             db.session.execute(select(Contact.__table__).where(Contact.franchisee_id == world.b)).all(),
             db.session.execute(select(CustomerImport.__table__).where(CustomerImport.franchisee_id == world.b)).all(),
+            db.session.execute(select(Complaint.__table__).where(Complaint.franchisee_id == world.b)).all(),
+            db.session.execute(select(ComplaintTask.__table__).where(ComplaintTask.franchisee_id == world.b)).all(),
+            db.session.execute(select(ComplaintEvent.__table__).where(ComplaintEvent.franchisee_id == world.b)).all(),
             db.session.execute(select(Franchisee.id, Franchisee.version).where(Franchisee.id == world.b)).all(),
             db.session.execute(select(Store.id, Store.version, Store.status).where(Store.id.in_(world.b_stores))).all(),
             db.session.execute(select(StoreOwnership.id, StoreOwnership.end_on).where(StoreOwnership.store_id.in_(world.b_stores))).all(),
@@ -131,6 +138,11 @@ def test_network_roles_get_every_page_without_error(app, world, login_as, role):
             assert response.status_code < 500, f"{role} GET {rule.endpoint}: {response.status_code}"
 
 
+# The auditor is headquarters' customer-experience department: it reads everything and writes only
+# complaint handling (joint handling of major complaints, R20/R21). An empty post still changes nothing.
+WRITES = {"auditor": ("complaints.",), "viewer": ()}
+
+
 def test_read_only_network_roles_cannot_write(app, world, login_as):
     for role in ("auditor", "viewer"):
         client = login_as(role)
@@ -138,6 +150,9 @@ def test_read_only_network_roles_cannot_write(app, world, login_as):
         for rule in _rules(app):
             if "POST" in rule.methods and _names_b_row(rule):
                 response = client.post_form(_url(app, rule, world), {})
+                if rule.endpoint.startswith(WRITES[role]):
+                    assert response.status_code < 500, f"{role} POST {rule.endpoint}: {response.status_code}"
+                    continue
                 assert response.status_code == 403, f"{role} POST {rule.endpoint}: {response.status_code}"
             if "POST" in rule.methods and rule.endpoint in SESSION_ENDING:
                 client.post_form(_url(app, rule, world), {})

@@ -36,7 +36,7 @@ SOURCES = {
 }
 CATEGORIES = {"vip": _l("VIP"), "regular": _l("Regular"), "potential": _l("Potential")}
 GRADES = {"A": "A", "B": "B", "C": "C"}
-CHURN_ABSENT, CHURN_FREQUENCY = 1, 2
+CHURN_ABSENT, CHURN_FREQUENCY, CHURN_COMPLAINT = 1, 2, 4
 RELATIONSHIPS = {
     "basic": _l("Basic"),
     "reactive": _l("Reactive"),
@@ -201,10 +201,13 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     # Read only by the nightly retention check (one scan a day); no index, which every insert
     # and every purchase would pay for (the 100,000-row import on PostgreSQL: ≈ 1 s).
     last_activity_on: Mapped[date] = mapped_column(default=lambda: local_today())
-    # Churn warnings in force (CHURN_ABSENT | CHURN_FREQUENCY), kept by
+    # Churn warnings in force (CHURN_ABSENT | CHURN_FREQUENCY | CHURN_COMPLAINT), kept by
     # customer_analytics.update_churn on every purchase and rule change and by the
-    # nightly job for the passage of time.
+    # nightly job for the passage of time, and by services/complaints.py as complaints open
+    # and close.
     churn_flags: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Complaints of this customer not yet resolved (R28: an unresolved complaint is a churn warning).
+    open_complaints: Mapped[int] = mapped_column(default=0, server_default="0")
     # Loyalty (R16, models/customer_file.py): the six observed measures of the latest assessment
     # added up, and the 0-100 score with the repeat purchases counted in (customer_analytics).
     loyalty_observed: Mapped[int | None]

@@ -1,5 +1,5 @@
 """The franchise network: regions, franchisees, stores and who owned each store when."""
-from datetime import date
+from datetime import date, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
@@ -71,6 +71,11 @@ class Store(TimestampMixin, VersionedMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default="open")
     closed_on: Mapped[date | None]
     franchisee_id: Mapped[int] = mapped_column(ForeignKey("franchisee.id"), index=True)
+    # Opening hours, for the complaint clock (empty: 10:00 to 21:00); closed_weekdays lists
+    # the weekdays the store is closed as digits, 0 = Monday ("6": closed on Sundays).
+    opens_at: Mapped[time | None]
+    closes_at: Mapped[time | None]
+    closed_weekdays: Mapped[str] = mapped_column(String(7), default="", server_default="")
 
     region: Mapped[Region] = relationship(back_populates="stores")
     franchisee: Mapped[Franchisee] = relationship(back_populates="stores")

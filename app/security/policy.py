@@ -26,6 +26,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Who looked at which customer (R62).
     "customers.access_log": frozenset({"hq_admin", "hq_auditor"}),
     "customers.rules": frozenset({"hq_admin"}),
+    # Complaints (issue 9). Department members see what their tasks reach (security/scope.py).
+    "complaints.view": HQ_READERS | FRANCHISE | {"hq_department"},
+    "complaints.intake": frozenset({"hq_admin", "hq_auditor"}) | FRANCHISE,
+    "complaints.handle": frozenset({"hq_admin", "hq_auditor"}) | FRANCHISE,
+    # Headquarters' customer-experience department runs joint handling and verifies CAPA.
+    "complaints.joint": frozenset({"hq_admin", "hq_auditor"}),
+    "complaints.tasks": frozenset({"hq_admin", "hq_auditor", "hq_department", "franchise_owner"}),
+    "complaints.settings": frozenset({"hq_admin", "hq_auditor"}),
 }
 
 

@@ -22,6 +22,9 @@ class Scope:
     # Set for scopes narrower than a franchisee (stores, regions): of the records that may name
     # any store of a franchisee (an import file's rows), this user sees only their own.
     own_uploads_of: int | None = None
+    # A headquarters department member's department: the complaints that tasks assign to it
+    # reach them as record-level grants (app/security/tenancy.py), nothing else of any tenant.
+    department: str | None = None
 
     @property
     def is_network(self) -> bool:
@@ -78,6 +81,8 @@ def build_scope(user) -> Scope:
             .where(user_store.c.user_id == user.id, Store.franchisee_id == user.franchisee_id)
         ).all()
         return Scope("stores", frozenset({user.franchisee_id}), frozenset(store_ids), own_uploads_of=user.id)
+    if role == "hq_department" and user.department:
+        return Scope("department", frozenset(), frozenset(), department=user.department)
     return Scope("assigned", frozenset(), frozenset())
 
 

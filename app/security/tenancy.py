@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from flask import abort
-from sqlalchemy import event, select
+from sqlalchemy import event, false, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from app.extensions import db
-from app.models import CustomerImport, Franchisee, Store
+from app.models import Complaint, ComplaintEvent, ComplaintTask, Customer, CustomerImport, Franchisee, Store
 from app.models.base import CurrentOwner, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
@@ -67,6 +67,40 @@ def unscoped():
             info[SCOPE_KEY] = previous
 
 
+def _store_owned_models() -> list[type]:
+    return [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, StoreOwned)]
+
+
+@lru_cache(maxsize=64)
+def _department_criteria(department: str):
+    """A department member's scope: record-level grants instead of stores (issue 9).
+
+    The complaints that a task assigns to the department, their timelines and joint-handling
+    tasks, the customers they name (shown masked, as to every headquarters reader) and the
+    stores and franchisees they are about; every other tenant row is out of reach. Each
+    ``StoreOwned`` model gets its own criterion here (the store list of other scopes is one
+    criterion on the mixin), as grants differ per model."""
+    grants = {
+        Complaint: lambda cls: cls.id.in_(select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)),
+        ComplaintEvent: lambda cls: cls.complaint_id.in_(
+            select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)),
+        ComplaintTask: lambda cls: cls.complaint_id.in_(
+            select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)),
+        Customer: lambda cls: cls.id.in_(select(Complaint.customer_id).where(Complaint.id.in_(
+            select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)))),
+    }
+    options = [
+        with_loader_criteria(Store, lambda cls: cls.id.in_(select(Complaint.store_id).where(Complaint.id.in_(
+            select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)))), include_aliases=True),
+        with_loader_criteria(Franchisee, lambda cls: cls.id.in_(select(Complaint.franchisee_id).where(Complaint.id.in_(
+            select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)))), include_aliases=True),
+    ]
+    for model in _store_owned_models():
+        criterion = grants.get(model)
+        options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
+    return tuple(options)
+
+
 @lru_cache(maxsize=512)
 def _criteria(scope, owner_hint: bool = True):
     """The loader criteria of one scope, built once (Scope is frozen, so it keys the cache).
@@ -108,10 +142,22 @@ def _apply_scope(state) -> None:
         raise ScopeMissing("ORM statement without a tenant scope; use unscoped() deliberately")
     if scope is UNSCOPED or scope.is_network:
         return
+    if scope.department is not None:
+        state.statement = state.statement.options(*_department_criteria(scope.department))
+        return
     state.statement = state.statement.options(*_criteria(scope, state.execution_options.get("owner_hint", True)))
 
 
 def _allowed(obj, scope) -> bool:
+    if scope.department is not None:
+        # A department member writes only the tasks assigned to their department and the
+        # timeline lines of those tasks' complaints.
+        if isinstance(obj, ComplaintTask):
+            return obj.department == scope.department
+        if isinstance(obj, ComplaintEvent):
+            return db.session.scalar(select(ComplaintTask.id).where(
+                ComplaintTask.complaint_id == obj.complaint_id, ComplaintTask.department == scope.department).limit(1)) is not None
+        return False
     if isinstance(obj, Franchisee):
         return obj.id is not None and scope.covers_franchisee(obj.id)
     if isinstance(obj, Store):
@@ -126,7 +172,10 @@ def _check_writes(session, flush_context, instances) -> None:
     scope = session.info.get(SCOPE_KEY)
     if scope is UNSCOPED or (scope is not None and scope.is_network):
         return
-    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+    # A row is "dirty" when only a relationship collection changed (a new timeline line appended
+    # to complaint.events): nothing of it is written, so only rows with changed columns count.
+    dirty = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
+    for obj in list(session.new) + dirty + list(session.deleted):
         if isinstance(obj, (Franchisee, Store, StoreOwned)) and (scope is None or not _allowed(obj, scope)):
             raise ScopeViolation(f"write outside the tenant scope: {obj!r}")
 

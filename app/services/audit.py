@@ -156,6 +156,10 @@ ACTIONS = {
     "customer.analysis_added": _l("Analysis note added"),
     "purchases.imported": _l("Purchase history imported"),
     "customer.loyalty_assessed": _l("Loyalty assessed"),
+    "complaint.created": _l("Complaint received"),
+    "complaint.escalated": _l("Complaint escalated to headquarters"),
+    "complaint.closed": _l("Complaint closed"),
+    "complaint_settings.updated": _l("Complaint settings changed"),
 }
 
 # Kinds of record the trail points at: their name, and the page that shows one (endpoint and
@@ -170,6 +174,7 @@ RECORDS = {
     "MembershipTier": (_l("Membership tier"), "customers.edit_tier", "membership_tier_id"),
     "CareHoliday": (_l("Care holiday"), None, None),
     "CustomerRules": (_l("Customer rules"), "customers.rules", None),
+    "Complaint": (_l("Complaint"), "complaints.show", "complaint_id"),
 }
 
 

@@ -63,7 +63,7 @@ from app import i18n, refcache
 from app.extensions import db
 from app.models import Customer, CustomerRules, MembershipTier, Purchase
 from app.models.base import BilingualName, local_today
-from app.models.customer import CHURN_ABSENT, CHURN_FREQUENCY
+from app.models.customer import CHURN_ABSENT, CHURN_COMPLAINT, CHURN_FREQUENCY
 from app.security.tenancy import unscoped
 
 CENT = Decimal("0.01")
@@ -93,10 +93,12 @@ RULE_DEFAULTS = {
 CHURN_REASONS = {
     "absent": _l("Absent far longer than usual"),
     "frequency": _l("Buying less often"),
+    "complaint": _l("Complaint not yet resolved"),
 }
 SUGGESTED_ACTIONS = {
     "absent": _l("Call to ask how they are and invite them back with a coupon."),
     "frequency": _l("Invite them to a member event and ask what has changed."),
+    "complaint": _l("Resolve the complaint first, then call to make sure they are satisfied."),
 }
 
 
@@ -492,8 +494,11 @@ def refresh(customer_ids, today: date | None = None) -> None:
 
 # --- churn: defined from today's date, stored in churn_flags ---------------------
 
-CHURN_FLAGS = {"absent": (CHURN_ABSENT, CHURN_ABSENT | CHURN_FREQUENCY),
-               "frequency": (CHURN_FREQUENCY, CHURN_ABSENT | CHURN_FREQUENCY)}
+_ALL_FLAGS = range(1, CHURN_ABSENT + CHURN_FREQUENCY + CHURN_COMPLAINT + 1)
+# Each reason: its bit, and every stored value that has it (a list filter is an IN, on any database).
+CHURN_FLAGS = {reason: (bit, tuple(v for v in _ALL_FLAGS if v & bit))
+               for reason, bit in (("absent", CHURN_ABSENT), ("frequency", CHURN_FREQUENCY),
+                                   ("complaint", CHURN_COMPLAINT))}
 
 
 def _absent(rules, today: date):
@@ -536,7 +541,8 @@ def live_churn_condition(rules, today: date, reason: str | None = None, customer
     Costly (it groups a year of purchases); lists use the stored ``churn_filter``.
     ``customers`` narrows the grouped purchases to those customers.
     """
-    parts = {"absent": _absent(rules, today), "frequency": _frequency_drop(rules, today, customers)}
+    parts = {"absent": _absent(rules, today), "frequency": _frequency_drop(rules, today, customers),
+             "complaint": Customer.open_complaints > 0}
     chosen = [parts[reason]] if reason in parts else list(parts.values())
     return and_(_active, or_(*chosen))
 
@@ -551,7 +557,9 @@ def update_churn(today: date, where=None, rules=None) -> None:
     10 s for 5,000 customers.)
     """
     rules = rules or get_rules()
-    absent = case((and_(_active, _absent(rules, today)), CHURN_ABSENT), else_=0)
+    # An unresolved complaint (R28) is counted on the customer by services/complaints.py.
+    absent = (case((and_(_active, _absent(rules, today)), CHURN_ABSENT), else_=0)
+              + case((and_(_active, Customer.open_complaints > 0), CHURN_COMPLAINT), else_=0))
     stmt = update(Customer).values(churn_flags=absent).execution_options(synchronize_session=False)
     if where is not None:
         stmt = stmt.where(where)
@@ -582,7 +590,7 @@ def update_churn(today: date, where=None, rules=None) -> None:
 def churn_filter(rules, today: date, reason: str | None = None):
     """SQL condition on the stored state: the customer shows a churn warning (for one reason)."""
     flags = CHURN_FLAGS.get(reason)
-    condition = Customer.churn_flags.in_(flags) if flags else Customer.churn_flags > 0
+    condition = Customer.churn_flags.in_(flags[1]) if flags else Customer.churn_flags > 0
     return and_(_active, condition)
 
 

@@ -76,6 +76,18 @@ def normalise_landline(value) -> str | None:
     return f"0{digits[:area]}-{digits[area:]}"
 
 
+def normalise_phone(value) -> str | None:
+    """A mobile or a landline, whichever the number is (a complaint's contact phone)."""
+    try:
+        return normalise_mobile(value)
+    except FieldError:
+        pass
+    try:
+        return normalise_landline(value)
+    except FieldError:
+        raise FieldError(_m("Not a valid phone number: a mobile (11 digits) or a landline with its area code.")) from None
+
+
 def name_key(name: str) -> str:
     """Name folded for search and duplicate checks: half-width, lower case, no spaces or dots."""
     text = unicodedata.normalize("NFKC", name or "").casefold()

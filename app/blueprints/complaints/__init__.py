@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("complaints", __name__, url_prefix="/complaints")
+
+from app.blueprints.complaints import views, views_settings, views_tasks  # noqa: E402,F401

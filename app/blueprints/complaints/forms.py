@@ -1,0 +1,245 @@
+"""Complaint forms: intake, the workflow's actions and headquarters' settings."""
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import to_user_timezone, to_utc
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, DateTimeLocalField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, URL, ValidationError
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+
+from app.blueprints.customers.forms import FlexibleDateField, _normalised
+from app.forms import Chosen, OnceForm, choices, safe_text, text_or_blank
+from app.models.base import local_today, utcnow
+from app.models.complaint import CHECKLIST, COMMUNICATION_METHODS, KINDS, REMEDIES, REMEDY_KINDS, SEVERITIES
+from app.services import customer_fields as fields
+from app.services.complaints.workflow import TASK_ASSIGNEES
+
+MONEY = NumberRange(min=0, max=9_999_999, message=_l("Enter an amount between 0 and 9,999,999."))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _local_now():
+    return to_user_timezone(utcnow()).replace(tzinfo=None, second=0, microsecond=0)
+
+
+class ComplaintForm(OnceForm):
+    """Intake (R17): who, about what, through which channel, and when."""
+
+    kind = SelectField(_l("Type of feedback"), choices=choices(KINDS.items()), default="complaint")
+    store_id = SelectField(_l("Store"), coerce=int, validators=[Optional()])
+    store_code = StringField(_l("Store code"), validators=[Optional(), safe_text(20)])
+    channel_id = SelectField(_l("Channel"), coerce=int, validators=[Chosen()])
+    social_url = StringField(_l("Link to the post"), validators=[Optional(), safe_text(500),
+                                                               URL(message=_l("Enter the full address, starting with https://"))],
+                             description=_l("Social media: where the customer posted, so the answer goes there too."))
+    category_id = SelectField(_l("Complaint category"), coerce=int, validators=[Optional()])
+    severity = SelectField(_l("Severity"), choices=choices(SEVERITIES.items()), default="general",
+                           description=_l("Major complaints go to headquarters' customer-experience department at once."))
+    multi_department = BooleanField(_l("Involves several departments (handled jointly by headquarters)"))
+    lookup = StringField(_l("Customer's mobile or customer code"), validators=[Optional(), safe_text(30)],
+                         description=_l("Links the complaint to the customer file; leave empty if they have none."))
+    create_customer = BooleanField(_l("No file yet: open a customer file for them"))
+    consent = BooleanField(_l("The customer agrees that we keep their contact details to handle this and follow up"))
+    contact_name = StringField(_l("Customer name"), validators=[DataRequired(), _normalised(fields.clean_name)])
+    contact_phone = StringField(_l("Contact phone"), validators=[_normalised(fields.normalise_phone)])
+    contact_email = StringField(_l("E-mail"), validators=[_normalised(fields.normalise_email)])
+    title = StringField(_l("Subject"), validators=[DataRequired(), safe_text(100)])
+    description = TextAreaField(_l("What the customer says"), validators=[DataRequired(), safe_text(4000)])
+    received_at = DateTimeLocalField(_l("Received at"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                                     validators=[InputRequired(message=_l("Enter a valid date and time."))])
+
+    def __init__(self, *args, stores=None, categories=(), channels=(), locale="zh_Hans", **kwargs):
+        super().__init__(*args, **kwargs)
+        if stores is None:  # too many to list: the store is typed by its code
+            del self.store_id
+        else:
+            del self.store_code
+            self.store_id.choices = choices(((s.id, str(s)) for s in stores), blank=len(stores) != 1)
+            self.store_id.validators = [Chosen(_l("Choose the store."))]
+            if len(stores) == 1 and not self.is_submitted():
+                self.store_id.data = stores[0].id
+        self.category_id.choices = choices(((c.id, c.label(locale)) for c in categories), blank=True)
+        self.channel_id.choices = choices(((c.id, c.label(locale)) for c in channels), blank=True)
+        self.link_channels = {c.id for c in channels if c.asks_link}
+        if self.received_at.data is None and not self.is_submitted():
+            self.received_at.data = _local_now()
+
+    def validate_received_at(self, field):
+        if field.data and to_utc(field.data) > utcnow() + timedelta(minutes=10):
+            raise ValidationError(_l("The time received cannot be in the future."))
+
+    def validate_category_id(self, field):
+        if self.kind.data == "complaint" and not field.data:
+            raise ValidationError(_l("Choose the category of the complaint."))
+
+    def validate_social_url(self, field):
+        if self.channel_id.data in self.link_channels and not field.data:
+            raise ValidationError(_l("Paste the link to the post."))
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators=extra_validators)
+        if not valid or self.receipt is not None:
+            return valid
+        if not (self.contact_phone.data or self.contact_email.data or self.lookup.data):
+            self.contact_phone.errors.append(_l("Give a phone number or an e-mail address to reply to."))
+            return False
+        if self.create_customer.data and not self.contact_phone.data:
+            self.contact_phone.errors.append(_l("A new customer file needs the mobile number."))
+            return False
+        if self.create_customer.data and not self.consent.data:
+            # R61: a file with contact details needs the customer's consent.
+            self.consent.errors.append(_l("Ask the customer first: a customer file keeps their contact details."))
+            return False
+        return True
+
+    def data_for_model(self) -> dict:
+        kind = self.kind.data
+        return {
+            "kind": kind,
+            "channel_id": self.channel_id.data,
+            "category_id": self.category_id.data or None,
+            "severity": self.severity.data if kind == "complaint" else "general",
+            "multi_department": bool(self.multi_department.data) and kind == "complaint",
+            "contact_name": self.contact_name.data,
+            "contact_phone": self.contact_phone.data,
+            "contact_email": self.contact_email.data,
+            "social_url": self.social_url.data or None,
+            "title": self.title.data.strip(),
+            "description": self.description.data.strip(),
+            "received_at": to_utc(self.received_at.data).replace(tzinfo=None),
+        }
+
+
+class VersionedActionForm(FlaskForm):
+    """Every action on a complaint carries the version the user saw: an action on a complaint a
+    colleague changed meanwhile is refused, with the current state shown (nothing is lost: what
+    was typed stays in the form)."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class NoteForm(VersionedActionForm):
+    note = TextAreaField(_l("Note"), validators=[Optional(), safe_text(2000)])
+
+
+class RequiredNoteForm(VersionedActionForm):
+    note = TextAreaField(_l("Note"), validators=[DataRequired(), safe_text(2000)])
+
+
+class CommunicationForm(VersionedActionForm):
+    method = SelectField(_l("How"), choices=choices(COMMUNICATION_METHODS.items()), default="phone")
+    note = TextAreaField(_l("What was said"), validators=[DataRequired(), safe_text(2000)])
+
+
+class WaitForm(VersionedActionForm):
+    reason = StringField(_l("Waiting for"), validators=[DataRequired(), safe_text(200)],
+                         description=_l("e.g. photos of the damage, the receipt, a time to visit."))
+
+
+class ChecklistForm(VersionedActionForm):
+    items = MultiCheckboxField(_l("Handling steps taken"), choices=choices(CHECKLIST.items()))
+
+
+class EscalateForm(VersionedActionForm):
+    reason = StringField(_l("Why headquarters should handle it"), validators=[DataRequired(), safe_text(300)])
+
+
+class ResolveForm(VersionedActionForm):
+    resolution = TextAreaField(_l("Resolution"), validators=[DataRequired(), safe_text(4000)])
+    remedies = MultiCheckboxField(_l("Remedy"), choices=choices(REMEDIES.items()),
+                                  validators=[DataRequired(message=_l("Choose at least one remedy."))])
+    compensation = DecimalField(_l("Compensation (yuan)"), places=2, validators=[Optional(), MONEY])
+    carrier = StringField(_l("Carrier"), validators=[Optional(), safe_text(60)])
+    carrier_part = StringField(_l("The carrier's part"), validators=[Optional(), safe_text(300)],
+                               description=_l("What the carrier did wrong and how it was settled with them."))
+
+    def __init__(self, *args, offered=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if offered:
+            self.remedies.choices = choices((code, REMEDIES[code]) for code in offered)
+
+
+class FollowUpForm(VersionedActionForm):
+    score = SelectField(_l("Satisfaction with the outcome"), coerce=int, validators=[Chosen()],
+                        choices=choices(((5, _l("5 - very satisfied")), (4, _l("4 - satisfied")), (3, _l("3 - neutral")),
+                                         (2, _l("2 - dissatisfied")), (1, _l("1 - very dissatisfied"))), blank=True),
+                        description=_l("2 or less reopens the complaint."))
+    method = SelectField(_l("How"), choices=choices(COMMUNICATION_METHODS.items()), default="phone")
+    note = TextAreaField(_l("What the customer said"), validators=[Optional(), safe_text(500)])
+
+
+class CapaForm(VersionedActionForm):
+    root_cause = TextAreaField(_l("Root cause"), validators=[Optional(), safe_text(2000)])
+    corrective_action = TextAreaField(_l("Corrective action"), validators=[Optional(), safe_text(2000)])
+    preventive_action = TextAreaField(_l("Preventive action"), validators=[Optional(), safe_text(2000)])
+    capa_owner = StringField(_l("Owner of the actions"), validators=[Optional(), safe_text(60)])
+    capa_due_on = FlexibleDateField(_l("Actions due by"), validators=[Optional()])
+
+
+class PlanForm(VersionedActionForm):
+    plan = TextAreaField(_l("Handling plan"), validators=[DataRequired(), safe_text(4000)])
+
+
+class TaskForm(VersionedActionForm):
+    department = SelectField(_l("Assign to"), coerce=text_or_blank, validators=[Chosen()],
+                             choices=choices(TASK_ASSIGNEES.items(), blank=True))
+    title = StringField(_l("Task"), validators=[DataRequired(), safe_text(200)])
+    due_on = FlexibleDateField(_l("Due by"), validators=[InputRequired(message=_l("Enter a valid date."))])
+
+    def validate_due_on(self, field):
+        if field.data and field.data < local_today():
+            raise ValidationError(_l("The due date cannot be in the past."))
+
+
+class TaskDoneForm(FlaskForm):
+    outcome = TextAreaField(_l("What was done"), validators=[DataRequired(), safe_text(2000)])
+
+
+class CategoryForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), safe_text(20)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), safe_text(40)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), safe_text(60)])
+    remedy_kind = SelectField(_l("Remedies offered"), choices=choices(REMEDY_KINDS.items()))
+    position = IntegerField(_l("Position in lists"), default=0, validators=[Optional(), NumberRange(0, 999)])
+    active = BooleanField(_l("In use"), default=True)
+
+
+class ChannelForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), safe_text(20)])
+    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), safe_text(40)])
+    name_en = StringField(_l("Name (English)"), validators=[DataRequired(), safe_text(60)])
+    asks_link = BooleanField(_l("Ask for a link to the post (social media)"))
+    position = IntegerField(_l("Position in lists"), default=0, validators=[Optional(), NumberRange(0, 999)])
+    active = BooleanField(_l("In use"), default=True)
+
+
+HOURS = NumberRange(min=0.25, max=2000, message=_l("Between 0.25 and 2,000 business hours."))
+
+
+class DeadlineRuleForm(FlaskForm):
+    severity = SelectField(_l("Severity"), choices=choices(SEVERITIES.items()))
+    category_id = SelectField(_l("Complaint category"), coerce=int, validators=[Optional()])
+    acknowledge_hours = DecimalField(_l("Acknowledge within (business hours)"), places=2, validators=[InputRequired(), HOURS])
+    resolve_hours = DecimalField(_l("Resolve within (business hours)"), places=2, validators=[InputRequired(), HOURS])
+    hq_hours = DecimalField(_l("Headquarters' part within (business hours)"), places=2,
+                            validators=[InputRequired(), HOURS])
+
+    def __init__(self, *args, categories=(), locale="zh_Hans", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category_id.choices = choices([(0, _l("Every category"))] + [(c.id, c.label(locale)) for c in categories])
+
+
+class CalendarDayForm(FlaskForm):
+    on = FlexibleDateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
+    kind = SelectField(_l("Kind"), choices=choices((("closed", _l("Holiday: headquarters closed")),
+                                                    ("workday", _l("Make-up working day")))))
+    name = StringField(_l("Name"), validators=[DataRequired(), safe_text(40)])
+    stores_closed = BooleanField(_l("The stores close too"))

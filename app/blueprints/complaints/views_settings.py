@@ -1,0 +1,185 @@
+"""Headquarters' complaint settings: categories, channels, deadline rules, holiday calendar."""
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.blueprints.complaints import bp, forms
+from app.extensions import db
+from app.forms import EmptyForm
+from app.i18n import current_locale
+from app.models import CalendarDay, ComplaintCategory, ComplaintChannel, DeadlineRule
+from app.models.base import local_today
+from app.security.access import access
+from app.services import audit
+from app.services.complaints import settings
+
+
+def _page(**posted):
+    locale = current_locale()
+    categories = db.session.scalars(select(ComplaintCategory).order_by(ComplaintCategory.position,
+                                                                       ComplaintCategory.id)).all()
+    active = [c for c in categories if c.active]
+    return render_template(
+        "complaints/settings.html",
+        categories=categories,
+        channels=db.session.scalars(select(ComplaintChannel).order_by(ComplaintChannel.position,
+                                                                      ComplaintChannel.id)).all(),
+        rules=db.session.scalars(select(DeadlineRule).order_by(DeadlineRule.severity, DeadlineRule.category_id)).all(),
+        days=db.session.scalars(select(CalendarDay).where(CalendarDay.on >= local_today().replace(month=1, day=1))
+                                .order_by(CalendarDay.on)).all(),
+        category_form=posted.get("category_form") or forms.CategoryForm(formdata=None),
+        channel_form=posted.get("channel_form") or forms.ChannelForm(formdata=None),
+        rule_form=posted.get("rule_form") or forms.DeadlineRuleForm(formdata=None, categories=active, locale=locale),
+        day_form=posted.get("day_form") or forms.CalendarDayForm(formdata=None),
+        locale=locale,
+    ), 422 if posted else 200
+
+
+def _saved(message: str, what: str):
+    try:
+        audit.record("complaint_settings.updated", actor=current_user, details={"changed": what})
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        flash(_("Not saved: that code or date is already in use."), "danger")
+        return redirect(url_for("complaints.settings_page"))
+    flash(message, "success")
+    return redirect(url_for("complaints.settings_page"))
+
+
+@bp.route("/settings")
+@access("complaints.settings")
+def settings_page():
+    """Categories, channels, deadlines and the holiday calendar of complaint handling."""
+    if settings.install_defaults():
+        db.session.commit()
+    return _page()
+
+
+@bp.route("/settings/categories", methods=["POST"])
+@access("complaints.settings")
+def add_category():
+    """Add a complaint category."""
+    form = forms.CategoryForm()
+    if not form.validate_on_submit():
+        return _page(category_form=form)
+    db.session.add(ComplaintCategory(code=form.code.data.strip().lower(), name_zh=form.name_zh.data.strip(),
+                                     name_en=form.name_en.data.strip(), remedy_kind=form.remedy_kind.data,
+                                     position=form.position.data or 0, active=form.active.data))
+    return _saved(_("Category added."), "category")
+
+
+@bp.route("/settings/categories/<int:complaint_category_id>", methods=["GET", "POST"])
+@access("complaints.settings")
+def edit_category(complaint_category_id: int):
+    """Rename a category, change its remedies, or retire it (its complaints keep it)."""
+    category = db.session.scalar(select(ComplaintCategory).where(ComplaintCategory.id == complaint_category_id))
+    if category is None:
+        return redirect(url_for("complaints.settings_page"))
+    form = forms.CategoryForm(obj=category)
+    form.code.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        for key in ("name_zh", "name_en", "remedy_kind", "active"):
+            setattr(category, key, getattr(form, key).data)
+        category.position = form.position.data or 0
+        return _saved(_("Category saved."), "category")
+    return render_template("complaints/option_form.html", form=form, title=_("Complaint category"))
+
+
+@bp.route("/settings/channels", methods=["POST"])
+@access("complaints.settings")
+def add_channel():
+    """Add a channel complaints arrive through."""
+    form = forms.ChannelForm()
+    if not form.validate_on_submit():
+        return _page(channel_form=form)
+    db.session.add(ComplaintChannel(code=form.code.data.strip().lower(), name_zh=form.name_zh.data.strip(),
+                                    name_en=form.name_en.data.strip(), asks_link=form.asks_link.data,
+                                    position=form.position.data or 0, active=form.active.data))
+    return _saved(_("Channel added."), "channel")
+
+
+@bp.route("/settings/channels/<int:complaint_channel_id>", methods=["GET", "POST"])
+@access("complaints.settings")
+def edit_channel(complaint_channel_id: int):
+    """Rename a channel or retire it."""
+    channel = db.session.scalar(select(ComplaintChannel).where(ComplaintChannel.id == complaint_channel_id))
+    if channel is None:
+        return redirect(url_for("complaints.settings_page"))
+    form = forms.ChannelForm(obj=channel)
+    form.code.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        for key in ("name_zh", "name_en", "asks_link", "active"):
+            setattr(channel, key, getattr(form, key).data)
+        channel.position = form.position.data or 0
+        return _saved(_("Channel saved."), "channel")
+    return render_template("complaints/option_form.html", form=form, title=_("Complaint channel"))
+
+
+@bp.route("/settings/rules", methods=["POST"])
+@access("complaints.settings")
+def save_rule():
+    """Set the deadlines for a severity (and a category): a rule for the same pair is replaced."""
+    active = [c for c in settings.categories()]
+    form = forms.DeadlineRuleForm(categories=active, locale=current_locale())
+    if not form.validate_on_submit():
+        return _page(rule_form=form)
+    category_id = form.category_id.data or None
+    rule = db.session.scalar(select(DeadlineRule).where(
+        DeadlineRule.severity == form.severity.data,
+        DeadlineRule.category_id.is_(None) if category_id is None else DeadlineRule.category_id == category_id))
+    if rule is None:
+        rule = DeadlineRule(severity=form.severity.data, category_id=category_id)
+        db.session.add(rule)
+    rule.acknowledge_hours = form.acknowledge_hours.data
+    rule.resolve_hours = form.resolve_hours.data
+    rule.hq_hours = form.hq_hours.data
+    if rule.acknowledge_hours > rule.resolve_hours:
+        form.acknowledge_hours.errors.append(_("Acknowledging cannot take longer than resolving."))
+        db.session.rollback()
+        return _page(rule_form=form)
+    return _saved(_("Deadline rule saved. It applies to complaints received from now on."), "deadline rule")
+
+
+@bp.route("/settings/rules/<int:complaint_deadline_rule_id>/delete", methods=["POST"])
+@access("complaints.settings")
+def delete_rule(complaint_deadline_rule_id: int):
+    """Remove a category's own rule (the severity's general rule stays)."""
+    rule = db.session.scalar(select(DeadlineRule).where(DeadlineRule.id == complaint_deadline_rule_id))
+    form = EmptyForm()
+    if rule is None or not form.validate_on_submit():
+        return redirect(url_for("complaints.settings_page"))
+    if rule.category_id is None:
+        flash(_("The general rule of a severity stays; change its hours instead."), "warning")
+        return redirect(url_for("complaints.settings_page"))
+    db.session.delete(rule)
+    return _saved(_("Rule removed."), "deadline rule")
+
+
+@bp.route("/settings/calendar", methods=["POST"])
+@access("complaints.settings")
+def add_day():
+    """Add a public holiday or a 调休 working day to the calendar."""
+    form = forms.CalendarDayForm()
+    if not form.validate_on_submit():
+        return _page(day_form=form)
+    if db.session.scalar(select(CalendarDay.id).where(CalendarDay.on == form.on.data)):
+        form.on.errors.append(_("This date is already in the calendar."))
+        return _page(day_form=form)
+    db.session.add(CalendarDay(on=form.on.data, kind=form.kind.data, name=form.name.data.strip(),
+                               stores_closed=form.stores_closed.data and form.kind.data == "closed"))
+    return _saved(_("Calendar day added. Deadlines set from now on count it."), "calendar")
+
+
+@bp.route("/settings/calendar/<int:calendar_day_id>/delete", methods=["POST"])
+@access("complaints.settings")
+def delete_day(calendar_day_id: int):
+    """Remove a day from the calendar."""
+    day = db.session.scalar(select(CalendarDay).where(CalendarDay.id == calendar_day_id))
+    form = EmptyForm()
+    if day is None or not form.validate_on_submit():
+        return redirect(url_for("complaints.settings_page"))
+    db.session.delete(day)
+    return _saved(_("Calendar day removed."), "calendar")

@@ -1,0 +1,362 @@
+"""Complaints (投诉处理) and the other feedback received through the same intake.
+
+A complaint belongs to the store it is about and keeps the franchisee that owned the store
+when it was received (``StoreOwned``, not ``CurrentOwner``): when a store changes hands, past
+periods' statistics stay with the franchisee that handled them.
+
+Deadlines are stored as due times (naive UTC) computed on business hours by
+``services/complaint_deadlines.py``; the lists of overdue and about-to-breach complaints are
+index ranges over them. The store's clock and headquarters' clock of an escalated complaint
+are separate columns, so each side's delay is attributed to it.
+"""
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import BilingualName, StoreOwned, TimestampMixin, VersionedMixin, utcnow
+from app.models.customer import Customer
+from app.models.org import Store
+from app.models.user import User
+
+KINDS = {
+    "complaint": _l("Complaint"),
+    "suggestion": _l("Suggestion"),
+    "praise": _l("Praise"),
+}
+SEVERITIES = {"general": _l("General"), "major": _l("Major")}
+STATUSES = {
+    "received": _l("Received"),
+    "acknowledged": _l("Acknowledged"),
+    "in_progress": _l("In progress"),
+    "resolved": _l("Resolved"),
+    "follow_up": _l("Customer follow-up"),
+    "closed": _l("Closed"),
+    "reopened": _l("Reopened"),
+}
+OPEN_STATUSES = ("received", "acknowledged", "in_progress", "reopened")
+# What the store does for each kind of problem (R24, seed 002): the remedies offered for a
+# category's kind, in the order the form lists them.
+REMEDY_KINDS = {
+    "quality": _l("Product quality"),
+    "service": _l("Service attitude"),
+    "logistics": _l("Logistics and delivery"),
+    "price": _l("Price"),
+    "returns": _l("Returns"),
+    "other": _l("Other"),
+}
+REMEDIES = {
+    "replace": _l("Replace the product"),
+    "repair": _l("Repair"),
+    "refund": _l("Refund"),
+    "compensation": _l("Compensation"),
+    "apology": _l("Apology"),
+    "staff_education": _l("Staff education"),
+    "carrier": _l("Settled with the carrier"),
+    "explanation": _l("Explanation to the customer"),
+    "price_adjustment": _l("Price adjustment"),
+    "other": _l("Other remedy"),
+}
+REMEDIES_BY_KIND = {
+    "quality": ("replace", "repair", "refund", "compensation", "apology"),
+    "service": ("staff_education", "apology", "compensation"),
+    "logistics": ("carrier", "replace", "compensation", "apology"),
+    "price": ("price_adjustment", "refund", "explanation"),
+    "returns": ("refund", "replace", "explanation"),
+    "other": ("explanation", "apology", "compensation", "other"),
+}
+# The handler's checklist (R27, seed 001 处理情感三步曲 and the problem-solving skills):
+# stored as bits, in this order.
+CHECKLIST = {
+    "willing": _l("Showed willingness to serve"),
+    "empathy": _l("Acknowledged the customer's feelings"),
+    "responsible": _l("Took responsibility for solving it"),
+    "gave_name": _l("Gave the customer their own name"),
+    "understood": _l("Checked they understood the problem correctly"),
+    "suggested": _l("Made suggestions for a solution"),
+}
+CHECKLIST_BITS = {key: 1 << n for n, key in enumerate(CHECKLIST)}
+COMMUNICATION_METHODS = {
+    "phone": _l("Phone"),
+    "sms": _l("SMS"),
+    "wechat": _l("WeChat"),
+    "email": _l("E-mail"),
+    "visit": _l("In person"),
+}
+# What each line of the timeline records.
+EVENT_KINDS = {
+    "created": _l("Received"),
+    "status": _l("Status"),
+    "communication": _l("Message with the customer"),
+    "wait": _l("Waiting on the customer"),
+    "resume": _l("Clock restarted"),
+    "escalated": _l("Escalated to headquarters"),
+    "plan": _l("Handling plan"),
+    "task": _l("Task assigned"),
+    "task_done": _l("Task done"),
+    "hq_done": _l("Headquarters' part done"),
+    "checklist": _l("Checklist"),
+    "follow_up": _l("Follow-up with the customer"),
+    "capa": _l("Root cause and actions"),
+    "capa_verified": _l("Actions verified"),
+    "alert": _l("Deadline alert"),
+}
+# The parts of the clock: the store's (or franchisee's) and headquarters' (joint handling).
+CLOCKS = {"store": _l("Store"), "hq": _l("Headquarters")}
+
+
+class ComplaintCategory(BilingualName, TimestampMixin, VersionedMixin, db.Model):
+    """A category of complaint that headquarters configures (产品质量, 服务态度, ...)."""
+
+    __tablename__ = "complaint_category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(60))
+    # Which remedies the resolution form offers (REMEDIES_BY_KIND).
+    remedy_kind: Mapped[str] = mapped_column(String(20), default="other")
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def remedy_kind_label(self):
+        return REMEDY_KINDS.get(self.remedy_kind, "")
+
+
+class ComplaintChannel(BilingualName, TimestampMixin, VersionedMixin, db.Model):
+    """A way complaints arrive (phone, in store, e-mail, online, social media, ...)."""
+
+    __tablename__ = "complaint_channel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(60))
+    # Social media: the link to the post is asked for, as negative word of mouth is answered (R72).
+    asks_link: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class DeadlineRule(TimestampMixin, VersionedMixin, db.Model):
+    """How many business hours the store has to acknowledge and to resolve a complaint of a
+    severity (and, when set, a category); headquarters' part of an escalated complaint has its
+    own allowance. A rule for the category wins over the severity's general rule."""
+
+    __tablename__ = "complaint_deadline_rule"
+    __table_args__ = (UniqueConstraint("severity", "category_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_category.id"))
+    acknowledge_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    resolve_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    hq_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("40"))
+
+    category: Mapped[ComplaintCategory | None] = relationship()
+
+
+class CalendarDay(db.Model):
+    """Headquarters' holiday calendar: a day closed although normally a working day (法定节假日),
+    or a working day although normally closed (调休). ``stores_closed`` says the stores close too
+    (most stay open on public holidays; the store clock then keeps running)."""
+
+    __tablename__ = "calendar_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    on: Mapped[date] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # closed | workday
+    name: Mapped[str] = mapped_column(String(40))
+    stores_closed: Mapped[bool] = mapped_column(default=False)
+
+
+class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
+    """One complaint, suggestion or praise, from intake to closing."""
+
+    # The queue is one index range per store or franchisee (the scope), in due order; the
+    # network's overdue list one range over the due times of open complaints.
+    __table_args__ = (
+        Index("ix_complaint_store_state_due", "store_id", "is_open", "resolve_due_at", "id"),
+        Index("ix_complaint_franchisee_state_due", "franchisee_id", "is_open", "resolve_due_at", "id"),
+        Index("ix_complaint_state_due", "is_open", "resolve_due_at", "id"),
+        Index("ix_complaint_received", "received_at", "id"),
+        Index("ix_complaint_store_received", "store_id", "received_at", "id"),
+        Index("ix_complaint_hq", "escalated", "is_open", "hq_due_at", "id"),
+        Index("ix_complaint_customer", "customer_id", "received_at"),
+        Index("ix_complaint_contact_phone", "contact_phone"),
+    )
+    owner_columns_indexed = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The reference the customer is given (TS + date + number), unique across the network.
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(12), default="complaint")
+    channel_id: Mapped[int] = mapped_column(ForeignKey("complaint_channel.id"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_category.id"))
+    severity: Mapped[str] = mapped_column(String(10), default="general")
+    # Involves several departments: handled jointly by headquarters like a major one (R20).
+    multi_department: Mapped[bool] = mapped_column(default=False)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    contact_name: Mapped[str] = mapped_column(String(60))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    social_url: Mapped[str | None] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Filed by the customer on the store's public page (then received_by is empty).
+    public: Mapped[bool] = mapped_column(default=False)
+
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    is_open: Mapped[bool] = mapped_column(default=True)
+    # The store's clock: acknowledge and resolve by these (business hours; pauses push them).
+    acknowledge_due_at: Mapped[datetime | None]
+    resolve_due_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # Waiting on the customer (a document, a visit): the clocks stand still since then.
+    waiting_since: Mapped[datetime | None]
+    waiting_reason: Mapped[str | None] = mapped_column(String(200))
+    # Business time (seconds) within the allowance when resolved: stored for the statistics.
+    resolved_in_time: Mapped[bool | None]
+    acknowledged_in_time: Mapped[bool | None]
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    # How far the escalation of a late complaint went (0 none, 1 owner, 2 supervisor, 3 HQ).
+    alert_level: Mapped[int] = mapped_column(default=0)
+
+    # Headquarters' part (joint handling of major and multi-department complaints, R21).
+    escalated: Mapped[bool] = mapped_column(default=False)
+    escalated_at: Mapped[datetime | None]
+    escalation_reason: Mapped[str | None] = mapped_column(String(300))
+    hq_due_at: Mapped[datetime | None]
+    hq_plan: Mapped[str | None] = mapped_column(Text)
+    hq_done_at: Mapped[datetime | None]
+
+    checklist: Mapped[int] = mapped_column(default=0)
+
+    # Resolution and remedy (R24).
+    resolution: Mapped[str | None] = mapped_column(Text)
+    remedies: Mapped[str | None] = mapped_column(String(200))  # comma-separated REMEDIES codes
+    compensation: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    carrier_part: Mapped[str | None] = mapped_column(String(300))
+    # Root cause and CAPA: required to close a major complaint.
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    corrective_action: Mapped[str | None] = mapped_column(Text)
+    preventive_action: Mapped[str | None] = mapped_column(Text)
+    capa_owner: Mapped[str | None] = mapped_column(String(60))
+    capa_due_on: Mapped[date | None]
+    capa_verified_at: Mapped[datetime | None]
+    capa_verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    capa_verification: Mapped[str | None] = mapped_column(String(500))
+
+    # Follow-up with the customer after resolution (R25): 1 very dissatisfied … 5 very satisfied.
+    follow_up_score: Mapped[int | None]
+    follow_up_note: Mapped[str | None] = mapped_column(String(500))
+    followed_up_at: Mapped[datetime | None]
+
+    store: Mapped[Store] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+    channel: Mapped[ComplaintChannel] = relationship()
+    category: Mapped[ComplaintCategory | None] = relationship()
+    received_by: Mapped[User | None] = relationship(foreign_keys=[received_by_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    capa_verified_by: Mapped[User | None] = relationship(foreign_keys=[capa_verified_by_id])
+    events: Mapped[list["ComplaintEvent"]] = relationship(
+        back_populates="complaint", order_by="ComplaintEvent.at, ComplaintEvent.id")
+    tasks: Mapped[list["ComplaintTask"]] = relationship(back_populates="complaint", order_by="ComplaintTask.id")
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def status_label(self):
+        return STATUSES[self.status]
+
+    @property
+    def kind_label(self):
+        return KINDS[self.kind]
+
+    @property
+    def severity_label(self):
+        return SEVERITIES[self.severity]
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.kind == "complaint"
+
+    @property
+    def remedy_codes(self) -> list[str]:
+        return [code for code in (self.remedies or "").split(",") if code in REMEDIES]
+
+    def checked(self, item: str) -> bool:
+        return bool(self.checklist & CHECKLIST_BITS[item])
+
+    def is_overdue(self, now: datetime) -> bool:
+        return (self.is_open and self.waiting_since is None and self.resolve_due_at is not None
+                and self.resolve_due_at < now)
+
+    def hq_overdue(self, now: datetime) -> bool:
+        return (self.escalated and self.hq_done_at is None and self.waiting_since is None
+                and self.hq_due_at is not None and self.hq_due_at < now)
+
+
+class ComplaintEvent(StoreOwned, db.Model):
+    """One line of a complaint's timeline: who did what and when, and every message to or
+    from the customer (R22)."""
+
+    __tablename__ = "complaint_event"
+    __table_args__ = (Index("ix_complaint_event_complaint", "complaint_id", "at"),)
+    owner_columns_indexed = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # created, status, communication, note, wait, resume, escalated, plan, task, task_done,
+    # checklist, resolution, follow_up, capa_verified, reopened, alert, edited
+    kind: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    method: Mapped[str | None] = mapped_column(String(12))  # how the customer was contacted
+    note: Mapped[str | None] = mapped_column(Text)
+    # Shown on the customer's progress page (status changes and messages to the customer).
+    public: Mapped[bool] = mapped_column(default=False)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class ComplaintTask(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
+    """A task of the joint handling plan (R21), for a headquarters department or for the
+    franchisee; each department's members work through their queue of these."""
+
+    __tablename__ = "complaint_task"
+    __table_args__ = (
+        Index("ix_complaint_task_department", "department", "done_at", "due_on", "id"),
+        Index("ix_complaint_task_complaint", "complaint_id"),
+    )
+    owner_columns_indexed = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"))
+    # A department code (models/user.DEPARTMENTS), or "franchisee" for the store's owner.
+    department: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="tasks")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
+

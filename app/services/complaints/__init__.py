@@ -1,0 +1,1 @@
+"""Complaint handling (issue 9): settings, clocks, the workflow and headquarters' joint handling."""

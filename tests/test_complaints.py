@@ -1,0 +1,337 @@
+"""Complaint handling (issue 9; R17-R28): intake, deadlines on business hours, the workflow and
+its refusals, escalation and joint handling, department grants, the customer's churn flag."""
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CalendarDay, Complaint, ComplaintEvent, ComplaintTask, Customer, Store
+from app.models.customer import CHURN_COMPLAINT
+from app.security.tenancy import unscoped
+from app.services import customer_analytics as analytics
+from app.services.complaints import settings, workflow
+from tests.factories import make_complaint
+
+# Monday 2 March 2026, 10:00 in Shanghai (02:00 UTC).
+MONDAY_10 = datetime(2026, 3, 2, 2, 0)
+
+
+def utc(local: datetime) -> datetime:
+    """A Shanghai wall-clock time as the naive UTC the database keeps."""
+    return local - timedelta(hours=8)
+
+
+def _complaint(app, ident) -> Complaint:
+    with app.app_context(), unscoped():
+        complaint = db.session.get(Complaint, ident)
+        db.session.expunge(complaint)
+        return complaint
+
+
+def _store(ctx_store_id) -> Store:
+    return db.session.get(Store, ctx_store_id)
+
+
+def _user(world, key):
+    from app.models import User
+
+    return db.session.get(User, world.users[key])
+
+
+def _intake(store_id, channel="phone", category="quality", **values):
+    settings.install_defaults()
+    data = {
+        "kind": "complaint", "store_id": store_id, "channel_id": settings.channel_by_code(channel).id,
+        "category_id": next(c.id for c in settings.categories() if c.code == category), "severity": "general",
+        "contact_name": "王女士", "contact_phone": "138 0013 8000", "title": "沙发坐垫塌陷",
+        "description": "买了三个月的沙发坐垫塌陷，要求换货。", "received_at": "2026-03-02T10:00",
+    }
+    return data | values
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+def test_staff_record_a_complaint_linked_to_the_customer_and_are_told_the_promised_time(app, world, login_as):
+    staff = login_as("staff_a")
+    with app.app_context(), unscoped():
+        data = _intake(world.a_stores[0], lookup="13800000001")
+    response = staff.post_form("/complaints/new", data)
+    assert response.status_code == 302, response.text
+    page = staff.get(response.headers["Location"])
+    assert "沙发坐垫塌陷" in page.text
+    with app.app_context(), unscoped():
+        complaint = db.session.scalar(select(Complaint).where(Complaint.title == "沙发坐垫塌陷"))
+        assert complaint.customer_id == world.customers["a"]
+        assert complaint.franchisee_id == world.a and complaint.status == "received"
+        assert complaint.contact_phone == "13800138000"
+        # General rule: 2 business hours to acknowledge, 22 to resolve; the store is open 10-21
+        # every day, so 22 hours from Monday 10:00 are Monday's 11 and Tuesday's 11: Tuesday 21:00.
+        assert complaint.acknowledge_due_at == utc(datetime(2026, 3, 2, 12, 0))
+        assert complaint.resolve_due_at == utc(datetime(2026, 3, 3, 21, 0))
+        assert complaint.reference.startswith("TS260302") and len(complaint.reference) == 13
+        customer = db.session.get(Customer, world.customers["a"])
+        assert customer.open_complaints == 2 and customer.churn_flags & CHURN_COMPLAINT  # R28 (the world has one)
+    assert complaint.reference in page.text
+
+
+def test_intake_refuses_a_store_outside_the_scope_and_keeps_what_was_typed(app, world, login_as):
+    staff = login_as("staff_a")
+    with app.app_context(), unscoped():
+        data = _intake(world.b_stores[0], description="顾客说的每一个字都要留下")
+    response = staff.post_form("/complaints/new", data)
+    assert response.status_code == 200 and "顾客说的每一个字都要留下" in response.text
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(Complaint).where(Complaint.description.like("顾客说的每一个字%"))) is None
+
+
+def test_an_unknown_customer_is_refused_unless_a_file_is_opened_with_consent(app, world, login_as):
+    manager = login_as("manager_a")
+    with app.app_context(), unscoped():
+        data = _intake(world.a_stores[0], lookup="13700000000", contact_phone="13700000000")
+    response = manager.post_form("/complaints/new", data)
+    assert response.status_code == 200 and "13700000000" in response.text
+    response = manager.post_form("/complaints/new", data | {"create_customer": "y"})
+    assert response.status_code == 200  # no consent: the file is not opened behind the customer's back (R61)
+    response = manager.post_form("/complaints/new", data | {"create_customer": "y", "consent": "y"})
+    assert response.status_code == 302
+    with app.app_context(), unscoped():
+        customer = db.session.scalar(select(Customer).where(Customer.mobile == "13700000000"))
+        assert customer.consent and customer.store_id == world.a_stores[0] and customer.open_complaints == 1
+        complaint = db.session.scalar(select(Complaint).where(Complaint.customer_id == customer.id))
+        assert complaint.contact_name == "王女士"
+
+
+def test_replaying_the_intake_form_records_it_once(app, world, login_as):
+    staff = login_as("staff_a")
+    with app.app_context(), unscoped():
+        data = _intake(world.a_stores[0], submission="ab" * 16)
+    first = staff.post_form("/complaints/new", data)
+    again = staff.post_form("/complaints/new", data)
+    assert first.headers["Location"] == again.headers["Location"]
+    with app.app_context(), unscoped():
+        assert len(db.session.scalars(select(Complaint).where(Complaint.title == "沙发坐垫塌陷")).all()) == 1
+
+
+def test_a_major_complaint_goes_to_headquarters_with_its_own_clock(app, world, ctx):
+    store = _store(world.a_stores[0])
+    complaint = make_complaint(store, "重大：燃气灶漏气", severity="major", received_at=MONDAY_10)
+    assert complaint.escalated and complaint.escalated_at == MONDAY_10
+    # Headquarters' 40 business hours on office days (Mon-Fri 9-18): Monday 10:00 + 40 h =
+    # Monday 8 h, Tue-Thu 27 h, Friday 5 h -> Friday 14:00.
+    assert complaint.hq_due_at == utc(datetime(2026, 3, 6, 14, 0))
+    # The store's clock for a major complaint: 33 hours of 10-21 -> Wednesday 21:00.
+    assert complaint.resolve_due_at == utc(datetime(2026, 3, 4, 21, 0))
+    assert [e.kind for e in complaint.events] == ["created", "escalated"]
+
+
+def test_suggestions_and_praise_take_no_category_or_escalation(app, world, ctx):
+    store = _store(world.a_stores[0])
+    praise = make_complaint(store, "店员很耐心", kind="praise", severity="major", multi_department=True)
+    assert praise.category_id is None and praise.severity == "general" and not praise.escalated
+    assert not workflow.allowed(praise, "resolve") and workflow.allowed(praise, "close_feedback")
+
+
+# --- deadlines ------------------------------------------------------------------------------------
+
+def test_deadlines_follow_the_store_hours_and_the_holiday_calendar(app, world, ctx):
+    store = _store(world.a_stores[0])
+    store.opens_at, store.closes_at, store.closed_weekdays = time(9), time(17), "6"  # closed on Sundays
+    db.session.add(CalendarDay(on=date(2026, 3, 9), kind="closed", name="店休", stores_closed=True))
+    db.session.add(CalendarDay(on=date(2026, 3, 10), kind="closed", name="只有总部休", stores_closed=False))
+    db.session.flush()
+    # Saturday 7 March 16:00 + 22 business hours: Saturday 1 h, Sunday closed, Monday closed
+    # (stores closed), Tuesday 8 h (headquarters' holiday only), Wednesday 8 h, Thursday 5 h.
+    complaint = make_complaint(store, "周末投诉", received_at=utc(datetime(2026, 3, 7, 16, 0)))
+    assert complaint.resolve_due_at == utc(datetime(2026, 3, 12, 14, 0))
+
+
+def test_waiting_on_the_customer_stops_the_clock_and_says_so(app, world, ctx):
+    store = _store(world.a_stores[0])
+    complaint = make_complaint(store, "需要顾客提供照片", received_at=MONDAY_10)
+    actor = _user(world, "staff_a")
+    due = complaint.resolve_due_at  # Tuesday 21:00
+    workflow.acknowledge(complaint, actor, now=MONDAY_10 + timedelta(minutes=30))
+    workflow.wait_on_customer(complaint, actor, "等顾客发照片", now=utc(datetime(2026, 3, 2, 15, 0)))
+    assert not complaint.is_overdue(utc(datetime(2026, 3, 5, 12, 0)))  # paused: never late
+    # The customer answers Tuesday 12:00: the pause lasted Monday 15-21 and Tuesday 10-12 = 8 h.
+    workflow.resume(complaint, actor, now=utc(datetime(2026, 3, 3, 12, 0)))
+    assert complaint.resolve_due_at == utc(datetime(2026, 3, 4, 18, 0)) and complaint.resolve_due_at > due
+    assert "8.0" in complaint.events[-1].note
+
+
+def test_the_store_and_headquarters_clocks_are_separate(app, world, ctx):
+    store = _store(world.a_stores[0])
+    complaint = make_complaint(store, "涉及多个部门", multi_department=True, received_at=MONDAY_10)
+    actor = _user(world, "auditor")
+    late_for_hq = utc(datetime(2026, 3, 6, 15, 0))  # past HQ's Friday 14:00, past the store's too
+    assert complaint.hq_overdue(late_for_hq) and complaint.is_overdue(late_for_hq)
+    workflow.save_plan(complaint, actor, "客服与物流联合处理")
+    workflow.add_task(complaint, actor, "logistics", "查物流", date(2026, 3, 4))
+    workflow.add_task(complaint, actor, "customer_service", "回访顾客", date(2026, 3, 4))
+    for task in complaint.tasks:
+        workflow.complete_task(task, actor, "已完成", now=utc(datetime(2026, 3, 3, 11, 0)))
+    workflow.finish_hq_part(complaint, actor, "总部部分完成", now=utc(datetime(2026, 3, 3, 12, 0)))
+    assert not complaint.hq_overdue(late_for_hq)  # headquarters was in time...
+    assert complaint.is_overdue(late_for_hq)  # ...the store, still not resolved, is not
+
+
+# --- the workflow ---------------------------------------------------------------------------------
+
+def _post(client, complaint_id, action, version, **data):
+    return client.post_form(f"/complaints/{complaint_id}/{action}", {"version": version, **data})
+
+
+def test_a_general_complaint_from_acknowledgement_to_closing_with_a_reopening(app, world, login_as):
+    cid = world.complaints["a"]
+    staff = login_as("staff_a")
+    version = _complaint(app, cid).version
+    assert _post(staff, cid, "acknowledge", version, note="已致电顾客").status_code == 302
+    c = _complaint(app, cid)
+    assert c.status == "acknowledged" and c.acknowledged_at is not None
+    assert _post(staff, cid, "start", c.version).status_code == 302
+    c = _complaint(app, cid)
+    assert _post(staff, cid, "checklist", c.version, items=["willing", "empathy", "gave_name"]).status_code == 302
+    c = _complaint(app, cid)
+    assert c.checked("gave_name") and not c.checked("suggested")
+    # Escalated (by the world): the open task comes first.
+    response = _post(staff, cid, "resolve", c.version, resolution="更换坐垫", remedies=["replace"])
+    assert response.status_code == 422 and "更换坐垫" in response.text
+    with app.app_context(), unscoped():
+        for task in db.session.scalars(select(ComplaintTask).where(ComplaintTask.complaint_id == cid)):
+            workflow.complete_task(task, _user(world, "dept"), "已致歉")
+        db.session.commit()
+    c = _complaint(app, cid)
+    response = _post(staff, cid, "resolve", c.version, resolution="更换坐垫")
+    assert response.status_code == 422  # no remedy chosen
+    assert _post(staff, cid, "resolve", c.version, resolution="更换坐垫", remedies=["replace"],
+                 compensation="200").status_code == 302
+    c = _complaint(app, cid)
+    assert c.status == "resolved" and c.remedy_codes == ["replace"] and not c.is_open
+    with app.app_context(), unscoped():
+        customer = db.session.get(Customer, world.customers["a"])
+        assert customer.open_complaints == 0 and not customer.churn_flags & CHURN_COMPLAINT
+    # R25: "dissatisfied" reopens it, with a new promise.
+    assert _post(staff, cid, "follow_up", c.version, score="2", method="phone", note="坐垫颜色不对").status_code == 302
+    c = _complaint(app, cid)
+    assert c.status == "reopened" and c.reopen_count == 1 and c.is_open and c.resolved_at is None
+    with app.app_context(), unscoped():
+        assert db.session.get(Customer, world.customers["a"]).open_complaints == 1
+    assert _post(staff, cid, "resolve", c.version, resolution="换成同色坐垫", remedies=["replace"]).status_code == 302
+    c = _complaint(app, cid)
+    assert _post(staff, cid, "follow_up", c.version, score="5", method="phone").status_code == 302
+    c = _complaint(app, cid)
+    # Escalated, so the root cause and verified actions are needed to close (R24).
+    response = _post(staff, cid, "close", c.version)
+    assert response.status_code == 422 and _complaint(app, cid).status == "follow_up"
+    assert _post(staff, cid, "capa", c.version, root_cause="供应商批次问题", corrective_action="更换该批次",
+                 preventive_action="来料抽检", capa_owner="采购部", capa_due_on="2026-04-01").status_code == 302
+    c = _complaint(app, cid)
+    assert _post(staff, cid, "verify_capa", c.version, note="已核实").status_code == 403  # headquarters verifies
+    assert _post(login_as("auditor"), cid, "verify_capa", c.version, note="已核实抽检记录").status_code == 302
+    c = _complaint(app, cid)
+    assert _post(staff, cid, "close", c.version).status_code == 302
+    c = _complaint(app, cid)
+    assert c.status == "closed" and c.closed_at is not None
+    with app.app_context(), unscoped():
+        kinds = db.session.scalars(select(ComplaintEvent.to_status).where(
+            ComplaintEvent.complaint_id == cid, ComplaintEvent.kind == "status").order_by(ComplaintEvent.id)).all()
+    assert kinds == ["acknowledged", "in_progress", "resolved", "reopened", "resolved", "follow_up", "closed"]
+
+
+def test_a_step_the_state_does_not_allow_is_refused_and_changes_nothing(app, world, login_as):
+    cid = world.complaints["a"]
+    staff = login_as("staff_a")
+    before = _complaint(app, cid)
+    response = _post(staff, cid, "close", before.version)
+    assert response.status_code == 422
+    response = _post(staff, cid, "follow_up", before.version, score="5", method="phone")
+    assert response.status_code == 422
+    after = _complaint(app, cid)
+    assert (after.status, after.version) == (before.status, before.version)
+    assert _post(staff, cid, "no-such-step", before.version).status_code == 302
+
+
+def test_two_people_acting_at_once_the_second_is_told_and_keeps_their_text(app, world, login_as):
+    cid = world.complaints["a"]
+    version = _complaint(app, cid).version
+    first, second = login_as("staff_a"), login_as("manager_a")
+    assert _post(first, cid, "start", version, note="我来处理").status_code == 302
+    response = _post(second, cid, "wait", version, reason="等顾客寄回坐垫样品")
+    assert response.status_code == 409 and "等顾客寄回坐垫样品" in response.text
+    assert _complaint(app, cid).waiting_since is None
+
+
+def test_read_only_roles_and_other_franchisees_cannot_act(app, world, login_as):
+    cid = world.complaints["a"]
+    version = _complaint(app, cid).version
+    assert _post(login_as("viewer"), cid, "acknowledge", version).status_code == 403
+    assert _post(login_as("supervisor"), cid, "acknowledge", version).status_code == 403
+    assert _post(login_as("owner_b"), cid, "acknowledge", version).status_code == 404
+    assert _complaint(app, cid).status == "received"
+
+
+# --- department grants ----------------------------------------------------------------------------
+
+def test_a_department_member_sees_only_the_complaints_their_tasks_reach(app, world, login_as):
+    dept = login_as("dept")  # customer service: a task on A's complaint, none on B's
+    queue = dept.get("/complaints/?tab=all")
+    assert "甲方投诉" in queue.text and "乙方秘密投诉" not in queue.text
+    page = dept.get(f"/complaints/{world.complaints['a']}")
+    assert page.status_code == 200 and "致电顾客致歉" in page.text
+    assert "13800000001" not in page.text  # the customer's phone stays masked for headquarters readers
+    assert dept.get(f"/complaints/{world.complaints['b']}").status_code == 404
+    tasks = dept.get("/complaints/tasks")
+    assert "致电顾客致歉" in tasks.text and "乙方秘密" not in tasks.text
+    with app.app_context(), unscoped():
+        task = db.session.scalar(select(ComplaintTask).where(ComplaintTask.complaint_id == world.complaints["a"]))
+        b_task = db.session.scalar(select(ComplaintTask).where(ComplaintTask.complaint_id == world.complaints["b"]))
+        task_id, b_task_id = task.id, b_task.id
+    assert dept.post_form(f"/complaints/tasks/{b_task_id}/done", {"outcome": "x"}).status_code == 404
+    assert dept.post_form(f"/complaints/tasks/{task_id}/done", {"outcome": "已致电致歉"}).status_code == 302
+    with app.app_context(), unscoped():
+        task = db.session.get(ComplaintTask, task_id)
+        assert task.done_at is not None and task.outcome == "已致电致歉"
+        assert db.session.scalar(select(ComplaintEvent).where(ComplaintEvent.complaint_id == world.complaints["a"],
+                                                              ComplaintEvent.kind == "task_done")) is not None
+    # Nothing else of any tenant: no customers, no stores beyond the complaint's.
+    assert dept.get("/customers/").status_code == 403
+
+
+def test_joint_handling_needs_two_departments_and_a_plan(app, world, ctx):
+    complaint = db.session.get(Complaint, world.complaints["a"])
+    actor = _user(world, "auditor")
+    for task in complaint.tasks:
+        workflow.complete_task(task, actor, "done")
+    with pytest.raises(workflow.ComplaintError):
+        workflow.finish_hq_part(complaint, actor, "")  # no plan
+    workflow.save_plan(complaint, actor, "联合处理方案")
+    with pytest.raises(workflow.ComplaintError):
+        workflow.finish_hq_part(complaint, actor, "")  # one department only (R21)
+    task = workflow.add_task(complaint, actor, "logistics", "核查配送", date(2030, 1, 1))
+    workflow.complete_task(task, actor, "配送无误")
+    workflow.finish_hq_part(complaint, actor, "")
+    assert complaint.hq_done_at is not None
+
+
+# --- churn (R28) ----------------------------------------------------------------------------------
+
+def test_the_nightly_churn_update_keeps_the_complaint_warning(app, world, ctx):
+    analytics.update_churn(date(2026, 3, 10))
+    customer = db.session.get(Customer, world.customers["a"])
+    db.session.refresh(customer)
+    assert customer.churn_flags & CHURN_COMPLAINT
+    warnings = [w.reason for w in analytics.churn_warnings(customer)]
+    assert "complaint" in warnings
+    listed = db.session.scalars(select(Customer.id).where(
+        analytics.churn_filter(analytics.get_rules(), date(2026, 3, 10), "complaint"))).all()
+    assert world.customers["a"] in listed and world.customers["a2"] not in listed
+
+
+def test_the_queue_lists_overdue_complaints_first_in_one_index_range(app, world, login_as, count_queries):
+    owner = login_as("owner_a")
+    owner.get("/complaints/")
+    with count_queries() as statements:
+        page = owner.get("/complaints/?tab=overdue")
+    assert page.status_code == 200 and "甲方投诉" in page.text  # due in March 2026: late now
+    assert len(statements) <= 12, statements
