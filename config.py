@@ -52,6 +52,16 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes")
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
+    # The public complaint page (no sign-in): per client address, per store, and the progress
+    # links looked up per address (a guessed link costs a try).
+    PUBLIC_LIMIT_PER_ADDRESS = os.environ.get("PUBLIC_LIMIT_PER_ADDRESS", "5 per hour")
+    PUBLIC_LIMIT_PER_STORE = os.environ.get("PUBLIC_LIMIT_PER_STORE", "200 per day")
+    PROGRESS_LIMIT_PER_ADDRESS = os.environ.get("PROGRESS_LIMIT_PER_ADDRESS", "60 per hour")
+    # A public form sent sooner than this after it was shown is a robot; older than the max, stale.
+    PUBLIC_FORM_MIN_SECONDS = 3
+    PUBLIC_FORM_MAX_SECONDS = 4 * 3600
+    # How long the customer's progress link works after the complaint is closed.
+    PROGRESS_LINK_DAYS = 90
 
     # argon2id cost; the defaults meet OWASP ASVS 5.0 appendix C (m=19 MiB, t=2, p=1).
     ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 19456)

@@ -51,7 +51,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, login_manager, migrate
     from app.security import passwords, sessions  # noqa: F401  (sessions registers the user loader)
     from app.services import customer_search  # noqa: F401  (creates the search index with the schema)
-    from app.services.auth import LoginLimiter
+    from app.services.auth import LoginLimiter, public_limiter
 
     db.init_app(app)
     from app.database import include_object
@@ -69,6 +69,7 @@ def register_extensions(app: Flask) -> None:
         app.config["LOGIN_LIMIT_PER_ACCOUNT"],
         app.config["LOGIN_LIMIT_PER_ADDRESS"],
     )
+    app.extensions["public_limiter"] = public_limiter(app.config["RATELIMIT_STORAGE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         from app.database import configure_sqlite
 
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.complaints import bp as complaints_bp
     from app.blueprints.customers import bp as customers_bp
+    from app.blueprints.feedback import bp as feedback_bp
     from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.org import bp as org_bp
     from app.blueprints.users import bp as users_bp
@@ -103,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(org_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(complaints_bp)
+    app.register_blueprint(feedback_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
 

@@ -70,6 +70,9 @@ def _rollback(app):
     app.extensions["login_limiter"] = LoginLimiter(
         "memory://", app.config["LOGIN_LIMIT_PER_ACCOUNT"], app.config["LOGIN_LIMIT_PER_ADDRESS"]
     )
+    from app.services.auth import public_limiter
+
+    app.extensions["public_limiter"] = public_limiter("memory://")
     db.session = db._make_scoped_session(
         {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": ConnectionBoundSession}
     )

@@ -24,7 +24,9 @@ def _rules(app):
 
 
 # Path arguments that are not row ids: a valid value, so the route itself is exercised.
-PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"}
+PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge",
+                   # The public complaint pages (no sign-in): an unknown store key and progress link.
+                   "public_key": "no-such-store-key", "token": "no-such-progress-token"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay"}
 
 
@@ -161,7 +163,7 @@ def test_read_only_network_roles_cannot_write(app, world, login_as):
 
 
 def test_anonymous_is_sent_to_sign_in_everywhere_but_public_pages(app, world, client):
-    public = {"auth.login", "auth.set_language"}
+    public = {"auth.login", "auth.set_language", "feedback.form", "feedback.done", "feedback.progress"}
     for rule in _rules(app):
         url = _url(app, rule, world)
         for method in ("GET", "POST") if "POST" in rule.methods else ("GET",):

@@ -212,6 +212,12 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # Filed by the customer on the store's public page (then received_by is empty).
     public: Mapped[bool] = mapped_column(default=False)
+    # When the customer agreed to the privacy notice of the public page (R61).
+    privacy_consent_at: Mapped[datetime | None]
+    # The customer's private progress link: only its SHA-256 is kept (the link is shown once).
+    progress_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # The public form's stamp (hashed), so a replayed form is recognised instead of filed twice.
+    public_submission: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
     status: Mapped[str] = mapped_column(String(20), default="received")
     is_open: Mapped[bool] = mapped_column(default=True)

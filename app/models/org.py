@@ -1,4 +1,5 @@
 """The franchise network: regions, franchisees, stores and who owned each store when."""
+import secrets
 from datetime import date, time
 
 from flask_babel import lazy_gettext as _l
@@ -76,6 +77,10 @@ class Store(TimestampMixin, VersionedMixin, db.Model):
     opens_at: Mapped[time | None]
     closes_at: Mapped[time | None]
     closed_weekdays: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    # The store's public complaint page is /feedback/<public_key> (printed as a QR code): a random
+    # key, so the pages of the network cannot be walked by store code. Set when the store is created.
+    public_key: Mapped[str | None] = mapped_column(String(24), unique=True, index=True,
+                                                   default=lambda: secrets.token_urlsafe(12))
 
     region: Mapped[Region] = relationship(back_populates="stores")
     franchisee: Mapped[Franchisee] = relationship(back_populates="stores")

@@ -25,6 +25,12 @@ class Scope:
     # A headquarters department member's department: the complaints that tasks assign to it
     # reach them as record-level grants (app/security/tenancy.py), nothing else of any tenant.
     department: str | None = None
+    # The public complaint page: one store, and at most the one complaint a progress link names.
+    complaint_id: int | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.level == "public"
 
     @property
     def is_network(self) -> bool:
@@ -38,6 +44,11 @@ class Scope:
 
 
 NOTHING = Scope("none", frozenset(), frozenset())
+
+
+def public_scope(store_id: int, franchisee_id: int, complaint_id: int | None = None) -> Scope:
+    """The scope of an anonymous customer on a store's public page (issue 9)."""
+    return Scope("public", frozenset({franchisee_id}), frozenset({store_id}), complaint_id=complaint_id)
 NETWORK = Scope("network", None, None)
 
 

@@ -101,6 +101,24 @@ def _department_criteria(department: str):
     return tuple(options)
 
 
+@lru_cache(maxsize=256)
+def _public_criteria(store_id: int, franchisee_id: int, complaint_id: int):
+    """An anonymous customer on a store's public page: the store, and the one complaint (with
+    its timeline) that a progress link names (0: none); nothing else of any tenant."""
+    grants = {
+        Complaint: lambda cls: cls.id == complaint_id,
+        ComplaintEvent: lambda cls: cls.complaint_id == complaint_id,
+    }
+    options = [
+        with_loader_criteria(Store, lambda cls: cls.id == store_id, include_aliases=True),
+        with_loader_criteria(Franchisee, lambda cls: cls.id == franchisee_id, include_aliases=True),
+    ]
+    for model in _store_owned_models():
+        criterion = grants.get(model)
+        options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
+    return tuple(options)
+
+
 @lru_cache(maxsize=512)
 def _criteria(scope, owner_hint: bool = True):
     """The loader criteria of one scope, built once (Scope is frozen, so it keys the cache).
@@ -145,10 +163,18 @@ def _apply_scope(state) -> None:
     if scope.department is not None:
         state.statement = state.statement.options(*_department_criteria(scope.department))
         return
+    if scope.is_public:
+        (store_id,), (franchisee_id,) = scope.store_ids, scope.franchisee_ids
+        state.statement = state.statement.options(*_public_criteria(store_id, franchisee_id, scope.complaint_id or 0))
+        return
     state.statement = state.statement.options(*_criteria(scope, state.execution_options.get("owner_hint", True)))
 
 
 def _allowed(obj, scope) -> bool:
+    if scope.is_public:
+        # A customer on the public page adds a complaint (and its first timeline lines) to the
+        # page's store; nothing else.
+        return isinstance(obj, (Complaint, ComplaintEvent)) and obj.id is None and obj.store_id in scope.store_ids
     if scope.department is not None:
         # A department member writes only the tasks assigned to their department and the
         # timeline lines of those tasks' complaints.

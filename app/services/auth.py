@@ -51,6 +51,12 @@ class LoginLimiter:
         self._limiter.clear(self._account, "login-account", account)
 
 
+def public_limiter(storage_uri: str) -> MovingWindowRateLimiter:
+    """The rate limiter of the pages without sign-in (the public complaint page), sharing the
+    login limiter's storage (Redis in production, so every worker counts the same hits)."""
+    return MovingWindowRateLimiter(storage_from_string(storage_uri))
+
+
 @dataclass
 class SignInResult:
     user: User | None = None

@@ -75,3 +75,4 @@ def complete_task(complaint_task_id: int):
         return redirect(target)
     flash(_("Task marked done."), "success")
     return redirect(target)
+

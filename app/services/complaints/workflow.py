@@ -130,9 +130,11 @@ def open_complaint(store: Store, data: dict, actor: User | None, *, customer: Cu
         complaint.category_id = None
         complaint.severity = "general"
         complaint.multi_department = False
+    # Before the row is added: the rules and calendar are read with queries, whose autoflush
+    # would otherwise insert the complaint first and update it with its due times after.
+    # Suggestions and praise get the general deadline too: the customer is thanked in time.
+    deadlines.promise(complaint)
     db.session.add(complaint)
-    if complaint.is_complaint:
-        deadlines.promise(complaint)
     db.session.flush()
     _event(complaint, actor, "created", public=True, to_status="received", at=received_at)
     if complaint.is_complaint and complaint.customer_id:
