@@ -44,7 +44,7 @@ run: install translations
 	@echo "  Demo accounts (password demo-pass-2026): hq-admin, hq-auditor, hq-supervisor, hq-dept,"
 	@echo "  hq-viewer, shopper-1, owner-a, owner-b, owner-c, manager-a1, staff-a1 - see README."
 	@echo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	PORTAL_SCHEDULER_SECONDS=60 $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations system-deps
 	$(PY) -m pytest

@@ -60,6 +60,23 @@ class Config:
     # A public form sent sooner than this after it was shown is a robot; older than the max, stale.
     PUBLIC_FORM_MIN_SECONDS = 3
     PUBLIC_FORM_MAX_SECONDS = 4 * 3600
+    # Notifications: e-mail when MAIL_SERVER is set, the group robots when their webhook is set;
+    # without any, deliveries go to the outbox page (development).
+    # The portal's address as users reach it, for links in e-mails and robot messages.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "cx-portal@localhost")
+    WECOM_WEBHOOK_URL = os.environ.get("WECOM_WEBHOOK_URL", "")
+    DINGTALK_WEBHOOK_URL = os.environ.get("DINGTALK_WEBHOOK_URL", "")
+    DINGTALK_SECRET = os.environ.get("DINGTALK_SECRET", "")
+    # The periodic complaint job (escalation of late complaints, sending notifications) runs in
+    # the web process every this many seconds when set (make run sets 60); 0: cron runs
+    # `flask complaints tick` instead (production).
+    SCHEDULER_SECONDS = _int("PORTAL_SCHEDULER_SECONDS", 0)
     # How long the customer's progress link works after the complaint is closed.
     PROGRESS_LINK_DAYS = 90
 
@@ -76,6 +93,11 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
     # Uploaded customer files wait here for the background import (app/services/customer_import.py).
     IMPORT_DIR = os.environ.get("IMPORT_DIR", str(INSTANCE_DIR / "imports"))
+    # Photos and documents on complaints: files outside the database, served only through the
+    # tenant scope; a size limit per file and a number per complaint.
+    ATTACHMENT_DIR = os.environ.get("ATTACHMENT_DIR", str(INSTANCE_DIR / "attachments"))
+    ATTACHMENT_MAX_MB = _int("ATTACHMENT_MAX_MB", 10)
+    ATTACHMENTS_PER_COMPLAINT = _int("ATTACHMENTS_PER_COMPLAINT", 10)
     IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 200_000)
     # An .xlsx is a zip: a 351 KB file of empty rows unpacked to 240 MB and took 3.7 GB to read.
     IMPORT_MAX_UNPACKED_MB = _int("IMPORT_MAX_UNPACKED_MB", 100)
@@ -112,6 +134,8 @@ class TestingConfig(Config):
     TESTING = True
     IMPORT_RUNNER = os.environ.get("IMPORT_RUNNER", "inline")
     SECRET_KEY = "test-secret-key"
+    SCHEDULER_SECONDS = 0
+    MAIL_SERVER = WECOM_WEBHOOK_URL = DINGTALK_WEBHOOK_URL = ""
     SQLALCHEMY_DATABASE_URI = _database_url(None) if os.environ.get("DATABASE_URL") else "sqlite://"
 
 

@@ -30,6 +30,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.security.access import check_endpoints_declared
 
     check_endpoints_declared(app)
+    from app.jobs import start_scheduler
+
+    start_scheduler(app)  # only where PORTAL_SCHEDULER_SECONDS is set (make run)
     return app
 
 
@@ -96,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.complaints import bp as complaints_bp
     from app.blueprints.customers import bp as customers_bp
     from app.blueprints.feedback import bp as feedback_bp
+    from app.blueprints.notifications import bp as notifications_bp
     from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.org import bp as org_bp
     from app.blueprints.users import bp as users_bp
@@ -106,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(customers_bp)
     app.register_blueprint(complaints_bp)
     app.register_blueprint(feedback_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(audit_bp)
 

@@ -9,6 +9,7 @@ from app.security.tenancy import unscoped
 seed = AppGroup("seed", help="Load data into the database.")
 users = AppGroup("users", help="Manage portal users.")
 customers = AppGroup("customers", help="Customer-file jobs that run outside web requests.")
+complaints = AppGroup("complaints", help="Complaint jobs that run outside web requests.")
 
 
 @seed.command("demo")
@@ -134,7 +135,25 @@ def nightly() -> None:
     click.echo("nightly job done")
 
 
+@complaints.command("tick")
+def complaints_tick() -> None:
+    """Escalate late complaints and send due notifications (cron: every 5 minutes)."""
+    from app.services.complaints import alerts
+
+    click.echo(f"complaints tick: {alerts.tick()}")
+
+
+@complaints.command("worker")
+@click.option("--every", default=60, show_default=True, help="Seconds between runs.")
+def complaints_worker(every: int) -> None:
+    """Run the complaint job for ever, every N seconds (instead of cron, e.g. under systemd)."""
+    from app.jobs import run_periodically
+
+    run_periodically(current_app._get_current_object(), every, echo=click.echo)
+
+
 def register(app) -> None:
+    app.cli.add_command(complaints)
     app.cli.add_command(customers)
     app.cli.add_command(seed)
     app.cli.add_command(users)

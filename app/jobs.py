@@ -26,3 +26,45 @@ def start_command(*args: str, log_path: Path | None = None) -> None:
     finally:
         if log:
             log.close()
+
+
+def run_periodically(app, seconds: int, echo=print, stop=None) -> None:
+    """Run the periodic complaint job every ``seconds`` until ``stop`` (a threading.Event) is set.
+
+    One failed run is logged and the next one goes ahead: a mail server that is down must not
+    stop late complaints from being escalated."""
+    import threading
+    import time
+
+    from app.services.complaints import alerts
+
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        started = time.monotonic()
+        with app.app_context():
+            try:
+                echo(f"complaints tick: {alerts.tick()}")
+            except Exception:  # logged; the next run tries again
+                app.logger.exception("complaints tick failed")
+                from app.extensions import db
+
+                db.session.rollback()
+            finally:
+                from app.extensions import db
+
+                db.session.remove()
+        stop.wait(max(1.0, seconds - (time.monotonic() - started)))
+
+
+def start_scheduler(app) -> None:
+    """The periodic job in a thread of the web process (``make run``: PORTAL_SCHEDULER_SECONDS=60);
+    production runs ``flask complaints tick`` from cron or ``flask complaints worker`` instead."""
+    import threading
+
+    seconds = app.config["SCHEDULER_SECONDS"]
+    if seconds <= 0 or app.extensions.get("scheduler"):
+        return
+    thread = threading.Thread(target=run_periodically, args=(app, seconds, app.logger.info), daemon=True,
+                              name="complaints-scheduler")
+    app.extensions["scheduler"] = thread
+    thread.start()

@@ -169,6 +169,11 @@ def _world_complaints(world: World) -> None:
                        severity="major", contact_name="乙方秘密顾客", contact_phone="13911112222")
     workflow.add_task(b, u["auditor"], "logistics", "乙方秘密投诉：查物流", date(2026, 3, 5))
     workflow.communicate(b, u["manager_b"], "phone", "乙方秘密投诉回电", now=datetime(2026, 3, 2, 3, 0))
+    from app.models import ComplaintAttachment
+
+    db.session.add(ComplaintAttachment(complaint_id=b.id, store_id=b.store_id, franchisee_id=b.franchisee_id,
+                                       filename="乙方秘密投诉.pdf", stored_as="b-secret-missing.pdf",
+                                       content_type="application/pdf", size=10))
     world.complaints.update(a=a, b=b)
     db.session.flush()
 

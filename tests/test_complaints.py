@@ -335,3 +335,82 @@ def test_the_queue_lists_overdue_complaints_first_in_one_index_range(app, world,
         page = owner.get("/complaints/?tab=overdue")
     assert page.status_code == 200 and "甲方投诉" in page.text  # due in March 2026: late now
     assert len(statements) <= 12, statements
+
+
+# --- the customer file (R28, R61) -----------------------------------------------------------------
+
+def test_merging_customers_moves_their_complaints_and_counts(app, world, ctx):
+    from app.services import customers as customer_files
+
+    keep = db.session.get(Customer, world.customers["a2"])
+    other = db.session.get(Customer, world.customers["a"])
+    keep.store_id = other.store_id  # the same store, as duplicates usually are
+    db.session.flush()
+    customer_files.merge(keep, other, _user(world, "owner_a"))
+    complaint = db.session.get(Complaint, world.complaints["a"])
+    db.session.refresh(keep)
+    db.session.refresh(other)
+    assert complaint.customer_id == keep.id
+    assert keep.open_complaints == 1 and keep.churn_flags & CHURN_COMPLAINT
+    assert other.open_complaints == 0
+
+
+def test_anonymising_a_customer_scrubs_their_complaints(app, world, ctx):
+    from app.services import customers as customer_files
+
+    customer = db.session.get(Customer, world.customers["a"])
+    complaint = db.session.get(Complaint, world.complaints["a"])
+    workflow.communicate(complaint, _user(world, "staff_a"), "phone", "顾客王女士说住在漕溪北路88号")
+    db.session.flush()
+    customer_files.anonymise(customer, "deletion", _user(world, "owner_a"))
+    db.session.expire_all()
+    complaint = db.session.get(Complaint, world.complaints["a"])
+    assert complaint.contact_phone is None and complaint.description == "—" and complaint.title == "—"
+    notes = db.session.scalars(select(ComplaintEvent.note).where(ComplaintEvent.complaint_id == complaint.id,
+                                                                 ComplaintEvent.kind == "communication")).all()
+    assert notes == [None]
+    assert complaint.category_id is not None and complaint.received_at is not None  # the statistics keep
+
+
+def test_complaints_show_on_the_customer_history_and_count_as_activity(app, world, login_as):
+    with app.app_context(), unscoped():
+        customer = db.session.get(Customer, world.customers["a"])
+        customer.last_activity_on = date(2024, 1, 1)
+        db.session.commit()
+        make_complaint(db.session.get(Store, world.a_stores[0]), "又来投诉", customer=customer)
+        db.session.commit()
+        assert db.session.get(Customer, world.customers["a"]).last_activity_on > date(2024, 1, 1)
+    page = login_as("manager_a").get(f"/customers/{world.customers['a']}")
+    assert 'data-testid="timeline-complaint"' in page.text and "又来投诉" in page.text
+
+
+def test_contact_details_of_public_complaints_are_erased_after_the_stated_days(app, world, ctx):
+    from app.services.complaints import customers as complaint_files
+
+    store = db.session.get(Store, world.a_stores[0])
+    complaint = make_complaint(store, "网上投诉", public=True, contact_email="zhou@example.cn")
+    complaint.status, complaint.is_open, complaint.closed_at = "closed", False, datetime(2026, 1, 1)
+    db.session.flush()
+    assert complaint_files.erase_closed_public(datetime(2026, 3, 1), 90) == 0  # 59 days: kept
+    assert complaint_files.erase_closed_public(datetime(2026, 4, 2), 90) == 1
+    db.session.refresh(complaint)
+    assert complaint.contact_phone is None and complaint.contact_email is None
+
+
+def test_the_follow_up_call_is_on_the_care_list_until_it_is_recorded(app, world, login_as):
+    cid = world.complaints["a"]
+    with app.app_context(), unscoped():
+        complaint = db.session.get(Complaint, cid)
+        for task in complaint.tasks:
+            workflow.complete_task(task, _user(world, "auditor"), "已办")
+        workflow.start(complaint, _user(world, "staff_a"))
+        workflow.resolve(complaint, _user(world, "staff_a"), {"resolution": "换货", "remedies": ["replace"]})
+        db.session.commit()
+    manager = login_as("manager_a")
+    care = manager.get("/customers/care?tab=complaint")
+    assert f"/complaints/{cid}" in care.text
+    with app.app_context(), unscoped():
+        complaint = db.session.get(Complaint, cid)
+        workflow.record_follow_up(complaint, _user(world, "staff_a"), 4, "满意", "phone")
+        db.session.commit()
+    assert f"/complaints/{cid}" not in manager.get("/customers/care?tab=complaint").text

@@ -1,8 +1,10 @@
 """All models, imported here so Alembic and the application see one metadata."""
 from app.models.audit import AuditEvent
 from app.models.complaint import (
-    CalendarDay, Complaint, ComplaintCategory, ComplaintChannel, ComplaintEvent, ComplaintTask, DeadlineRule,
+    CalendarDay, Complaint, ComplaintAttachment, ComplaintCategory, ComplaintChannel, ComplaintEvent, ComplaintTask, DeadlineRule,
+    EscalationLevel,
 )
+from app.models.notification import Delivery, Notification
 from app.models.customer import CareTask, Contact, Customer, CustomerSequence, DuplicateCandidate, NotDuplicate, Purchase
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
@@ -12,6 +14,6 @@ from app.models.system import CacheStamp, FormReceipt
 from app.models.user import User, UserSession
 
 __all__ = [
-    "CalendarDay", "Complaint", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintTask", "DeadlineRule",
+    "CalendarDay", "Complaint", "ComplaintAttachment", "Delivery", "EscalationLevel", "Notification", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintTask", "DeadlineRule",
     "AuditEvent", "CustomerAnalysis", "LoyaltyAssessment", "CacheStamp", "FormReceipt", "CareHoliday", "CareTask", "DuplicateCandidate", "StoreMonthStats", "StoreStats", "Contact", "Customer", "CustomerImport", "CustomerRules",
     "CustomerSequence", "MembershipTier", "NotDuplicate", "Purchase", "Franchisee", "Region", "Store", "StoreOwnership", "User", "UserSession"]

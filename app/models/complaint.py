@@ -160,6 +160,37 @@ class DeadlineRule(TimestampMixin, VersionedMixin, db.Model):
     category: Mapped[ComplaintCategory | None] = relationship()
 
 
+ESCALATION_STAGES = {"acknowledge": _l("Not acknowledged in time"), "resolve": _l("Not resolved in time")}
+ESCALATION_ROLES = {
+    "franchise_owner": _l("Franchise owner"),
+    "hq_supervisor": _l("Regional supervisor"),
+    "hq_auditor": _l("Headquarters' customer-experience department"),
+}
+
+
+class EscalationLevel(TimestampMixin, VersionedMixin, db.Model):
+    """Who is told when a complaint is late: at ``after_hours`` business hours past the due time
+    of the stage, the level's role is notified (the franchise owner, then the regional
+    supervisor, then headquarters)."""
+
+    __tablename__ = "complaint_escalation_level"
+    __table_args__ = (UniqueConstraint("stage", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage: Mapped[str] = mapped_column(String(12))
+    level: Mapped[int]
+    role: Mapped[str] = mapped_column(String(20))
+    after_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+
+    @property
+    def role_label(self):
+        return ESCALATION_ROLES.get(self.role, self.role)
+
+    @property
+    def stage_label(self):
+        return ESCALATION_STAGES.get(self.stage, self.stage)
+
+
 class CalendarDay(db.Model):
     """Headquarters' holiday calendar: a day closed although normally a working day (法定节假日),
     or a working day although normally closed (调休). ``stores_closed`` says the stores close too
@@ -234,8 +265,11 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     resolved_in_time: Mapped[bool | None]
     acknowledged_in_time: Mapped[bool | None]
     reopen_count: Mapped[int] = mapped_column(default=0)
-    # How far the escalation of a late complaint went (0 none, 1 owner, 2 supervisor, 3 HQ).
+    # How far the escalation of a late complaint went on each clock (0 none; the levels of
+    # EscalationLevel: 1 franchise owner, 2 regional supervisor, 3 headquarters).
+    ack_alert_level: Mapped[int] = mapped_column(default=0, server_default="0")
     alert_level: Mapped[int] = mapped_column(default=0)
+    hq_alerted_at: Mapped[datetime | None]
 
     # Headquarters' part (joint handling of major and multi-department complaints, R21).
     escalated: Mapped[bool] = mapped_column(default=False)
@@ -278,6 +312,7 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     events: Mapped[list["ComplaintEvent"]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.at, ComplaintEvent.id")
     tasks: Mapped[list["ComplaintTask"]] = relationship(back_populates="complaint", order_by="ComplaintTask.id")
+    attachments: Mapped[list["ComplaintAttachment"]] = relationship(order_by="ComplaintAttachment.id")
 
     def __str__(self) -> str:
         return self.reference
@@ -366,3 +401,27 @@ class ComplaintTask(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
 
+
+
+class ComplaintAttachment(StoreOwned, db.Model):
+    """A photo or document on a complaint. The file is in ATTACHMENT_DIR under a random name;
+    photos are stored re-encoded, without their metadata (location, camera, owner)."""
+
+    __tablename__ = "complaint_attachment"
+    __table_args__ = (Index("ix_complaint_attachment_complaint", "complaint_id"),)
+    owner_columns_indexed = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"))
+    filename: Mapped[str] = mapped_column(String(120))
+    stored_as: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    uploaded_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

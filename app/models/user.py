@@ -61,6 +61,9 @@ class User(UserMixin, TimestampMixin, VersionedMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Unread portal notifications (models/notification.py), kept by services/notifications.py
+    # so the count in the navigation costs no query: it comes with the user's row.
+    unread_notifications: Mapped[int] = mapped_column(default=0, server_default="0")
 
     franchisee: Mapped[Franchisee | None] = relationship()
     stores: Mapped[list[Store]] = relationship(secondary=user_store, order_by=Store.code)

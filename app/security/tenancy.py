@@ -18,7 +18,7 @@ from sqlalchemy import event, false, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from app.extensions import db
-from app.models import Complaint, ComplaintEvent, ComplaintTask, Customer, CustomerImport, Franchisee, Store
+from app.models import Complaint, ComplaintAttachment, ComplaintEvent, ComplaintTask, Customer, CustomerImport, Franchisee, Store
 from app.models.base import CurrentOwner, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
@@ -75,8 +75,8 @@ def _store_owned_models() -> list[type]:
 def _department_criteria(department: str):
     """A department member's scope: record-level grants instead of stores (issue 9).
 
-    The complaints that a task assigns to the department, their timelines and joint-handling
-    tasks, the customers they name (shown masked, as to every headquarters reader) and the
+    The complaints that a task assigns to the department, their timelines, joint-handling
+    tasks and attachments, the customers they name (shown masked, as to every headquarters reader) and the
     stores and franchisees they are about; every other tenant row is out of reach. Each
     ``StoreOwned`` model gets its own criterion here (the store list of other scopes is one
     criterion on the mixin), as grants differ per model."""
@@ -85,6 +85,8 @@ def _department_criteria(department: str):
         ComplaintEvent: lambda cls: cls.complaint_id.in_(
             select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)),
         ComplaintTask: lambda cls: cls.complaint_id.in_(
+            select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)),
+        ComplaintAttachment: lambda cls: cls.complaint_id.in_(
             select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)),
         Customer: lambda cls: cls.id.in_(select(Complaint.customer_id).where(Complaint.id.in_(
             select(ComplaintTask.complaint_id).where(ComplaintTask.department == department)))),

@@ -23,6 +23,9 @@ from app.security.tenancy import unscoped
 
 # Return visits more than this many days overdue drop off the list as missed.
 MISSED_AFTER_DAYS = 30
+# The follow-up call after a complaint is resolved (R25): made by services/complaints/workflow.py,
+# done when the customer's satisfaction is recorded on the complaint.
+COMPLAINT_KIND = "complaint"
 
 _active = and_(Customer.anonymised_at.is_(None), Customer.merged_into_id.is_(None))
 _TASK_COLUMNS = ("store_id", "franchisee_id", "customer_id", "kind", "ref", "due_on", "state",
@@ -226,7 +229,8 @@ def generate(rules, today: date, where=None) -> int:
             )
         past = or_(
             and_(CareTask.kind.in_(AFTER_SALE_KINDS), CareTask.due_on < today - timedelta(days=MISSED_AFTER_DAYS)),
-            and_(CareTask.kind.not_in(AFTER_SALE_KINDS), CareTask.due_on < today),
+            # A complaint's follow-up call stays due until it is made: the complaint waits on it.
+            and_(CareTask.kind.not_in(AFTER_SALE_KINDS), CareTask.kind != COMPLAINT_KIND, CareTask.due_on < today),
         )
         missed = update(CareTask).where(CareTask.state == "open", past).values(state="missed")
         if where is not None:
@@ -253,6 +257,8 @@ def due_window(kind: str, rules, today: date) -> tuple[date, date]:
     """The due dates a tab lists: overdue return visits stay until they count as missed."""
     last = today + timedelta(days=rules.care_lookahead_days)
     first = today - timedelta(days=MISSED_AFTER_DAYS) if kind in AFTER_SALE_KINDS else today
+    if kind == COMPLAINT_KIND:
+        first = date(2000, 1, 1)  # every follow-up still owed, however late
     return first, last
 
 
@@ -269,3 +275,30 @@ def due_tasks(kind: str, rules, today: date, holiday_id: int | None = None, cons
     if holiday_id is not None:
         stmt = stmt.where(CareTask.holiday_id == holiday_id)
     return stmt
+
+
+def complaint_follow_up(complaint, due_on: date) -> None:
+    """The follow-up call of a resolved complaint, in the customer file's care list. The customer
+    asked to be answered, so the call is due whatever their marketing consent."""
+    ref = f"c:{complaint.id}"
+    with unscoped():
+        task = db.session.scalar(select(CareTask).where(CareTask.customer_id == complaint.customer_id,
+                                                        CareTask.ref == ref))
+        if task is None:
+            customer = db.session.get(Customer, complaint.customer_id)
+            db.session.add(CareTask(customer_id=customer.id, store_id=customer.store_id,
+                                    franchisee_id=customer.franchisee_id, kind=COMPLAINT_KIND, ref=ref, due_on=due_on,
+                                    contactable=True))
+        else:
+            task.state, task.due_on = "open", due_on
+        db.session.flush()
+    update_next_care(Customer.id == complaint.customer_id)
+
+
+def complaint_followed_up(complaint) -> None:
+    """The follow-up was recorded on the complaint (or the complaint was reopened): not due any more."""
+    with unscoped():
+        db.session.execute(update(CareTask).where(CareTask.customer_id == complaint.customer_id,
+                                                  CareTask.ref == f"c:{complaint.id}", CareTask.state == "open")
+                           .values(state="done").execution_options(synchronize_session=False))
+    update_next_care(Customer.id == complaint.customer_id)

@@ -139,7 +139,7 @@ def load_complaint(complaint_id: int) -> Complaint:
         Complaint, complaint_id, joinedload(Complaint.store), joinedload(Complaint.customer),
         joinedload(Complaint.handler), joinedload(Complaint.received_by),
         selectinload(Complaint.events).joinedload(ComplaintEvent.actor),
-        selectinload(Complaint.tasks).joinedload(ComplaintTask.done_by))
+        selectinload(Complaint.tasks).joinedload(ComplaintTask.done_by), selectinload(Complaint.attachments))
 
 
 def action_forms(complaint: Complaint, posted: dict | None = None) -> dict:

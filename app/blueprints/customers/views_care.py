@@ -73,7 +73,7 @@ def care_schedule():
     holiday = None
     if tab.startswith("holiday-"):
         holiday = next((h for h in holidays if f"holiday-{h.id}" == tab), None)
-    if holiday is None and tab not in ("birthday", "follow_up", NO_CONSENT):
+    if holiday is None and tab not in ("birthday", "follow_up", care.COMPLAINT_KIND, NO_CONSENT):
         tab = "return"
     kind = "holiday" if holiday else "return" if tab == NO_CONSENT else tab
     stmt = care.due_tasks(kind, rules, today, holiday.id if holiday else None, consent=tab != NO_CONSENT).options(
@@ -83,7 +83,7 @@ def care_schedule():
     )
     page = keyset_of(stmt, CARE_ORDER)
     counts = {k: capped_count(care.due_tasks(k, rules, today).with_only_columns(CareTask.id))
-              for k in ("return", "follow_up", "birthday")}
+              for k in ("return", "follow_up", "birthday", care.COMPLAINT_KIND)}
     counts[NO_CONSENT] = capped_count(care.due_tasks("return", rules, today, consent=False)
                                       .with_only_columns(CareTask.id))
     return render_template(

@@ -132,6 +132,10 @@ def _timeline(customer: Customer, limit: int) -> list[dict]:
     ).all()
     entries = [{"kind": "purchase", "when": p.purchased_on, "sort": (p.purchased_on.isoformat(), 0), "item": p} for p in purchases]
     entries += [{"kind": "contact", "when": c.occurred_at, "sort": (c.occurred_at.isoformat(), 1), "item": c} for c in contacts]
+    from app.services.complaints import customers as complaint_files
+
+    entries += [{"kind": "complaint", "when": c.received_at, "sort": (c.received_at.isoformat(), 2), "item": c}
+                for c in complaint_files.for_timeline(customer.id, limit)]
     return sorted(entries, key=lambda e: e["sort"], reverse=True)[:limit]
 
 

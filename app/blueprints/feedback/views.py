@@ -2,7 +2,6 @@
 from datetime import datetime, timedelta
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from limits import parse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +16,7 @@ from app.models.base import utcnow
 from app.security.access import PUBLIC, access
 from app.security.scope import public_scope
 from app.security.tenancy import activate, unscoped
-from app.services.complaints import public, settings, workflow
+from app.services.complaints import alerts, public, settings, workflow
 
 DONE_KEY = "feedback_done"
 
@@ -74,6 +73,7 @@ def form(public_key: str):
     }
     try:
         complaint = workflow.open_complaint(store, data, None)
+        alerts.received_online(complaint)
         reference, due = complaint.reference, complaint.resolve_due_at
         db.session.commit()
     except IntegrityError:  # the same form sent twice at the same moment

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app import refcache
 from app.extensions import db
-from app.models import CalendarDay, ComplaintCategory, ComplaintChannel, DeadlineRule
+from app.models import CalendarDay, ComplaintCategory, ComplaintChannel, DeadlineRule, EscalationLevel
 from app.security.tenancy import unscoped
 
 # The standard categories (R19, seed 002) and channels (R18, seeds 000, 002, 003), installed
@@ -34,23 +34,49 @@ DEFAULT_CHANNELS = (
 )
 # Business hours: to acknowledge, to resolve (the store's clock), and headquarters' part.
 DEFAULT_RULES = (("general", "2", "22", "40"), ("major", "1", "33", "40"))
+# Late complaints go up the chain (business hours past the due time): the franchise owner at
+# once, the regional supervisor, then headquarters' customer-experience department.
+DEFAULT_LEVELS = (("acknowledge", 1, "franchise_owner", "0"), ("acknowledge", 2, "hq_supervisor", "2"),
+                  ("acknowledge", 3, "hq_auditor", "4"), ("resolve", 1, "franchise_owner", "0"),
+                  ("resolve", 2, "hq_supervisor", "8"), ("resolve", 3, "hq_auditor", "16"))
 PUBLIC_CHANNEL = "web_form"
 
 
 def install_defaults() -> bool:
-    """Write the standard categories, channels and deadline rules if there are none yet."""
+    """Write the standard categories, channels, deadline rules and escalation levels, each set
+    only where its table is still empty (a portal upgraded to a release with a new set gets it)."""
+    def empty(model) -> bool:
+        return not db.session.scalar(select(func.count()).select_from(model))
+
+    def all_present() -> bool:
+        with unscoped():
+            return not any(empty(m) for m in (ComplaintCategory, ComplaintChannel, DeadlineRule, EscalationLevel))
+
+    # The intake forms ask on every request: answered from the reference cache after the first.
+    if refcache.cached(("complaint-defaults-present",), all_present):
+        return False
+    added = False
     with unscoped():
-        if db.session.scalar(select(func.count()).select_from(ComplaintCategory)):
-            return False
-        for n, (code, zh, en, kind) in enumerate(DEFAULT_CATEGORIES):
-            db.session.add(ComplaintCategory(code=code, name_zh=zh, name_en=en, remedy_kind=kind, position=n))
-        for n, (code, zh, en, link) in enumerate(DEFAULT_CHANNELS):
-            db.session.add(ComplaintChannel(code=code, name_zh=zh, name_en=en, asks_link=link, position=n))
-        for severity, ack, resolve, hq in DEFAULT_RULES:
-            db.session.add(DeadlineRule(severity=severity, acknowledge_hours=Decimal(ack),
-                                        resolve_hours=Decimal(resolve), hq_hours=Decimal(hq)))
-        db.session.flush()
-    return True
+        if empty(ComplaintCategory):
+            for n, (code, zh, en, kind) in enumerate(DEFAULT_CATEGORIES):
+                db.session.add(ComplaintCategory(code=code, name_zh=zh, name_en=en, remedy_kind=kind, position=n))
+            added = True
+        if empty(ComplaintChannel):
+            for n, (code, zh, en, link) in enumerate(DEFAULT_CHANNELS):
+                db.session.add(ComplaintChannel(code=code, name_zh=zh, name_en=en, asks_link=link, position=n))
+            added = True
+        if empty(DeadlineRule):
+            for severity, ack, resolve, hq in DEFAULT_RULES:
+                db.session.add(DeadlineRule(severity=severity, acknowledge_hours=Decimal(ack),
+                                            resolve_hours=Decimal(resolve), hq_hours=Decimal(hq)))
+            added = True
+        if empty(EscalationLevel):
+            for stage, level, role, hours in DEFAULT_LEVELS:
+                db.session.add(EscalationLevel(stage=stage, level=level, role=role, after_hours=Decimal(hours)))
+            added = True
+        if added:
+            db.session.flush()
+    return added
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,19 @@ def calendar_days() -> Calendar:
         )
 
     return refcache.cached(("calendar-days",), compute)
+
+
+def escalation_levels() -> dict[str, tuple[tuple[int, str, Decimal], ...]]:
+    """stage -> ((level, role, after hours), ...) in level order."""
+    def compute():
+        with unscoped():
+            rows = db.session.scalars(select(EscalationLevel).order_by(EscalationLevel.stage, EscalationLevel.level)).all()
+        levels: dict[str, list] = {}
+        for row in rows:
+            levels.setdefault(row.stage, []).append((row.level, row.role, row.after_hours))
+        return {stage: tuple(items) for stage, items in levels.items()}
+
+    return refcache.cached(("complaint-escalation-levels",), compute)
 
 
 STORE_OPENS, STORE_CLOSES = time(10), time(21)

@@ -8,20 +8,20 @@ complaint's timeline (``ComplaintEvent``: who, when, what); every message to the
 Nothing here commits; the view commits once.
 """
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Complaint, ComplaintEvent, ComplaintTask, Customer, Store, User
-from app.models.base import utcnow
+from app.models.base import local_date, utcnow
 from app.models.complaint import CHECKLIST_BITS, OPEN_STATUSES, REMEDIES, REMEDIES_BY_KIND
-from app.models.customer import CHURN_COMPLAINT
 from app.models.user import DEPARTMENTS
-from app.services import RuleError, audit
-from app.services.complaints import deadlines, settings
+from app.services import RuleError, audit, customer_care
+from app.services.complaints import alerts, deadlines, settings
+from app.services.complaints import customers as complaint_files
 from app.security.tenancy import unscoped
 
 # Action -> the states it may start from.
@@ -137,8 +137,10 @@ def open_complaint(store: Store, data: dict, actor: User | None, *, customer: Cu
     db.session.add(complaint)
     db.session.flush()
     _event(complaint, actor, "created", public=True, to_status="received", at=received_at)
+    if complaint.customer_id:
+        complaint_files.touch_activity(complaint.customer_id)
     if complaint.is_complaint and complaint.customer_id:
-        _count_open(complaint.customer_id, +1)
+        _count_open(complaint.customer_id)
     if complaint.is_complaint and (complaint.severity == "major" or complaint.multi_department):
         _escalate(complaint, actor, str(_l("Major complaint") if complaint.severity == "major"
                                         else _l("Involves several departments")), now)
@@ -147,20 +149,13 @@ def open_complaint(store: Store, data: dict, actor: User | None, *, customer: Cu
     return complaint
 
 
-def _count_open(customer_id: int, delta: int) -> None:
-    """Keep the customer's count of unresolved complaints and its churn flag (R28) in step,
-    without touching the record's version (a colleague editing the file is not in conflict)."""
-    with unscoped():
-        count = db.session.scalar(select(Customer.open_complaints).where(Customer.id == customer_id)) or 0
-        count = max(0, count + delta)
-        flags = db.session.scalar(select(Customer.churn_flags).where(Customer.id == customer_id)) or 0
-        flags = (flags | CHURN_COMPLAINT) if count else (flags & ~CHURN_COMPLAINT)
-        db.session.execute(update(Customer).where(Customer.id == customer_id)
-                           .values(open_complaints=count, churn_flags=flags)
-                           .execution_options(synchronize_session=False))
-        customer = db.session.get(Customer, customer_id)
-        if customer is not None:
-            db.session.refresh(customer, ["open_complaints", "churn_flags"])
+def _count_open(customer_id: int) -> None:
+    """The customer's count of unresolved complaints and its churn flag (R28), recounted from the
+    complaints (one indexed count), without touching the record's version."""
+    complaint_files.recount([customer_id])
+    customer = db.session.get(Customer, customer_id)
+    if customer is not None:
+        db.session.refresh(customer, ["open_complaints", "churn_flags"])
 
 
 def acknowledge(complaint: Complaint, actor: User, note: str | None = None, now=None) -> None:
@@ -258,7 +253,9 @@ def resolve(complaint: Complaint, actor: User, data: dict, now=None) -> None:
     _first_response(complaint, now)
     _move(complaint, actor, "resolved", complaint.resolution, now)
     if complaint.customer_id:
-        _count_open(complaint.customer_id, -1)
+        _count_open(complaint.customer_id)
+        # The follow-up call (R25) goes on the customer file's care list, due the next day.
+        customer_care.complaint_follow_up(complaint, local_date(now) + timedelta(days=1))
 
 
 def record_follow_up(complaint: Complaint, actor: User, score: int, note: str, method: str, now=None) -> None:
@@ -271,6 +268,8 @@ def record_follow_up(complaint: Complaint, actor: User, score: int, note: str, m
     complaint.follow_up_note = note
     complaint.followed_up_at = now
     _event(complaint, actor, "follow_up", note, method=method, at=now)
+    if complaint.customer_id:
+        customer_care.complaint_followed_up(complaint)
     if score <= DISSATISFIED:
         reopen(complaint, actor, str(_l("Not satisfied with the outcome (%(score)d of 5).", score=score)), now)
     else:
@@ -289,7 +288,7 @@ def reopen(complaint: Complaint, actor: User | None, reason: str, now=None) -> N
     complaint.alert_level = 0
     _move(complaint, actor, "reopened", reason, now)
     if complaint.customer_id:
-        _count_open(complaint.customer_id, +1)
+        _count_open(complaint.customer_id)
 
 
 def missing_to_close(complaint: Complaint) -> list[str]:
@@ -368,6 +367,7 @@ def _escalate(complaint: Complaint, actor: User | None, reason: str, now: dateti
     deadlines.start_hq_clock(complaint, now)
     _event(complaint, actor, "escalated", reason, public=True, at=now)
     audit.record("complaint.escalated", actor=actor, target=complaint, details={"reference": complaint.reference})
+    alerts.escalated(complaint)
 
 
 def save_plan(complaint: Complaint, actor: User, plan: str, now=None) -> None:
@@ -391,6 +391,7 @@ def add_task(complaint: Complaint, actor: User, department: str, title: str, due
                          due_on=due_on, created_by_id=actor.id)
     db.session.add(task)  # (the relationship's backref has put it in complaint.tasks)
     _event(complaint, actor, "task", f"{TASK_ASSIGNEES[department]}: {task.title}", at=now)
+    alerts.task_assigned(task)
     return task
 
 

@@ -1,0 +1,177 @@
+"""The periodic complaint job: late complaints go up the chain, and notifications are sent.
+
+``tick(now)`` runs every minute in development (the web process's scheduler thread) and from
+cron in production (``flask --app wsgi complaints tick``). For every open complaint that is not
+waiting on the customer and is past a due time, it works out how many business hours late it is
+on the store's clock and tells each escalation level reached since the last run: the franchise
+owner, then the regional supervisor, then headquarters (``EscalationLevel``, set by HQ). An
+escalated complaint whose headquarters' part is late is reported to headquarters once. Each
+level is told once: the level reached is stored on the complaint (without touching its version,
+so nobody editing the complaint is told of a conflict), with a line on its timeline.
+
+The lists of late complaints are index ranges over the stored due times; each complaint is
+handled in its own short transaction.
+"""
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Complaint, ComplaintEvent, ComplaintTask, Store, User
+from app.models.base import utcnow
+from app.models.complaint import ESCALATION_ROLES
+from app.models.user import user_region, user_store
+from app.services import notifications
+from app.services.complaints import deadlines, settings
+from app.security.tenancy import unscoped
+from app.templating import date_text, datetime_text
+
+
+def recipients(complaint: Complaint, role: str) -> list[User]:
+    """Who a level of escalation reaches for this complaint."""
+    active = User.active.is_(True)
+    if role == "franchise_owner":
+        stmt = select(User).where(active, User.role == "franchise_owner", User.franchisee_id == complaint.franchisee_id)
+    elif role == "hq_supervisor":
+        region = select(Store.region_id).where(Store.id == complaint.store_id).scalar_subquery()
+        stmt = select(User).join(user_region, user_region.c.user_id == User.id).where(
+            active, User.role == "hq_supervisor", user_region.c.region_id == region)
+    elif role == "store_manager":
+        stmt = select(User).join(user_store, user_store.c.user_id == User.id).where(
+            active, User.role == "store_manager", user_store.c.store_id == complaint.store_id,
+            User.franchisee_id == complaint.franchisee_id)
+    elif role in ("hq_auditor",):
+        stmt = select(User).where(active, User.role == "hq_auditor")
+    else:
+        stmt = select(User).where(active, User.role == "hq_department", User.department == role)
+    with unscoped():
+        return list(db.session.scalars(stmt.order_by(User.id)).all())
+
+
+def _link(complaint: Complaint) -> str:
+    return f"/complaints/{complaint.id}"
+
+
+def _late_text(complaint, stage, hours):
+    return (_l("%(ref)s %(title)s (%(store)s) is %(hours)s business hours late: not acknowledged.",
+               ref=complaint.reference, title=complaint.title, store=complaint.store.name, hours=f"{hours:.1f}")
+            if stage == "acknowledge" else
+            _l("%(ref)s %(title)s (%(store)s) is %(hours)s business hours late: not resolved.",
+               ref=complaint.reference, title=complaint.title, store=complaint.store.name, hours=f"{hours:.1f}"))
+
+
+def _escalate_level(complaint: Complaint, stage: str, now: datetime) -> int:
+    """Notify every level reached since the last run; returns the number of levels told."""
+    due = complaint.acknowledge_due_at if stage == "acknowledge" else complaint.resolve_due_at
+    done = complaint.ack_alert_level if stage == "acknowledge" else complaint.alert_level
+    late = deadlines.store_calendar(complaint.store).elapsed(due, now)
+    hours = Decimal(late.total_seconds()) / 3600
+    levels = [lv for lv in settings.escalation_levels().get(stage, ()) if lv[0] > done and hours >= lv[2]]
+    if not levels:
+        return 0
+    for level, role, _after in levels:
+        people = recipients(complaint, role)
+        notifications.notify(
+            people, f"complaint_late_{stage}",
+            lambda: _l("Late complaint %(ref)s", ref=complaint.reference),
+            lambda: _late_text(complaint, stage, float(hours)),
+            url=_link(complaint), complaint_id=complaint.id)
+        db.session.add(ComplaintEvent(
+            complaint_id=complaint.id, store_id=complaint.store_id, franchisee_id=complaint.franchisee_id,
+            kind="alert", at=now,
+            note=str(_l("Level %(level)d: %(who)s told (%(hours)s business hours late, %(names)s).", level=level,
+                        who=ESCALATION_ROLES.get(role, role), hours=f"{float(hours):.1f}",
+                        names=", ".join(u.display_name for u in people) or "—"))))
+    if levels[-1][1] == "hq_auditor":
+        notifications.notify_group(str(_l("Late complaint %(ref)s", ref=complaint.reference)),
+                                   str(_late_text(complaint, stage, float(hours))), url=_link(complaint))
+    column = "ack_alert_level" if stage == "acknowledge" else "alert_level"
+    db.session.execute(update(Complaint).where(Complaint.id == complaint.id)
+                       .values({column: levels[-1][0]}).execution_options(synchronize_session=False))
+    return len(levels)
+
+
+def _hq_late(complaint: Complaint, now: datetime) -> None:
+    notifications.notify(
+        recipients(complaint, "hq_auditor"), "complaint_hq_late",
+        lambda: _l("Headquarters' part late: %(ref)s", ref=complaint.reference),
+        lambda: _l("%(ref)s %(title)s (%(store)s): headquarters' part of the joint handling was due %(due)s.",
+                   ref=complaint.reference, title=complaint.title, store=complaint.store.name,
+                   due=datetime_text(complaint.hq_due_at, "short")),
+        url=_link(complaint), complaint_id=complaint.id)
+    db.session.execute(update(Complaint).where(Complaint.id == complaint.id).values(hq_alerted_at=now)
+                       .execution_options(synchronize_session=False))
+
+
+def tick(now: datetime | None = None) -> dict:
+    """One run of the periodic job; returns what it did (for the log)."""
+    now = now or utcnow()
+    told = 0
+    with unscoped():
+        late_ack = db.session.scalars(
+            select(Complaint.id).where(Complaint.is_open.is_(True), Complaint.waiting_since.is_(None),
+                                       Complaint.acknowledged_at.is_(None), Complaint.acknowledge_due_at < now,
+                                       Complaint.ack_alert_level < 3)).all()
+        late = db.session.scalars(
+            select(Complaint.id).where(Complaint.is_open.is_(True), Complaint.resolve_due_at < now,
+                                       Complaint.waiting_since.is_(None), Complaint.alert_level < 3)).all()
+        hq_late = db.session.scalars(
+            select(Complaint.id).where(Complaint.escalated.is_(True), Complaint.is_open.is_(True),
+                                       Complaint.hq_due_at < now, Complaint.hq_done_at.is_(None),
+                                       Complaint.hq_alerted_at.is_(None), Complaint.waiting_since.is_(None))).all()
+        db.session.commit()
+        for stage, ids in (("acknowledge", late_ack), ("resolve", late)):
+            for complaint_id in ids:
+                complaint = db.session.get(Complaint, complaint_id)
+                told += _escalate_level(complaint, stage, now)
+                db.session.commit()
+        for complaint_id in hq_late:
+            _hq_late(db.session.get(Complaint, complaint_id), now)
+            db.session.commit()
+    from flask import current_app
+
+    from app.services.complaints import customers as complaint_files
+
+    erased = complaint_files.erase_closed_public(now, current_app.config["PROGRESS_LINK_DAYS"])
+    db.session.commit()
+    sent = notifications.deliver_due(now)
+    return {"erased": erased, "late_ack": len(late_ack), "late": len(late), "hq_late": len(hq_late), "levels_told": told, **sent}
+
+
+# --- what the workflow tells people as it happens ---------------------------------------------
+
+def escalated(complaint: Complaint) -> None:
+    """Headquarters' customer-experience department hears of a complaint escalated to it."""
+    notifications.notify(
+        recipients(complaint, "hq_auditor"), "complaint_escalated",
+        lambda: _l("Escalated to headquarters: %(ref)s", ref=complaint.reference),
+        lambda: _l("%(ref)s %(title)s (%(store)s): %(reason)s", ref=complaint.reference, title=complaint.title,
+                   store=complaint.store.name, reason=complaint.escalation_reason or ""),
+        url=_link(complaint), complaint_id=complaint.id)
+    if complaint.severity == "major":
+        notifications.notify_group(str(_l("Major complaint %(ref)s", ref=complaint.reference)),
+                                   f"{complaint.title} ({complaint.store.name})", url=_link(complaint))
+
+
+def task_assigned(task: ComplaintTask) -> None:
+    complaint = task.complaint
+    people = recipients(complaint, "franchise_owner" if task.department == "franchisee" else task.department)
+    notifications.notify(
+        people, "complaint_task",
+        lambda: _l("New task on %(ref)s", ref=complaint.reference),
+        lambda: _l("%(task)s (due %(due)s) - %(title)s, %(store)s", task=task.title, due=date_text(task.due_on),
+                   title=complaint.title, store=complaint.store.name),
+        url=_link(complaint), complaint_id=complaint.id)
+
+
+def received_online(complaint: Complaint) -> None:
+    """The store's managers and owner hear of a complaint a customer filed on the public page."""
+    people = recipients(complaint, "store_manager") + recipients(complaint, "franchise_owner")
+    notifications.notify(
+        people, "complaint_public",
+        lambda: _l("New complaint from the store's page: %(ref)s", ref=complaint.reference),
+        lambda: _l("%(title)s (%(store)s). Answer by %(due)s.", title=complaint.title, store=complaint.store.name,
+                   due=datetime_text(complaint.resolve_due_at, "short") if complaint.resolve_due_at else "—"),
+        url=_link(complaint), complaint_id=complaint.id)
