@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, login_manager, migrate
     from app.security import passwords, sessions  # noqa: F401  (sessions registers the user loader)
     from app.services import customer_search  # noqa: F401  (creates the search index with the schema)
+    from app.services.complaints import stats  # noqa: F401  (keeps the complaint roll-up on commit)
     from app.services.auth import LoginLimiter, public_limiter
 
     db.init_app(app)

@@ -7,10 +7,12 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from wtforms import IntegerField, StringField
+from decimal import Decimal, InvalidOperation
+
+from wtforms import DecimalField, IntegerField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import HiddenInput
-from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
+from wtforms.widgets import HiddenInput, TextInput
+from wtforms.validators import InputRequired, Length, NumberRange, StopValidation, ValidationError
 
 
 def choices(pairs, blank: bool = False) -> list[SelectChoice]:
@@ -132,3 +134,50 @@ class OnceForm(FlaskForm):
             if receipt is not None:  # someone else's token: no way into their record, no guard either
                 self.submission.data = None
         return super().validate(extra_validators=extra_validators)
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+class AmountField(DecimalField):
+    """A decimal typed as people write amounts: digits, a point, at most ``places`` decimals.
+
+    Python's Decimal also reads "NaN", "sNaN", "Infinity" and "1e5"; WTForms' DecimalField
+    passes them on (NaN made the range check raise: a 500) or rounds "12.345" to 12.35 in
+    silence. Here each is refused with a message. Thousands separators (1,200) and full-width
+    digits (１２００) are accepted. A text box, not type=number, so what was refused stays visible.
+    """
+
+    widget = TextInput()
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        import unicodedata
+
+        raw = unicodedata.normalize("NFKC", valuelist[0] or "").strip().replace(",", "")
+        if not raw:
+            self.data = None
+            return
+        if not _PLAIN_NUMBER.fullmatch(raw):
+            self.data = None
+            raise ValueError(str(_l("Enter a number, e.g. 1200 or 99.50.")))
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            self.data = None
+            raise ValueError(str(_l("Enter a number, e.g. 1200 or 99.50."))) from None
+        if self.places is not None and -value.as_tuple().exponent > self.places:
+            self.data = None
+            raise ValueError(str(_l("At most %(n)d decimal places.", n=self.places)))
+        self.data = value
+
+
+class InRange(NumberRange):
+    """NumberRange that stays quiet when the value could not be read at all: the field already
+    says "not a valid number", and a second message under it only confused."""
+
+    def __call__(self, form, field):
+        if field.data is None and field.process_errors:
+            return
+        super().__call__(form, field)

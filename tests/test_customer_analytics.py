@@ -344,5 +344,5 @@ def test_tier_conditions_must_rise_with_rank(app, world, login_as):
     response = admin.post_form("/customers/rules/tiers", top)
     assert response.status_code == 400 and "更高等级不能通过积分达到" in response.text
     response = admin.post_form("/customers/rules", {"gross_margin_pct": "abc"})
-    assert response.text.count("不是有效的小数") == 1 and "请输入 0.01 至 100 之间的数字" not in response.text
+    assert response.text.count("请输入数字，例如 1200 或 99.50") == 1 and "请输入 0.01 至 100 之间的数字" not in response.text
     assert 'value="abc"' in response.text  # shown as typed, not emptied by a number box

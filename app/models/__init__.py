@@ -9,11 +9,11 @@ from app.models.customer import CareTask, Contact, Customer, CustomerSequence, D
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
 from app.models.org import Franchisee, Region, Store, StoreOwnership
-from app.models.stats import StoreMonthStats, StoreStats
+from app.models.stats import ComplaintMonthStats, StoreMonthStats, StoreStats
 from app.models.system import CacheStamp, FormReceipt
 from app.models.user import User, UserSession
 
 __all__ = [
-    "CalendarDay", "Complaint", "ComplaintAttachment", "Delivery", "EscalationLevel", "Notification", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintTask", "DeadlineRule",
+    "CalendarDay", "Complaint", "ComplaintMonthStats", "ComplaintAttachment", "Delivery", "EscalationLevel", "Notification", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintTask", "DeadlineRule",
     "AuditEvent", "CustomerAnalysis", "LoyaltyAssessment", "CacheStamp", "FormReceipt", "CareHoliday", "CareTask", "DuplicateCandidate", "StoreMonthStats", "StoreStats", "Contact", "Customer", "CustomerImport", "CustomerRules",
     "CustomerSequence", "MembershipTier", "NotDuplicate", "Purchase", "Franchisee", "Region", "Store", "StoreOwnership", "User", "UserSession"]

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -341,8 +341,11 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
         return bool(self.checklist & CHECKLIST_BITS[item])
 
     def is_overdue(self, now: datetime) -> bool:
-        return (self.is_open and self.waiting_since is None and self.resolve_due_at is not None
-                and self.resolve_due_at < now)
+        """Late on either promise: the resolution, or the first answer not given in time."""
+        if not self.is_open or self.waiting_since is not None:
+            return False
+        return ((self.resolve_due_at is not None and self.resolve_due_at < now)
+                or (self.acknowledged_at is None and self.acknowledge_due_at is not None and self.acknowledge_due_at < now))
 
     def hq_overdue(self, now: datetime) -> bool:
         return (self.escalated and self.hq_done_at is None and self.waiting_since is None
@@ -370,6 +373,9 @@ class ComplaintEvent(StoreOwned, db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     # Shown on the customer's progress page (status changes and messages to the customer).
     public: Mapped[bool] = mapped_column(default=False)
+    # What the portal itself says about the step, as values (hours paused, the score, the
+    # department, the remedies): worded in the reader's language when shown, never stored as text.
+    data: Mapped[dict | None] = mapped_column(JSON)
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()

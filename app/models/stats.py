@@ -8,7 +8,7 @@ StoreOwned, so the tenant scope filters them like the records they count.
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index, Numeric, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -54,3 +54,40 @@ class StoreMonthStats(StoreOwned, db.Model):
     contacts: Mapped[int] = mapped_column(default=0)
 
     store: Mapped[Store] = relationship()
+
+
+class ComplaintMonthStats(StoreOwned, db.Model):
+    """Complaints received in one store in one month (yyyymm, the store's local date), by the
+    franchisee that owned the store then, category, channel and kind: what the statistics page
+    adds up. Kept by ``services/complaints/stats.py`` whenever a complaint changes (the
+    store-month's rows are recomputed from its complaints before the transaction commits).
+
+    Figures are by month received: of the complaints received in March, how many were answered in
+    time, how long they took, how many were reopened, how satisfied their customers were."""
+
+    __tablename__ = "complaint_month_stats"
+    __table_args__ = (
+        UniqueConstraint("store_id", "month", "franchisee_id", "category_id", "channel_id", "kind"),
+        Index("ix_complaint_month_stats_month", "month"),
+        Index("ix_complaint_month_stats_franchisee_month", "franchisee_id", "month"),
+    )
+    owner_columns_indexed = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[int]
+    category_id: Mapped[int] = mapped_column(default=0)  # 0: none (suggestions, praise, not sure)
+    channel_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(12))
+    received: Mapped[int] = mapped_column(default=0)
+    major: Mapped[int] = mapped_column(default=0)
+    escalated: Mapped[int] = mapped_column(default=0)
+    acknowledged: Mapped[int] = mapped_column(default=0)
+    acknowledged_in_time: Mapped[int] = mapped_column(default=0)
+    first_response_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolved: Mapped[int] = mapped_column(default=0)
+    resolved_in_time: Mapped[int] = mapped_column(default=0)
+    resolution_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    reopened: Mapped[int] = mapped_column(default=0)
+    followed_up: Mapped[int] = mapped_column(default=0)
+    follow_up_score: Mapped[int] = mapped_column(default=0)
+    open_now: Mapped[int] = mapped_column(default=0)

@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "complaints.joint": frozenset({"hq_admin", "hq_auditor"}),
     "complaints.tasks": frozenset({"hq_admin", "hq_auditor", "hq_department", "franchise_owner"}),
     "complaints.settings": frozenset({"hq_admin", "hq_auditor"}),
+    # The statistics: headquarters for the network (a supervisor their region), an owner their stores.
+    "complaints.statistics": HQ_READERS | {"franchise_owner", "store_manager"},
     # What was e-mailed or sent to the group robots, and what failed.
     "notifications.deliveries": frozenset({"hq_admin"}),
 }

@@ -1,24 +1,28 @@
 """Complaint forms: intake, the workflow's actions and headquarters' settings."""
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateTimeLocalField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField,
+    BooleanField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, URL, ValidationError
+from wtforms.validators import URL, DataRequired, InputRequired, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from app.blueprints.customers.forms import FlexibleDateField, _normalised
-from app.forms import Chosen, OnceForm, choices, safe_text, text_or_blank
+from app.forms import AmountField, Chosen, InRange, OnceForm, choices, safe_text, text_or_blank
 from app.models.base import local_today, utcnow
+from app.models import ComplaintCategory, ComplaintChannel
 from app.models.complaint import CHECKLIST, COMMUNICATION_METHODS, KINDS, REMEDIES, REMEDY_KINDS, SEVERITIES
 from app.services import customer_fields as fields
 from app.services.complaints.workflow import TASK_ASSIGNEES
 
-MONEY = NumberRange(min=0, max=9_999_999, message=_l("Enter an amount between 0 and 9,999,999."))
+# Complaints are recorded when they arrive; a late entry of an older letter is still possible.
+RECEIVED_MAX_DAYS_BACK = 365
+MONEY = InRange(min=0, max=9_999_999, message=_l("Enter an amount between 0 and 9,999,999."))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -37,8 +41,7 @@ class ComplaintForm(OnceForm):
     store_id = SelectField(_l("Store"), coerce=int, validators=[Optional()])
     store_code = StringField(_l("Store code"), validators=[Optional(), safe_text(20)])
     channel_id = SelectField(_l("Channel"), coerce=int, validators=[Chosen()])
-    social_url = StringField(_l("Link to the post"), validators=[Optional(), safe_text(500),
-                                                               URL(message=_l("Enter the full address, starting with https://"))],
+    social_url = StringField(_l("Link to the post"), validators=[safe_text(500)],
                              description=_l("Social media: where the customer posted, so the answer goes there too."))
     category_id = SelectField(_l("Complaint category"), coerce=int, validators=[Optional()])
     severity = SelectField(_l("Severity"), choices=choices(SEVERITIES.items()), default="general",
@@ -73,7 +76,12 @@ class ComplaintForm(OnceForm):
             self.received_at.data = _local_now()
 
     def validate_received_at(self, field):
-        if field.data and to_utc(field.data) > utcnow() + timedelta(minutes=10):
+        if not field.data:
+            return
+        # Checked before converting: year 1 would overflow the time-zone arithmetic.
+        if field.data.date() < local_today() - timedelta(days=RECEIVED_MAX_DAYS_BACK):
+            raise ValidationError(_l("The time received cannot be more than %(days)d days ago.", days=RECEIVED_MAX_DAYS_BACK))
+        if to_utc(field.data) > utcnow() + timedelta(minutes=10):
             raise ValidationError(_l("The time received cannot be in the future."))
 
     def validate_category_id(self, field):
@@ -81,8 +89,12 @@ class ComplaintForm(OnceForm):
             raise ValidationError(_l("Choose the category of the complaint."))
 
     def validate_social_url(self, field):
-        if self.channel_id.data in self.link_channels and not field.data:
-            raise ValidationError(_l("Paste the link to the post."))
+        field.data = (field.data or "").strip()
+        if not field.data:
+            if self.channel_id.data in self.link_channels:
+                raise ValidationError(_l("Paste the link to the post."))
+            return
+        URL(message=_l("Enter the full address, starting with https://"))(self, field)
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators=extra_validators)
@@ -156,7 +168,7 @@ class ResolveForm(VersionedActionForm):
     resolution = TextAreaField(_l("Resolution"), validators=[DataRequired(), safe_text(4000)])
     remedies = MultiCheckboxField(_l("Remedy"), choices=choices(REMEDIES.items()),
                                   validators=[DataRequired(message=_l("Choose at least one remedy."))])
-    compensation = DecimalField(_l("Compensation (yuan)"), places=2, validators=[Optional(), MONEY])
+    compensation = AmountField(_l("Compensation (yuan)"), places=2, validators=[Optional(), MONEY])
     carrier = StringField(_l("Carrier"), validators=[Optional(), safe_text(60)])
     carrier_part = StringField(_l("The carrier's part"), validators=[Optional(), safe_text(300)],
                                description=_l("What the carrier did wrong and how it was settled with them."))
@@ -203,7 +215,34 @@ class TaskDoneForm(FlaskForm):
     outcome = TextAreaField(_l("What was done"), validators=[DataRequired(), safe_text(2000)])
 
 
-class CategoryForm(FlaskForm):
+CODE = Regexp(r"^[a-z0-9_-]{1,20}$", message=_l("Lower-case letters, digits, - and _ only (at most 20)."))
+
+
+class _OptionForm(FlaskForm):
+    """A category or channel: its code is unique and never changes once made."""
+
+    model = None
+
+    def __init__(self, *args, option=None, **kwargs):
+        super().__init__(*args, obj=option, **kwargs)
+        self.option = option
+
+    def validate_code(self, field):
+        if self.option is not None:
+            field.data = self.option.code
+            return
+        from sqlalchemy import select
+
+        from app.extensions import db
+
+        field.data = (field.data or "").strip().lower()
+        CODE(self, field)
+        if db.session.scalar(select(self.model.id).where(self.model.code == field.data)):
+            raise ValidationError(_l("This code is already in use."))
+
+
+class CategoryForm(_OptionForm):
+    model = ComplaintCategory
     code = StringField(_l("Code"), validators=[DataRequired(), safe_text(20)])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), safe_text(40)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), safe_text(60)])
@@ -212,7 +251,8 @@ class CategoryForm(FlaskForm):
     active = BooleanField(_l("In use"), default=True)
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(_OptionForm):
+    model = ComplaintChannel
     code = StringField(_l("Code"), validators=[DataRequired(), safe_text(20)])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), safe_text(40)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), safe_text(60)])
@@ -221,15 +261,15 @@ class ChannelForm(FlaskForm):
     active = BooleanField(_l("In use"), default=True)
 
 
-HOURS = NumberRange(min=0.25, max=2000, message=_l("Between 0.25 and 2,000 business hours."))
+HOURS = InRange(min=Decimal("0.25"), max=2000, message=_l("Between 0.25 and 2,000 business hours."))
 
 
 class DeadlineRuleForm(FlaskForm):
     severity = SelectField(_l("Severity"), choices=choices(SEVERITIES.items()))
     category_id = SelectField(_l("Complaint category"), coerce=int, validators=[Optional()])
-    acknowledge_hours = DecimalField(_l("Acknowledge within (business hours)"), places=2, validators=[InputRequired(), HOURS])
-    resolve_hours = DecimalField(_l("Resolve within (business hours)"), places=2, validators=[InputRequired(), HOURS])
-    hq_hours = DecimalField(_l("Headquarters' part within (business hours)"), places=2,
+    acknowledge_hours = AmountField(_l("Acknowledge within (business hours)"), places=2, validators=[InputRequired(), HOURS])
+    resolve_hours = AmountField(_l("Resolve within (business hours)"), places=2, validators=[InputRequired(), HOURS])
+    hq_hours = AmountField(_l("Headquarters' part within (business hours)"), places=2,
                             validators=[InputRequired(), HOURS])
 
     def __init__(self, *args, categories=(), locale="zh_Hans", **kwargs):
@@ -239,7 +279,17 @@ class DeadlineRuleForm(FlaskForm):
 
 class CalendarDayForm(FlaskForm):
     on = FlexibleDateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
+
+    def validate_on(self, field):
+        today = local_today()
+        if field.data and not (date(today.year - 1, 1, 1) <= field.data <= date(today.year + 3, 12, 31)):
+            raise ValidationError(_l("Enter a date from last year to three years ahead."))
     kind = SelectField(_l("Kind"), choices=choices((("closed", _l("Holiday: headquarters closed")),
                                                     ("workday", _l("Make-up working day")))))
     name = StringField(_l("Name"), validators=[DataRequired(), safe_text(40)])
     stores_closed = BooleanField(_l("The stores close too"))
+
+
+class EscalationLevelForm(FlaskForm):
+    after_hours = AmountField(_l("Business hours late"), places=2, validators=[
+        InputRequired(), InRange(min=Decimal("0"), max=2000, message=_l("Between 0 and 2,000 business hours."))])

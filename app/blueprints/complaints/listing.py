@@ -3,7 +3,7 @@ all) and filters, each tab one keyset ordering over an indexed key."""
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from app.models import Complaint, Store
 from app.models.complaint import KINDS, SEVERITIES
@@ -66,7 +66,10 @@ def complaint_query(f: Filters, now, horizon):
     if f.tab in ("open", "overdue", "due_soon", "waiting"):
         stmt = stmt.where(Complaint.is_open.is_(True))
         if f.tab == "overdue":
-            stmt = stmt.where(Complaint.resolve_due_at < now, Complaint.waiting_since.is_(None))
+            # Late on either promise: the first answer or the resolution.
+            stmt = stmt.where(Complaint.waiting_since.is_(None), or_(
+                Complaint.resolve_due_at < now,
+                and_(Complaint.acknowledged_at.is_(None), Complaint.acknowledge_due_at < now)))
         elif f.tab == "due_soon":
             stmt = stmt.where(Complaint.resolve_due_at >= now, Complaint.resolve_due_at < horizon,
                               Complaint.waiting_since.is_(None))

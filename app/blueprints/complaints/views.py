@@ -121,8 +121,17 @@ def _open_file(store: Store, form) -> Customer:
         "name": form.contact_name.data, "mobile": form.contact_phone.data, "email": form.contact_email.data,
         "source": "other", "consent": True, "consent_at": utcnow(),
         "consent_method": CONSENT_BY_CHANNEL.get(channel.code if channel else "", "phone"),
-        "consent_purpose": _("Complaint handling and follow-up"),
+        # Stored text: in the portal's language, whoever opens the file.
+        "consent_purpose": _stored_text(lambda: _("Complaint handling and follow-up")),
     }, current_user)
+
+
+def _stored_text(make) -> str:
+    from flask import current_app
+    from flask_babel import force_locale
+
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return str(make())
 
 
 def _promise_message(complaint: Complaint) -> str:
@@ -218,6 +227,13 @@ ACTIONS = {
 }
 
 
+def _carry_version(form, complaint: Complaint) -> None:
+    """The form shown again carries the version now on screen, so sending it once more saves
+    (the hidden field renders what was posted, so the posted value is replaced too)."""
+    form.version.data = complaint.version
+    form.version.raw_data = [str(complaint.version)]
+
+
 @bp.route("/<int:complaint_id>/<action>", methods=["POST"])
 @access("complaints.view")
 def act(complaint_id: int, action: str):
@@ -232,11 +248,12 @@ def act(complaint_id: int, action: str):
     form = form_class(**kwargs)
     if not form.validate_on_submit():
         flash(_("Not saved: check the highlighted fields."), "danger")
+        _carry_version(form, complaint) if form.version.data == complaint.version else None
         return render_show(complaint, {action: form}, 422)
     if form.version.data != complaint.version:
         flash(_("Someone else changed this complaint while you were working on it; its current state is "
                 "shown below. What you typed is kept: check it and send it again."), "warning")
-        form.version.data = complaint.version
+        _carry_version(form, complaint)
         return render_show(complaint, {action: form}, 409)
     try:
         run(complaint, form)
@@ -245,14 +262,14 @@ def act(complaint_id: int, action: str):
         db.session.rollback()
         flash(str(error), "danger")
         complaint = load_complaint(complaint_id)
-        form.version.data = complaint.version
+        _carry_version(form, complaint)
         return render_show(complaint, {action: form}, 422)
     except StaleDataError:
         db.session.rollback()
         flash(_("Someone else changed this complaint at the same moment; its current state is shown below. "
                 "What you typed is kept: check it and send it again."), "warning")
         complaint = load_complaint(complaint_id)
-        form.version.data = complaint.version
+        _carry_version(form, complaint)
         return render_show(complaint, {action: form}, 409)
     flash(str(DONE_MESSAGES[action]), "success")
     return redirect(url_for("complaints.show", complaint_id=complaint.id) + "#timeline")

@@ -9,7 +9,7 @@ from app.blueprints.complaints import bp, forms
 from app.extensions import db
 from app.forms import EmptyForm
 from app.i18n import current_locale
-from app.models import CalendarDay, ComplaintCategory, ComplaintChannel, DeadlineRule
+from app.models import CalendarDay, ComplaintCategory, ComplaintChannel, DeadlineRule, EscalationLevel
 from app.models.base import local_today
 from app.security.access import access
 from app.services import audit
@@ -27,12 +27,16 @@ def _page(**posted):
         channels=db.session.scalars(select(ComplaintChannel).order_by(ComplaintChannel.position,
                                                                       ComplaintChannel.id)).all(),
         rules=db.session.scalars(select(DeadlineRule).order_by(DeadlineRule.severity, DeadlineRule.category_id)).all(),
-        days=db.session.scalars(select(CalendarDay).where(CalendarDay.on >= local_today().replace(month=1, day=1))
-                                .order_by(CalendarDay.on)).all(),
+        # From last year on: the days the form accepts, so every one listed can be removed.
+        days=db.session.scalars(select(CalendarDay).where(CalendarDay.on >= local_today().replace(
+            year=local_today().year - 1, month=1, day=1)).order_by(CalendarDay.on)).all(),
         category_form=posted.get("category_form") or forms.CategoryForm(formdata=None),
         channel_form=posted.get("channel_form") or forms.ChannelForm(formdata=None),
         rule_form=posted.get("rule_form") or forms.DeadlineRuleForm(formdata=None, categories=active, locale=locale),
         day_form=posted.get("day_form") or forms.CalendarDayForm(formdata=None),
+        levels=db.session.scalars(select(EscalationLevel).order_by(EscalationLevel.stage.desc(),
+                                                                   EscalationLevel.level)).all(),
+        level_error=posted.get("level_error"),
         locale=locale,
     ), 422 if posted else 200
 
@@ -65,7 +69,7 @@ def add_category():
     form = forms.CategoryForm()
     if not form.validate_on_submit():
         return _page(category_form=form)
-    db.session.add(ComplaintCategory(code=form.code.data.strip().lower(), name_zh=form.name_zh.data.strip(),
+    db.session.add(ComplaintCategory(code=form.code.data, name_zh=form.name_zh.data.strip(),
                                      name_en=form.name_en.data.strip(), remedy_kind=form.remedy_kind.data,
                                      position=form.position.data or 0, active=form.active.data))
     return _saved(_("Category added."), "category")
@@ -78,7 +82,7 @@ def edit_category(complaint_category_id: int):
     category = db.session.scalar(select(ComplaintCategory).where(ComplaintCategory.id == complaint_category_id))
     if category is None:
         return redirect(url_for("complaints.settings_page"))
-    form = forms.CategoryForm(obj=category)
+    form = forms.CategoryForm(option=category)
     form.code.render_kw = {"readonly": True}
     if form.validate_on_submit():
         for key in ("name_zh", "name_en", "remedy_kind", "active"):
@@ -95,7 +99,7 @@ def add_channel():
     form = forms.ChannelForm()
     if not form.validate_on_submit():
         return _page(channel_form=form)
-    db.session.add(ComplaintChannel(code=form.code.data.strip().lower(), name_zh=form.name_zh.data.strip(),
+    db.session.add(ComplaintChannel(code=form.code.data, name_zh=form.name_zh.data.strip(),
                                     name_en=form.name_en.data.strip(), asks_link=form.asks_link.data,
                                     position=form.position.data or 0, active=form.active.data))
     return _saved(_("Channel added."), "channel")
@@ -108,7 +112,7 @@ def edit_channel(complaint_channel_id: int):
     channel = db.session.scalar(select(ComplaintChannel).where(ComplaintChannel.id == complaint_channel_id))
     if channel is None:
         return redirect(url_for("complaints.settings_page"))
-    form = forms.ChannelForm(obj=channel)
+    form = forms.ChannelForm(option=channel)
     form.code.render_kw = {"readonly": True}
     if form.validate_on_submit():
         for key in ("name_zh", "name_en", "asks_link", "active"):
@@ -183,3 +187,22 @@ def delete_day(calendar_day_id: int):
         return redirect(url_for("complaints.settings_page"))
     db.session.delete(day)
     return _saved(_("Calendar day removed."), "calendar")
+
+
+@bp.route("/settings/escalation/<int:complaint_escalation_level_id>", methods=["POST"])
+@access("complaints.settings")
+def save_level(complaint_escalation_level_id: int):
+    """Change when a level of the escalation chain is told about a late complaint."""
+    level = db.session.scalar(select(EscalationLevel).where(EscalationLevel.id == complaint_escalation_level_id))
+    if level is None:
+        return redirect(url_for("complaints.settings_page"))
+    form = forms.EscalationLevelForm()
+    if not form.validate_on_submit():
+        return _page(level_error=(level.id, "; ".join(str(e) for e in form.after_hours.errors)))
+    others = {lv.level: lv.after_hours for lv in db.session.scalars(
+        select(EscalationLevel).where(EscalationLevel.stage == level.stage, EscalationLevel.id != level.id))}
+    hours = form.after_hours.data
+    if any((n < level.level and h > hours) or (n > level.level and h < hours) for n, h in others.items()):
+        return _page(level_error=(level.id, _("A higher level is told later than a lower one, never sooner.")))
+    level.after_hours = hours
+    return _saved(_("Escalation level saved."), "escalation")

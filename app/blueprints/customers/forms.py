@@ -7,12 +7,12 @@ from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import BooleanField, DateTimeLocalField, DecimalField, Field, SelectField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, DateTimeLocalField, Field, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Optional, ValidationError
 from wtforms.widgets import DateInput
 
 from app.extensions import db
-from app.forms import Chosen, OnceForm, SelectChoice, VersionedForm, choices, safe_text, text_or_blank
+from app.forms import AmountField, Chosen, InRange, OnceForm, SelectChoice, VersionedForm, choices, safe_text, text_or_blank
 from app.models import Customer, Store, User
 from app.models.base import local_date, local_today, utcnow
 from app.models.customer import (
@@ -25,7 +25,7 @@ from app.models.customer_file import (
 from app.models.user import FRANCHISE_ROLES
 from app.services import customer_fields as fields
 
-MONEY = NumberRange(min=0, max=99_999_999, message=_l("Enter an amount between 0 and 99,999,999."))
+MONEY = InRange(min=0, max=99_999_999, message=_l("Enter an amount between 0 and 99,999,999."))
 
 
 class FlexibleDateField(Field):
@@ -82,7 +82,7 @@ class CustomerForm(VersionedForm):
     commission_code = StringField(_l("Commission code"), validators=[_normalised(lambda v: fields.normalise_text(v, 20))])
     tax_no = StringField(_l("Tax number"), validators=[_normalised(lambda v: fields.normalise_text(v, 30))])
     credit_record = StringField(_l("Payment credit record"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
-    sales_limit = DecimalField(_l("Sales limit (yuan)"), places=2, validators=[Optional(), MONEY])
+    sales_limit = AmountField(_l("Sales limit (yuan)"), places=2, validators=[Optional(), MONEY])
     delivery_address = StringField(_l("Delivery address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
     invoice_address = StringField(_l("Invoice address"), validators=[_normalised(lambda v: fields.normalise_text(v, 200))])
     occupation = StringField(_l("Occupation"), validators=[_normalised(lambda v: fields.normalise_text(v, 60))])
@@ -185,9 +185,9 @@ class NewCustomerForm(OnceForm, CustomerForm):
 
 class PurchaseForm(OnceForm):
     purchased_on = FlexibleDateField(_l("Date"), validators=[InputRequired(message=_l("Enter a valid date."))])
-    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[
+    amount = AmountField(_l("Amount (yuan)"), places=2, validators=[
         InputRequired(message=_l("Enter an amount.")),
-        NumberRange(min=Decimal("0.01"), max=99_999_999, message=_l("Enter an amount between 0.01 and 99,999,999.")),
+        InRange(min=Decimal("0.01"), max=99_999_999, message=_l("Enter an amount between 0.01 and 99,999,999.")),
     ])
     product_type = SelectField(_l("Product type"), choices=choices(PRODUCT_TYPES.items(), blank=True),
                                validators=[AnyOf(list(PRODUCT_TYPES), message=_l("Choose the product type."))])
@@ -208,7 +208,7 @@ class ContactForm(OnceForm):
     method = SelectField(_l("Method"), choices=choices(CONTACT_METHODS.items()), default="phone")
     purpose = SelectField(_l("Purpose"), choices=choices(CONTACT_PURPOSES.items()))
     place = StringField(_l("Place"), validators=[Optional(), safe_text(100)])
-    cost = DecimalField(_l("Cost (yuan)"), places=2, default=Decimal("0"), validators=[Optional(), MONEY])
+    cost = AmountField(_l("Cost (yuan)"), places=2, default=Decimal("0"), validators=[Optional(), MONEY])
     concession = StringField(_l("Discount or coupon given"), validators=[Optional(), safe_text(100)])
     products_services = StringField(_l("Products or services provided"), validators=[Optional(), safe_text(200)],
                                     description=_l("e.g. free measuring, installation, a sample, a design plan."))

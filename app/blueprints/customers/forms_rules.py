@@ -2,21 +2,10 @@ from decimal import Decimal
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, DecimalField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, ValidationError
-from wtforms.widgets import TextInput
+from wtforms import DateField, IntegerField, StringField
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
-from app.forms import OnceForm, VersionedForm, safe_text
-
-
-class InRange(NumberRange):
-    """NumberRange that stays quiet when the value could not be read at all: the field already
-    says "not a valid number", and a second message under it only confused."""
-
-    def __call__(self, form, field):
-        if field.data is None and field.process_errors:
-            return
-        super().__call__(form, field)
+from app.forms import AmountField, InRange, OnceForm, VersionedForm, safe_text
 
 
 def _int(label, low, high, **kwargs):
@@ -30,7 +19,7 @@ def _dec(label, low, high, places=2, **kwargs):
     # A text box (with the decimal keypad on phones, inputmode in the template), not type=number:
     # a browser shows a number box holding "abc" or "30,5" as empty, so the user could not see
     # what was refused.
-    return DecimalField(label, places=places, widget=TextInput(), validators=[
+    return AmountField(label, places=places, validators=[
         InputRequired(message=_l("Enter a number.")),
         InRange(min=low, max=high, message=_l("Enter a number from %(min)s to %(max)s.", min=low, max=high)),
     ], **kwargs)

@@ -21,7 +21,6 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Complaint, ComplaintEvent, ComplaintTask, Store, User
 from app.models.base import utcnow
-from app.models.complaint import ESCALATION_ROLES
 from app.models.user import user_region, user_store
 from app.services import notifications
 from app.services.complaints import deadlines, settings
@@ -81,9 +80,8 @@ def _escalate_level(complaint: Complaint, stage: str, now: datetime) -> int:
         db.session.add(ComplaintEvent(
             complaint_id=complaint.id, store_id=complaint.store_id, franchisee_id=complaint.franchisee_id,
             kind="alert", at=now,
-            note=str(_l("Level %(level)d: %(who)s told (%(hours)s business hours late, %(names)s).", level=level,
-                        who=ESCALATION_ROLES.get(role, role), hours=f"{float(hours):.1f}",
-                        names=", ".join(u.display_name for u in people) or "—"))))
+            data={"level": level, "role": role, "stage": stage, "hours": round(float(hours), 1),
+                  "names": [u.display_name for u in people]}))
     if levels[-1][1] == "hq_auditor":
         notifications.notify_group(str(_l("Late complaint %(ref)s", ref=complaint.reference)),
                                    str(_late_text(complaint, stage, float(hours))), url=_link(complaint))

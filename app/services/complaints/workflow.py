@@ -64,6 +64,8 @@ def allowed(complaint: Complaint, action: str) -> bool:
         return not complaint.is_complaint and complaint.status in ACTIONS[action]
     if action in ("plan", "task", "hq_done") and not complaint.escalated:
         return False
+    if action in ("task", "hq_done") and complaint.hq_done_at is not None:
+        return False
     if action == "escalate" and (complaint.escalated or not complaint.is_complaint):
         return False
     if action == "wait" and complaint.waiting_since is not None:
@@ -81,20 +83,20 @@ def _require(complaint: Complaint, action: str) -> None:
 
 
 def _event(complaint: Complaint, actor: User | None, kind: str, note: str | None = None, *, public=False,
-           from_status=None, to_status=None, method=None, at: datetime | None = None) -> ComplaintEvent:
+           from_status=None, to_status=None, method=None, at: datetime | None = None, data=None) -> ComplaintEvent:
     event = ComplaintEvent(complaint=complaint, complaint_id=complaint.id, store_id=complaint.store_id,
                            franchisee_id=complaint.franchisee_id, actor_id=actor.id if actor else None,
-                           kind=kind, note=note, public=public, from_status=from_status, to_status=to_status,
-                           method=method, at=at or utcnow())
+                           kind=kind, note=(note or "").strip() or None, public=public, from_status=from_status,
+                           to_status=to_status, method=method, at=at or utcnow(), data=data or None)
     db.session.add(event)
     return event
 
 
-def _move(complaint: Complaint, actor: User | None, to: str, note: str | None = None, now=None) -> None:
+def _move(complaint: Complaint, actor: User | None, to: str, note: str | None = None, now=None, data=None) -> None:
     before = complaint.status
     complaint.status = to
     complaint.is_open = to in OPEN_STATUSES
-    _event(complaint, actor, "status", note, public=True, from_status=before, to_status=to, at=now)
+    _event(complaint, actor, "status", note, public=True, from_status=before, to_status=to, at=now, data=data)
 
 
 def new_reference(day) -> str:
@@ -142,8 +144,7 @@ def open_complaint(store: Store, data: dict, actor: User | None, *, customer: Cu
     if complaint.is_complaint and complaint.customer_id:
         _count_open(complaint.customer_id)
     if complaint.is_complaint and (complaint.severity == "major" or complaint.multi_department):
-        _escalate(complaint, actor, str(_l("Major complaint") if complaint.severity == "major"
-                                        else _l("Involves several departments")), now)
+        _escalate(complaint, actor, None, now)
     audit.record("complaint.created", actor=actor, target=complaint,
                  details={"reference": complaint.reference, "kind": complaint.kind})
     return complaint
@@ -205,9 +206,8 @@ def resume(complaint: Complaint, actor: User, note: str | None = None, now=None)
     _require(complaint, "resume")
     now = now or utcnow()
     stood = deadlines.push_for_pause(complaint, complaint.waiting_since, now)
-    seconds = int(stood["store"].total_seconds())
-    text = str(_l("The clock stood still for %(hours)s business hours.", hours=f"{seconds / 3600:.1f}"))
-    _event(complaint, actor, "resume", f"{note}\n{text}" if note else text, public=True, at=now)
+    _event(complaint, actor, "resume", note, public=True, at=now,
+           data={"paused_hours": round(stood["store"].total_seconds() / 3600, 2)})
     complaint.waiting_since = None
     complaint.waiting_reason = None
 
@@ -241,9 +241,14 @@ def resolve(complaint: Complaint, actor: User, data: dict, now=None) -> None:
     if complaint.waiting_since is not None:
         resume(complaint, actor, now=now)
     complaint.resolution = data["resolution"].strip()
-    complaint.remedies = ",".join(codes)
-    for key in ("compensation", "carrier", "carrier_part"):
-        if key in data:
+    # A second resolution (after a reopening) adds to the first: what was already given or paid
+    # stays on the record; the compensation is the total paid.
+    complaint.remedies = ",".join(dict.fromkeys(complaint.remedy_codes + codes))
+    paid = data.get("compensation")
+    if paid:
+        complaint.compensation = (complaint.compensation or 0) + paid
+    for key in ("carrier", "carrier_part"):
+        if data.get(key):
             setattr(complaint, key, data[key])
     for key in ("root_cause", "corrective_action", "preventive_action", "capa_owner", "capa_due_on"):
         if data.get(key) not in (None, ""):
@@ -251,7 +256,8 @@ def resolve(complaint: Complaint, actor: User, data: dict, now=None) -> None:
     complaint.resolved_at = now
     complaint.resolved_in_time = complaint.resolve_due_at is None or now <= complaint.resolve_due_at
     _first_response(complaint, now)
-    _move(complaint, actor, "resolved", complaint.resolution, now)
+    _move(complaint, actor, "resolved", complaint.resolution, now,
+          data={"remedies": codes, "compensation": str(paid) if paid else None})
     if complaint.customer_id:
         _count_open(complaint.customer_id)
         # The follow-up call (R25) goes on the customer file's care list, due the next day.
@@ -271,12 +277,12 @@ def record_follow_up(complaint: Complaint, actor: User, score: int, note: str, m
     if complaint.customer_id:
         customer_care.complaint_followed_up(complaint)
     if score <= DISSATISFIED:
-        reopen(complaint, actor, str(_l("Not satisfied with the outcome (%(score)d of 5).", score=score)), now)
+        reopen(complaint, actor, None, now, score=score)
     else:
         _move(complaint, actor, "follow_up", None, now)
 
 
-def reopen(complaint: Complaint, actor: User | None, reason: str, now=None) -> None:
+def reopen(complaint: Complaint, actor: User | None, reason: str | None, now=None, score: int | None = None) -> None:
     now = now or utcnow()
     complaint.reopen_count += 1
     complaint.resolved_at = None
@@ -286,7 +292,7 @@ def reopen(complaint: Complaint, actor: User | None, reason: str, now=None) -> N
     rule = settings.allowance(complaint.severity, complaint.category_id)
     complaint.resolve_due_at = deadlines.store_calendar(complaint.store).add(now, deadlines.hours(rule.resolve))
     complaint.alert_level = 0
-    _move(complaint, actor, "reopened", reason, now)
+    _move(complaint, actor, "reopened", reason, now, data={"score": score} if score else None)
     if complaint.customer_id:
         _count_open(complaint.customer_id)
 
@@ -333,9 +339,15 @@ def close_feedback(complaint: Complaint, actor: User, note: str, now=None) -> No
 def save_capa(complaint: Complaint, actor: User, data: dict) -> None:
     """Root cause and corrective and preventive actions (CAPA), editable until verified."""
     _require(complaint, "capa")
-    for key in ("root_cause", "corrective_action", "preventive_action", "capa_owner", "capa_due_on"):
-        setattr(complaint, key, data.get(key) or None)
-    _event(complaint, actor, "capa", data.get("root_cause"))
+    keys = ("root_cause", "corrective_action", "preventive_action", "capa_owner", "capa_due_on")
+    values = {key: (data.get(key).strip() if isinstance(data.get(key), str) else data.get(key)) or None for key in keys}
+    if not any(values.values()):
+        raise ComplaintError(str(_l("Fill in at least the root cause.")))
+    if all(values[key] == getattr(complaint, key) for key in keys):
+        return  # nothing changed: no line on the timeline
+    for key, value in values.items():
+        setattr(complaint, key, value)
+    _event(complaint, actor, "capa", values["root_cause"])
 
 
 def verify_capa(complaint: Complaint, actor: User, note: str, now=None) -> None:
@@ -360,12 +372,21 @@ def escalate(complaint: Complaint, actor: User, reason: str, now=None) -> None:
     _escalate(complaint, actor, reason.strip(), now or utcnow())
 
 
-def _escalate(complaint: Complaint, actor: User | None, reason: str, now: datetime) -> None:
+def _escalate(complaint: Complaint, actor: User | None, reason: str | None, now: datetime) -> None:
+    """``reason`` None: escalated by the rule (major, several departments), worded when shown."""
     complaint.escalated = True
     complaint.escalated_at = now
-    complaint.escalation_reason = reason[:300]
+    complaint.escalation_reason = reason[:300] if reason else None
     deadlines.start_hq_clock(complaint, now)
-    _event(complaint, actor, "escalated", reason, public=True, at=now)
+    # The store resolves once headquarters' part is done: its promise to the customer cannot be
+    # earlier than headquarters' own deadline (the page tells the store to tell the customer).
+    moved = None
+    if complaint.resolve_due_at is not None and complaint.hq_due_at > complaint.resolve_due_at:
+        complaint.resolve_due_at = deadlines.store_calendar(complaint.store).add(complaint.hq_due_at,
+                                                                                 deadlines.hours(4))
+        moved = complaint.resolve_due_at.isoformat()
+    _event(complaint, actor, "escalated", reason, public=True, at=now,
+           data={"rule": complaint.severity if reason is None else None, "promise_moved_to": moved})
     audit.record("complaint.escalated", actor=actor, target=complaint, details={"reference": complaint.reference})
     alerts.escalated(complaint)
 
@@ -390,7 +411,7 @@ def add_task(complaint: Complaint, actor: User, department: str, title: str, due
                          franchisee_id=complaint.franchisee_id, department=department, title=title.strip(),
                          due_on=due_on, created_by_id=actor.id)
     db.session.add(task)  # (the relationship's backref has put it in complaint.tasks)
-    _event(complaint, actor, "task", f"{TASK_ASSIGNEES[department]}: {task.title}", at=now)
+    _event(complaint, actor, "task", task.title, at=now, data={"department": department})
     alerts.task_assigned(task)
     return task
 
@@ -404,8 +425,8 @@ def complete_task(task: ComplaintTask, actor: User, outcome: str, now=None) -> N
     task.done_at = now
     task.done_by_id = actor.id
     task.outcome = outcome.strip()
-    _event(task.complaint, actor, "task_done", f"{TASK_ASSIGNEES.get(task.department, '')}: {task.title} - {task.outcome}",
-           at=now)
+    _event(task.complaint, actor, "task_done", task.outcome, at=now,
+           data={"department": task.department, "title": task.title})
 
 
 def finish_hq_part(complaint: Complaint, actor: User, note: str, now=None) -> None:
