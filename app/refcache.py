@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import (
-    CalendarDay, CareHoliday, ComplaintCategory, ComplaintChannel, CustomerRules, DeadlineRule, EscalationLevel,
+    CalendarDay, CareHoliday, ComplaintCategory, ComplaintChannel, ComplaintThreshold, CustomerRules, DeadlineRule,
+    EscalationLevel,
 )
 from app.models import Franchisee, MembershipTier, Region, Store, StoreOwnership, User
 from app.models.system import CacheStamp
@@ -37,7 +38,8 @@ from app.models.user import user_region, user_store
 
 REFERENCE = "reference"
 TRACKED = (Region, Franchisee, Store, StoreOwnership, User, MembershipTier, CustomerRules, CareHoliday,
-           ComplaintCategory, ComplaintChannel, DeadlineRule, CalendarDay, EscalationLevel)
+           ComplaintCategory, ComplaintChannel, DeadlineRule, CalendarDay, EscalationLevel,
+           ComplaintThreshold)
 TRACKED_TABLES = frozenset(model.__table__ for model in TRACKED) | {user_store, user_region}
 MAX_ENTRIES = 2048
 _CHANGED = "reference_changed"

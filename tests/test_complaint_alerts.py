@@ -169,3 +169,35 @@ def test_a_complaint_filed_online_tells_the_store_manager_and_owner(app, world, 
     assert _told(world.users["manager_a"], "complaint_public") and _told(world.users["owner_a"], "complaint_public")
     assert not _told(world.users["manager_b"], "complaint_public")
     assert db.session.scalar(select(Complaint.public).where(Complaint.id == complaint.id))
+
+
+def test_a_franchisee_over_the_threshold_is_warned_once_a_month(app, world, ctx):
+    from app.models import ComplaintThreshold
+    from app.services.complaints import stats
+
+    db.session.add(ComplaintThreshold(count=3, months=2))
+    store = db.session.get(Store, world.a_stores[0])
+    for n in range(2):
+        make_complaint(store, f"第{n}条", received_at=datetime(2026, 3, 10 + n, 3))
+    db.session.commit()
+    when = datetime(2026, 4, 5, 3)
+    # A has its world complaint (2 March) and two more: three in March-April.
+    assert [w["name"] for w in stats.over_thresholds(when.date()) if w["limit"] == 3] == ["甲方加盟商"]
+    alerts.threshold_warnings(when)
+    alerts.threshold_warnings(when)  # once a month
+    assert len(_told(world.users["owner_a"], "complaint_threshold")) == 1
+    assert len(_told(world.users["auditor"], "complaint_threshold")) == 1
+    assert not _told(world.users["owner_b"], "complaint_threshold")
+    assert not [w for w in stats.over_thresholds(datetime(2026, 6, 1).date()) if w["limit"] == 3]  # May-June: none
+
+
+def test_the_queue_shows_the_warning_to_headquarters_and_the_owner_only(app, world, login_as):
+    with app.app_context(), unscoped():
+        from app.models import ComplaintThreshold
+
+        db.session.add(ComplaintThreshold(count=1, months=36))
+        db.session.commit()
+    assert "甲方加盟商" in login_as("owner_a").get("/complaints/").text
+    b_page = login_as("owner_b").get("/complaints/")
+    assert 'data-testid="threshold-warning"' in b_page.text and "甲方加盟商" not in b_page.text
+    assert 'data-testid="threshold-warning"' not in login_as("staff_a").get("/complaints/").text

@@ -191,6 +191,32 @@ class EscalationLevel(TimestampMixin, VersionedMixin, db.Model):
         return ESCALATION_STAGES.get(self.stage, self.stage)
 
 
+class ComplaintThreshold(TimestampMixin, VersionedMixin, db.Model):
+    """A warning against a franchisee: ``count`` complaints or more received in its stores within
+    ``months`` calendar months (this one and those before), e.g. 6 in 6 months."""
+
+    __tablename__ = "complaint_threshold"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int]
+    months: Mapped[int]
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ThresholdNotice(db.Model):
+    """Bookkeeping of the periodic job: a franchisee's owner and headquarters were told about a
+    threshold in a month (once). Not shown anywhere; the warnings on pages are computed."""
+
+    __tablename__ = "complaint_threshold_notice"
+    __table_args__ = (UniqueConstraint("franchisee_id", "threshold_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    franchisee_id: Mapped[int] = mapped_column(ForeignKey("franchisee.id"))
+    threshold_id: Mapped[int] = mapped_column(ForeignKey("complaint_threshold.id", ondelete="CASCADE"))
+    month: Mapped[int]
+    count: Mapped[int]
+
+
 class CalendarDay(db.Model):
     """Headquarters' holiday calendar: a day closed although normally a working day (法定节假日),
     or a working day although normally closed (调休). ``stores_closed`` says the stores close too

@@ -293,3 +293,13 @@ class CalendarDayForm(FlaskForm):
 class EscalationLevelForm(FlaskForm):
     after_hours = AmountField(_l("Business hours late"), places=2, validators=[
         InputRequired(), InRange(min=Decimal("0"), max=2000, message=_l("Between 0 and 2,000 business hours."))])
+
+
+class ThresholdForm(FlaskForm):
+    count = IntegerField(_l("Complaints"), validators=[
+        InputRequired(message=_l("Enter a whole number.")),
+        InRange(min=1, max=10_000, message=_l("Enter a number from %(min)s to %(max)s.", min=1, max=10_000))])
+    months = IntegerField(_l("Within months"), validators=[
+        InputRequired(message=_l("Enter a whole number.")),
+        InRange(min=1, max=36, message=_l("Enter a number from %(min)s to %(max)s.", min=1, max=36))])
+    active = BooleanField(_l("In use"), default=True)

@@ -14,13 +14,14 @@ from app.blueprints.customers.views_customers import store_choices
 from app.extensions import db
 from app.i18n import current_locale
 from app.models import Complaint, ComplaintEvent, ComplaintTask, Customer, Store
-from app.models.base import utcnow
+from app.models.base import local_today, utcnow
 from app.models.complaint import CHECKLIST, KINDS, SEVERITIES
 from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
 from app.services import customers as customer_files
 from app.services.complaints import deadlines, settings, workflow
+from app.services.complaints import stats as complaint_stats
 from app.services.customer_fields import normalise_mobile, FieldError
 
 STORE_LIST_MAX = 60
@@ -44,6 +45,7 @@ def index():
     locale = current_locale()
     return render_template(
         "complaints/index.html", page=page, f=f, tabs=TABS, counts=counts, now=now, horizon=horizon,
+        warnings=complaint_stats.over_thresholds(local_today()) if can(current_user, "complaints.statistics") else [],
         stores=store_choices(), categories=settings.categories(active_only=False), severities=SEVERITIES,
         kinds=KINDS, locale=locale, category_names={c.id: c.label(locale) for c in settings.categories(False)},
     )

@@ -9,7 +9,9 @@ from app.blueprints.complaints import bp, forms
 from app.extensions import db
 from app.forms import EmptyForm
 from app.i18n import current_locale
-from app.models import CalendarDay, ComplaintCategory, ComplaintChannel, DeadlineRule, EscalationLevel
+from app.models import (
+    CalendarDay, ComplaintCategory, ComplaintChannel, ComplaintThreshold, DeadlineRule, EscalationLevel,
+)
 from app.models.base import local_today
 from app.security.access import access
 from app.services import audit
@@ -37,6 +39,9 @@ def _page(**posted):
         levels=db.session.scalars(select(EscalationLevel).order_by(EscalationLevel.stage.desc(),
                                                                    EscalationLevel.level)).all(),
         level_error=posted.get("level_error"),
+        thresholds=db.session.scalars(select(ComplaintThreshold).order_by(ComplaintThreshold.months,
+                                                                          ComplaintThreshold.count)).all(),
+        threshold_form=posted.get("threshold_form") or forms.ThresholdForm(formdata=None),
         locale=locale,
     ), 422 if posted else 200
 
@@ -206,3 +211,25 @@ def save_level(complaint_escalation_level_id: int):
         return _page(level_error=(level.id, _("A higher level is told later than a lower one, never sooner.")))
     level.after_hours = hours
     return _saved(_("Escalation level saved."), "escalation")
+
+
+@bp.route("/settings/thresholds", methods=["POST"])
+@access("complaints.settings")
+def add_threshold():
+    """Add a warning threshold: so many complaints against a franchisee within so many months."""
+    form = forms.ThresholdForm()
+    if not form.validate_on_submit():
+        return _page(threshold_form=form)
+    db.session.add(ComplaintThreshold(count=form.count.data, months=form.months.data, active=form.active.data))
+    return _saved(_("Threshold added."), "threshold")
+
+
+@bp.route("/settings/thresholds/<int:complaint_threshold_id>", methods=["POST"])
+@access("complaints.settings")
+def toggle_threshold(complaint_threshold_id: int):
+    """Stop or resume using a threshold."""
+    threshold = db.session.scalar(select(ComplaintThreshold).where(ComplaintThreshold.id == complaint_threshold_id))
+    if threshold is None or not EmptyForm().validate_on_submit():
+        return redirect(url_for("complaints.settings_page"))
+    threshold.active = not threshold.active
+    return _saved(_("Threshold saved."), "threshold")

@@ -132,10 +132,12 @@ def tick(now: datetime | None = None) -> dict:
 
     from app.services.complaints import customers as complaint_files
 
+    warned = threshold_warnings(now)
+
     erased = complaint_files.erase_closed_public(now, current_app.config["PROGRESS_LINK_DAYS"])
     db.session.commit()
     sent = notifications.deliver_due(now)
-    return {"erased": erased, "late_ack": len(late_ack), "late": len(late), "hq_late": len(hq_late), "levels_told": told, **sent}
+    return {"erased": erased, "threshold_warnings": warned, "late_ack": len(late_ack), "late": len(late), "hq_late": len(hq_late), "levels_told": told, **sent}
 
 
 # --- what the workflow tells people as it happens ---------------------------------------------
@@ -173,3 +175,38 @@ def received_online(complaint: Complaint) -> None:
         lambda: _l("%(title)s (%(store)s). Answer by %(due)s.", title=complaint.title, store=complaint.store.name,
                    due=datetime_text(complaint.resolve_due_at, "short") if complaint.resolve_due_at else "—"),
         url=_link(complaint), complaint_id=complaint.id)
+
+
+def threshold_warnings(now: datetime) -> int:
+    """Tell the owner and headquarters once a month that a franchisee is over a complaint
+    threshold (the pages show the warning whenever it holds)."""
+    from app.models import Franchisee, ThresholdNotice
+    from app.models.base import local_date
+    from app.services.complaints import stats
+
+    today = local_date(now)
+    month = today.year * 100 + today.month
+    told = 0
+    with unscoped():
+        for warning in stats.over_thresholds(today):
+            known = db.session.scalar(select(ThresholdNotice.id).where(
+                ThresholdNotice.franchisee_id == warning["franchisee_id"],
+                ThresholdNotice.threshold_id == warning["threshold_id"], ThresholdNotice.month == month))
+            if known:
+                continue
+            db.session.add(ThresholdNotice(franchisee_id=warning["franchisee_id"], threshold_id=warning["threshold_id"],
+                                           month=month, count=warning["count"]))
+            franchisee = db.session.get(Franchisee, warning["franchisee_id"])
+            people = list(db.session.scalars(select(User).where(
+                User.active.is_(True), User.role == "franchise_owner", User.franchisee_id == franchisee.id)))
+            people += list(db.session.scalars(select(User).where(User.active.is_(True), User.role == "hq_auditor")))
+            notifications.notify(
+                people, "complaint_threshold",
+                lambda: _l("Complaint warning: %(name)s", name=franchisee.name),
+                lambda: _l("%(name)s: %(count)d complaints in %(months)d months (the threshold is %(limit)d).",
+                           name=franchisee.name, count=warning["count"], months=warning["months"],
+                           limit=warning["limit"]),
+                url="/complaints/statistics?group=store")
+            db.session.commit()
+            told += 1
+    return told

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from app import refcache
 from app.extensions import db
-from app.models import CalendarDay, ComplaintCategory, ComplaintChannel, DeadlineRule, EscalationLevel
+from app.models import (
+    CalendarDay, ComplaintCategory, ComplaintChannel, ComplaintThreshold, DeadlineRule, EscalationLevel,
+)
 from app.security.tenancy import unscoped
 
 # The standard categories (R19, seed 002) and channels (R18, seeds 000, 002, 003), installed
@@ -52,7 +54,8 @@ def install_defaults() -> bool:
 
     def all_present() -> bool:
         with unscoped():
-            return not any(empty(m) for m in (ComplaintCategory, ComplaintChannel, DeadlineRule, EscalationLevel))
+            return not any(empty(m) for m in (ComplaintCategory, ComplaintChannel, DeadlineRule, EscalationLevel,
+                                              ComplaintThreshold))
 
     # The intake forms ask on every request: answered from the reference cache after the first.
     if refcache.cached(("complaint-defaults-present",), all_present):
@@ -75,6 +78,9 @@ def install_defaults() -> bool:
         if empty(EscalationLevel):
             for stage, level, role, hours in DEFAULT_LEVELS:
                 db.session.add(EscalationLevel(stage=stage, level=level, role=role, after_hours=Decimal(hours)))
+            added = True
+        if empty(ComplaintThreshold):
+            db.session.add(ComplaintThreshold(count=6, months=6))  # HQ changes it; the example of issue 9
             added = True
         if added:
             db.session.flush()
@@ -187,3 +193,15 @@ def escalation_levels() -> dict[str, tuple[tuple[int, str, Decimal], ...]]:
 
 
 STORE_OPENS, STORE_CLOSES = time(10), time(21)
+
+
+def thresholds() -> tuple[tuple[int, int, int], ...]:
+    """(id, count, months) of the thresholds in force."""
+    def compute():
+        with unscoped():
+            rows = db.session.execute(select(ComplaintThreshold.id, ComplaintThreshold.count, ComplaintThreshold.months)
+                                      .where(ComplaintThreshold.active.is_(True))
+                                      .order_by(ComplaintThreshold.months, ComplaintThreshold.count)).all()
+        return tuple(tuple(r) for r in rows)
+
+    return refcache.cached(("complaint-thresholds",), compute)

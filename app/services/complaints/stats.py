@@ -210,3 +210,29 @@ def denominators_by(group: str, first: int, last: int, store_id=None, franchisee
         counted = counted.where(StoreStats.franchisee_id == franchisee_id)
     people = dict(db.session.execute(counted).all())
     return {k: (people.get(k) or 0, bought.get(k) or 0) for k in set(people) | set(bought)}
+
+
+def first_month(today, months: int) -> int:
+    """yyyymm of the first of ``months`` calendar months ending with today's."""
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    return (index // 12) * 100 + index % 12 + 1
+
+
+def over_thresholds(today) -> list[dict]:
+    """Franchisees in scope with at least a threshold's complaints in its months (from the
+    roll-up: one grouped statement per threshold)."""
+    from app.models import Franchisee
+    from app.services.complaints import settings
+
+    warnings = []
+    for threshold_id, count, months in settings.thresholds():
+        since = first_month(today, months)
+        total = func.sum(ComplaintMonthStats.received)
+        rows = db.session.execute(
+            select(ComplaintMonthStats.franchisee_id, Franchisee.name, total)
+            .join(Franchisee, Franchisee.id == ComplaintMonthStats.franchisee_id)
+            .where(ComplaintMonthStats.kind == "complaint", ComplaintMonthStats.month >= since)
+            .group_by(ComplaintMonthStats.franchisee_id, Franchisee.name).having(total >= count)).all()
+        warnings += [{"threshold_id": threshold_id, "franchisee_id": f, "name": name, "count": n, "limit": count,
+                      "months": months, "since": since} for f, name, n in rows]
+    return sorted(warnings, key=lambda w: (-w["count"], w["name"]))
