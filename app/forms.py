@@ -9,9 +9,9 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from decimal import Decimal, InvalidOperation
 
-from wtforms import DecimalField, IntegerField, StringField
+from wtforms import DecimalField, IntegerField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import HiddenInput, TextInput
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, TextInput
 from wtforms.validators import InputRequired, Length, NumberRange, StopValidation, ValidationError
 
 
@@ -181,3 +181,10 @@ class InRange(NumberRange):
         if field.data is None and field.process_errors:
             return
         super().__call__(form, field)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes (macros/forms.html draws them as a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

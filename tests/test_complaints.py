@@ -586,3 +586,25 @@ def test_the_statistics_page_shows_each_role_its_own_scope(app, world, login_as)
         assert owner.get(f"/complaints/statistics?from=2026-01&to=2026-12&group={group}").status_code == 200
     assert owner.get("/complaints/statistics?from=garbage&to=9999-99&group=nope").status_code == 200
     assert login_as("staff_a").get("/complaints/statistics").status_code == 403
+
+
+def test_details_are_corrected_with_a_version_check_and_a_major_one_goes_to_headquarters(app, world, login_as):
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        complaint = make_complaint(store, "网上投诉未分类", public=True)
+        complaint.category_id = None
+        db.session.commit()
+        cid, version = complaint.id, complaint.version
+        quality = next(c.id for c in settings.categories() if c.code == "quality")
+    manager = login_as("manager_a")
+    form = {"version": version, "category_id": quality, "severity": "major", "channel_id": _complaint(app, cid).channel_id,
+            "contact_name": "顾客", "contact_phone": "13800000009", "title": "燃气灶漏气", "description": "详情"}
+    assert manager.post_form(f"/complaints/{cid}/edit", form).status_code == 302
+    c = _complaint(app, cid)
+    assert c.category_id == quality and c.severity == "major" and c.escalated and c.title == "燃气灶漏气"
+    page = manager.get(f"/complaints/{cid}")
+    assert 'data-testid="event-edited"' in page.text and "严重程度" in page.text
+    stale = manager.post_form(f"/complaints/{cid}/edit", form | {"title": "另一个标题"})
+    assert stale.status_code == 200 and "另一个标题" in stale.text  # the colleague's change is not overwritten
+    assert _complaint(app, cid).title == "燃气灶漏气"
+    assert login_as("owner_b").get(f"/complaints/{cid}/edit").status_code == 404

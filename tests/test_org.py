@@ -195,3 +195,25 @@ def test_customers_follow_a_transferred_store_to_its_new_owner(app, world, login
     assert "甲二顾客" in login_as("owner_b").get("/customers/?sort=spend").text
     # ... and the old owner no longer does.
     assert "甲二顾客" not in login_as("owner_a").get("/customers/").text
+
+
+def test_store_opening_hours_are_set_on_the_store_and_checked(app, world, login_as):
+    from datetime import time
+
+    from app.models import Store
+    from app.security.tenancy import unscoped
+    from app.extensions import db
+
+    admin = login_as("admin")
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        form = {"version": store.version, "code": store.code, "name": store.name, "region_id": store.region_id,
+                "city": store.city, "address": store.address, "opened_on": store.opened_on.isoformat()}
+    bad = admin.post_form(f"/stores/{world.a_stores[0]}/edit", form | {"opens_at": "21:00", "closes_at": "09:00"})
+    assert bad.status_code == 200 and "闭店时间必须晚于开店时间" in bad.text
+    ok = admin.post_form(f"/stores/{world.a_stores[0]}/edit", form | {"opens_at": "09:30", "closes_at": "20:00",
+                                                                         "closed_weekdays": ["6"]})
+    assert ok.status_code == 302
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        assert (store.opens_at, store.closes_at, store.closed_weekdays) == (time(9, 30), time(20), "6")

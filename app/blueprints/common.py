@@ -72,6 +72,9 @@ def save_versioned(form, obj, change) -> bool:
     except IntegrityError:
         db.session.rollback()
         flash(_("Not saved: a code, name or number you entered is already in use."), "danger")
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
     return False
 
 

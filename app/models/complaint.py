@@ -103,6 +103,7 @@ EVENT_KINDS = {
     "capa": _l("Root cause and actions"),
     "capa_verified": _l("Actions verified"),
     "alert": _l("Deadline alert"),
+    "edited": _l("Details corrected"),
 }
 # The parts of the clock: the store's (or franchisee's) and headquarters' (joint handling).
 CLOCKS = {"store": _l("Store"), "hq": _l("Headquarters")}

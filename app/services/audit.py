@@ -9,6 +9,7 @@ import time
 from collections import OrderedDict
 from decimal import Decimal
 from datetime import date, datetime
+from datetime import time as time_of_day
 
 from flask import has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -24,7 +25,7 @@ _SECRET_FIELDS = {"password_hash", "updated_at", "created_at", "version"}
 
 
 def _plain(value):
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, (date, datetime, time_of_day)):  # a store's opening hours are times
         return value.isoformat()
     if isinstance(value, Decimal):  # a changed amount or rate (saving the rules answered 500)
         return str(value)

@@ -6,14 +6,14 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
+    BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField,
     TextAreaField,
 )
 from wtforms.validators import URL, DataRequired, InputRequired, NumberRange, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+from wtforms.widgets import HiddenInput
 
 from app.blueprints.customers.forms import FlexibleDateField, _normalised
-from app.forms import AmountField, Chosen, InRange, OnceForm, choices, safe_text, text_or_blank
+from app.forms import AmountField, Chosen, InRange, MultiCheckboxField, OnceForm, VersionedForm, choices, safe_text, text_or_blank
 from app.models.base import local_today, utcnow
 from app.models import ComplaintCategory, ComplaintChannel
 from app.models.complaint import CHECKLIST, COMMUNICATION_METHODS, KINDS, REMEDIES, REMEDY_KINDS, SEVERITIES
@@ -23,11 +23,6 @@ from app.services.complaints.workflow import TASK_ASSIGNEES
 # Complaints are recorded when they arrive; a late entry of an older letter is still possible.
 RECEIVED_MAX_DAYS_BACK = 365
 MONEY = InRange(min=0, max=9_999_999, message=_l("Enter an amount between 0 and 9,999,999."))
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _local_now():
@@ -303,3 +298,42 @@ class ThresholdForm(FlaskForm):
         InputRequired(message=_l("Enter a whole number.")),
         InRange(min=1, max=36, message=_l("Enter a number from %(min)s to %(max)s.", min=1, max=36))])
     active = BooleanField(_l("In use"), default=True)
+
+
+class EditComplaintForm(VersionedForm):
+    """What the intake recorded, corrected while the complaint is open (the category of a
+    complaint filed online as "not sure", a wrong phone number, a severity found to be major)."""
+
+    category_id = SelectField(_l("Complaint category"), coerce=int, validators=[Chosen(_l("Choose the category of the complaint."))])
+    severity = SelectField(_l("Severity"), choices=choices(SEVERITIES.items()),
+                           description=_l("Major complaints go to headquarters' customer-experience department at once."))
+    multi_department = BooleanField(_l("Involves several departments (handled jointly by headquarters)"))
+    channel_id = SelectField(_l("Channel"), coerce=int, validators=[Chosen()])
+    social_url = StringField(_l("Link to the post"), validators=[safe_text(500)])
+    contact_name = StringField(_l("Customer name"), validators=[DataRequired(), _normalised(fields.clean_name)])
+    contact_phone = StringField(_l("Contact phone"), validators=[_normalised(fields.normalise_phone)])
+    contact_email = StringField(_l("E-mail"), validators=[_normalised(fields.normalise_email)])
+    title = StringField(_l("Subject"), validators=[DataRequired(), safe_text(100)])
+    description = TextAreaField(_l("What the customer says"), validators=[DataRequired(), safe_text(4000)])
+
+    def __init__(self, *args, complaint=None, categories=(), channels=(), locale="zh_Hans", **kwargs):
+        super().__init__(*args, obj=complaint, **kwargs)
+        self.category_id.choices = choices(((c.id, c.label(locale)) for c in categories), blank=True)
+        self.channel_id.choices = choices(((c.id, c.label(locale)) for c in channels), blank=True)
+        self.link_channels = {c.id for c in channels if c.asks_link}
+        if complaint is not None and not complaint.is_complaint:
+            for name in ("category_id", "severity", "multi_department"):
+                delattr(self, name)
+        if hasattr(self, "category_id") and self.category_id.data is None:
+            self.category_id.data = 0  # filed online as "not sure": the placeholder until chosen
+
+    def validate_social_url(self, field):
+        ComplaintForm.validate_social_url(self, field)
+
+    def changes(self, complaint) -> dict:
+        names = ("category_id", "severity", "multi_department", "channel_id", "social_url", "contact_name",
+                 "contact_phone", "contact_email", "title", "description")
+        new = {name: getattr(self, name).data for name in names if hasattr(self, name)}
+        new = {k: (v.strip() if isinstance(v, str) else v) or (False if k == "multi_department" else None)
+               for k, v in new.items()}
+        return {k: v for k, v in new.items() if getattr(complaint, k) != v}

@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.blueprints.common import capped_count, create_once, keyset_of
+from app.blueprints.common import capped_count, create_once, keyset_of, save_versioned
 from app.blueprints.complaints import bp, forms
 from app.blueprints.complaints.listing import TABS, Filters, complaint_query
 from app.blueprints.customers.views_customers import store_choices
@@ -188,7 +188,26 @@ def render_show(complaint: Complaint, posted: dict | None = None, status: int = 
         category=settings.category(complaint.category_id), channel=settings.channel(complaint.channel_id),
         locale=current_locale(), joint=workflow.joint_departments(complaint), assignees=workflow.TASK_ASSIGNEES,
         task_form=forms.TaskDoneForm(formdata=None), joint_min=workflow.JOINT_MIN_DEPARTMENTS,
+        field_labels={name: field.label.text for name, field in forms.EditComplaintForm(formdata=None)._fields.items()},
     ), status
+
+
+@bp.route("/<int:complaint_id>/edit", methods=["GET", "POST"])
+@access("complaints.handle")
+def edit(complaint_id: int):
+    """Correct the details recorded at intake (category, severity, contact, the customer's words)."""
+    complaint = load_complaint(complaint_id)
+    if not complaint.is_open:
+        flash(_("A resolved or closed complaint can no longer be edited."), "warning")
+        return redirect(url_for("complaints.show", complaint_id=complaint.id))
+    locale = current_locale()
+    form = forms.EditComplaintForm(complaint=complaint, categories=settings.categories(),
+                                   channels=settings.channels(), locale=locale)
+    if form.validate_on_submit() and save_versioned(
+            form, complaint, lambda: workflow.edit(complaint, current_user, form.changes(complaint))):
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("complaints.show", complaint_id=complaint.id))
+    return render_template("complaints/edit.html", form=form, c=complaint)
 
 
 @bp.route("/<int:complaint_id>")

@@ -1,12 +1,12 @@
-from datetime import date
+from datetime import date, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
 
 from app.extensions import db
-from app.forms import Chosen, OnceForm, Unique, VersionedForm, choices, safe_text
+from app.forms import Chosen, MultiCheckboxField, OnceForm, Unique, VersionedForm, choices, safe_text
 from app.models import Franchisee, Region, Store
 from app.models.org import FRANCHISEE_STATUSES
 from flask_wtf import FlaskForm
@@ -74,6 +74,10 @@ def _franchisee_choices(active_only=False):
     return [(f.id, f.name) for f in db.session.scalars(stmt)]
 
 
+WEEKDAYS = {"0": _l("Monday"), "1": _l("Tuesday"), "2": _l("Wednesday"), "3": _l("Thursday"), "4": _l("Friday"),
+            "5": _l("Saturday"), "6": _l("Sunday")}
+
+
 class StoreForm(VersionedForm):
     code = StringField(
         _l("Store code"),
@@ -85,15 +89,31 @@ class StoreForm(VersionedForm):
     address = StringField(_l("Address"), validators=[DataRequired(), safe_text(200)])
     opened_on = DateField(_l("Opening date"), validators=[DataRequired(message=_l("Enter a valid date."))])
     franchisee_id = SelectField(_l("Franchisee"), coerce=int, validators=[Chosen(_l("Choose the franchisee."))])
+    # Opening hours: the complaint clock runs on them (empty: 10:00 to 21:00, every day).
+    opens_at = TimeField(_l("Opens at"), validators=[Optional()], description=_l("Empty: 10:00."))
+    closes_at = TimeField(_l("Closes at"), validators=[Optional()], description=_l("Empty: 21:00."))
+    closed_weekdays = MultiCheckboxField(_l("Closed on"), choices=choices(WEEKDAYS.items()))
 
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, obj=obj, **kwargs)
+        if obj is not None and not self.is_submitted():
+            self.closed_weekdays.data = list(obj.closed_weekdays or "")
         self.region_id.choices = choices(_region_choices(), blank=obj is None)
         if obj is not None:
             # Ownership changes only through a transfer, which keeps the history.
             del self.franchisee_id
         else:
             self.franchisee_id.choices = choices(_franchisee_choices(active_only=True), blank=True)
+
+    def validate_closes_at(self, field):
+        opens = self.opens_at.data or time(10)
+        closes = field.data or time(21)
+        if closes <= opens:
+            raise ValidationError(_l("The store must close after it opens."))
+
+    def validate_closed_weekdays(self, field):
+        if len(set(field.data or [])) >= 7:
+            raise ValidationError(_l("A store open on no day cannot keep a complaint clock; leave at least one day open."))
 
     def data_for_model(self) -> dict:
         data = {
@@ -103,8 +123,11 @@ class StoreForm(VersionedForm):
             "city": self.city.data.strip(),
             "address": self.address.data.strip(),
             "opened_on": self.opened_on.data,
+            "opens_at": self.opens_at.data,
+            "closes_at": self.closes_at.data,
+            "closed_weekdays": "".join(sorted(d for d in (self.closed_weekdays.data or []) if d in WEEKDAYS)),
         }
-        if hasattr(self, "franchisee_id"):
+        if getattr(self, "franchisee_id", None) is not None:  # a deleted WTForms field is None
             data["franchisee_id"] = self.franchisee_id.data
         return data
 

@@ -159,6 +159,22 @@ def _count_open(customer_id: int) -> None:
         db.session.refresh(customer, ["open_complaints", "churn_flags"])
 
 
+def edit(complaint: Complaint, actor: User, changes: dict, now=None) -> None:
+    """Correct what the intake recorded while the complaint is open. The promise made to the
+    customer stands; a complaint found to be major (or to involve several departments) goes to
+    headquarters now."""
+    if not complaint.is_open:
+        raise ComplaintError(str(_l("A resolved or closed complaint can no longer be edited.")))
+    if not changes:
+        return
+    now = now or utcnow()
+    for key, value in changes.items():
+        setattr(complaint, key, value)
+    _event(complaint, actor, "edited", at=now, data={"fields": sorted(changes)})
+    if complaint.is_complaint and not complaint.escalated and (complaint.severity == "major" or complaint.multi_department):
+        _escalate(complaint, actor, None, now)
+
+
 def acknowledge(complaint: Complaint, actor: User, note: str | None = None, now=None) -> None:
     """First response to the customer (R22): the acknowledgement clock stops."""
     _require(complaint, "acknowledge")
