@@ -34,9 +34,10 @@ def seed_demo(if_empty: bool) -> None:
 @click.option("--regions", type=click.IntRange(1), help="[default: 30, or one per franchisee if fewer]")
 @click.option("--customers", default=1_000_000, show_default=True, type=click.IntRange(1))
 @click.option("--seed", "seed_value", default=42, show_default=True, help="Same seed, same network.")
+@click.option("--complaints", type=click.IntRange(0), help="[default: one per five customers]")
 @click.option("--no-derived", is_flag=True, help="Skip computing figures, care tasks and roll-ups afterwards.")
 def seed_large(stores: int, franchisees: int | None, regions: int | None, customers: int, seed_value: int,
-               no_derived: bool) -> None:
+               complaints: int | None, no_derived: bool) -> None:
     """Load a large, reproducible network on top of the demo (performance work; see app/seed_large.py)."""
     from app.seed_large import LoadRefused, Options, load
 
@@ -44,7 +45,8 @@ def seed_large(stores: int, franchisees: int | None, regions: int | None, custom
         franchisees = min(150, max(1, round(stores * 0.15)))
     if regions is None:
         regions = max(1, min(30, franchisees))
-    options = Options(stores=stores, franchisees=franchisees, regions=regions, customers=customers, seed=seed_value)
+    options = Options(stores=stores, franchisees=franchisees, regions=regions, customers=customers, seed=seed_value,
+                      complaints=complaints)
     with unscoped():
         try:
             load(options, current_app.config["DEMO_PASSWORD"], progress=click.echo, rebuild=not no_derived)

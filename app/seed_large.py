@@ -308,6 +308,8 @@ class Options:
     customers: int = 1_000_000
     seed: int = 42
     today: date | None = None
+    # One complaint per five customers unless given (app/seed_large_complaints.py).
+    complaints: int | None = None
 
 
 @dataclass
@@ -1041,6 +1043,17 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
         _write_sequences(plan, dialect)
         end_transaction()
         done("customer sequences" + (" and id sequences" if dialect == "postgresql" else ""))
+        from app import seed_large_complaints
+
+        complaint_count = seed_large_complaints.load(options.seed, totals[0], progress, end_transaction,
+                                                     total=options.complaints)
+        seed_large_complaints.finish(progress)
+        if dialect == "postgresql":
+            for table in ("complaint", "complaint_event"):
+                db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                        f"(SELECT coalesce(max(id), 1) FROM {table}))"))
+        end_transaction()
+        done(f"complaints: {complaint_count:,}")
     finally:
         if bulk is not None:
             db.session.rollback()  # nothing is pending after a success; after a failure, start clean
@@ -1060,7 +1073,7 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
 
     summary = {"regions": len(plan.regions), "franchisees": len(plan.franchisees),
                "stores": sum(s.new for s in plan.stores), "customers": totals[0], "purchases": totals[1],
-               "contacts": totals[2]}
+               "contacts": totals[2], "complaints": complaint_count}
     seconds = time.perf_counter() - started
     progress("seed large: " + ", ".join(f"{v:,} {k}" for k, v in summary.items()) + f", {seconds:.0f} s")
     return summary | {"seconds": round(seconds, 1)}

@@ -241,6 +241,19 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("export csv (1 store)", f"/customers/export.csv?{urlencode({'store': sample.store_id})}" if sample else None,
              f"{store_size:,} rows" if store_size is not None else ""),
     ]
+    # Complaints (issue 9): the queue's tabs, one complaint, the statistics of a year.
+    complaint_where = "1=1" if stores is None else f"c.store_id IN ({', '.join(str(s) for s in stores) or '-1'})"
+    complaint = conn.execute(text(
+        f"SELECT c.id FROM complaint c WHERE {complaint_where} AND c.escalated = {'true' if conn.dialect.name == 'postgresql' else '1'} "
+        "ORDER BY c.received_at DESC, c.id DESC LIMIT 1")).first()
+    pages += [
+        Page("complaint queue", "/complaints/"),
+        Page("complaints overdue", "/complaints/?tab=overdue"),
+        Page("complaints, all, newest", "/complaints/?tab=all"),
+        Page("complaint detail (escalated)", f"/complaints/{complaint.id}" if complaint else None),
+        Page("complaint statistics by store", "/complaints/statistics?group=store"),
+        Page("complaint statistics by month", "/complaints/statistics?group=month"),
+    ]
     scope = "all stores" if stores is None else f"{len(stores)} store{'s' * (len(stores) != 1)}"
     return pages, f"{username}: {scope}, {active:,} active customers"
 
@@ -259,7 +272,8 @@ def import_store(conn):
 def dataset_sizes(conn) -> dict:
     from sqlalchemy import text
 
-    return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in ("store", "customer", "purchase")}
+    return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("store", "customer", "purchase", "complaint")}
 
 
 # --- 2. gunicorn --------------------------------------------------------------------------
@@ -912,7 +926,8 @@ def render(url, kind, now, sizes, server_version, plan, rows, hello, ceiling, im
         f"# make bench — {now:%Y-%m-%d %H:%M}",
         "",
         f"- database: {kind}, `{shown_url(url)}` ({server_version.split(' on ')[0]})",
-        f"- dataset: {sizes['store']:,} stores, {sizes['customer']:,} customers, {sizes['purchase']:,} purchases",
+        f"- dataset: {sizes['store']:,} stores, {sizes['customer']:,} customers, {sizes['purchase']:,} purchases, "
+        f"{sizes['complaint']:,} complaints",
         f"- git commit: {git_commit()}",
         f"- machine: {machine()}",
         f"- server: gunicorn (gunicorn.conf.py: 2 sync workers), PORTAL_CONFIG=production, 127.0.0.1:{server.port}",
