@@ -1,5 +1,6 @@
 """Real headless Chromium against a live server started the way `make run` starts it."""
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -235,5 +236,105 @@ def test_every_customer_page_fits_a_phone(live_server, browser, username, langua
         if found := page.evaluate(WIDER_THAN_SCREEN):
             wide[url] = found
     _shot(page, f"{username}-customer-phone-{language}.png")
+    assert wide == {}
+    context.close()
+
+
+def test_staff_handle_a_complaint_on_a_phone_and_the_customer_follows_it(live_server, browser):
+    """Issue 9: staff record a complaint on a phone, the promised time is shown, the steps go on
+    the timeline; a customer files one on the store's public page and follows it by its link."""
+    import time
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    csp_errors = []
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text))
+    _sign_in(page, live_server, "staff-a1")
+    page.goto(live_server + "/complaints/new")
+    page.select_option("#channel_id", label="电话")
+    page.select_option("#category_id", label="产品质量")
+    page.fill("#contact_name", "周女士")
+    page.fill("#contact_phone", "139 1234 5678")
+    page.fill("#title", "床垫有异味")
+    page.fill("#description", "新买的床垫有刺鼻气味，要求退货。")
+    page.click("[data-testid=complaint-form] button[type=submit]")
+    page.wait_for_selector("text=请告知顾客")
+    assert "床垫有异味" in page.inner_text("[data-testid=complaint-title]")
+    # Back then Save: the same complaint, not a second one.
+    page.go_back()
+    page.click("[data-testid=complaint-form] button[type=submit]")
+    page.wait_for_selector("text=此表单已经保存过")
+    page.click("[data-testid=action-acknowledge] button[type=submit]")  # open by default on a new complaint
+    page.wait_for_selector("text=已受理")
+    page.click("[data-testid=action-wait] summary")
+    page.fill("[data-testid=action-wait] input[name=reason]", "等顾客发照片")
+    page.click("[data-testid=action-wait] button[type=submit]")
+    page.wait_for_selector("[data-testid=paused]")
+    timeline = page.inner_text("[data-testid=timeline]")
+    assert "等待顾客" in timeline and "已受理" in timeline
+    assert page.evaluate(WIDER_THAN_SCREEN) == []
+    _shot(page, "staff-a1-complaint-phone.png")
+    page.goto(live_server + "/complaints/?tab=waiting")
+    assert "床垫有异味" in page.inner_text("[data-testid=complaint-table]")
+
+    # The store's public page, signed out, on a phone.
+    context.close()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and csp_errors.append(msg.text))
+    _sign_in(page, live_server, "manager-a1")
+    page.goto(live_server + "/stores")
+    page.click("text=上海徐汇店")
+    page.click("[data-testid=store-public-page]")
+    public_url = page.inner_text("[data-testid=public-url]")
+    assert "<svg" in page.inner_html("[data-testid=public-page]")
+    context.close()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(public_url.replace("http://localhost", live_server).replace("http://127.0.0.1:5000", live_server))
+    assert "上海徐汇店" in page.inner_text("nav")
+    page.fill("#description", "收银员多收了二十元。")
+    page.fill("#contact_name", "吴先生")
+    page.fill("#contact_phone", "13700001111")
+    page.check("#consent")
+    time.sleep(3.2)  # a person takes a few seconds; a robot does not
+    page.click("[data-testid=public-form] button[type=submit]")
+    page.wait_for_selector("[data-testid=public-done]")
+    reference = page.inner_text("[data-testid=public-reference]")
+    assert re.fullmatch(r"TS\d{11}", reference)
+    assert page.evaluate(WIDER_THAN_SCREEN) == []
+    _shot(page, "public-complaint-done-phone.png")
+    page.click("[data-testid=progress-link]")
+    page.wait_for_selector("[data-testid=public-progress]")
+    assert reference in page.inner_text("main")
+    assert csp_errors == []
+    context.close()
+
+
+@pytest.mark.parametrize("username, language", [("staff-a1", "zh"), ("hq-auditor", "en")])
+def test_every_complaint_page_fits_a_phone(live_server, browser, username, language):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    if language == "en":
+        page.goto(live_server + "/login")
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
+    _sign_in(page, live_server, username)
+    page.goto(live_server + "/complaints/?tab=all")
+    complaint = page.locator("[data-testid=complaint-table] tbody tr a").first.get_attribute("href")
+    pages = ["/complaints/", "/complaints/?tab=overdue", "/complaints/?tab=hq", "/complaints/new", complaint,
+             complaint + "/edit", "/notifications/", "/customers/care?tab=complaint"]
+    if username == "hq-auditor":
+        pages += ["/complaints/tasks", "/complaints/settings", "/complaints/statistics",
+                  "/complaints/statistics?group=month"]
+    wide = {}
+    for url in pages:
+        response = page.goto(live_server + url)
+        assert response.status == 200, url
+        if found := page.evaluate(WIDER_THAN_SCREEN):
+            wide[url] = found
+    if language == "en":
+        assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
+    _shot(page, f"{username}-complaints-phone-{language}.png")
     assert wide == {}
     context.close()

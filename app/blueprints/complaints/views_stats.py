@@ -2,6 +2,7 @@
 from datetime import date
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.blueprints.complaints import bp
@@ -92,7 +93,8 @@ def _names(group: str, keys, locale) -> dict:
         return dict(db.session.execute(select(Franchisee.id, Franchisee.name).where(Franchisee.id.in_(keys))).all())
     if group == "category":
         labels = {o.id: o.label(locale) for o in settings.categories(active_only=False)}
-        return {k: labels.get(k, "—") for k in keys}
+        # 0: filed online as "not sure" and not yet given a category by the store.
+        return {k: labels.get(k, _("Not categorised yet")) for k in keys}
     if group == "channel":
         labels = {o.id: o.label(locale) for o in settings.channels(active_only=False)}
         return {k: labels.get(k, "—") for k in keys}
