@@ -4,6 +4,7 @@
 ``production``. Every variable is described in the README.
 """
 import os
+import tempfile
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -136,6 +137,8 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key"
     SCHEDULER_SECONDS = 0
     MAIL_SERVER = WECOM_WEBHOOK_URL = DINGTALK_WEBHOOK_URL = ""
+    # Files the tests attach go to the system's temporary directory, never to instance/.
+    ATTACHMENT_DIR = os.environ.get("ATTACHMENT_DIR") or os.path.join(tempfile.gettempdir(), "cx-portal-test-attachments")
     SQLALCHEMY_DATABASE_URI = _database_url(None) if os.environ.get("DATABASE_URL") else "sqlite://"
 
 

@@ -135,6 +135,8 @@ def _seed_store(store, staff, hq, customers, rng, now) -> int:
         workflow.add_task(c, hq, second[0], second[1], (received + timedelta(days=4)).date(), now=planned)
         workflow.complete_task(done, hq, "已完成", now=received + timedelta(days=1))
     count += 1
+    # The photo the customer sent of the damage, and the delivery note (both generated here).
+    _attach_demo_files(store, c, hq or handler, rng)
     # Suggestions and praise.
     for kind, title in SUGGESTIONS[: 1 + rng.randrange(len(SUGGESTIONS))]:
         received = _at(now, rng.randrange(5, 60))
@@ -143,3 +145,26 @@ def _seed_store(store, staff, hq, customers, rng, now) -> int:
         workflow.close_feedback(c, handler, "已致谢，转交店长", now=received + timedelta(hours=2))
         count += 1
     return count
+
+
+def _attach_demo_files(store, complaint, actor, rng) -> None:
+    """A photo (drawn with Pillow, as a phone would send it) and a one-page PDF delivery note,
+    stored through the same service as an upload, so the demo shows attachments."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from app.services.complaints import attachments
+
+    image = Image.new("RGB", (640, 480), (226, 214, 196))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((80, 120, 560, 400), fill=(150, 110, 70))
+    for _ in range(6):  # the crack
+        x, y = rng.randrange(200, 440), rng.randrange(160, 360)
+        draw.line((x, y, x + rng.randrange(-60, 60), y + rng.randrange(-40, 40)), fill=(40, 30, 20), width=4)
+    photo = io.BytesIO()
+    image.save(photo, format="JPEG", quality=85)
+    pdf = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+           b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    attachments.add(complaint, "damage-photo.jpg", photo.getvalue(), actor)
+    attachments.add(complaint, "delivery-note.pdf", pdf, actor)
