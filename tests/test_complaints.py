@@ -544,6 +544,16 @@ def test_hq_settings_refuse_bad_codes_duplicates_and_far_dates_and_keep_the_inpu
     response = admin.post_form("/complaints/settings/calendar", {"on": "1999-01-01", "kind": "closed", "name": "旧"})
     assert response.status_code == 422
     assert admin.post_form("/complaints/settings/categories", new | {"code": "install"}).status_code == 302
+    with app.app_context(), unscoped():
+        from app.models import ComplaintCategory
+
+        installed = db.session.scalar(select(ComplaintCategory).where(ComplaintCategory.code == "install"))
+        ident = installed.id
+    renamed = new | {"code": "hacked", "name_zh": "安装服务", "active": ""}
+    assert admin.post_form(f"/complaints/settings/categories/{ident}", renamed).status_code == 302
+    with app.app_context(), unscoped():
+        installed = db.session.get(ComplaintCategory, ident)
+        assert (installed.code, installed.name_zh, installed.active) == ("install", "安装服务", False)
 
 
 # --- statistics (R26) -----------------------------------------------------------------------------

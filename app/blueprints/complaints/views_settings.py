@@ -67,64 +67,70 @@ def settings_page():
     return _page()
 
 
+# Categories and channels are both HQ's option lists: the same add and edit, their own fields.
+OPTIONS = {
+    "category": (ComplaintCategory, forms.CategoryForm, "category_form", ("remedy_kind",)),
+    "channel": (ComplaintChannel, forms.ChannelForm, "channel_form", ("asks_link",)),
+}
+OPTION_FIELDS = ("name_zh", "name_en", "active")
+
+
+def _option_values(form, extra) -> dict:
+    values = {key: getattr(form, key).data for key in OPTION_FIELDS + extra}
+    values["name_zh"], values["name_en"] = values["name_zh"].strip(), values["name_en"].strip()
+    values["position"] = form.position.data or 0
+    return values
+
+
+def _add_option(kind: str, message: str):
+    model, form_class, slot, extra = OPTIONS[kind]
+    form = form_class()
+    if not form.validate_on_submit():
+        return _page(**{slot: form})
+    db.session.add(model(code=form.code.data, **_option_values(form, extra)))
+    return _saved(message, kind)
+
+
+def _edit_option(kind: str, ident: int, message: str, title: str):
+    model, form_class, _slot, extra = OPTIONS[kind]
+    option = db.session.scalar(select(model).where(model.id == ident))
+    if option is None:
+        return redirect(url_for("complaints.settings_page"))
+    form = form_class(option=option)
+    form.code.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        for key, value in _option_values(form, extra).items():
+            setattr(option, key, value)
+        return _saved(message, kind)
+    return render_template("complaints/option_form.html", form=form, title=title)
+
+
 @bp.route("/settings/categories", methods=["POST"])
 @access("complaints.settings")
 def add_category():
     """Add a complaint category."""
-    form = forms.CategoryForm()
-    if not form.validate_on_submit():
-        return _page(category_form=form)
-    db.session.add(ComplaintCategory(code=form.code.data, name_zh=form.name_zh.data.strip(),
-                                     name_en=form.name_en.data.strip(), remedy_kind=form.remedy_kind.data,
-                                     position=form.position.data or 0, active=form.active.data))
-    return _saved(_("Category added."), "category")
+    return _add_option("category", _("Category added."))
 
 
 @bp.route("/settings/categories/<int:complaint_category_id>", methods=["GET", "POST"])
 @access("complaints.settings")
 def edit_category(complaint_category_id: int):
     """Rename a category, change its remedies, or retire it (its complaints keep it)."""
-    category = db.session.scalar(select(ComplaintCategory).where(ComplaintCategory.id == complaint_category_id))
-    if category is None:
-        return redirect(url_for("complaints.settings_page"))
-    form = forms.CategoryForm(option=category)
-    form.code.render_kw = {"readonly": True}
-    if form.validate_on_submit():
-        for key in ("name_zh", "name_en", "remedy_kind", "active"):
-            setattr(category, key, getattr(form, key).data)
-        category.position = form.position.data or 0
-        return _saved(_("Category saved."), "category")
-    return render_template("complaints/option_form.html", form=form, title=_("Complaint category"))
+    return _edit_option("category", complaint_category_id, _("Category saved."), _("Complaint category"))
 
 
 @bp.route("/settings/channels", methods=["POST"])
 @access("complaints.settings")
 def add_channel():
     """Add a channel complaints arrive through."""
-    form = forms.ChannelForm()
-    if not form.validate_on_submit():
-        return _page(channel_form=form)
-    db.session.add(ComplaintChannel(code=form.code.data, name_zh=form.name_zh.data.strip(),
-                                    name_en=form.name_en.data.strip(), asks_link=form.asks_link.data,
-                                    position=form.position.data or 0, active=form.active.data))
-    return _saved(_("Channel added."), "channel")
+    return _add_option("channel", _("Channel added."))
 
 
 @bp.route("/settings/channels/<int:complaint_channel_id>", methods=["GET", "POST"])
 @access("complaints.settings")
 def edit_channel(complaint_channel_id: int):
     """Rename a channel or retire it."""
-    channel = db.session.scalar(select(ComplaintChannel).where(ComplaintChannel.id == complaint_channel_id))
-    if channel is None:
-        return redirect(url_for("complaints.settings_page"))
-    form = forms.ChannelForm(option=channel)
-    form.code.render_kw = {"readonly": True}
-    if form.validate_on_submit():
-        for key in ("name_zh", "name_en", "asks_link", "active"):
-            setattr(channel, key, getattr(form, key).data)
-        channel.position = form.position.data or 0
-        return _saved(_("Channel saved."), "channel")
-    return render_template("complaints/option_form.html", form=form, title=_("Complaint channel"))
+    return _edit_option("channel", complaint_channel_id, _("Channel saved."), _("Complaint channel"))
 
 
 @bp.route("/settings/rules", methods=["POST"])
