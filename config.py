@@ -55,7 +55,10 @@ class Config:
     LOGIN_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes")
     # The public complaint page (no sign-in): per client address, per store, and the progress
     # links looked up per address (a guessed link costs a try).
-    PUBLIC_LIMIT_PER_ADDRESS = os.environ.get("PUBLIC_LIMIT_PER_ADDRESS", "5 per hour")
+    # Complaints filed per address (a store's Wi-Fi is one address for every customer in it)
+    # and posts of any kind per address (mistakes included).
+    PUBLIC_LIMIT_PER_ADDRESS = os.environ.get("PUBLIC_LIMIT_PER_ADDRESS", "10 per hour")
+    PUBLIC_POSTS_PER_ADDRESS = os.environ.get("PUBLIC_POSTS_PER_ADDRESS", "40 per hour")
     PUBLIC_LIMIT_PER_STORE = os.environ.get("PUBLIC_LIMIT_PER_STORE", "200 per day")
     PROGRESS_LIMIT_PER_ADDRESS = os.environ.get("PROGRESS_LIMIT_PER_ADDRESS", "60 per hour")
     # A public form sent sooner than this after it was shown is a robot; older than the max, stale.

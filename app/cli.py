@@ -145,6 +145,16 @@ def complaints_tick() -> None:
     click.echo(f"complaints tick: {alerts.tick()}")
 
 
+@complaints.command("rebuild-stats")
+def complaints_rebuild_stats() -> None:
+    """Recompute the complaint statistics roll-up from all complaints (after an upgrade)."""
+    from app.services.complaints import stats
+
+    with unscoped():
+        stats.rebuild(progress=click.echo)
+        db.session.commit()
+
+
 @complaints.command("worker")
 @click.option("--every", default=60, show_default=True, help="Seconds between runs.")
 def complaints_worker(every: int) -> None:

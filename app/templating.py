@@ -190,6 +190,9 @@ def register(app) -> None:
     app.jinja_env.globals["path_for"] = path_for
     from app.services import audit
 
+    from app.services import notifications
+
+    app.jinja_env.globals["notification_text"] = notifications.text
     app.jinja_env.globals.update(audit_action=audit.action_label, audit_record=audit.record_of,
                                  audit_details=audit.details_of,
                                  message_text=i18n.Message.text)

@@ -28,7 +28,9 @@ PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"
                    # The public complaint pages (no sign-in): an unknown store key and progress link.
                    "public_key": "no-such-store-key", "token": "no-such-progress-token"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
-                "Delivery", "EscalationLevel", "ComplaintThreshold"}
+                "Delivery", "EscalationLevel", "ComplaintThreshold",
+                # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
+                "Notification"}
 
 
 def _model_for(argument: str):

@@ -87,6 +87,18 @@ def test_the_unread_count_is_in_the_navigation_and_cleared_by_reading(app, world
     assert 'data-testid="notification-count"' in page.text and "text-bg-danger" in page.text
     inbox = dept.get("/notifications/")
     assert "致电顾客致歉" in inbox.text
+    # Following one marks it read and opens its complaint; another user's is not there.
+    with app.app_context(), unscoped():
+        note = db.session.scalar(select(Notification).where(Notification.user_id == world.users["dept"]))
+        unread = db.session.get(User, world.users["dept"]).unread_notifications
+        other = db.session.scalar(select(Notification).where(Notification.user_id != world.users["dept"]))
+    opened = dept.get(f"/notifications/{note.id}")
+    assert opened.status_code == 302 and opened.headers["Location"] == note.url
+    with app.app_context(), unscoped():
+        assert db.session.get(User, world.users["dept"]).unread_notifications == unread - 1
+    assert dept.get(f"/notifications/{other.id}").status_code == 404
+    dept.post_form("/language", {"lang": "en", "next": "/"})
+    assert "New task on" in dept.get("/notifications/").text  # worded in the reader's language
     assert dept.post_form("/notifications/read").status_code == 302
     with app.app_context(), unscoped():
         assert db.session.get(User, world.users["dept"]).unread_notifications == 0
@@ -131,7 +143,7 @@ def test_a_failed_robot_message_is_retried_later_then_given_up(app, world, ctx, 
     app.config["WECOM_WEBHOOK_URL"] = robot
     try:
         _Robot.answers = [(200, {"errcode": 93000, "errmsg": "invalid webhook url"})] * 10
-        notifications.notify_group("测试", "重大投诉 TS001")
+        notifications.notify_group("complaint_major", {"ref": "TS001", "title": "燃气灶漏气", "store": "甲一店"})
         db.session.commit()
         now = utcnow()
         notifications.deliver_due(now)

@@ -411,7 +411,7 @@ def test_the_follow_up_call_is_on_the_care_list_until_it_is_recorded(app, world,
         db.session.commit()
     manager = login_as("manager_a")
     care = manager.get("/customers/care?tab=complaint")
-    assert f"/complaints/{cid}" in care.text
+    assert f"/complaints/{cid}" in care.text and _complaint(app, cid).reference in care.text
     with app.app_context(), unscoped():
         complaint = db.session.get(Complaint, cid)
         workflow.record_follow_up(complaint, _user(world, "staff_a"), 4, "满意", "phone")
@@ -572,17 +572,21 @@ def test_the_statistics_roll_up_equals_a_count_from_scratch(app, world, ctx):
     db.session.commit()
     from app.models import ComplaintMonthStats
 
-    stored = {(r.store_id, r.month, r.franchisee_id, r.category_id, r.channel_id, r.kind):
-              {m: getattr(r, m) for m in stats.MEASURES} for r in db.session.scalars(select(ComplaintMonthStats))}
+    stored = {(r.store_id, r.month, r.franchisee_id, r.dimension, r.value_id):
+              {m: getattr(r, m) for m in stats.COLUMNS_OUT} for r in db.session.scalars(select(ComplaintMonthStats))}
     assert stored == dict(stats.from_scratch())
-    march_a = [v for k, v in stored.items() if k[0] == world.a_stores[0] and k[1] == 202603 and k[5] == "complaint"]
+    march_a = [v for k, v in stored.items() if k[0] == world.a_stores[0] and k[1] == 202603 and k[3] == "total"]
     # By hand: the world's complaint and the three above; two complaints of store A01 in March.
     assert sum(v["received"] for v in march_a) == 2
     assert sum(v["acknowledged"] for v in march_a) == 1 and sum(v["first_response_seconds"] for v in march_a) == 3600
     assert sum(v["reopened"] for v in march_a) == 1 and sum(v["follow_up_score"] for v in march_a) == 2
+    assert sum(v["praise"] for v in march_a) == 1
+    by_category = [v["received"] for k, v in stored.items() if k[0] == world.a_stores[0] and k[1] == 202603
+                   and k[3] == "category"]
+    assert sum(by_category) == 2  # the same complaints, split by category
     stats.rebuild(progress=lambda *_: None)
-    again = {(r.store_id, r.month, r.franchisee_id, r.category_id, r.channel_id, r.kind):
-             {m: getattr(r, m) for m in stats.MEASURES} for r in db.session.scalars(select(ComplaintMonthStats))}
+    again = {(r.store_id, r.month, r.franchisee_id, r.dimension, r.value_id):
+             {m: getattr(r, m) for m in stats.COLUMNS_OUT} for r in db.session.scalars(select(ComplaintMonthStats))}
     assert again == stored
 
 
@@ -618,3 +622,27 @@ def test_details_are_corrected_with_a_version_check_and_a_major_one_goes_to_head
     assert stale.status_code == 200 and "另一个标题" in stale.text  # the colleague's change is not overwritten
     assert _complaint(app, cid).title == "燃气灶漏气"
     assert login_as("owner_b").get(f"/complaints/{cid}/edit").status_code == 404
+
+
+def test_second_trial_findings_stay_fixed(app, world, login_as):
+    """Issue 9, second trial: the department's dashboard counts its tasks; settings refuse a
+    second category of the same name and a make-up working day on a weekday, and keep a refused
+    escalation value; the care tab names complaints by their reference."""
+    dept = login_as("dept")
+    assert "1 项未完成任务" in dept.get("/").text
+    admin = login_as("admin")
+    admin.get("/complaints/settings")
+    twin = {"code": "quality2", "name_zh": "产品质量", "name_en": "Quality (2)", "remedy_kind": "quality",
+            "position": "1", "active": "y"}
+    assert admin.post_form("/complaints/settings/categories", twin).status_code == 422
+    weekday = admin.post_form("/complaints/settings/calendar", {"on": "2026-11-25", "kind": "workday", "name": "调休"})
+    assert weekday.status_code == 422
+    assert admin.post_form("/complaints/settings/calendar", {"on": "2026-11-28", "kind": "workday",
+                                                             "name": "调休"}).status_code == 302
+    with app.app_context(), unscoped():
+        from app.models import EscalationLevel
+
+        level = db.session.scalar(select(EscalationLevel).where(EscalationLevel.stage == "resolve",
+                                                                EscalationLevel.level == 3))
+    refused = admin.post_form(f"/complaints/settings/escalation/{level.id}", {"after_hours": "4"})
+    assert refused.status_code == 422 and 'value="4"' in refused.text

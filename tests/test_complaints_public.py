@@ -11,7 +11,7 @@ from app.models import Complaint, Store
 from app.security.tenancy import unscoped
 from app.services.complaints import public, workflow
 
-STAMP_RE = re.compile(r'name="stamp" type="hidden" value="([^"]+)"')
+STAMP_RE = re.compile(r'name="stamp" value="" data-submission="([^"]+)"')
 
 
 @pytest.fixture
@@ -57,6 +57,7 @@ def test_a_customer_files_a_complaint_and_follows_it_with_the_private_link(app, 
     path = link.split("localhost", 1)[1]
     progress = client.get(path)
     assert progress.status_code == 200 and reference in progress.text
+    assert 'data-testid="store-contact"' in progress.text  # where to ask: the store and its address
     # Internal notes never reach the customer's page; status changes do.
     with app.app_context(), unscoped():
         from app.models import User
@@ -116,11 +117,23 @@ def test_a_replayed_form_is_filed_once(app, world, client, store_key):
     assert len(_complaints(app, public=True)) == 1
 
 
-def test_too_many_posts_from_one_address_are_refused(app, world, client, store_key):
-    for _ in range(5):
+def test_too_many_complaints_from_one_address_are_refused_but_mistakes_do_not_count(app, world, client, store_key):
+    for _ in range(12):  # a customer getting the form wrong again and again is not locked out
+        assert client.post_form(f"/feedback/{store_key}", _fill(client, store_key, consent="")).status_code == 400
+    for _ in range(10):
         assert client.post_form(f"/feedback/{store_key}", _fill(client, store_key)).status_code == 302
-    assert client.post_form(f"/feedback/{store_key}", _fill(client, store_key)).status_code == 429
-    assert len(_complaints(app, public=True)) == 5
+    refused = client.post_form(f"/feedback/{store_key}", _fill(client, store_key, description="第十一条投诉的内容"))
+    assert refused.status_code == 429 and "第十一条投诉的内容" in refused.text  # the text is kept
+    assert len(_complaints(app, public=True)) == 10
+
+
+def test_back_then_send_again_is_recognised_by_the_restored_stamp(app, world, client, store_key):
+    data = _fill(client, store_key)
+    assert client.post_form(f"/feedback/{store_key}", data).status_code == 302
+    client.get(f"/feedback/{store_key}")  # Back reloads the page (no-store); the browser restores the stamp
+    again = client.post_form(f"/feedback/{store_key}", data)
+    assert again.status_code == 200 and "public-already" in again.text
+    assert len(_complaints(app, public=True)) == 1
 
 
 def test_staff_print_the_qr_code_of_their_own_stores_only(app, world, login_as):

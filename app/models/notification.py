@@ -9,7 +9,7 @@ or a webhook configured (development), deliveries go to the outbox, read on a po
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -21,6 +21,7 @@ CHANNELS = {
     "dingtalk": _l("DingTalk group robot"),
     "outbox": _l("Outbox (development)"),
 }
+ROBOTS = "group-robots"  # the outbox's addressee of a group robot message
 DELIVERY_STATES = {"pending": _l("Waiting to be sent"), "sent": _l("Sent"), "failed": _l("Failed, given up")}
 
 
@@ -34,7 +35,10 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(30))
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"), index=True)
-    # Written in the recipient's language when it is created.
+    # The message's values (reference, store, hours late ...): worded in the reader's language
+    # when shown (services/notifications.text); title and body are the wording in the
+    # recipient's language when it was written, for the e-mail and for kinds no longer known.
+    data: Mapped[dict | None] = mapped_column(JSON)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(300))
@@ -64,6 +68,11 @@ class Delivery(db.Model):
     @property
     def channel_label(self):
         return CHANNELS.get(self.channel, self.channel)
+
+    @property
+    def target_label(self):
+        """The addressee: an e-mail address, or (outbox) the group robots."""
+        return _l("Group robots") if self.target == ROBOTS else self.target
 
     @property
     def state_label(self):

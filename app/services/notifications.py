@@ -19,13 +19,13 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
-from app.models.notification import Delivery, Notification
+from app.i18n import force_locale
+from app.models.notification import ROBOTS, Delivery, Notification
 from app.security.tenancy import unscoped
 
 MAX_ATTEMPTS = 8
@@ -36,9 +36,30 @@ def _locale_of(user: User) -> str:
     return user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def notify(users, kind: str, title, body=None, *, url: str | None = None, complaint_id: int | None = None) -> int:
-    """Tell each of ``users`` (once each): ``title`` and ``body`` are callables returning the text,
-    called in each recipient's language. Returns how many were told."""
+# kind -> function(data) giving (title, body) in the language in force; registered by the modules
+# that send them (services/complaints/alerts.py).
+MESSAGES: dict = {}
+
+
+def message(kind: str):
+    def register(function):
+        MESSAGES[kind] = function
+        return function
+    return register
+
+
+def text(note: Notification) -> tuple[str, str]:
+    """A notification's title and body in the reader's language."""
+    wording = MESSAGES.get(note.kind)
+    if wording is None or note.data is None:
+        return note.title, note.body or ""
+    title, body = wording(note.data)
+    return str(title), str(body)
+
+
+def notify(users, kind: str, data: dict, *, url: str | None = None, complaint_id: int | None = None) -> int:
+    """Tell each of ``users`` (once each) what ``MESSAGES[kind]`` says of ``data``. The portal shows
+    it in the reader's language; the e-mail goes in the recipient's. Returns how many were told."""
     config = current_app.config
     seen = set()
     for user in users:
@@ -46,9 +67,9 @@ def notify(users, kind: str, title, body=None, *, url: str | None = None, compla
             continue
         seen.add(user.id)
         with force_locale(_locale_of(user)):
-            subject, text = str(title()), str(body()) if body else ""
-        note = Notification(user_id=user.id, kind=kind, complaint_id=complaint_id, title=subject[:200], body=text,
-                            url=url)
+            subject, body = (str(part) for part in MESSAGES[kind](data))
+        note = Notification(user_id=user.id, kind=kind, complaint_id=complaint_id, title=subject[:200], body=body,
+                            url=url, data=data)
         db.session.add(note)
         db.session.execute(update(User).where(User.id == user.id)
                            .values(unread_notifications=User.unread_notifications + 1)
@@ -56,17 +77,20 @@ def notify(users, kind: str, title, body=None, *, url: str | None = None, compla
         if user.email:
             channel = "email" if config["MAIL_SERVER"] else "outbox"
             db.session.add(Delivery(notification=note, channel=channel, target=user.email, subject=subject[:200],
-                                    text=_with_link(text, url)))
+                                    text=_with_link(body, url)))
     return len(seen)
 
 
-def notify_group(subject: str, text: str, url: str | None = None) -> None:
-    """A message to the configured group robots (企业微信 / 钉钉), or to the outbox without any."""
+def notify_group(kind: str, data: dict, url: str | None = None) -> None:
+    """A message to the configured group robots (企业微信 / 钉钉), or to the outbox without any;
+    in the portal's language (a group has no language of its own)."""
     config = current_app.config
+    with force_locale(config["BABEL_DEFAULT_LOCALE"]):
+        subject, body = (str(part) for part in MESSAGES[kind](data))
     robots = [("wecom", "WeCom"), ("dingtalk", "DingTalk")]
     configured = [(channel, name) for channel, name in robots if config[f"{channel.upper()}_WEBHOOK_URL"]]
-    for channel, name in configured or [("outbox", "group robot")]:
-        db.session.add(Delivery(channel=channel, target=name, subject=subject[:200], text=_with_link(text, url)))
+    for channel, name in configured or [("outbox", ROBOTS)]:
+        db.session.add(Delivery(channel=channel, target=name, subject=subject[:200], text=_with_link(body, url)))
 
 
 def _with_link(text: str, url: str | None) -> str:

@@ -148,7 +148,8 @@ class CommunicationForm(VersionedActionForm):
 
 class WaitForm(VersionedActionForm):
     reason = StringField(_l("Waiting for"), validators=[DataRequired(), safe_text(200)],
-                         description=_l("e.g. photos of the damage, the receipt, a time to visit."))
+                         description=_l("e.g. photos of the damage, the receipt, a time to visit. "
+                                        "The customer sees this on their progress page."))
 
 
 class ChecklistForm(VersionedActionForm):
@@ -160,7 +161,9 @@ class EscalateForm(VersionedActionForm):
 
 
 class ResolveForm(VersionedActionForm):
-    resolution = TextAreaField(_l("Resolution"), validators=[DataRequired(), safe_text(4000)])
+    resolution = TextAreaField(_l("Resolution"), validators=[DataRequired(), safe_text(4000)],
+                               description=_l("Written to the customer: they read it on their progress page. "
+                                              "Internal findings go under root cause and actions."))
     remedies = MultiCheckboxField(_l("Remedy"), choices=choices(REMEDIES.items()),
                                   validators=[DataRequired(message=_l("Choose at least one remedy."))])
     compensation = AmountField(_l("Compensation (yuan)"), places=2, validators=[Optional(), MONEY])
@@ -222,6 +225,24 @@ class _OptionForm(FlaskForm):
         super().__init__(*args, obj=option, **kwargs)
         self.option = option
 
+    def _names_taken(self, field, column):
+        from sqlalchemy import func, select
+
+        from app.extensions import db
+
+        name = (field.data or "").strip()
+        stmt = select(self.model.id).where(func.lower(getattr(self.model, column)) == name.lower())
+        if self.option is not None:
+            stmt = stmt.where(self.model.id != self.option.id)
+        if name and db.session.scalar(stmt):
+            raise ValidationError(_l("Another one already has this name: the lists would show two alike."))
+
+    def validate_name_zh(self, field):
+        self._names_taken(field, "name_zh")
+
+    def validate_name_en(self, field):
+        self._names_taken(field, "name_en")
+
     def validate_code(self, field):
         if self.option is not None:
             field.data = self.option.code
@@ -279,6 +300,8 @@ class CalendarDayForm(FlaskForm):
         today = local_today()
         if field.data and not (date(today.year - 1, 1, 1) <= field.data <= date(today.year + 3, 12, 31)):
             raise ValidationError(_l("Enter a date from last year to three years ahead."))
+        if field.data and self.kind.data == "workday" and field.data.weekday() < 5:
+            raise ValidationError(_l("A make-up working day falls on a Saturday or Sunday; this date is a weekday."))
     kind = SelectField(_l("Kind"), choices=choices((("closed", _l("Holiday: headquarters closed")),
                                                     ("workday", _l("Make-up working day")))))
     name = StringField(_l("Name"), validators=[DataRequired(), safe_text(40)])

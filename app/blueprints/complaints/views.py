@@ -45,10 +45,26 @@ def index():
     locale = current_locale()
     return render_template(
         "complaints/index.html", page=page, f=f, tabs=TABS, counts=counts, now=now, horizon=horizon,
-        warnings=complaint_stats.over_thresholds(local_today()) if can(current_user, "complaints.statistics") else [],
+        warnings=_threshold_warnings() if can(current_user, "complaints.statistics") else [],
         stores=store_choices(), categories=settings.categories(active_only=False), severities=SEVERITIES,
         kinds=KINDS, locale=locale, category_names={c.id: c.label(locale) for c in settings.categories(False)},
     )
+
+
+def _threshold_warnings() -> list[dict]:
+    """Franchisees over a complaint threshold, for the queue's banner; for a network a minute old
+    (the roll-up of six months added up), as the dashboard's figures."""
+    from flask import current_app
+
+    from app import refcache
+    from app.security.scope import current_scope
+
+    scope = current_scope._get_current_object()
+    today = local_today()
+    if scope.is_network:
+        return refcache.cached_for(current_app.config["DASHBOARD_CACHE_SECONDS"], ("complaint-thresholds", scope, today),
+                                   lambda: complaint_stats.over_thresholds(today))
+    return complaint_stats.over_thresholds(today)
 
 
 def _intake_stores() -> list[Store] | None:

@@ -1,5 +1,5 @@
 """Headquarters' complaint settings: categories, channels, deadline rules, holiday calendar."""
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -208,13 +208,14 @@ def save_level(complaint_escalation_level_id: int):
     if level is None:
         return redirect(url_for("complaints.settings_page"))
     form = forms.EscalationLevelForm()
+    typed = request.form.get("after_hours", "")[:20]
     if not form.validate_on_submit():
-        return _page(level_error=(level.id, "; ".join(str(e) for e in form.after_hours.errors)))
+        return _page(level_error=(level.id, "; ".join(str(e) for e in form.after_hours.errors), typed))
     others = {lv.level: lv.after_hours for lv in db.session.scalars(
         select(EscalationLevel).where(EscalationLevel.stage == level.stage, EscalationLevel.id != level.id))}
     hours = form.after_hours.data
     if any((n < level.level and h > hours) or (n > level.level and h < hours) for n, h in others.items()):
-        return _page(level_error=(level.id, _("A higher level is told later than a lower one, never sooner.")))
+        return _page(level_error=(level.id, _("A higher level is told later than a lower one, never sooner."), typed))
     level.after_hours = hours
     return _saved(_("Escalation level saved."), "escalation")
 

@@ -1,7 +1,7 @@
 """Complaint statistics (R26): by store, franchisee, category, channel and month, from the roll-up."""
 from datetime import date
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -10,8 +10,10 @@ from app.blueprints.customers.views_customers import franchisee_choices, store_c
 from app.extensions import db
 from app.i18n import current_locale
 from app.models import Franchisee, Store
-from app.models.base import local_today
+from app.models.base import local_today, utcnow
+from app import refcache
 from app.security.access import access
+from app.security.scope import current_scope
 from app.services.complaints import settings, stats
 
 
@@ -50,6 +52,31 @@ def statistics():
     store_id = request.args.get("store", type=int)
     franchisee_id = request.args.get("franchisee", type=int)
     locale = current_locale()
+    scope = current_scope._get_current_object()
+    cfg = current_app.config
+
+    def compute():
+        return _figures(group, first, last, store_id, franchisee_id, locale)
+
+    if scope.is_network or len(scope.store_ids) > cfg["DASHBOARD_LIVE_MAX_STORES"]:
+        # A network's year of roll-ups added up: a figure a minute old will do (as on the
+        # dashboard), and the page says how old it is.
+        figures = refcache.cached_for(cfg["DASHBOARD_CACHE_SECONDS"], (
+            "complaint-statistics", scope, group, first, last, store_id, franchisee_id, locale), compute)
+    else:
+        figures = compute()
+    return render_template(
+        "complaints/statistics.html", group=group, groups=stats.GROUPS, first=first, last=last,
+        stores=store_choices(), franchisees=franchisee_choices(), store_id=store_id, franchisee_id=franchisee_id,
+        top_rows=TOP_ROWS, **figures)
+
+
+# A network has a thousand stores: the table lists those with the most complaints.
+TOP_ROWS = 100
+
+
+def _figures(group, first, last, store_id, franchisee_id, locale) -> dict:
+    """Everything the page shows, as plain values (cacheable)."""
     rows = stats.figures(group, first, last, store_id, franchisee_id)
     customers, purchases = stats.denominators(first, last, store_id, franchisee_id)
     per_group = stats.denominators_by(group, first, last, store_id, franchisee_id)
@@ -75,14 +102,12 @@ def statistics():
         pareto.append({"name": _names("category", [r.key], locale).get(r.key, "—"), "count": r.received,
                        "cumulative": _ratio(running, total or 1)})
     trend = sorted(stats.figures("month", first, last, store_id, franchisee_id), key=lambda r: r.key)
-    return render_template(
-        "complaints/statistics.html", table=table, group=group, groups=stats.GROUPS, first=first, last=last,
-        total=total, pareto=pareto, top=max((p["count"] for p in pareto), default=0), trend=trend,
-        trend_top=max((r.received for r in trend), default=0), stores=store_choices(),
-        franchisees=franchisee_choices(), store_id=store_id, franchisee_id=franchisee_id,
-        feedback=stats.feedback_counts(first, last, store_id, franchisee_id), customers=customers,
-        purchases=purchases,
-    )
+    return {"table": table[:TOP_ROWS] if group == "store" else table, "rows_total": len(table),
+            "total": total, "pareto": pareto,
+            "top": max((p["count"] for p in pareto), default=0), "trend": [(r.key, r.received) for r in trend],
+            "trend_top": max((r.received for r in trend), default=0),
+            "feedback": stats.feedback_counts(first, last, store_id, franchisee_id), "customers": customers,
+            "purchases": purchases, "as_of": utcnow()}
 
 
 def _names(group: str, keys, locale) -> dict:

@@ -86,8 +86,17 @@ def care_schedule():
               for k in ("return", "follow_up", "birthday", care.COMPLAINT_KIND)}
     counts[NO_CONSENT] = capped_count(care.due_tasks("return", rules, today, consent=False)
                                       .with_only_columns(CareTask.id))
+    complaints = {}
+    if tab == care.COMPLAINT_KIND and page.items:
+        from app.models import Complaint
+
+        # The reference and subject staff know the complaint by (one statement for the page).
+        ids = [int(t.ref[2:]) for t in page.items]
+        complaints = {row.id: row for row in db.session.execute(
+            select(Complaint.id, Complaint.reference, Complaint.title).where(Complaint.id.in_(ids))).all()}
     return render_template(
         "customers/care.html", page=page, tab=tab, holiday=holiday, holidays=holidays, counts=counts, today=today,
+        complaints=complaints,
         rules=rules, locale=str(get_locale()),
     )
 

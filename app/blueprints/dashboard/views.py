@@ -82,8 +82,16 @@ def index():
                                             lambda: _customer_figures(today))
         else:
             customers = _customer_figures(today)
+    open_tasks = None
+    if current_user.role == "hq_department":
+        from app.models import ComplaintTask
+
+        # The department's queue (its scope grants only those tasks' complaints): one indexed count.
+        open_tasks = db.session.scalar(select(func.count()).select_from(ComplaintTask).where(
+            ComplaintTask.department == current_user.department, ComplaintTask.done_at.is_(None)))
     return render_template(
         "dashboard/index.html",
+        open_tasks=open_tasks,
         customers=customers,
         user=current_user,
         scope=current_scope._get_current_object(),

@@ -1,7 +1,7 @@
 """The public complaint form: what a customer can fill in on a phone in a minute."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from app.blueprints.customers.forms import _normalised
@@ -19,12 +19,12 @@ class PublicComplaintForm(FlaskForm):
                                 description=_l("When and where, what you bought, what went wrong, what you would like us to do."))
     contact_name = StringField(_l("Your name"), validators=[DataRequired(), _normalised(fields.clean_name)])
     contact_phone = StringField(_l("Mobile or phone"), validators=[_normalised(fields.normalise_phone)])
-    contact_email = StringField(_l("E-mail (optional)"), validators=[_normalised(fields.normalise_email)])
+    contact_email = StringField(_l("E-mail"), validators=[_normalised(fields.normalise_email)],
+                                description=_l("A phone number or an e-mail address, so that we can answer you."))
     consent = BooleanField(_l("I agree that the store and its headquarters use these details to handle my feedback and contact me about it."),
                            validators=[DataRequired(message=_l("Please agree to the privacy notice, or call the store instead."))])
     # Left empty by people (it is hidden); robots fill every field.
     website = StringField(_l("Leave this field empty"), validators=[Optional()])
-    stamp = HiddenField()
 
     def __init__(self, *args, categories=(), locale="zh_Hans", **kwargs):
         super().__init__(*args, **kwargs)

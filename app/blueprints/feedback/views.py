@@ -27,9 +27,22 @@ def _limited(name: str, limit: str, *keys) -> bool:
     return not limiter.hit(parse(limit), name, *keys)
 
 
-def _render_form(store, form, status=200, problem=None):
-    form.stamp.data = public.form_stamp(current_app.config["SECRET_KEY"], store.public_key)
-    return render_template("feedback/form.html", store=store, form=form, problem=problem,
+def _posted_stamp() -> str:
+    """The form's stamp: from the script-filled text input, or the <noscript> copy."""
+    return next((value for value in request.form.getlist("stamp") if value), "")
+
+
+def _allowed(name: str, limit: str, *keys) -> bool:
+    """Whether one more hit fits the limit, without counting one."""
+    return current_app.extensions["public_limiter"].test(parse(limit), name, *keys)
+
+
+def _render_form(store, form, status=200, problem=None, keep_stamp=False):
+    # The stamp travels in a text input that app.js fills (as the one-time token of the portal's
+    # forms): Back restores it with the typed text, so a resent form is recognised as the same.
+    # A form shown again with problems keeps its stamp (the fill time counts from the first view).
+    stamp = _posted_stamp() if keep_stamp else public.form_stamp(current_app.config["SECRET_KEY"], store.public_key)
+    return render_template("feedback/form.html", store=store, form=form, problem=problem, stamp=stamp,
                            link_days=current_app.config["PROGRESS_LINK_DAYS"]), status
 
 
@@ -46,25 +59,35 @@ def form(public_key: str):
     if request.method == "GET":
         return _render_form(store, form)
     config = current_app.config
-    if _limited("public-address", config["PUBLIC_LIMIT_PER_ADDRESS"], request.remote_addr or "-"):
-        return render_template("feedback/busy.html", store=store), 429
+    address = request.remote_addr or "-"
+    # Every post counts towards a generous limit (a robot hammering the form); only complaints
+    # filed count towards the tighter one, so a customer who fixes a mistake is not locked out,
+    # nor the next customers on the store's Wi-Fi. Refused: the form again, the text kept.
+    if _limited("public-posts", config["PUBLIC_POSTS_PER_ADDRESS"], address) or not _allowed(
+            "public-address", config["PUBLIC_LIMIT_PER_ADDRESS"], address):
+        return _render_form(store, form, 429, problem="busy", keep_stamp=True)
+    stamp = _posted_stamp()
     if not form.validate_on_submit():
         # An expired CSRF token (the page was open for hours, the session ended): send again.
-        return _render_form(store, form, 400, problem="stale" if form.csrf_token.errors else None)
-    # A form a robot filled: the hidden field has text, or it came back faster than a person types.
-    problem = public.stamp_problem(config["SECRET_KEY"], form.stamp.data, store.public_key,
-                                   config["PUBLIC_FORM_MIN_SECONDS"], config["PUBLIC_FORM_MAX_SECONDS"])
-    if form.website.data or problem in ("fast", "forged"):
-        return _render_form(store, form, 400, problem="check")
-    if problem == "stale":
-        return _render_form(store, form, 400, problem="stale")
-    submission = public.token_hash(form.stamp.data)
+        return _render_form(store, form, 400, problem="stale" if form.csrf_token.errors else None,
+                            keep_stamp=public.stamp_problem(config["SECRET_KEY"], stamp, store.public_key, 0,
+                                                            config["PUBLIC_FORM_MAX_SECONDS"]) is None)
+    submission = public.token_hash(stamp)
     with unscoped():
         earlier = db.session.scalar(select(Complaint.reference).where(Complaint.public_submission == submission))
     if earlier:  # Back then Send: the first one was received
         return render_template("feedback/already.html", store=store, reference=earlier), 200
+    # A form a robot filled: the hidden field has text, or it came back faster than a person types.
+    problem = public.stamp_problem(config["SECRET_KEY"], stamp, store.public_key,
+                                   config["PUBLIC_FORM_MIN_SECONDS"], config["PUBLIC_FORM_MAX_SECONDS"])
+    if form.website.data or problem == "forged":
+        return _render_form(store, form, 400, problem="check")
+    if problem == "fast":
+        return _render_form(store, form, 400, problem="check", keep_stamp=True)
+    if problem == "stale":
+        return _render_form(store, form, 400, problem="stale")
     if _limited("public-store", config["PUBLIC_LIMIT_PER_STORE"], str(store.id)):
-        return render_template("feedback/busy.html", store=store), 429
+        return _render_form(store, form, 429, problem="busy", keep_stamp=True)
     token, token_hash = public.new_progress_token()
     channel = settings.channel_by_code(settings.PUBLIC_CHANNEL) or settings.channels()[0]
     data = form.data_for_model() | {
@@ -76,6 +99,7 @@ def form(public_key: str):
         alerts.received_online(complaint)
         reference, due = complaint.reference, complaint.resolve_due_at
         db.session.commit()
+        _limited("public-address", config["PUBLIC_LIMIT_PER_ADDRESS"], address)  # one more filed
     except IntegrityError:  # the same form sent twice at the same moment
         db.session.rollback()
         with unscoped():

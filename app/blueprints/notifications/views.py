@@ -1,11 +1,12 @@
 """Each user's notifications, and headquarters' view of what was sent (and what failed)."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.blueprints.common import keyset_of
 from app.blueprints.notifications import bp
+from app.database import write_transaction
 from app.extensions import db
 from app.forms import EmptyForm
 from app.models.notification import CHANNELS, DELIVERY_STATES, Delivery, Notification
@@ -26,6 +27,22 @@ def index():
     stmt = select(Notification).where(Notification.user_id == current_user.id)
     page = keyset_of(stmt, NEWEST)
     return render_template("notifications/index.html", page=page, form=EmptyForm())
+
+
+@bp.route("/<int:notification_id>")
+@access(SIGNED_IN)
+def open_one(notification_id: int):
+    """Follow a notification: it is read now, and its page opens."""
+    note = db.session.scalar(select(Notification).where(Notification.id == notification_id,
+                                                        Notification.user_id == current_user.id))
+    if note is None:
+        abort(404)
+    if note.read_at is None:
+        # The reader's own state, in a short write of its own (as an audit row of a view).
+        with write_transaction(db.session):
+            notifications.mark_read(current_user, [note.id])
+    target = note.url if note.url and note.url.startswith("/") and not note.url.startswith("//") else None
+    return redirect(target or url_for("notifications.index"))
 
 
 @bp.route("/read", methods=["POST"])

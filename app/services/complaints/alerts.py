@@ -12,12 +12,13 @@ so nobody editing the complaint is told of a conflict), with a line on its timel
 The lists of late complaints are index ranges over the stored due times; each complaint is
 handled in its own short transaction.
 """
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from app.database import writer
 from app.extensions import db
 from app.models import Complaint, ComplaintEvent, ComplaintTask, Store, User
 from app.models.base import utcnow
@@ -25,7 +26,7 @@ from app.models.user import user_region, user_store
 from app.services import notifications
 from app.services.complaints import deadlines, settings
 from app.security.tenancy import unscoped
-from app.templating import date_text, datetime_text
+from app.templating import date_text, datetime_text, number
 
 
 def recipients(complaint: Complaint, role: str) -> list[User]:
@@ -53,12 +54,72 @@ def _link(complaint: Complaint) -> str:
     return f"/complaints/{complaint.id}"
 
 
-def _late_text(complaint, stage, hours):
-    return (_l("%(ref)s %(title)s (%(store)s) is %(hours)s business hours late: not acknowledged.",
-               ref=complaint.reference, title=complaint.title, store=complaint.store.name, hours=f"{hours:.1f}")
-            if stage == "acknowledge" else
+def _about(complaint: Complaint) -> dict:
+    """What every complaint message names, as values."""
+    return {"ref": complaint.reference, "title": complaint.title, "store": complaint.store.name}
+
+
+# --- the messages, worded when read (services/notifications.text) -----------------------------
+
+@notifications.message("complaint_late_acknowledge")
+def _late_acknowledge(d):
+    return (_l("Late complaint %(ref)s", ref=d["ref"]),
+            _l("%(ref)s %(title)s (%(store)s) is %(hours)s business hours late: not acknowledged.",
+               ref=d["ref"], title=d["title"], store=d["store"], hours=number(d["hours"])))
+
+
+@notifications.message("complaint_late_resolve")
+def _late_resolve(d):
+    return (_l("Late complaint %(ref)s", ref=d["ref"]),
             _l("%(ref)s %(title)s (%(store)s) is %(hours)s business hours late: not resolved.",
-               ref=complaint.reference, title=complaint.title, store=complaint.store.name, hours=f"{hours:.1f}"))
+               ref=d["ref"], title=d["title"], store=d["store"], hours=number(d["hours"])))
+
+
+@notifications.message("complaint_hq_late")
+def _hq_late_text(d):
+    return (_l("Headquarters' part late: %(ref)s", ref=d["ref"]),
+            _l("%(ref)s %(title)s (%(store)s): headquarters' part of the joint handling was due %(due)s.",
+               ref=d["ref"], title=d["title"], store=d["store"], due=datetime_text(_when(d["due"]), "short")))
+
+
+@notifications.message("complaint_escalated")
+def _escalated_text(d):
+    reason = d.get("reason") or (_l("Major complaint") if d.get("severity") == "major" else _l("Involves several departments"))
+    return (_l("Escalated to headquarters: %(ref)s", ref=d["ref"]),
+            _l("%(ref)s %(title)s (%(store)s): %(reason)s", ref=d["ref"], title=d["title"], store=d["store"],
+               reason=reason))
+
+
+@notifications.message("complaint_major")
+def _major_text(d):
+    return (_l("Major complaint %(ref)s", ref=d["ref"]),
+            _l("%(ref)s %(title)s (%(store)s): %(reason)s", ref=d["ref"], title=d["title"], store=d["store"],
+               reason=_l("Major complaint")))
+
+
+@notifications.message("complaint_task")
+def _task_text(d):
+    return (_l("New task on %(ref)s", ref=d["ref"]),
+            _l("%(task)s (due %(due)s) - %(title)s, %(store)s", task=d["task"], due=date_text(date.fromisoformat(d["due"])),
+               title=d["title"], store=d["store"]))
+
+
+@notifications.message("complaint_public")
+def _public_text(d):
+    return (_l("New complaint from the store's page: %(ref)s", ref=d["ref"]),
+            _l("%(title)s (%(store)s). Answer by %(due)s.", title=d["title"], store=d["store"],
+               due=datetime_text(_when(d["due"]), "short") if d.get("due") else "—"))
+
+
+@notifications.message("complaint_threshold")
+def _threshold_text(d):
+    return (_l("Complaint warning: %(name)s", name=d["name"]),
+            _l("%(name)s: %(count)d complaints in %(months)d months (the threshold is %(limit)d).", name=d["name"],
+               count=d["count"], months=d["months"], limit=d["limit"]))
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _escalate_level(complaint: Complaint, stage: str, now: datetime) -> int:
@@ -72,19 +133,16 @@ def _escalate_level(complaint: Complaint, stage: str, now: datetime) -> int:
         return 0
     for level, role, _after in levels:
         people = recipients(complaint, role)
-        notifications.notify(
-            people, f"complaint_late_{stage}",
-            lambda: _l("Late complaint %(ref)s", ref=complaint.reference),
-            lambda: _late_text(complaint, stage, float(hours)),
-            url=_link(complaint), complaint_id=complaint.id)
+        notifications.notify(people, f"complaint_late_{stage}", _about(complaint) | {"hours": round(float(hours), 1)},
+                             url=_link(complaint), complaint_id=complaint.id)
         db.session.add(ComplaintEvent(
             complaint_id=complaint.id, store_id=complaint.store_id, franchisee_id=complaint.franchisee_id,
             kind="alert", at=now,
             data={"level": level, "role": role, "stage": stage, "hours": round(float(hours), 1),
                   "names": [u.display_name for u in people]}))
     if levels[-1][1] == "hq_auditor":
-        notifications.notify_group(str(_l("Late complaint %(ref)s", ref=complaint.reference)),
-                                   str(_late_text(complaint, stage, float(hours))), url=_link(complaint))
+        notifications.notify_group(f"complaint_late_{stage}", _about(complaint) | {"hours": round(float(hours), 1)},
+                                   url=_link(complaint))
     column = "ack_alert_level" if stage == "acknowledge" else "alert_level"
     db.session.execute(update(Complaint).where(Complaint.id == complaint.id)
                        .values({column: levels[-1][0]}).execution_options(synchronize_session=False))
@@ -92,20 +150,22 @@ def _escalate_level(complaint: Complaint, stage: str, now: datetime) -> int:
 
 
 def _hq_late(complaint: Complaint, now: datetime) -> None:
-    notifications.notify(
-        recipients(complaint, "hq_auditor"), "complaint_hq_late",
-        lambda: _l("Headquarters' part late: %(ref)s", ref=complaint.reference),
-        lambda: _l("%(ref)s %(title)s (%(store)s): headquarters' part of the joint handling was due %(due)s.",
-                   ref=complaint.reference, title=complaint.title, store=complaint.store.name,
-                   due=datetime_text(complaint.hq_due_at, "short")),
-        url=_link(complaint), complaint_id=complaint.id)
+    notifications.notify(recipients(complaint, "hq_auditor"), "complaint_hq_late",
+                         _about(complaint) | {"due": complaint.hq_due_at.isoformat()},
+                         url=_link(complaint), complaint_id=complaint.id)
     db.session.execute(update(Complaint).where(Complaint.id == complaint.id).values(hq_alerted_at=now)
                        .execution_options(synchronize_session=False))
 
 
 def tick(now: datetime | None = None) -> dict:
-    """One run of the periodic job; returns what it did (for the log)."""
-    now = now or utcnow()
+    """One run of the periodic job; returns what it did (for the log). Each of its short
+    transactions takes the write lock first, so on SQLite it waits for the web's writers
+    instead of failing with "database is locked" (seen once in a trial)."""
+    with writer():
+        return _tick(now or utcnow())
+
+
+def _tick(now: datetime) -> dict:
     told = 0
     with unscoped():
         late_ack = db.session.scalars(
@@ -146,24 +206,18 @@ def escalated(complaint: Complaint) -> None:
     """Headquarters' customer-experience department hears of a complaint escalated to it."""
     notifications.notify(
         recipients(complaint, "hq_auditor"), "complaint_escalated",
-        lambda: _l("Escalated to headquarters: %(ref)s", ref=complaint.reference),
-        lambda: _l("%(ref)s %(title)s (%(store)s): %(reason)s", ref=complaint.reference, title=complaint.title,
-                   store=complaint.store.name, reason=complaint.escalation_reason or ""),
+        _about(complaint) | {"reason": complaint.escalation_reason, "severity": complaint.severity},
         url=_link(complaint), complaint_id=complaint.id)
     if complaint.severity == "major":
-        notifications.notify_group(str(_l("Major complaint %(ref)s", ref=complaint.reference)),
-                                   f"{complaint.title} ({complaint.store.name})", url=_link(complaint))
+        notifications.notify_group("complaint_major", _about(complaint), url=_link(complaint))
 
 
 def task_assigned(task: ComplaintTask) -> None:
     complaint = task.complaint
     people = recipients(complaint, "franchise_owner" if task.department == "franchisee" else task.department)
-    notifications.notify(
-        people, "complaint_task",
-        lambda: _l("New task on %(ref)s", ref=complaint.reference),
-        lambda: _l("%(task)s (due %(due)s) - %(title)s, %(store)s", task=task.title, due=date_text(task.due_on),
-                   title=complaint.title, store=complaint.store.name),
-        url=_link(complaint), complaint_id=complaint.id)
+    notifications.notify(people, "complaint_task",
+                         _about(complaint) | {"task": task.title, "due": task.due_on.isoformat()},
+                         url=_link(complaint), complaint_id=complaint.id)
 
 
 def received_online(complaint: Complaint) -> None:
@@ -171,9 +225,7 @@ def received_online(complaint: Complaint) -> None:
     people = recipients(complaint, "store_manager") + recipients(complaint, "franchise_owner")
     notifications.notify(
         people, "complaint_public",
-        lambda: _l("New complaint from the store's page: %(ref)s", ref=complaint.reference),
-        lambda: _l("%(title)s (%(store)s). Answer by %(due)s.", title=complaint.title, store=complaint.store.name,
-                   due=datetime_text(complaint.resolve_due_at, "short") if complaint.resolve_due_at else "—"),
+        _about(complaint) | {"due": complaint.resolve_due_at.isoformat() if complaint.resolve_due_at else None},
         url=_link(complaint), complaint_id=complaint.id)
 
 
@@ -202,11 +254,9 @@ def threshold_warnings(now: datetime) -> int:
             people += list(db.session.scalars(select(User).where(User.active.is_(True), User.role == "hq_auditor")))
             notifications.notify(
                 people, "complaint_threshold",
-                lambda: _l("Complaint warning: %(name)s", name=franchisee.name),
-                lambda: _l("%(name)s: %(count)d complaints in %(months)d months (the threshold is %(limit)d).",
-                           name=franchisee.name, count=warning["count"], months=warning["months"],
-                           limit=warning["limit"]),
-                url="/complaints/statistics?group=store")
+                {"name": franchisee.name, "count": warning["count"], "months": warning["months"],
+                 "limit": warning["limit"]},
+                url=f"/complaints/statistics?group=store&franchisee={franchisee.id}")
             db.session.commit()
             told += 1
     return told

@@ -21,6 +21,7 @@ MARK = "complaint_stats_dirty"
 MEASURES = ("received", "major", "escalated", "acknowledged", "acknowledged_in_time", "first_response_seconds",
             "resolved", "resolved_in_time", "resolution_seconds", "reopened", "followed_up", "follow_up_score",
             "open_now")
+COLUMNS_OUT = MEASURES + ("suggestions", "praise")
 _COLUMNS = (Complaint.store_id, Complaint.franchisee_id, Complaint.received_at, Complaint.category_id,
             Complaint.channel_id, Complaint.kind, Complaint.severity, Complaint.escalated, Complaint.acknowledged_at,
             Complaint.acknowledged_in_time, Complaint.resolved_at, Complaint.resolved_in_time, Complaint.reopen_count,
@@ -42,33 +43,38 @@ def _month_bounds(month: int) -> tuple[datetime, datetime]:
 
 
 def _aggregate(rows) -> dict:
-    groups: dict = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    """Rows of complaints -> {(store, month, franchisee, dimension, value): figures}."""
+    groups: dict = defaultdict(lambda: dict.fromkeys(COLUMNS_OUT, 0))
     for r in rows:
-        key = (r.store_id, month_of(r.received_at), r.franchisee_id, r.category_id or 0, r.channel_id, r.kind)
-        g = groups[key]
-        g["received"] += 1
-        g["major"] += r.severity == "major"
-        g["escalated"] += bool(r.escalated)
-        g["open_now"] += bool(r.is_open)
-        if r.acknowledged_at is not None:
-            g["acknowledged"] += 1
-            g["acknowledged_in_time"] += bool(r.acknowledged_in_time)
-            g["first_response_seconds"] += max(0, int((r.acknowledged_at - r.received_at).total_seconds()))
-        if r.resolved_at is not None:
-            g["resolved"] += 1
-            g["resolved_in_time"] += bool(r.resolved_in_time)
-            g["resolution_seconds"] += max(0, int((r.resolved_at - r.received_at).total_seconds()))
-        g["reopened"] += (r.reopen_count or 0) > 0
-        if r.follow_up_score:
-            g["followed_up"] += 1
-            g["follow_up_score"] += r.follow_up_score
+        base = (r.store_id, month_of(r.received_at), r.franchisee_id)
+        total = groups[base + ("total", 0)]
+        if r.kind != "complaint":
+            total["suggestions" if r.kind == "suggestion" else "praise"] += 1
+            continue
+        for g in (total, groups[base + ("category", r.category_id or 0)], groups[base + ("channel", r.channel_id)]):
+            g["received"] += 1
+            g["major"] += r.severity == "major"
+            g["escalated"] += bool(r.escalated)
+            g["open_now"] += bool(r.is_open)
+            if r.acknowledged_at is not None:
+                g["acknowledged"] += 1
+                g["acknowledged_in_time"] += bool(r.acknowledged_in_time)
+                g["first_response_seconds"] += max(0, int((r.acknowledged_at - r.received_at).total_seconds()))
+            if r.resolved_at is not None:
+                g["resolved"] += 1
+                g["resolved_in_time"] += bool(r.resolved_in_time)
+                g["resolution_seconds"] += max(0, int((r.resolved_at - r.received_at).total_seconds()))
+            g["reopened"] += (r.reopen_count or 0) > 0
+            if r.follow_up_score:
+                g["followed_up"] += 1
+                g["follow_up_score"] += r.follow_up_score
     return groups
 
 
 def _write(groups: dict) -> None:
-    rows = [{"store_id": store, "month": month, "franchisee_id": franchisee, "category_id": category,
-             "channel_id": channel, "kind": kind, **values}
-            for (store, month, franchisee, category, channel, kind), values in groups.items()]
+    rows = [{"store_id": store, "month": month, "franchisee_id": franchisee, "dimension": dimension,
+             "value_id": value, **values}
+            for (store, month, franchisee, dimension, value), values in groups.items()]
     for start in range(0, len(rows), 1000):
         db.session.execute(insert(ComplaintMonthStats), rows[start:start + 1000])
 
@@ -99,7 +105,7 @@ def rebuild(progress=print) -> int:
                 break
             last, total = rows[-1].id, total + len(rows)
             for key, values in _aggregate(rows).items():
-                target = groups.setdefault(key, dict.fromkeys(MEASURES, 0))
+                target = groups.setdefault(key, dict.fromkeys(COLUMNS_OUT, 0))
                 for name, value in values.items():
                     target[name] += value
         _write(groups)
@@ -145,13 +151,13 @@ GROUPS = ("store", "franchisee", "category", "channel", "month")
 def figures(group: str, first: int, last: int, store_id: int | None = None, franchisee_id: int | None = None):
     """Sums of the complaint roll-up in the months ``first``..``last`` (yyyymm), per ``group``,
     for the complaints proper (suggestions and praise are counted apart), through the scope."""
+    dimension = group if group in ("category", "channel") else "total"
     key = {"store": ComplaintMonthStats.store_id, "franchisee": ComplaintMonthStats.franchisee_id,
-           "category": ComplaintMonthStats.category_id, "channel": ComplaintMonthStats.channel_id,
-           "month": ComplaintMonthStats.month}[group]
+           "month": ComplaintMonthStats.month}.get(group, ComplaintMonthStats.value_id)
     sums = [func.sum(getattr(ComplaintMonthStats, name)).label(name) for name in MEASURES]
     stmt = (select(key.label("key"), *sums)
-            .where(ComplaintMonthStats.month >= first, ComplaintMonthStats.month <= last,
-                   ComplaintMonthStats.kind == "complaint")
+            .where(ComplaintMonthStats.dimension == dimension, ComplaintMonthStats.month >= first,
+                   ComplaintMonthStats.month <= last, ComplaintMonthStats.received > 0)
             .group_by(key))
     if store_id:
         stmt = stmt.where(ComplaintMonthStats.store_id == store_id)
@@ -161,14 +167,16 @@ def figures(group: str, first: int, last: int, store_id: int | None = None, fran
 
 
 def feedback_counts(first: int, last: int, store_id=None, franchisee_id=None) -> dict[str, int]:
-    stmt = (select(ComplaintMonthStats.kind, func.sum(ComplaintMonthStats.received))
-            .where(ComplaintMonthStats.month >= first, ComplaintMonthStats.month <= last)
-            .group_by(ComplaintMonthStats.kind))
+    stmt = (select(func.coalesce(func.sum(ComplaintMonthStats.suggestions), 0),
+                   func.coalesce(func.sum(ComplaintMonthStats.praise), 0))
+            .where(ComplaintMonthStats.dimension == "total", ComplaintMonthStats.month >= first,
+                   ComplaintMonthStats.month <= last))
     if store_id:
         stmt = stmt.where(ComplaintMonthStats.store_id == store_id)
     if franchisee_id:
         stmt = stmt.where(ComplaintMonthStats.franchisee_id == franchisee_id)
-    return dict(db.session.execute(stmt).all())
+    suggestions, praise = db.session.execute(stmt).one()
+    return {"suggestion": suggestions, "praise": praise}
 
 
 def denominators(first: int, last: int, store_id=None, franchisee_id=None) -> tuple[int, int]:
@@ -231,7 +239,7 @@ def over_thresholds(today) -> list[dict]:
         rows = db.session.execute(
             select(ComplaintMonthStats.franchisee_id, Franchisee.name, total)
             .join(Franchisee, Franchisee.id == ComplaintMonthStats.franchisee_id)
-            .where(ComplaintMonthStats.kind == "complaint", ComplaintMonthStats.month >= since)
+            .where(ComplaintMonthStats.dimension == "total", ComplaintMonthStats.month >= since)
             .group_by(ComplaintMonthStats.franchisee_id, Franchisee.name).having(total >= count)).all()
         warnings += [{"threshold_id": threshold_id, "franchisee_id": f, "name": name, "count": n, "limit": count,
                       "months": months, "since": since} for f, name, n in rows]
