@@ -137,6 +137,8 @@ class OnceForm(FlaskForm):
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+# Thousands separators only where they group thousands: "1,200.50" yes, "1,5" (a decimal comma) no.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 class AmountField(DecimalField):
@@ -155,7 +157,12 @@ class AmountField(DecimalField):
             return
         import unicodedata
 
-        raw = unicodedata.normalize("NFKC", valuelist[0] or "").strip().replace(",", "")
+        raw = unicodedata.normalize("NFKC", valuelist[0] or "").strip()
+        if "," in raw:
+            if not _GROUPED.fullmatch(raw):
+                self.data = None
+                raise ValueError(str(_l("Enter a number, e.g. 1200 or 99.50.")))
+            raw = raw.replace(",", "")
         if not raw:
             self.data = None
             return
@@ -167,7 +174,8 @@ class AmountField(DecimalField):
         except InvalidOperation:
             self.data = None
             raise ValueError(str(_l("Enter a number, e.g. 1200 or 99.50."))) from None
-        if self.places is not None and -value.as_tuple().exponent > self.places:
+        # "12.340" is 12.34: trailing zeros are not decimals that would be lost.
+        if self.places is not None and "." in raw and -Decimal(raw.rstrip("0")).as_tuple().exponent > self.places:
             self.data = None
             raise ValueError(str(_l("At most %(n)d decimal places.", n=self.places)))
         self.data = value

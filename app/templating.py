@@ -193,6 +193,14 @@ def register(app) -> None:
     from app.services import notifications
 
     app.jinja_env.globals["notification_text"] = notifications.text
+
+    def store_closed_days(store) -> str:
+        from app.blueprints.org.forms import WEEKDAYS
+
+        names = i18n.translated(WEEKDAYS)
+        return i18n.gettext(", ").join(names[d] for d in store.closed_weekdays if d in names)
+
+    app.jinja_env.globals["store_closed_days"] = store_closed_days
     app.jinja_env.globals.update(audit_action=audit.action_label, audit_record=audit.record_of,
                                  audit_details=audit.details_of,
                                  message_text=i18n.Message.text)

@@ -73,6 +73,10 @@ def _rollback(app):
     from app.services.auth import public_limiter
 
     app.extensions["public_limiter"] = public_limiter("memory://")
+    # Figures cached for a minute (network dashboards, statistics, thresholds) belong to one test.
+    from app import refcache
+
+    refcache.clear()
     db.session = db._make_scoped_session(
         {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": ConnectionBoundSession}
     )

@@ -646,3 +646,44 @@ def test_second_trial_findings_stay_fixed(app, world, login_as):
                                                                 EscalationLevel.level == 3))
     refused = admin.post_form(f"/complaints/settings/escalation/{level.id}", {"after_hours": "4"})
     assert refused.status_code == 422 and 'value="4"' in refused.text
+
+
+def test_third_trial_findings_stay_fixed(app, world, login_as):
+    """Issue 9, third trial: an edit conflict can be saved on the second try and shows what is on
+    file; a store cannot be given an opening after its (default) closing; a threshold is added in
+    use; a decimal comma is refused; only https links."""
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        complaint = make_complaint(store, "原标题", public=True)
+        db.session.commit()
+        cid, version = complaint.id, complaint.version
+    first, second = login_as("manager_a"), login_as("owner_a")
+    base = {"version": version, "category_id": _complaint(app, cid).category_id, "severity": "general",
+            "channel_id": _complaint(app, cid).channel_id, "contact_name": "顾客", "contact_phone": "13800000009",
+            "title": "原标题", "description": "详情"}
+    assert first.post_form(f"/complaints/{cid}/edit", base | {"title": "甲改的标题"}).status_code == 302
+    stale = second.post_form(f"/complaints/{cid}/edit", base | {"title": "乙改的标题"})
+    assert stale.status_code == 200 and "乙改的标题" in stale.text and "甲改的标题" in stale.text  # on file now
+    carried = int(re.search(r'name="version" type="hidden" value="(\d+)"', stale.text).group(1))
+    assert second.post_form(f"/complaints/{cid}/edit", base | {"version": carried, "title": "乙改的标题"}).status_code == 302
+    assert _complaint(app, cid).title == "乙改的标题"
+    admin = login_as("admin")
+    with app.app_context(), unscoped():
+        s = db.session.get(Store, world.a_stores[1])
+        store_form = {"version": s.version, "code": s.code, "name": s.name, "region_id": s.region_id, "city": s.city,
+                      "address": s.address, "opened_on": s.opened_on.isoformat()}
+    assert admin.post_form(f"/stores/{world.a_stores[1]}/edit", store_form | {"opens_at": "22:00"}).status_code == 200
+    admin.get("/complaints/settings")
+    assert admin.post_form("/complaints/settings/thresholds", {"count": "1", "months": "1", "active": "y"}).status_code == 302
+    with app.app_context(), unscoped():
+        from app.models import ComplaintThreshold
+
+        assert db.session.scalar(select(ComplaintThreshold).where(ComplaintThreshold.months == 1)).active
+    rule = {"severity": "general", "category_id": "0", "acknowledge_hours": "1,5", "resolve_hours": "22", "hq_hours": "24"}
+    assert admin.post_form("/complaints/settings/rules", rule).status_code == 422
+    assert admin.post_form("/complaints/settings/rules", rule | {"acknowledge_hours": "1.50"}).status_code == 302
+    staff = login_as("staff_a")
+    with app.app_context(), unscoped():
+        data = _intake(world.a_stores[0], channel="social")
+    assert staff.post_form("/complaints/new", data | {"social_url": "http://weibo.com/1"}).status_code == 200
+    assert staff.post_form("/complaints/new", data | {"social_url": "https://weibo.com/1 2"}).status_code == 200

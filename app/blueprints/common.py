@@ -44,13 +44,30 @@ def count_of(stmt) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
-def _conflict(form, current_version: int) -> None:
-    form.version.data = current_version
+def _conflict(form, obj) -> None:
+    """Keep what the user typed, say what is on file now where it differs, and carry the current
+    version so that saving once more saves (the hidden field renders the posted value, so its raw
+    value is replaced too: without it every later save met the same conflict)."""
+    form.version.data = obj.version
+    form.version.raw_data = [str(obj.version)]
+    differing = []
+    for name, field in form._fields.items():
+        if name in ("version", "csrf_token", "submission") or not hasattr(obj, name):
+            continue
+        current = getattr(obj, name)
+        mine = field.data
+        if isinstance(current, str) or isinstance(mine, str):
+            current, mine = (current or "").strip() if isinstance(current, str) else current, \
+                (mine or "").strip() if isinstance(mine, str) else mine
+        if current != mine and not (current in (None, "") and mine in (None, "", 0)):
+            differing.append(f"{field.label.text}: {'—' if current in (None, '') else current}")
     flash(
         _("Someone else changed this record while you were editing it. Your input is kept below; "
           "check the current values and save again to overwrite them."),
         "warning",
     )
+    if differing:
+        flash(_("On file now: %(values)s", values="; ".join(str(d)[:80] for d in differing[:6])), "info")
 
 
 def save_versioned(form, obj, change) -> bool:
@@ -60,7 +77,7 @@ def save_versioned(form, obj, change) -> bool:
     user typed, and the user is told why.
     """
     if form.version.data != obj.version:
-        _conflict(form, obj.version)
+        _conflict(form, obj)
         return False
     try:
         change()
@@ -68,7 +85,8 @@ def save_versioned(form, obj, change) -> bool:
         return True
     except StaleDataError:
         db.session.rollback()
-        _conflict(form, obj.version)
+        db.session.refresh(obj)
+        _conflict(form, obj)
     except IntegrityError:
         db.session.rollback()
         flash(_("Not saved: a code, name or number you entered is already in use."), "danger")

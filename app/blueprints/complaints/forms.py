@@ -89,7 +89,9 @@ class ComplaintForm(OnceForm):
             if self.channel_id.data in self.link_channels:
                 raise ValidationError(_l("Paste the link to the post."))
             return
-        URL(message=_l("Enter the full address, starting with https://"))(self, field)
+        if any(ch.isspace() for ch in field.data):
+            raise ValidationError(_l("Enter the full address, starting with https://"))
+        URL(schemes=("https",), message=_l("Enter the full address, starting with https://"))(self, field)
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators=extra_validators)
@@ -230,8 +232,10 @@ class _OptionForm(FlaskForm):
 
         from app.extensions import db
 
-        name = (field.data or "").strip()
-        stmt = select(self.model.id).where(func.lower(getattr(self.model, column)) == name.lower())
+        # Alike after case and spaces are ignored ("价 格" and "价格" read the same in a list).
+        name = "".join((field.data or "").split())
+        stmt = select(self.model.id).where(
+            func.lower(func.replace(getattr(self.model, column), " ", "")) == name.lower())
         if self.option is not None:
             stmt = stmt.where(self.model.id != self.option.id)
         if name and db.session.scalar(stmt):

@@ -52,19 +52,27 @@ def index():
 
 
 def _threshold_warnings() -> list[dict]:
-    """Franchisees over a complaint threshold, for the queue's banner; for a network a minute old
-    (the roll-up of six months added up), as the dashboard's figures."""
+    """Franchisees over a complaint threshold, for the queue's banner: counted over all their
+    stores (the threshold is the franchisee's), shown to those whose scope is whole franchisees or
+    more (headquarters, supervisors, owners), a minute old (the roll-up of months added up)."""
     from flask import current_app
 
     from app import refcache
     from app.security.scope import current_scope
+    from app.security.tenancy import unscoped
 
     scope = current_scope._get_current_object()
+    if scope.level not in ("network", "regions", "franchisee"):
+        return []  # a store manager sees part of the franchisee: a partial count would mislead
     today = local_today()
-    if scope.is_network:
-        return refcache.cached_for(current_app.config["DASHBOARD_CACHE_SECONDS"], ("complaint-thresholds", scope, today),
-                                   lambda: complaint_stats.over_thresholds(today))
-    return complaint_stats.over_thresholds(today)
+
+    def all_warnings():
+        with unscoped():
+            return complaint_stats.over_thresholds(today)
+
+    warnings = refcache.cached_for(current_app.config["DASHBOARD_CACHE_SECONDS"], ("complaint-thresholds", today),
+                                   all_warnings)
+    return [w for w in warnings if scope.covers_franchisee(w["franchisee_id"])]
 
 
 def _intake_stores() -> list[Store] | None:
@@ -197,9 +205,19 @@ def action_forms(complaint: Complaint, posted: dict | None = None) -> dict:
 
 def render_show(complaint: Complaint, posted: dict | None = None, status: int = 200):
     now = utcnow()
+    posted_action = next(iter(posted), None) if posted else None
+    forms_now = action_forms(complaint, posted)
+    orphan = None
+    if posted_action and posted_action not in forms_now:
+        # The step is no longer possible (a colleague paused or resolved it meanwhile): the text
+        # the user typed is shown to copy, not dropped.
+        typed = [str(f.data) for name, f in posted[posted_action]._fields.items()
+                 if name not in ("csrf_token", "version") and isinstance(f.data, str) and f.data.strip()]
+        orphan = "\n".join(typed) or None
     left = deadlines.business_left(complaint, now) if complaint.is_open else None
     return render_template(
-        "complaints/show.html", c=complaint, now=now, left=left, forms=action_forms(complaint, posted),
+        "complaints/show.html", c=complaint, now=now, left=left, forms=forms_now, posted_action=posted_action,
+        orphan=orphan,
         checklist=CHECKLIST, missing=workflow.missing_to_close(complaint) if complaint.is_complaint else [],
         category=settings.category(complaint.category_id), channel=settings.channel(complaint.channel_id),
         locale=current_locale(), joint=workflow.joint_departments(complaint), assignees=workflow.TASK_ASSIGNEES,
@@ -219,9 +237,15 @@ def edit(complaint_id: int):
     locale = current_locale()
     form = forms.EditComplaintForm(complaint=complaint, categories=settings.categories(),
                                    channels=settings.channels(), locale=locale)
+    was_escalated = complaint.escalated
     if form.validate_on_submit() and save_versioned(
             form, complaint, lambda: workflow.edit(complaint, current_user, form.changes(complaint))):
         flash(_("Changes saved."), "success")
+        if complaint.escalated and not was_escalated:
+            from app.templating import datetime_text
+
+            flash(_("It went to headquarters' customer-experience department. The answer is now promised by "
+                    "%(when)s: tell the customer.", when=datetime_text(complaint.resolve_due_at, "short")), "warning")
         return redirect(url_for("complaints.show", complaint_id=complaint.id))
     return render_template("complaints/edit.html", form=form, c=complaint)
 

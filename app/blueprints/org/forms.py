@@ -105,11 +105,14 @@ class StoreForm(VersionedForm):
         else:
             self.franchisee_id.choices = choices(_franchisee_choices(active_only=True), blank=True)
 
-    def validate_closes_at(self, field):
-        opens = self.opens_at.data or time(10)
-        closes = field.data or time(21)
-        if closes <= opens:
-            raise ValidationError(_l("The store must close after it opens."))
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators=extra_validators)
+        # Here, not in validate_closes_at: an empty box (21:00) stops that field's own checks, and
+        # "opens 22:00, closes empty" left a store with no hours (intake then failed).
+        if valid and (self.closes_at.data or time(21)) <= (self.opens_at.data or time(10)):
+            self.closes_at.errors.append(_l("The store must close after it opens."))
+            return False
+        return valid
 
     def validate_closed_weekdays(self, field):
         if len(set(field.data or [])) >= 7:
