@@ -213,3 +213,53 @@ def test_the_queue_shows_the_warning_to_headquarters_and_the_owner_only(app, wor
     b_page = login_as("owner_b").get("/complaints/")
     assert 'data-testid="threshold-warning"' in b_page.text and "甲方加盟商" not in b_page.text
     assert 'data-testid="threshold-warning"' not in login_as("staff_a").get("/complaints/").text
+
+
+def test_with_smtp_configured_the_notice_is_e_mailed_outside_the_request(app, world, ctx, monkeypatch):
+    """The e-mail goes out from the periodic job through smtplib (a stand-in server here), in the
+    recipient's language, with the link to the complaint; a refused connection is retried later."""
+    import smtplib
+
+    sent, calls = [], []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            calls.append(("connect", host, port))
+            if host == "down.example.cn":
+                raise ConnectionRefusedError("refused")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def starttls(self):
+            calls.append(("starttls",))
+
+        def login(self, user, password):
+            calls.append(("login", user))
+
+        def send_message(self, message):
+            sent.append(message)
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    app.config.update(MAIL_SERVER="smtp.example.cn", MAIL_PORT=587, MAIL_USE_TLS=True, MAIL_USERNAME="cx",
+                      MAIL_PASSWORD="secret", MAIL_SENDER="cx@example.cn")
+    try:
+        store = db.session.get(Store, world.a_stores[0])
+        make_complaint(store, "要发邮件的重大投诉", severity="major")
+        db.session.commit()
+        assert not sent  # nothing is sent inside the action
+        notifications.deliver_due(utcnow() + timedelta(seconds=1))
+        to_auditor = [m for m in sent if m["To"] == "t-auditor@example.cn"]
+        assert to_auditor and "要发邮件的重大投诉" in to_auditor[0].get_content()
+        assert "/complaints/" in to_auditor[0].get_content() and ("starttls",) in calls and ("login", "cx") in calls
+        app.config["MAIL_SERVER"] = "down.example.cn"
+        make_complaint(store, "邮件服务器故障时", severity="major")
+        db.session.commit()
+        notifications.deliver_due(utcnow() + timedelta(seconds=1))
+        waiting = db.session.scalars(select(Delivery).where(Delivery.channel == "email", Delivery.state == "pending")).all()
+        assert waiting and all("ConnectionRefusedError" in d.last_error for d in waiting)
+    finally:
+        app.config.update(MAIL_SERVER="", MAIL_USE_TLS=False, MAIL_USERNAME="", MAIL_PASSWORD="")
