@@ -150,9 +150,12 @@ def complaints_rebuild_stats() -> None:
     """Recompute the complaint statistics roll-up from all complaints (after an upgrade)."""
     from app.services.complaints import stats
 
+    from app.services.network_jobs import optimise
+
     with unscoped():
         stats.rebuild(progress=click.echo)
         db.session.commit()
+        optimise(full=True)  # the planner's statistics of the new rows (a store's pages use its index)
 
 
 @complaints.command("worker")

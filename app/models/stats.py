@@ -73,7 +73,9 @@ class ComplaintMonthStats(StoreOwned, db.Model):
 
     __tablename__ = "complaint_month_stats"
     __table_args__ = (
-        UniqueConstraint("store_id", "month", "franchisee_id", "dimension", "value_id"),
+        # A store's (or a few stores') rows: store, then the kind of row, then the months. Without
+        # it leading, SQLite walked the network's rows of the months for one store (51 ms).
+        UniqueConstraint("store_id", "dimension", "month", "franchisee_id", "value_id"),
         Index("ix_complaint_month_stats_dimension_month", "dimension", "month"),
         Index("ix_complaint_month_stats_franchisee", "franchisee_id", "dimension", "month"),
     )
