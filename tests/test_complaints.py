@@ -687,3 +687,20 @@ def test_third_trial_findings_stay_fixed(app, world, login_as):
         data = _intake(world.a_stores[0], channel="social")
     assert staff.post_form("/complaints/new", data | {"social_url": "http://weibo.com/1"}).status_code == 200
     assert staff.post_form("/complaints/new", data | {"social_url": "https://weibo.com/1 2"}).status_code == 200
+
+
+def test_fourth_trial_findings_stay_fixed(app, world, login_as):
+    """A refused step's address answers a reload or a language switch with the complaint (it was
+    405); acknowledging a complaint filed online makes the acknowledger its handler."""
+    cid = world.complaints["a"]
+    staff = login_as("staff_a")
+    reloaded = staff.get(f"/complaints/{cid}/wait")
+    assert reloaded.status_code == 302 and reloaded.headers["Location"].endswith(f"/complaints/{cid}")
+    assert login_as("owner_b").get(f"/complaints/{cid}/wait").status_code == 404
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[0])
+        online = make_complaint(store, "网上来的", public=True)
+        db.session.commit()
+        oid, version = online.id, online.version
+    assert _post(staff, oid, "acknowledge", version).status_code == 302
+    assert _complaint(app, oid).handler_id == world.users["staff_a"]

@@ -212,7 +212,8 @@ def render_show(complaint: Complaint, posted: dict | None = None, status: int = 
         # The step is no longer possible (a colleague paused or resolved it meanwhile): the text
         # the user typed is shown to copy, not dropped.
         typed = [str(f.data) for name, f in posted[posted_action]._fields.items()
-                 if name not in ("csrf_token", "version") and isinstance(f.data, str) and f.data.strip()]
+                 if name not in ("csrf_token", "version") and f.type in ("StringField", "TextAreaField")
+                 and isinstance(f.data, str) and f.data.strip()]
         orphan = "\n".join(typed) or None
     left = deadlines.business_left(complaint, now) if complaint.is_open else None
     return render_template(
@@ -295,12 +296,15 @@ def _carry_version(form, complaint: Complaint) -> None:
     form.version.raw_data = [str(complaint.version)]
 
 
-@bp.route("/<int:complaint_id>/<action>", methods=["POST"])
+@bp.route("/<int:complaint_id>/<action>", methods=["GET", "POST"])
 @access("complaints.view")
 def act(complaint_id: int, action: str):
     """Take one step of the workflow; a step the state or the user's role does not allow is refused."""
     complaint = load_complaint(complaint_id)
-    if action not in ACTIONS:
+    if request.method == "GET" or action not in ACTIONS:
+        # A refused step is answered at this address: reloading it or switching the language
+        # there comes back to the complaint (it answered 405).
+        return redirect(url_for("complaints.show", complaint_id=complaint.id))
         return redirect(url_for("complaints.show", complaint_id=complaint.id))
     form_class, permission, run = ACTIONS[action]
     if not can(current_user, permission):
@@ -332,7 +336,11 @@ def act(complaint_id: int, action: str):
         complaint = load_complaint(complaint_id)
         _carry_version(form, complaint)
         return render_show(complaint, {action: form}, 409)
-    flash(str(DONE_MESSAGES[action]), "success")
+    if action == "follow_up" and complaint.status == "reopened":
+        flash(_("Follow-up recorded. The customer is not satisfied: the complaint is open again, with a new "
+                "promised time."), "warning")
+    else:
+        flash(str(DONE_MESSAGES[action]), "success")
     return redirect(url_for("complaints.show", complaint_id=complaint.id) + "#timeline")
 
 DONE_MESSAGES = {

@@ -180,6 +180,8 @@ def acknowledge(complaint: Complaint, actor: User, note: str | None = None, now=
     _require(complaint, "acknowledge")
     now = now or utcnow()
     _first_response(complaint, now)
+    if complaint.handler_id is None:  # a complaint filed online has no handler until someone answers
+        complaint.handler_id = actor.id
     _move(complaint, actor, "acknowledged", note, now)
 
 
@@ -334,7 +336,7 @@ def close(complaint: Complaint, actor: User, note: str | None = None, now=None) 
     _require(complaint, "close")
     missing = missing_to_close(complaint)
     if missing:
-        raise ComplaintError(str(_l("Not closed yet: record %(missing)s first.", missing="; ".join(missing))))
+        raise ComplaintError(str(_l("Not closed yet: record %(missing)s first.", missing=str(_l("; ")).join(missing))))
     now = now or utcnow()
     complaint.closed_at = now
     _move(complaint, actor, "closed", note, now)
