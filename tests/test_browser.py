@@ -208,6 +208,17 @@ WIDER_THAN_SCREEN = """() => { const w = document.documentElement.clientWidth; c
   return out.slice(0, 5); }"""
 
 
+def _wider_than_screen(page, base, pages) -> dict:
+    """Open each page (all must answer 200): what on it is wider than the screen, by address."""
+    wide = {}
+    for url in pages:
+        response = page.goto(base + url)
+        assert response.status == 200, url
+        if found := page.evaluate(WIDER_THAN_SCREEN):
+            wide[url] = found
+    return wide
+
+
 @pytest.mark.parametrize("username, language", [("manager-a1", "zh"), ("hq-admin", "en")])
 def test_every_customer_page_fits_a_phone(live_server, browser, username, language):
     """Issue 8: at 390 x 844 no element of any customer page is wider than the screen (lists
@@ -229,12 +240,7 @@ def test_every_customer_page_fits_a_phone(live_server, browser, username, langua
              customer + "/analysis", customer + "/loyalty"]
     if username == "hq-admin":
         pages += ["/customers/rules", customer + "/access-log"]
-    wide = {}
-    for url in pages:
-        response = page.goto(live_server + url)
-        assert response.status == 200, url
-        if found := page.evaluate(WIDER_THAN_SCREEN):
-            wide[url] = found
+    wide = _wider_than_screen(page, live_server, pages)
     _shot(page, f"{username}-customer-phone-{language}.png")
     assert wide == {}
     context.close()
@@ -327,12 +333,7 @@ def test_every_complaint_page_fits_a_phone(live_server, browser, username, langu
     if username == "hq-auditor":
         pages += ["/complaints/tasks", "/complaints/settings", "/complaints/statistics",
                   "/complaints/statistics?group=month"]
-    wide = {}
-    for url in pages:
-        response = page.goto(live_server + url)
-        assert response.status == 200, url
-        if found := page.evaluate(WIDER_THAN_SCREEN):
-            wide[url] = found
+    wide = _wider_than_screen(page, live_server, pages)
     if language == "en":
         assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
     _shot(page, f"{username}-complaints-phone-{language}.png")

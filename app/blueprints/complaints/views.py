@@ -313,7 +313,8 @@ def act(complaint_id: int, action: str):
     form = form_class(**kwargs)
     if not form.validate_on_submit():
         flash(_("Not saved: check the highlighted fields."), "danger")
-        _carry_version(form, complaint) if form.version.data == complaint.version else None
+        if form.version.data == complaint.version:
+            _carry_version(form, complaint)
         return render_show(complaint, {action: form}, 422)
     if form.version.data != complaint.version:
         flash(_("Someone else changed this complaint while you were working on it; its current state is "

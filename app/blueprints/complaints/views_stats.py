@@ -1,5 +1,4 @@
 """Complaint statistics (R26): by store, franchisee, category, channel and month, from the roll-up."""
-from datetime import date
 
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
@@ -28,11 +27,6 @@ def _month(value: str | None, default: int) -> int:
     return default
 
 
-def _months_back(today: date, count: int) -> int:
-    index = today.year * 12 + today.month - 1 - (count - 1)
-    return (index // 12) * 100 + index % 12 + 1
-
-
 def _ratio(part, whole):
     return part / whole if whole else None
 
@@ -44,7 +38,7 @@ def statistics():
     follow-up satisfaction, and the main causes (Pareto) for a period."""
     today = local_today()
     last = _month(request.args.get("to"), today.year * 100 + today.month)
-    first = _month(request.args.get("from"), _months_back(today, 12))
+    first = _month(request.args.get("from"), stats.first_month(today, 12))
     if first > last:
         first, last = last, first
     group = request.args.get("group", "store")

@@ -149,8 +149,8 @@ def _rules() -> dict:
     return refcache.cached(("complaint-deadline-rules",), compute)
 
 
-FALLBACK = {"general": Allowance(Decimal(2), Decimal(22), Decimal(24)),
-            "major": Allowance(Decimal(1), Decimal(55), Decimal(24))}
+# Before HQ's rules are written (a portal just upgraded): the defaults they would get.
+FALLBACK = {severity: Allowance(Decimal(ack), Decimal(resolve), Decimal(hq)) for severity, ack, resolve, hq in DEFAULT_RULES}
 
 
 def allowance(severity: str, category_id: int | None) -> Allowance:
