@@ -1,4 +1,6 @@
 """Form pieces shared by several blueprints."""
+import hashlib
+import json
 import re
 import secrets
 
@@ -9,7 +11,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from decimal import Decimal, InvalidOperation
 
-from wtforms import DecimalField, IntegerField, SelectMultipleField, StringField
+from wtforms import DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, TextInput
 from wtforms.validators import InputRequired, Length, NumberRange, StopValidation, ValidationError
@@ -46,13 +48,87 @@ class EmptyForm(FlaskForm):
 
 
 class VersionedForm(FlaskForm):
-    """Carries the record version the user started from, to catch concurrent edits."""
+    """Carries the record version the user started from, to catch concurrent edits, and a
+    fingerprint of every field as the form was opened (``original``), so that a save after a
+    colleague's writes only the fields this user changed (``blueprints.common.save_versioned``).
+
+    The fingerprint is a short hash per field, not the values: it only tells "changed since
+    opened" apart, and a forged one can do no more than the user could by typing.
+    """
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    original = StringField(widget=HiddenInput())
+    UNCOMPARED = frozenset({"version", "original", "csrf_token", "submission"})
+
+    def __new__(cls, *args, **kwargs):
+        form = super().__new__(cls)
+        # The arguments the view built the form with, to build it afresh from the record (``as_on_file``).
+        form._init = (args, {k: v for k, v in kwargs.items() if k not in ("formdata", "_copy")})
+        return form
 
     def __init__(self, *args, obj=None, **kwargs):
+        self._copy = kwargs.pop("_copy", False)
         super().__init__(*args, obj=obj, **kwargs)
         self._obj = obj  # the record being edited: Unique lets it keep its own values
+
+    def is_submitted(self) -> bool:
+        # A copy built from the record shows the record, whatever this request posted.
+        return False if self._copy else super().is_submitted()
+
+    def compared_fields(self):
+        return [(name, field) for name, field in self._fields.items() if name not in self.UNCOMPARED]
+
+    def fingerprints(self) -> dict[str, str]:
+        return {name: _fingerprint(field) for name, field in self.compared_fields()}
+
+    def opened_with(self) -> dict[str, str] | None:
+        """The fingerprints posted back, or None when the page did not carry them."""
+        try:
+            posted = json.loads(self.original.data or "")
+        except ValueError:
+            return None
+        return posted if isinstance(posted, dict) else None
+
+    def remember(self, fingerprints: dict[str, str]) -> None:
+        text = json.dumps(fingerprints, separators=(",", ":"), sort_keys=True)
+        self.original.data = text
+        self.original.raw_data = [text]
+
+    def as_on_file(self):
+        """The same form built from the record as it is now (refresh the record first)."""
+        args, kwargs = self._init
+        return type(self)(*args, **dict(kwargs, formdata=None, _copy=True))
+
+    def hidden_tag(self, *fields):
+        if self._obj is not None and not self.original.data:
+            self.remember(self.fingerprints())
+        return super().hidden_tag(*fields)
+
+    def populate_obj(self, obj):
+        for name, field in self._fields.items():
+            if name not in self.UNCOMPARED:
+                field.populate_obj(obj, name)
+
+
+def _canonical(value, select: bool) -> str:
+    if isinstance(value, (list, tuple, set)):
+        return "|".join(sorted(_canonical(v, False) for v in value))
+    if value is None or value == "" or (select and value == 0):
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, str):
+        return value.strip()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _fingerprint(field) -> str:
+    select = isinstance(field, (SelectField, SelectMultipleField))
+    return hashlib.sha256(_canonical(field.data, select).encode()).hexdigest()[:12]
 
 
 def safe_text(max_length: int):

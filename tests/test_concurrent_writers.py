@@ -1,7 +1,6 @@
 """Two people saving at once, against a real server (gunicorn, several workers) on SQLite and,
 in CI, on PostgreSQL (issue 8: of two simultaneous saves of one customer the loser got a 500,
 20 pairs out of 20; two simultaneous import confirmations gave a 500 in 2 of 3 trials)."""
-import html.parser
 import http.cookiejar
 import io
 import os
@@ -16,6 +15,7 @@ import urllib.request
 import pytest
 
 from tests.live import live_portal
+from tests.pages import FormReader, form_on
 
 PASSWORD = "demo-pass-2026"
 
@@ -46,42 +46,6 @@ def portal(tmp_path_factory):
     assert "Traceback" not in (tmp_path / "gunicorn.log").read_text(), "the server logged an error"
 
 
-class _Form(html.parser.HTMLParser):
-    """The named inputs of each <form method=post> on a page; ``values`` is the largest form's
-    (the page's own form, not the language or sign-out forms of the navigation)."""
-
-    def __init__(self):
-        super().__init__()
-        self.forms, self._current, self._select = [], None, None
-
-    @property
-    def values(self) -> dict:
-        return max(self.forms, key=len) if self.forms else {}
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and a.get("method", "").lower() == "post":
-            self._current = {}
-            self.forms.append(self._current)
-        if self._current is None:
-            return
-        values = self._current
-        if tag == "input" and a.get("name") and a.get("type") not in ("checkbox", "submit"):
-            values[a["name"]] = a.get("value") or a.get("data-submission") or ""
-        elif tag == "input" and a.get("type") == "checkbox" and "checked" in a:
-            values[a["name"]] = a.get("value", "y")
-        elif tag == "select":
-            self._select = a.get("name")
-        elif tag == "option" and self._select and ("selected" in a or self._select not in values):
-            values[self._select] = a.get("value", "")
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        if tag == "form":
-            self._current = None
-
-
 class Browser:
     def __init__(self, base):
         self.base = base
@@ -92,7 +56,7 @@ class Browser:
             return response.status, response.read().decode()
 
     def post(self, path, data):
-        request = urllib.request.Request(self.base + path, data=urllib.parse.urlencode(data).encode(), method="POST")
+        request = urllib.request.Request(self.base + path, data=urllib.parse.urlencode(data, doseq=True).encode(), method="POST")
         try:
             with self.opener.open(request, timeout=30) as response:
                 return response.status, response.read().decode()
@@ -100,9 +64,7 @@ class Browser:
             return error.code, error.read().decode()
 
     def form(self, path) -> dict:
-        parser = _Form()
-        parser.feed(self.get(path)[1])
-        return parser.values
+        return form_on(self.get(path)[1])
 
     def sign_in(self, username):
         data = self.form("/login")
@@ -143,7 +105,7 @@ def test_two_people_saving_one_customer_at_once_get_a_save_and_a_conflict_never_
 def test_two_confirmations_of_one_import_at_once_import_it_once(portal):
     owner = Browser(portal).sign_in("owner-a")
     page = owner.get("/customers/imports")[1]
-    parser = _Form()
+    parser = FormReader()
     parser.feed(page)
     form = parser.values
     store_id = re.search(r'<option value="([1-9]\d*)"', page).group(1)  # the first of owner-a's stores

@@ -44,55 +44,101 @@ def count_of(stmt) -> int:
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
 
-def _conflict(form, obj) -> None:
-    """Keep what the user typed, say what is on file now where it differs, and carry the current
-    version so that saving once more saves (the hidden field renders the posted value, so its raw
-    value is replaced too: without it every later save met the same conflict)."""
+def list_text(items) -> str:
+    """Items as a list in the user's language: "A、B和C", "A, B, and C"."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    return format_list(list(items), locale=get_locale() or "zh_Hans") if items else ""
+
+
+def _shown(field) -> str:
+    """A field's value as the form shows it: the label of a chosen option, 是/否, a date."""
+    from wtforms import BooleanField, SelectField, SelectMultipleField
+
+    data = field.data
+    if isinstance(field, (SelectField, SelectMultipleField)) and field.choices:
+        labels = {str(choice[0]): str(choice[1]) for choice in field.choices}
+        values = data if isinstance(data, (list, tuple, set)) else [data]
+        shown = [labels.get(str(v), str(v)) for v in values if v not in (None, "", 0)]
+        return ", ".join(shown) or "—"
+    if isinstance(field, BooleanField):
+        return _("Yes") if data else _("No")
+    if data in (None, ""):
+        return "—"
+    text = data.isoformat(timespec="minutes") if hasattr(data, "hour") else str(data)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _merge(form, obj) -> bool:
+    """Someone saved ``obj`` since this user opened the form: combine the two edits.
+
+    A field only the colleague changed takes the colleague's value; a field only this user
+    changed keeps this user's. When both changed one field to different values nothing is
+    saved: the form comes back with this user's input, each such field saying what is on file
+    now, and compares against the current record from then on, so saving again keeps what the
+    form shows. Returns True when the edits could be combined and the save may go ahead.
+    """
+    base = form.opened_with() or {}  # no fingerprints (a page from before they existed): all compared
+    on_file = form.as_on_file()
+    theirs, mine = on_file.fingerprints(), form.fingerprints()
+    fields = dict(form.compared_fields())
+    theirs_changed = [n for n in fields if theirs.get(n) != base.get(n)]
+    mine_changed = {n for n in fields if mine[n] != base.get(n)}
+    clash = [n for n in theirs_changed if n in mine_changed and mine[n] != theirs.get(n)]
+    taken = [n for n in theirs_changed if n not in mine_changed and n in on_file._fields]
+    for name in taken:
+        fields[name].data = on_file[name].data
+        fields[name].raw_data = None  # shown from the colleague's value, not from what was posted
     form.version.data = obj.version
     form.version.raw_data = [str(obj.version)]
-    differing = []
-    for name, field in form._fields.items():
-        if name in ("version", "csrf_token", "submission") or not hasattr(obj, name):
-            continue
-        current = getattr(obj, name)
-        mine = field.data
-        if isinstance(current, str) or isinstance(mine, str):
-            current, mine = (current or "").strip() if isinstance(current, str) else current, \
-                (mine or "").strip() if isinstance(mine, str) else mine
-        if current != mine and not (current in (None, "") and mine in (None, "", 0)):
-            differing.append(f"{field.label.text}: {'—' if current in (None, '') else current}")
-    flash(
-        _("Someone else changed this record while you were editing it. Your input is kept below; "
-          "check the current values and save again to overwrite them."),
-        "warning",
-    )
-    if differing:
-        flash(_("On file now: %(values)s", values="; ".join(str(d)[:80] for d in differing[:6])), "info")
+    if not clash:
+        if taken:
+            flash(_("Someone else saved this record while you were editing it. Their changes to %(fields)s "
+                    "are kept together with yours.",
+                    fields=list_text([str(fields[n].label.text) for n in taken])), "info")
+        return True
+    form.remember(theirs)
+    for name in clash:
+        fields[name].errors = [*fields[name].errors, _(
+            "Changed meanwhile by someone else. On file now: %(value)s", value=_shown(on_file[name]))]
+    flash(_("Someone else changed this record while you were editing it, partly in the same fields as you. "
+            "Nothing is saved yet: check the fields marked below (each says what is on file now), "
+            "then save again to keep what the form shows."), "warning")
+    if taken:
+        flash(_("Their changes to %(fields)s are already filled in.",
+                fields=list_text([str(fields[n].label.text) for n in taken])), "info")
+    return False
 
 
 def save_versioned(form, obj, change) -> bool:
-    """Apply ``change()`` to ``obj`` and commit, unless someone saved a newer version first.
+    """Apply ``change()`` to ``obj`` and commit, without overwriting a colleague's save.
 
-    On a conflict or a duplicate key nothing is written, the form keeps what the
-    user typed, and the user is told why.
+    ``form`` is an ``app.forms.VersionedForm``. When ``obj`` was saved by someone else since
+    the form was opened, the two edits are combined field by field (``_merge``); only when
+    both changed the same field is the user asked. On a duplicate key or a broken rule nothing
+    is written, the form keeps what the user typed, and the user is told why.
     """
-    if form.version.data != obj.version:
-        _conflict(form, obj)
+    if form.version.data != obj.version and not _merge(form, obj):
         return False
-    try:
-        change()
-        db.session.commit()
-        return True
-    except StaleDataError:
-        db.session.rollback()
-        db.session.refresh(obj)
-        _conflict(form, obj)
-    except IntegrityError:
-        db.session.rollback()
-        flash(_("Not saved: a code, name or number you entered is already in use."), "danger")
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
+    for attempt in (1, 2):
+        try:
+            change()
+            db.session.commit()
+            return True
+        except StaleDataError:  # saved by someone else between loading and committing
+            db.session.rollback()
+            db.session.refresh(obj)
+            if attempt == 2 or not _merge(form, obj):
+                return False
+        except IntegrityError:
+            db.session.rollback()
+            flash(_("Not saved: a code, name or number you entered is already in use."), "danger")
+            return False
+        except RuleError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return False
     return False
 
 

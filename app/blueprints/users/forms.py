@@ -40,7 +40,7 @@ class UserForm(VersionedForm):
     locale = SelectField(_l("Language"), choices=choices([("zh_Hans", "中文"), ("en", "English")]))
 
     def __init__(self, *args, obj=None, **kwargs):
-        if obj is not None and "formdata" not in kwargs:
+        if obj is not None:  # posted values, where there are any, take precedence
             kwargs.setdefault("franchisee_id", obj.franchisee_id or 0)
             kwargs.setdefault("store_ids", [s.id for s in obj.stores])
             kwargs.setdefault("region_ids", [r.id for r in obj.regions])

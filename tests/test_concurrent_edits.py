@@ -1,0 +1,109 @@
+"""Two people editing one record from forms opened at the same version (issue 9, trial 4: the
+second save wrote back every field of the form, including those only the colleague had changed).
+
+Each user posts exactly what their page showed, with their own change: the fields one of them
+changed are combined; only a field both changed to different values is asked about."""
+import re
+
+from app.extensions import db
+from app.models import Complaint, Customer, Store, User
+from app.security.tenancy import unscoped
+from tests.factories import make_complaint
+from tests.pages import form_on
+
+
+def _row(app, model, ident):
+    with app.app_context(), unscoped():
+        row = db.session.get(model, ident)
+        db.session.expunge(row)
+        return row
+
+
+def _open_complaint(app, world):
+    with app.app_context(), unscoped():
+        complaint = make_complaint(db.session.get(Store, world.a_stores[0]), "原标题", contact_name="王女士")
+        db.session.commit()
+        return complaint.id
+
+
+def test_edits_to_different_fields_are_both_kept(app, world, login_as):
+    cid = _open_complaint(app, world)
+    manager, owner = login_as("manager_a"), login_as("owner_a")
+    url = f"/complaints/{cid}/edit"
+    mine, theirs = form_on(manager.get(url).text), form_on(owner.get(url).text)
+    assert owner.post_form(url, theirs | {"title": "老板改的标题"}).status_code == 302
+    saved = manager.post_form(url, mine | {"contact_name": "王丽"}, follow_redirects=True)
+    assert saved.status_code == 200 and "其他人保存了这条记录" in saved.text
+    complaint = _row(app, Complaint, cid)
+    assert (complaint.title, complaint.contact_name) == ("老板改的标题", "王丽")
+
+
+def test_both_changing_one_field_is_asked_and_the_second_save_keeps_what_the_form_shows(app, world, login_as):
+    cid = _open_complaint(app, world)
+    manager, owner = login_as("manager_a"), login_as("owner_a")
+    url = f"/complaints/{cid}/edit"
+    mine, theirs = form_on(manager.get(url).text), form_on(owner.get(url).text)
+    assert owner.post_form(url, theirs | {"title": "老板改的标题", "contact_name": "王丽"}).status_code == 302
+    asked = manager.post_form(url, mine | {"title": "店长改的标题", "description": "店长补充的详情"})
+    assert asked.status_code == 200 and "您编辑期间，其他人修改了这条记录" in asked.text
+    assert "当前存档：老板改的标题" in asked.text  # said at the field both changed
+    shown = form_on(asked.text)
+    assert shown["title"] == "店长改的标题" and shown["description"] == "店长补充的详情"  # my input kept
+    assert shown["contact_name"] == "王丽"  # the colleague's other change is filled in, not undone
+    assert _row(app, Complaint, cid).title == "老板改的标题"  # nothing saved yet
+    assert manager.post_form(url, shown).status_code == 302
+    complaint = _row(app, Complaint, cid)
+    assert (complaint.title, complaint.contact_name, complaint.description) == ("店长改的标题", "王丽", "店长补充的详情")
+
+
+def test_a_page_without_fingerprints_is_still_a_conflict_not_an_overwrite(app, world, login_as):
+    cid = _open_complaint(app, world)
+    manager, owner = login_as("manager_a"), login_as("owner_a")
+    url = f"/complaints/{cid}/edit"
+    mine, theirs = form_on(manager.get(url).text), form_on(owner.get(url).text)
+    assert owner.post_form(url, theirs | {"title": "老板改的标题"}).status_code == 302
+    del mine["original"]
+    asked = manager.post_form(url, mine | {"contact_name": "王丽"})
+    assert asked.status_code == 200 and _row(app, Complaint, cid).contact_name == "王女士"
+
+
+def test_store_hours_and_closed_days_merge_with_a_renamed_store(app, world, login_as):
+    admin, other = login_as("admin"), app.test_client()
+    other.login("t-admin")
+    url = f"/stores/{world.a_stores[0]}/edit"
+    mine, theirs = form_on(admin.get(url).text), form_on(other.get(url).text)
+    assert other.post_form(url, theirs | {"name": "改名后的门店"}).status_code == 302
+    saved = admin.post_form(url, mine | {"opens_at": "09:00", "closed_weekdays": ["0", "6"]})
+    assert saved.status_code == 302
+    store = _row(app, Store, world.a_stores[0])
+    assert (store.name, store.closed_weekdays, store.opens_at.hour) == ("改名后的门店", "06", 9)
+
+
+def test_customer_notes_and_address_from_two_colleagues_are_both_kept(app, world, login_as):
+    cid = world.customers["a"]
+    manager, staff = login_as("manager_a"), login_as("staff_a")
+    url = f"/customers/{cid}/edit"
+    mine, theirs = form_on(manager.get(url).text), form_on(staff.get(url).text)
+    assert staff.post_form(url, theirs | {"notes": "店员记的备注"}).status_code == 302
+    assert manager.post_form(url, mine | {"address": "上海市黄浦区南京东路1号"}).status_code == 302
+    customer = _row(app, Customer, cid)
+    assert customer.notes == "店员记的备注" and "南京东路1号" in customer.address
+
+
+def test_a_users_stores_changed_by_one_admin_survive_anothers_rename(app, world, login_as):
+    admin, other = login_as("admin"), login_as("admin")  # two administrators, two sessions
+    url = f"/admin/users/{world.users['staff_a']}/edit"
+    mine, theirs = form_on(admin.get(url).text), form_on(other.get(url).text)
+    assert other.post_form(url, theirs | {"store_ids": [str(s) for s in world.a_stores]}).status_code == 302
+    assert admin.post_form(url, mine | {"display_name": "改名的店员"}).status_code == 302
+    with app.app_context(), unscoped():
+        user = db.session.get(User, world.users["staff_a"])
+        assert user.display_name == "改名的店员" and {s.id for s in user.stores} == set(world.a_stores)
+
+
+def test_the_fingerprint_is_not_the_values(app, world, login_as):
+    """The hidden field carries hashes: a phone number is not repeated in the page source."""
+    cid = world.customers["a"]
+    page = login_as("manager_a").get(f"/customers/{cid}/edit").text
+    original = re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1)
+    assert "13800000001" not in original and "mobile" in original
