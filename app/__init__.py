@@ -46,6 +46,8 @@ def select_locale() -> str:
         return current_user.locale
     if session.get("lang") in languages:
         return session["lang"]
+    if request.blueprint == "feedback" and request.args.get("lang") in languages:
+        return request.args["lang"]  # a customer's progress link opens in the language they wrote in
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

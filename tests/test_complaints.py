@@ -240,6 +240,11 @@ def test_a_general_complaint_from_acknowledgement_to_closing_with_a_reopening(ap
         kinds = db.session.scalars(select(ComplaintEvent.to_status).where(
             ComplaintEvent.complaint_id == cid, ComplaintEvent.kind == "status").order_by(ComplaintEvent.id)).all()
     assert kinds == ["acknowledged", "in_progress", "resolved", "reopened", "resolved", "follow_up", "closed"]
+    # A follow-up is one timeline line with how the customer was reached, their words and score
+    # (trial 4: it wrote two, the step and a bare "follow-up" line).
+    page = staff.get(f"/complaints/{cid}").text
+    assert page.count('data-testid="event-follow_up"') == 0
+    assert "坐垫颜色不对" in page and "顾客对处理结果不满意（2 分" in page and "顾客对处理结果满意（5 分" in page
 
 
 def test_a_step_the_state_does_not_allow_is_refused_and_changes_nothing(app, world, login_as):
@@ -704,3 +709,18 @@ def test_fourth_trial_findings_stay_fixed(app, world, login_as):
         oid, version = online.id, online.version
     assert _post(staff, oid, "acknowledge", version).status_code == 302
     assert _complaint(app, oid).handler_id == world.users["staff_a"]
+
+
+def test_fourth_trial_wording(app, world, login_as):
+    """English counts read "1 complaint in 1 month", not "1 complaints in 1 months"; a link with
+    a space says why it is refused."""
+    admin = login_as("admin")
+    admin.post_form("/language", {"lang": "en", "next": "/complaints/settings"})
+    assert admin.post_form("/complaints/settings/thresholds", {"count": "1", "months": "1", "active": "y"}).status_code == 302
+    page = admin.get("/complaints/settings").text
+    assert "1 complaint in 1 month" in page and "1 complaints" not in page
+    staff = login_as("staff_a")
+    with app.app_context(), unscoped():
+        data = _intake(world.a_stores[0], channel="social")
+    refused = staff.post_form("/complaints/new", data | {"social_url": "https://weibo.com/1 2"})
+    assert refused.status_code == 200 and "链接中不能有空格" in refused.text

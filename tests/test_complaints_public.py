@@ -145,3 +145,20 @@ def test_staff_print_the_qr_code_of_their_own_stores_only(app, world, login_as):
     svg = manager.get(f"/complaints/stores/{world.a_stores[0]}/qr.svg")
     assert svg.status_code == 200 and b"<svg" in svg.data
     assert manager.get(f"/complaints/stores/{world.b_stores[0]}/public-page").status_code == 404
+
+
+def test_the_progress_link_opens_in_the_language_the_customer_wrote_in(app, world, client, store_key):
+    """Issue 9, trial 4: a customer who filed in English opened the link on another phone in Chinese."""
+    client.post_form("/language", {"lang": "en", "next": f"/feedback/{store_key}"})
+    response = client.post_form(f"/feedback/{store_key}", _fill(client, store_key))
+    done = client.get(response.headers["Location"])
+    link = re.search(r'data-testid="progress-link">([^<]+)<', done.text).group(1).replace("&amp;", "&")
+    assert link.endswith("?lang=en")
+    elsewhere = app.test_client()  # another phone: no session, no language chosen
+    page = elsewhere.get(link.split("localhost", 1)[1])
+    assert page.status_code == 200 and "Questions? Ask at" in page.text
+    # A link from a customer who wrote in Chinese has no language in it and opens in Chinese.
+    chinese = app.test_client()
+    response = chinese.post_form(f"/feedback/{store_key}", _fill(chinese, store_key))
+    link = re.search(r'data-testid="progress-link">([^<]+)<', chinese.get(response.headers["Location"]).text).group(1)
+    assert "lang=" not in link and "如有疑问" in app.test_client().get(link.split("localhost", 1)[1]).text

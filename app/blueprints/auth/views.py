@@ -1,7 +1,7 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_user, logout_user
 
 from app.blueprints.auth import bp
@@ -45,7 +45,8 @@ def login():
         db.session.commit()  # keep the audit record of the failure
         if result.error == "throttled":
             minutes = max(1, -(-result.wait_seconds // 60))
-            flash(_("Too many failed sign-in attempts. Please wait %(n)d minutes and try again.", n=minutes), "danger")
+            flash(ngettext("Too many failed sign-in attempts. Please wait %(num)d minute and try again.",
+                           "Too many failed sign-in attempts. Please wait %(num)d minutes and try again.", minutes), "danger")
             status = 429
         elif result.error == "inactive":
             flash(_("This account has been deactivated. Please contact headquarters."), "danger")

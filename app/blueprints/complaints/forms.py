@@ -90,7 +90,7 @@ class ComplaintForm(OnceForm):
                 raise ValidationError(_l("Paste the link to the post."))
             return
         if any(ch.isspace() for ch in field.data):
-            raise ValidationError(_l("Enter the full address, starting with https://"))
+            raise ValidationError(_l("A link has no spaces: copy it from the post's share button, starting with https://"))
         URL(schemes=("https",), message=_l("Enter the full address, starting with https://"))(self, field)
 
     def validate(self, extra_validators=None):

@@ -119,7 +119,9 @@ def done(public_key: str):
     if store is None or not receipt or receipt.get("store") != public_key:
         return redirect(url_for("feedback.form", public_key=public_key))
     due = datetime.fromisoformat(receipt["due"]) if receipt.get("due") else None
-    link = url_for("feedback.progress", token=receipt["token"], _external=True)
+    locale = current_locale()
+    link = url_for("feedback.progress", token=receipt["token"], _external=True,
+                   lang=None if locale == current_app.config["BABEL_DEFAULT_LOCALE"] else locale)
     return render_template("feedback/done.html", store=store, reference=receipt["reference"], due=due, link=link,
                            qr=public.qr_inline_svg(link), link_days=current_app.config["PROGRESS_LINK_DAYS"])
 

@@ -15,7 +15,7 @@ handled in its own short transaction.
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_ngettext
 from sqlalchemy import select, update
 
 from app.database import writer
@@ -114,8 +114,9 @@ def _public_text(d):
 @notifications.message("complaint_threshold")
 def _threshold_text(d):
     return (_l("Complaint warning: %(name)s", name=d["name"]),
-            _l("%(name)s: %(count)d complaints in %(months)d months (the threshold is %(limit)d).", name=d["name"],
-               count=d["count"], months=d["months"], limit=d["limit"]))
+            _l("%(name)s: %(complaints)s in %(months)s (the threshold is %(limit)d).", name=d["name"],
+               complaints=lazy_ngettext("%(num)d complaint", "%(num)d complaints", d["count"]),
+               months=lazy_ngettext("%(num)d month", "%(num)d months", d["months"]), limit=d["limit"]))
 
 
 def _when(value: str | None) -> datetime | None:

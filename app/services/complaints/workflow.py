@@ -92,11 +92,13 @@ def _event(complaint: Complaint, actor: User | None, kind: str, note: str | None
     return event
 
 
-def _move(complaint: Complaint, actor: User | None, to: str, note: str | None = None, now=None, data=None) -> None:
+def _move(complaint: Complaint, actor: User | None, to: str, note: str | None = None, now=None, data=None,
+          method=None) -> None:
     before = complaint.status
     complaint.status = to
     complaint.is_open = to in OPEN_STATUSES
-    _event(complaint, actor, "status", note, public=True, from_status=before, to_status=to, at=now, data=data)
+    _event(complaint, actor, "status", note, public=True, from_status=before, to_status=to, at=now, data=data,
+           method=method)
 
 
 def new_reference(day) -> str:
@@ -291,16 +293,17 @@ def record_follow_up(complaint: Complaint, actor: User, score: int, note: str, m
     complaint.follow_up_score = score
     complaint.follow_up_note = note
     complaint.followed_up_at = now
-    _event(complaint, actor, "follow_up", note, method=method, at=now)
     if complaint.customer_id:
         customer_care.complaint_followed_up(complaint)
+    # One timeline line: the step, how the customer was reached, their score and words.
     if score <= DISSATISFIED:
-        reopen(complaint, actor, None, now, score=score)
+        reopen(complaint, actor, note, now, score=score, method=method)
     else:
-        _move(complaint, actor, "follow_up", None, now)
+        _move(complaint, actor, "follow_up", note, now, data={"score": score}, method=method)
 
 
-def reopen(complaint: Complaint, actor: User | None, reason: str | None, now=None, score: int | None = None) -> None:
+def reopen(complaint: Complaint, actor: User | None, reason: str | None, now=None, score: int | None = None,
+           method: str | None = None) -> None:
     now = now or utcnow()
     complaint.reopen_count += 1
     complaint.resolved_at = None
@@ -310,7 +313,7 @@ def reopen(complaint: Complaint, actor: User | None, reason: str | None, now=Non
     rule = settings.allowance(complaint.severity, complaint.category_id)
     complaint.resolve_due_at = deadlines.store_calendar(complaint.store).add(now, deadlines.hours(rule.resolve))
     complaint.alert_level = 0
-    _move(complaint, actor, "reopened", reason, now, data={"score": score} if score else None)
+    _move(complaint, actor, "reopened", reason, now, data={"score": score} if score else None, method=method)
     if complaint.customer_id:
         _count_open(complaint.customer_id)
 
