@@ -107,3 +107,59 @@ def test_the_fingerprint_is_not_the_values(app, world, login_as):
     page = login_as("manager_a").get(f"/customers/{cid}/edit").text
     original = re.search(r'name="original" type="hidden" value="([^"]*)"', page).group(1)
     assert "13800000001" not in original and "mobile" in original
+
+
+def test_both_choosing_a_different_option_is_asked_with_the_options_name(app, world, login_as):
+    """Trial 5: a clash on a drop-down, a tick box or a multiple choice answered 500."""
+    cid = _open_complaint(app, world)
+    manager, owner = login_as("manager_a"), login_as("owner_a")
+    url = f"/complaints/{cid}/edit"
+    mine, theirs = form_on(manager.get(url).text), form_on(owner.get(url).text)
+    options = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>',
+                         manager.get(url).text.split('name="category_id"')[1].split("</select>")[0])
+    (first, first_label), (second, _label) = [o for o in options if o[0] != "0" and o[0] != mine["category_id"]][:2]
+    assert owner.post_form(url, theirs | {"category_id": first}).status_code == 302
+    asked = manager.post_form(url, mine | {"category_id": second})
+    assert asked.status_code == 200 and f"当前存档：{first_label}" in asked.text
+
+
+def test_two_edits_valid_alone_but_not_together_are_not_saved(app, world, login_as):
+    """Trial 5: "opens 13:00" by one admin and "closes 12:00" by another were saved as a store
+    open from 13:00 to 12:00, and every complaint of that store then failed."""
+    admin, other = login_as("admin"), login_as("admin")
+    url = f"/stores/{world.a_stores[0]}/edit"
+    mine, theirs = form_on(admin.get(url).text), form_on(other.get(url).text)
+    assert other.post_form(url, theirs | {"opens_at": "13:00"}).status_code == 302
+    refused = admin.post_form(url, mine | {"closes_at": "12:00"})
+    assert refused.status_code == 200 and "闭店时间必须晚于开店时间" in refused.text
+    store = _row(app, Store, world.a_stores[0])
+    assert (store.opens_at.hour, store.closes_at) == (13, None)
+    shown = form_on(refused.text)
+    assert shown["opens_at"] == "13:00" and shown["closes_at"] == "12:00"  # theirs filled in, mine kept
+
+
+def test_a_change_to_a_users_stores_alone_is_not_lost(app, world, login_as):
+    """Trial 5: a change of stores only did not change the record's version, so an older form
+    saved over it without a word."""
+    admin, other = login_as("admin"), login_as("admin")
+    url = f"/admin/users/{world.users['staff_a']}/edit"
+    mine, theirs = form_on(admin.get(url).text), form_on(other.get(url).text)
+    assert admin.post_form(url, mine | {"store_ids": [str(s) for s in world.a_stores]}).status_code == 302
+    saved = other.post_form(url, theirs | {"display_name": "另一位管理员改的名字"}, follow_redirects=True)
+    assert "其他人保存了这条记录" in saved.text
+    with app.app_context(), unscoped():
+        user = db.session.get(User, world.users["staff_a"])
+        assert user.display_name == "另一位管理员改的名字" and {s.id for s in user.stores} == set(world.a_stores)
+
+
+def test_corrections_typed_while_a_colleague_resolved_the_complaint_stay_on_the_page(app, world, login_as):
+    cid = _open_complaint(app, world)
+    staff = login_as("staff_a")
+    url = f"/complaints/{cid}/edit"
+    mine = form_on(staff.get(url).text)
+    with app.app_context(), unscoped():
+        complaint = db.session.get(Complaint, cid)
+        complaint.status, complaint.is_open = "resolved", False
+        db.session.commit()
+    kept = staff.post_form(url, mine | {"description": "店员补充的详细经过"})
+    assert kept.status_code == 409 and "店员补充的详细经过" in kept.text and "期间该投诉已被解决或关闭" in kept.text

@@ -53,32 +53,52 @@ def list_text(items) -> str:
 
 
 def _shown(field) -> str:
-    """A field's value as the form shows it: the label of a chosen option, 是/否, a date."""
+    """A field's value as the form shows it: the label of a chosen option, 是/否, a date; a long
+    text whole (the user decides whether to keep it, so all of it is shown)."""
     from wtforms import BooleanField, SelectField, SelectMultipleField
 
     data = field.data
     if isinstance(field, (SelectField, SelectMultipleField)) and field.choices:
-        labels = {str(choice[0]): str(choice[1]) for choice in field.choices}
+        labels = {}
+        for choice in field.choices:
+            value, label = (choice.value, choice.label) if hasattr(choice, "value") else (choice[0], choice[1])
+            labels[str(value)] = str(label)
         values = data if isinstance(data, (list, tuple, set)) else [data]
         shown = [labels.get(str(v), str(v)) for v in values if v not in (None, "", 0)]
-        return ", ".join(shown) or "—"
+        return list_text(shown) or "—"
     if isinstance(field, BooleanField):
         return _("Yes") if data else _("No")
     if data in (None, ""):
         return "—"
-    text = data.isoformat(timespec="minutes") if hasattr(data, "hour") else str(data)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return data.isoformat(timespec="minutes") if hasattr(data, "hour") else str(data)
+
+
+def _as_posted(field) -> list[str]:
+    """What a browser would post for ``field`` showing its current value."""
+    from wtforms import BooleanField, SelectField, SelectMultipleField
+
+    if isinstance(field, BooleanField):
+        return ["y"] if field.data else []
+    if isinstance(field, SelectMultipleField):
+        return [str(v) for v in field.data or []]
+    if isinstance(field, SelectField):
+        return [] if field.data is None else [str(field.data)]
+    return [field._value()]
 
 
 def _merge(form, obj) -> bool:
     """Someone saved ``obj`` since this user opened the form: combine the two edits.
 
     A field only the colleague changed takes the colleague's value; a field only this user
-    changed keeps this user's. When both changed one field to different values nothing is
-    saved: the form comes back with this user's input, each such field saying what is on file
-    now, and compares against the current record from then on, so saving again keeps what the
-    form shows. Returns True when the edits could be combined and the save may go ahead.
+    changed keeps this user's. The combination is then checked by the form's own rules (two
+    edits each valid alone, "opens 13:00" and "closes 12:00", may not be valid together). When
+    both changed one field to different values, or the combination breaks a rule, nothing is
+    saved: the form comes back with this user's input and the colleague's other changes, each
+    clash saying what is on file now, and compares against the current record from then on, so
+    saving again keeps what the form shows. Returns True when the save may go ahead.
     """
+    from werkzeug.datastructures import MultiDict
+
     base = form.opened_with() or {}  # no fingerprints (a page from before they existed): all compared
     on_file = form.as_on_file()
     theirs, mine = on_file.fingerprints(), form.fingerprints()
@@ -87,27 +107,36 @@ def _merge(form, obj) -> bool:
     mine_changed = {n for n in fields if mine[n] != base.get(n)}
     clash = [n for n in theirs_changed if n in mine_changed and mine[n] != theirs.get(n)]
     taken = [n for n in theirs_changed if n not in mine_changed and n in on_file._fields]
-    for name in taken:
-        fields[name].data = on_file[name].data
-        fields[name].raw_data = None  # shown from the colleague's value, not from what was posted
+    if taken:
+        # The form as if the user had posted it with the colleague's values in those fields,
+        # processed and checked like any post.
+        merged = MultiDict(request.form)
+        for name in taken:
+            merged.setlist(fields[name].name, _as_posted(on_file[name]))
+        form.process(formdata=merged)
     form.version.data = obj.version
     form.version.raw_data = [str(obj.version)]
-    if not clash:
+    valid = form.validate() if taken else True
+    taken_labels = list_text([str(fields[n].label.text) for n in taken])
+    if not clash and valid:
         if taken:
             flash(_("Someone else saved this record while you were editing it. Their changes to %(fields)s "
-                    "are kept together with yours.",
-                    fields=list_text([str(fields[n].label.text) for n in taken])), "info")
+                    "are kept together with yours.", fields=taken_labels), "info")
         return True
     form.remember(theirs)
     for name in clash:
         fields[name].errors = [*fields[name].errors, _(
             "Changed meanwhile by someone else. On file now: %(value)s", value=_shown(on_file[name]))]
-    flash(_("Someone else changed this record while you were editing it, partly in the same fields as you. "
-            "Nothing is saved yet: check the fields marked below (each says what is on file now), "
-            "then save again to keep what the form shows."), "warning")
-    if taken:
-        flash(_("Their changes to %(fields)s are already filled in.",
-                fields=list_text([str(fields[n].label.text) for n in taken])), "info")
+    if clash:
+        flash(_("Someone else changed this record while you were editing it, partly in the same fields as you. "
+                "Nothing is saved yet: check the fields marked below (each says what is on file now), "
+                "then save again to keep what the form shows."), "warning")
+    else:
+        flash(_("Someone else changed this record while you were editing it. Together with their changes to "
+                "%(fields)s, yours break a rule of this form: nothing is saved yet. Check the fields marked "
+                "below, then save again.", fields=taken_labels), "warning")
+    if taken and clash:
+        flash(_("Their changes to %(fields)s are already filled in.", fields=taken_labels), "info")
     return False
 
 

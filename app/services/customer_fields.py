@@ -160,7 +160,9 @@ def normalise_email(value) -> str | None:
     if plain and len(plain.group(1)) <= 64 and len(text) <= 254:
         return f"{plain.group(1)}@{plain.group(2).lower()}"
     try:
-        return validate_email(text, check_deliverability=False).normalized
+        # No SMTPUTF8: "😀@example.com" is a valid address on paper that ordinary mail servers
+        # refuse to deliver (issue 9, trial 5). International domain names stay allowed.
+        return validate_email(text, check_deliverability=False, allow_smtputf8=False).normalized
     except EmailNotValidError:
         raise FieldError(_m("Not a valid e-mail address.")) from None
 

@@ -46,6 +46,11 @@ def apply_profile(user: User, data: dict) -> dict:
 def update_user(user: User, data: dict, actor: User) -> None:
     changed = apply_profile(user, data)
     if changed:
+        if {"stores", "regions"} & changed.keys():
+            # A change to the stores or regions alone writes only the link tables: the record's
+            # own row must change too, or its version stays and a colleague's older form would
+            # be saved over it without a word (issue 9, trial 5).
+            user.updated_at = utcnow()
         if {"role", "franchisee", "stores", "regions", "department"} & changed.keys():
             # A narrower role must not keep a wider live session.
             sessions.revoke_all(user)

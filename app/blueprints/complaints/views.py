@@ -72,7 +72,15 @@ def _threshold_warnings() -> list[dict]:
 
     warnings = refcache.cached_for(current_app.config["DASHBOARD_CACHE_SECONDS"], ("complaint-thresholds", today),
                                    all_warnings)
-    return [w for w in warnings if scope.covers_franchisee(w["franchisee_id"])]
+    # One banner per franchisee: of the thresholds it is over, the one it is furthest over
+    # (trial 5: two thresholds gave two banners for each franchisee).
+    worst: dict[int, dict] = {}
+    for w in warnings:
+        if scope.covers_franchisee(w["franchisee_id"]):
+            known = worst.get(w["franchisee_id"])
+            if known is None or w["count"] / w["limit"] > known["count"] / known["limit"]:
+                worst[w["franchisee_id"]] = w
+    return sorted(worst.values(), key=lambda w: w["name"])
 
 
 def _intake_stores() -> list[Store] | None:
@@ -232,12 +240,19 @@ def render_show(complaint: Complaint, posted: dict | None = None, status: int = 
 def edit(complaint_id: int):
     """Correct the details recorded at intake (category, severity, contact, the customer's words)."""
     complaint = load_complaint(complaint_id)
-    if not complaint.is_open:
-        flash(_("A resolved or closed complaint can no longer be edited."), "warning")
-        return redirect(url_for("complaints.show", complaint_id=complaint.id))
     locale = current_locale()
     form = forms.EditComplaintForm(complaint=complaint, categories=settings.categories(),
                                    channels=settings.channels(), locale=locale)
+    if not complaint.is_open:
+        if request.method == "POST":
+            # Resolved by a colleague while this user corrected it: what they typed stays on the
+            # page to copy into a note (trial 5: it was thrown away with the redirect).
+            form.validate()
+            flash(_("The complaint was resolved or closed meanwhile, so the details can no longer be corrected. "
+                    "What you typed is below: copy what is still needed into a note on the complaint."), "warning")
+            return render_template("complaints/edit.html", form=form, c=complaint, closed=True), 409
+        flash(_("A resolved or closed complaint can no longer be edited."), "warning")
+        return redirect(url_for("complaints.show", complaint_id=complaint.id))
     was_escalated = complaint.escalated
     if form.validate_on_submit() and save_versioned(
             form, complaint, lambda: workflow.edit(complaint, current_user, form.changes(complaint))):
