@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     from app.security import passwords, sessions  # noqa: F401  (sessions registers the user loader)
     from app.services import customer_search  # noqa: F401  (creates the search index with the schema)
     from app.services.complaints import stats  # noqa: F401  (keeps the complaint roll-up on commit)
+    from app.services.audits import alerts as _audit_alerts  # noqa: F401  (registers the audit notices' wording)
     from app.services.auth import LoginLimiter, public_limiter
 
     db.init_app(app)
@@ -98,6 +99,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.audit import bp as audit_bp
+    from app.blueprints.audits import bp as audits_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.complaints import bp as complaints_bp
     from app.blueprints.customers import bp as customers_bp
@@ -112,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(org_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(complaints_bp)
+    app.register_blueprint(audits_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(users_bp)

@@ -3,7 +3,7 @@
 Helpers used once per table row are Python filters, not Jinja macros: a macro call costs
 ≈ 25 µs, which a 50-row list pays several times per row.
 """
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 
@@ -88,6 +88,26 @@ def date_text(day, fmt: str = "medium") -> str:
     return _date_text(day, fmt, i18n.current_locale())
 
 
+@lru_cache(maxsize=512)
+def _month_text(year: int, month: int, locale: str) -> str:
+    return babel_dates.format_skeleton("yMMMM", date(year, month, 1), locale=locale)
+
+
+def month_text(day) -> str:
+    """"2026年11月" · "November 2026" (the calendar's heading)."""
+    return _month_text(day.year, day.month, i18n.current_locale()) if day else ""
+
+
+@lru_cache(maxsize=64)
+def _weekday_text(weekday: int, locale: str) -> str:
+    return babel_dates.get_day_names("abbreviated", locale=locale)[weekday]
+
+
+def weekday_text(day) -> str:
+    """"周一" · "Mon"."""
+    return _weekday_text(day.weekday(), i18n.current_locale()) if day else ""
+
+
 def datetime_text(moment, fmt: str = "medium") -> str:
     """A stored (UTC) timestamp in the portal's time zone and style (above), from cached date
     and time parts: ≈ 3 µs instead of Flask-Babel's ≈ 80 µs, which a list of 25 timestamps
@@ -103,6 +123,24 @@ def datetime_text(moment, fmt: str = "medium") -> str:
     return (_datetime_pattern("medium", locale)
             .replace("{0}", _time_text((local.hour, local.minute, local.second), fmt, locale))
             .replace("{1}", _date_text(local.date(), "medium", locale)))
+
+
+def time_text(moment) -> str:
+    """A stored (UTC) timestamp's local time to the minute: "14:02" · "2:02 PM"."""
+    if not moment:
+        return ""
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(get_timezone())
+    return _time_text((local.hour, local.minute, 0), "short", i18n.current_locale())
+
+
+def to_decimal(value):
+    """A figure stored as text in JSON ("87.50") as a number, or None."""
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
 
 
 _path_templates: dict = {}
@@ -186,6 +224,10 @@ def register(app) -> None:
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["date"] = date_text
     app.jinja_env.filters["datetime"] = datetime_text
+    app.jinja_env.filters["time"] = time_text
+    app.jinja_env.filters["decimal"] = to_decimal
+    app.jinja_env.filters["month"] = month_text
+    app.jinja_env.filters["weekday"] = weekday_text
     app.jinja_env.filters["fromiso"] = lambda v: datetime.fromisoformat(v) if v else None
     app.jinja_env.globals["path_for"] = path_for
     from app.services import audit

@@ -118,6 +118,7 @@ def _snapshot_ids(world):
         usernames={k: u.username for k, u in world.users.items()},
         customers={k: c.id for k, c in world.customers.items()},
         complaints={k: c.id for k, c in world.complaints.items()},
+        audits={k: a.id for k, a in world.audits.items()},
         b_markers=world.b_markers,
     )
 

@@ -10,6 +10,7 @@ from app.models import (
     User,
 )
 from app.services.customer_fields import name_key
+from app.models.base import local_today
 
 PASSWORD = "correct horse battery"
 _hash_cache: dict[str, str] = {}
@@ -89,6 +90,7 @@ class World:
     users: dict[str, User] = field(default_factory=dict)
     customers: dict[str, Customer] = field(default_factory=dict)
     complaints: dict = field(default_factory=dict)
+    audits: dict = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
@@ -97,7 +99,7 @@ class World:
         return [self.b.name, self.b.legal_entity, self.b.contract_no, *(s.name for s in self.b_stores),
                 *(s.code for s in self.b_stores), self.users["owner_b"].display_name,
                 b_customer.name, b_customer.mobile, b_customer.email, "乙方秘密商品", "乙方秘密投诉",
-                self.complaints["b"].reference]
+                self.complaints["b"].reference, "乙方秘密稽核发现", self.audits["b"].reference]
 
 
 def make_world() -> World:
@@ -139,7 +141,54 @@ def make_world() -> World:
                                   filename="b.csv", stored_as="b-missing.upload", file_kind="csv", size=10, state="ready"))
     db.session.flush()
     _world_complaints(world)
+    _world_audits(world)
     return world
+
+
+def make_audit(store: Store, auditor: User, planner: User, *, finding: str = "未主动问候顾客", publish: bool = True,
+               minutes: int = 45, failing_value: int = 2):
+    """An audit as the portal conducts one: planned for this quarter, visited, every item
+    answered (full marks but one 0-5 item, "主动问候", scored ``failing_value`` with the
+    note ``finding``), submitted and, if ``publish``, published."""
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from app.services.audits import templates, workflow
+
+    template = templates.install_defaults()
+    audit = workflow.plan(store, template, *workflow.quarter_of(local_today()), planner, auditor=auditor)
+    start = utcnow() - timedelta(hours=2)
+    workflow.start(audit, auditor, now=start)
+    values = {}
+    for item in template.items:
+        if item.text_zh == "主动问候，表达乐于服务的意愿":
+            values[item.id] = {"value": failing_value, "note": finding}
+        else:
+            values[item.id] = {"value": 1 if item.scoring == "yes_no" else 5}
+    workflow.save_answers(audit, auditor, values, scenario="购买沙发，询问送货时间")
+    workflow.submit(audit, auditor, now=start + timedelta(minutes=minutes))
+    if publish:
+        workflow.publish(audit, planner)
+    db.session.flush()
+    return audit
+
+
+def _world_audits(world: World) -> None:
+    """A published audit of A's first store (by the HQ auditor), an unpublished one of A's second
+    (by the mystery shopper: A's people must not see it), and a published one of B's with a
+    photo (nothing of it may reach anyone outside B)."""
+    from app.models import AuditPhoto
+
+    u = world.users
+    world.audits["a"] = make_audit(world.a_stores[0], u["auditor"], u["auditor"])
+    world.audits["a_unpublished"] = make_audit(world.a_stores[1], u["shopper"], u["auditor"],
+                                               finding="甲方未发布的稽核发现", publish=False)
+    world.audits["b"] = make_audit(world.b_stores[0], u["auditor"], u["auditor"], finding="乙方秘密稽核发现")
+    b = world.audits["b"]
+    db.session.add(AuditPhoto(audit_id=b.id, item_id=b.actions[0].item_id, store_id=b.store_id,
+                              franchisee_id=b.franchisee_id, stored_as="b-secret-photo-missing.jpg",
+                              content_type="image/jpeg", size=10))
+    db.session.flush()
 
 
 def make_complaint(store: Store, title: str, *, actor=None, customer=None, received_at=None, **values):
@@ -201,7 +250,6 @@ def make_purchase(customer: Customer, day: date, amount: str, items: str = "商�
     db.session.add(purchase)
     db.session.flush()
     customer_analytics.refresh([customer.id])
-    from app.models.base import local_today
     from app.services import customer_care, rollups
 
     customer_care.add_after_sale_tasks(purchase, customer_analytics.get_rules(), local_today())

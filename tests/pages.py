@@ -23,8 +23,10 @@ class FormReader(html.parser.HTMLParser):
         if self._current is None:
             return
         values = self._current
-        if tag == "input" and a.get("name") and a.get("type") not in ("checkbox", "submit"):
+        if tag == "input" and a.get("name") and a.get("type") not in ("checkbox", "radio", "submit", "file"):
             values[a["name"]] = a.get("value") or a.get("data-submission") or ""
+        elif tag == "input" and a.get("type") == "radio" and "checked" in a:
+            values[a["name"]] = a.get("value", "on")
         elif tag == "input" and a.get("type") == "checkbox" and "checked" in a:
             name, value = a["name"], a.get("value", "y")
             values[name] = [*values[name], value] if isinstance(values.get(name), list) else (

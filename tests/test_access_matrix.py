@@ -24,11 +24,15 @@ def _rules(app):
 
 
 # Path arguments that are not row ids: a valid value, so the route itself is exercised.
-PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge",
+PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge", "step": "publish", "what": "verify",
                    # The public complaint pages (no sign-in): an unknown store key and progress link.
                    "public_key": "no-such-store-key", "token": "no-such-progress-token"}
+# Rows of headquarters' own that every reader of their pages may see (not B's).
+HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
+                # Headquarters' touchpoint register and audit templates (issue 10).
+                "Touchpoint", "AuditTemplate", "TemplateItem",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 
@@ -54,6 +58,8 @@ def _b_row_id(world, argument: str) -> int:
         return world.users["owner_b"]
     if model is Region:
         return world.north
+    if model.__name__ == "Notification":  # B's owner's own (a published audit told them)
+        return db.session.scalar(select(model.id).where(model.user_id == world.users["owner_b"]).limit(1)) or 999_999
     if hasattr(model, "store_id"):
         row = db.session.scalar(select(model.id).where(model.store_id.in_(world.b_stores)).limit(1))
         if row is not None:
@@ -66,7 +72,9 @@ def _b_row_id(world, argument: str) -> int:
 
 
 def _names_b_row(rule) -> bool:
-    return any(arg not in PLAIN_ARGUMENTS for arg in rule.arguments)
+    """Whether the route names a row of B's (headquarters' own settings rows are nobody's: a
+    route naming one is checked for leaks like every other, not expected to be refused)."""
+    return any(arg not in PLAIN_ARGUMENTS and _model_for(arg).__name__ not in HQ_OWN for arg in rule.arguments)
 
 
 def _url(app, rule, world) -> str:
@@ -88,8 +96,8 @@ def _assert_no_leak(response, world, what):
 def _fingerprint(app, world):
     """Versions of every row of B that a write could touch."""
     from app.models import (
-        Complaint, ComplaintEvent, ComplaintTask, Contact, Customer, CustomerImport, Franchisee, Purchase, Store,
-        StoreOwnership, User,
+        AuditAnswer, AuditPhoto, Complaint, ComplaintEvent, ComplaintTask, Contact, CorrectiveAction, Customer,
+        CustomerImport, Franchisee, Purchase, Store, StoreAudit, StoreOwnership, User,
     )
 
     with app.app_context(), unscoped():
@@ -101,6 +109,10 @@ def _fingerprint(app, world):
             db.session.execute(select(Complaint.__table__).where(Complaint.franchisee_id == world.b)).all(),
             db.session.execute(select(ComplaintTask.__table__).where(ComplaintTask.franchisee_id == world.b)).all(),
             db.session.execute(select(ComplaintEvent.__table__).where(ComplaintEvent.franchisee_id == world.b)).all(),
+            db.session.execute(select(StoreAudit.__table__).where(StoreAudit.franchisee_id == world.b)).all(),
+            db.session.execute(select(AuditAnswer.__table__).where(AuditAnswer.franchisee_id == world.b)).all(),
+            db.session.execute(select(CorrectiveAction.__table__).where(CorrectiveAction.franchisee_id == world.b)).all(),
+            db.session.execute(select(AuditPhoto.__table__).where(AuditPhoto.franchisee_id == world.b)).all(),
             db.session.execute(select(Franchisee.id, Franchisee.version).where(Franchisee.id == world.b)).all(),
             db.session.execute(select(Store.id, Store.version, Store.status).where(Store.id.in_(world.b_stores))).all(),
             db.session.execute(select(StoreOwnership.id, StoreOwnership.end_on).where(StoreOwnership.store_id.in_(world.b_stores))).all(),
@@ -144,8 +156,9 @@ def test_network_roles_get_every_page_without_error(app, world, login_as, role):
 
 
 # The auditor is headquarters' customer-experience department: it reads everything and writes only
-# complaint handling (joint handling of major complaints, R20/R21). An empty post still changes nothing.
-WRITES = {"auditor": ("complaints.",), "viewer": ()}
+# complaint handling (joint handling of major complaints, R20/R21) and the audits (plans, publishes,
+# verifies; issue 10). An empty post still changes nothing.
+WRITES = {"auditor": ("complaints.", "audits."), "viewer": ()}
 
 
 def test_read_only_network_roles_cannot_write(app, world, login_as):

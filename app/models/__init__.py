@@ -4,6 +4,10 @@ from app.models.complaint import (
     CalendarDay, Complaint, ComplaintAttachment, ComplaintCategory, ComplaintChannel, ComplaintEvent, ComplaintTask, DeadlineRule,
     ComplaintThreshold, EscalationLevel, ThresholdNotice,
 )
+from app.models.mystery import (
+    AuditAnswer, AuditPhoto, AuditQuarterStats, AuditScoreChange, AuditTemplate, CorrectiveAction, StoreAudit,
+    TemplateItem, TemplateSection, Touchpoint,
+)
 from app.models.notification import Delivery, Notification
 from app.models.customer import CareTask, Contact, Customer, CustomerSequence, DuplicateCandidate, NotDuplicate, Purchase
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
@@ -14,6 +18,8 @@ from app.models.system import CacheStamp, FormReceipt
 from app.models.user import User, UserSession
 
 __all__ = [
+    "AuditAnswer", "AuditPhoto", "AuditQuarterStats", "AuditScoreChange", "AuditTemplate", "CorrectiveAction",
+    "StoreAudit", "TemplateItem", "TemplateSection", "Touchpoint",
     "CalendarDay", "Complaint", "ComplaintThreshold", "ThresholdNotice", "ComplaintMonthStats", "ComplaintAttachment", "Delivery", "EscalationLevel", "Notification", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintTask", "DeadlineRule",
     "AuditEvent", "CustomerAnalysis", "LoyaltyAssessment", "CacheStamp", "FormReceipt", "CareHoliday", "CareTask", "DuplicateCandidate", "StoreMonthStats", "StoreStats", "Contact", "Customer", "CustomerImport", "CustomerRules",
     "CustomerSequence", "MembershipTier", "NotDuplicate", "Purchase", "Franchisee", "Region", "Store", "StoreOwnership", "User", "UserSession"]

@@ -36,6 +36,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "complaints.settings": frozenset({"hq_admin", "hq_auditor"}),
     # The statistics: headquarters for the network (a supervisor their region), an owner their stores.
     "complaints.statistics": HQ_READERS | {"franchise_owner", "store_manager"},
+    # Mystery-shopper audits (issue 10). The franchisee sees published audits only, a mystery
+    # shopper the audits assigned to them (both by the scope: security/tenancy.py).
+    "audits.view": HQ_READERS | FRANCHISE | {"mystery_shopper"},
+    "audits.plan": frozenset({"hq_admin", "hq_auditor", "hq_supervisor"}),
+    "audits.conduct": frozenset({"hq_admin", "hq_auditor", "hq_supervisor", "mystery_shopper"}),
+    "audits.publish": frozenset({"hq_admin", "hq_auditor"}),
+    "audits.respond": frozenset({"franchise_owner", "store_manager"}),
+    "audits.appeal": frozenset({"franchise_owner"}),
+    "audits.verify": frozenset({"hq_admin", "hq_auditor", "hq_supervisor"}),
+    "audits.decide_appeal": frozenset({"hq_admin", "hq_auditor"}),
+    # The touchpoint register and the templates: headquarters' CX department (R4, R29).
+    "audits.standards": frozenset({"hq_admin", "hq_auditor"}),
+    "audits.standards_view": HQ_READERS | {"hq_department"},
+    "audits.rankings": HQ_READERS | {"franchise_owner", "store_manager"},
+    "audits.quality": frozenset({"hq_admin", "hq_auditor"}),
     # What was e-mailed or sent to the group robots, and what failed.
     "notifications.deliveries": frozenset({"hq_admin"}),
 }

@@ -27,6 +27,14 @@ class Scope:
     department: str | None = None
     # The public complaint page: one store, and at most the one complaint a progress link names.
     complaint_id: int | None = None
+    # A mystery shopper: the audits assigned to this user (and the stores they visit) reach
+    # them as record-level grants, nothing else of any tenant (issue 10).
+    auditor_id: int | None = None
+
+    @property
+    def hides_unpublished(self) -> bool:
+        """A franchisee's own people never see an audit before headquarters publishes it."""
+        return self.level in ("franchisee", "stores")
 
     @property
     def is_public(self) -> bool:
@@ -94,6 +102,8 @@ def build_scope(user) -> Scope:
         return Scope("stores", frozenset({user.franchisee_id}), frozenset(store_ids), own_uploads_of=user.id)
     if role == "hq_department" and user.department:
         return Scope("department", frozenset(), frozenset(), department=user.department)
+    if role == "mystery_shopper":
+        return Scope("assigned", frozenset(), frozenset(), auditor_id=user.id)
     return Scope("assigned", frozenset(), frozenset())
 
 

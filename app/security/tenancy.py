@@ -18,7 +18,10 @@ from sqlalchemy import event, false, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from app.extensions import db
-from app.models import Complaint, ComplaintAttachment, ComplaintEvent, ComplaintTask, Customer, CustomerImport, Franchisee, Store
+from app.models import (
+    AuditAnswer, AuditPhoto, AuditScoreChange, Complaint, ComplaintAttachment, ComplaintEvent, ComplaintTask,
+    CorrectiveAction, Customer, CustomerImport, Franchisee, Store, StoreAudit,
+)
 from app.models.base import CurrentOwner, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
@@ -121,6 +124,40 @@ def _public_criteria(store_id: int, franchisee_id: int, complaint_id: int):
     return tuple(options)
 
 
+# The parts of an audit: each row names its audit, and is seen only with it.
+AUDIT_PARTS = (AuditAnswer, AuditPhoto, AuditScoreChange, CorrectiveAction)
+_audit = StoreAudit.__table__  # Core columns inside a criterion: not themselves subject to criteria
+
+
+def _published_criteria():
+    """A franchisee's scope: audits not yet published by headquarters, and all their parts
+    (findings, corrective actions, photos, score history), do not exist (issue 10)."""
+    published = select(_audit.c.id).where(_audit.c.published_at.is_not(None))
+    options = [with_loader_criteria(StoreAudit, lambda cls: cls.published_at.is_not(None), include_aliases=True)]
+    options += [with_loader_criteria(part, lambda cls: cls.audit_id.in_(published), include_aliases=True)
+                for part in AUDIT_PARTS]
+    return options
+
+
+@lru_cache(maxsize=256)
+def _shopper_criteria(auditor_id: int):
+    """A mystery shopper: the audits assigned to them with their parts, and the stores they
+    visit (name and address, to find them); every other tenant row is out of reach, customer
+    files included."""
+    assigned = select(_audit.c.id).where(_audit.c.auditor_id == auditor_id)
+    options = [
+        with_loader_criteria(Store, lambda cls: cls.id.in_(
+            select(_audit.c.store_id).where(_audit.c.auditor_id == auditor_id)), include_aliases=True),
+        with_loader_criteria(Franchisee, false(), include_aliases=True),
+    ]
+    grants = {StoreAudit: lambda cls: cls.auditor_id == auditor_id}
+    grants.update({part: (lambda cls: cls.audit_id.in_(assigned)) for part in AUDIT_PARTS})
+    for model in _store_owned_models():
+        criterion = grants.get(model)
+        options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
+    return tuple(options)
+
+
 @lru_cache(maxsize=512)
 def _criteria(scope, owner_hint: bool = True):
     """The loader criteria of one scope, built once (Scope is frozen, so it keys the cache).
@@ -147,6 +184,8 @@ def _criteria(scope, owner_hint: bool = True):
         uploader = scope.own_uploads_of
         options.append(with_loader_criteria(CustomerImport, lambda cls: cls.created_by_id == uploader,
                                             include_aliases=True))
+    if scope.hides_unpublished:
+        options += _published_criteria()
     if owner_hint and scope.level == "franchisee" and len(franchisee_ids) == 1:
         owner = franchisee_ids[0]
         options.append(with_loader_criteria(CurrentOwner, lambda cls: cls.franchisee_id == owner, include_aliases=True))
@@ -164,6 +203,9 @@ def _apply_scope(state) -> None:
         return
     if scope.department is not None:
         state.statement = state.statement.options(*_department_criteria(scope.department))
+        return
+    if scope.auditor_id is not None:
+        state.statement = state.statement.options(*_shopper_criteria(scope.auditor_id))
         return
     if scope.is_public:
         (store_id,), (franchisee_id,) = scope.store_ids, scope.franchisee_ids
@@ -186,6 +228,15 @@ def _allowed(obj, scope) -> bool:
             return db.session.scalar(select(ComplaintTask.id).where(
                 ComplaintTask.complaint_id == obj.complaint_id, ComplaintTask.department == scope.department).limit(1)) is not None
         return False
+    if scope.auditor_id is not None:
+        # A mystery shopper writes only the audits assigned to them and their answers and photos.
+        if isinstance(obj, StoreAudit):
+            return obj.id is not None and obj.auditor_id == scope.auditor_id
+        if isinstance(obj, (AuditAnswer, AuditPhoto, AuditScoreChange)):
+            return db.session.scalar(select(_audit.c.auditor_id).where(_audit.c.id == obj.audit_id)) == scope.auditor_id
+        return False
+    if scope.hides_unpublished and isinstance(obj, StoreAudit | CorrectiveAction | AuditPhoto) and not _published(obj):
+        return False
     if isinstance(obj, Franchisee):
         return obj.id is not None and scope.covers_franchisee(obj.id)
     if isinstance(obj, Store):
@@ -193,6 +244,11 @@ def _allowed(obj, scope) -> bool:
     if isinstance(obj, StoreOwned):
         return scope.covers_store(obj.store_id)
     return True
+
+
+def _published(obj) -> bool:
+    audit_id = obj.id if isinstance(obj, StoreAudit) else obj.audit_id
+    return db.session.scalar(select(_audit.c.published_at).where(_audit.c.id == audit_id)) is not None
 
 
 @event.listens_for(Session, "before_flush")

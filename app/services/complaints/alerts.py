@@ -197,8 +197,12 @@ def _tick(now: datetime) -> dict:
 
     erased = complaint_files.erase_closed_public(now, current_app.config["PROGRESS_LINK_DAYS"])
     db.session.commit()
+    from app.services.audits import alerts as audit_alerts
+
+    audits = audit_alerts.tick(now)
     sent = notifications.deliver_due(now)
-    return {"erased": erased, "threshold_warnings": warned, "late_ack": len(late_ack), "late": len(late), "hq_late": len(hq_late), "levels_told": told, **sent}
+    return {"erased": erased, "threshold_warnings": warned, "late_ack": len(late_ack), "late": len(late),
+            "hq_late": len(hq_late), "levels_told": told, **audits, **sent}
 
 
 # --- what the workflow tells people as it happens ---------------------------------------------

@@ -34,13 +34,21 @@ def directory() -> Path:
     return path
 
 
-def _clean_image(data: bytes) -> tuple[bytes, str, str]:
-    """The photo re-encoded without metadata, turned upright; (bytes, content type, extension)."""
+def clean_image(data: bytes, photos_only: bool = False) -> tuple[bytes, str, str]:
+    """The photo re-encoded without metadata, turned upright; (bytes, content type, extension).
+    Also used for audit evidence (services/audits), where only photos are taken."""
+    refused = (_l("Only photos (JPEG, PNG, WebP) can be added.") if photos_only else
+               _l("Only photos (JPEG, PNG, WebP) and PDF documents can be attached."))
+    unreadable = _l("This file is not a readable photo.") if photos_only else _l("This file is not a readable photo or PDF.")
+    if photos_only and len(data) > current_app.config["ATTACHMENT_MAX_MB"] * 1024 * 1024:
+        raise AttachmentError(str(_l("The file is larger than %(mb)d MB.", mb=current_app.config["ATTACHMENT_MAX_MB"])))
+    if not data:
+        raise AttachmentError(str(_l("The file is empty.")))
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format
             if kind not in IMAGE_TYPES:
-                raise AttachmentError(str(_l("Only photos (JPEG, PNG, WebP) and PDF documents can be attached.")))
+                raise AttachmentError(str(refused))
             image.load()
             upright = ImageOps.exif_transpose(image)
             if max(upright.size) > MAX_SIDE:
@@ -53,7 +61,7 @@ def _clean_image(data: bytes) -> tuple[bytes, str, str]:
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
         if isinstance(error, AttachmentError):
             raise
-        raise AttachmentError(str(_l("This file is not a readable photo or PDF."))) from None
+        raise AttachmentError(str(unreadable)) from None
     content_type, extension = IMAGE_TYPES[kind]
     return out.getvalue(), content_type, extension
 
@@ -78,9 +86,8 @@ def add(complaint: Complaint, filename: str, data: bytes, actor: User | None) ->
         _check_pdf(data)
         content, (content_type, extension) = data, PDF
     else:
-        content, content_type, extension = _clean_image(data)
-    stored_as = f"{secrets.token_hex(16)}.{extension}"
-    (directory() / stored_as).write_bytes(content)
+        content, content_type, extension = clean_image(data)
+    stored_as = store_file(content, extension)
     name = os.path.basename((filename or "").replace("\\", "/")).strip()[:100] or f"attachment.{extension}"
     if not name.lower().endswith("." + extension):
         name = f"{name.rsplit('.', 1)[0] if '.' in name else name}.{extension}"[:120]
@@ -93,7 +100,14 @@ def add(complaint: Complaint, filename: str, data: bytes, actor: User | None) ->
     return attachment
 
 
-def path_of(attachment: ComplaintAttachment) -> Path:
+def store_file(content: bytes, extension: str) -> str:
+    """Write ``content`` under a new random name in ATTACHMENT_DIR; the name."""
+    stored_as = f"{secrets.token_hex(16)}.{extension}"
+    (directory() / stored_as).write_bytes(content)
+    return stored_as
+
+
+def path_of(attachment) -> Path:
     return directory() / attachment.stored_as
 
 

@@ -39,4 +39,104 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  document.querySelectorAll("button[data-confirm]").forEach((button) => {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  });
+  document.querySelectorAll("form[data-autosave]").forEach(autosave);
 });
+
+// An audit conducted on a phone (templates/audits/conduct.html): every change is kept on the
+// phone at once (localStorage) and posted every few seconds; what the server has is cleared
+// from the phone. A lost connection or an expired sign-in loses nothing: the answers stay on
+// the phone and are put back when the page is opened again.
+function autosave(form) {
+  const key = form.dataset.autosaveKey;
+  const status = document.querySelector("[data-autosave-status]");
+  const offline = document.querySelector("[data-autosave-offline]");
+  let dirty = false;
+  let saving = false;
+  const fields = () => Array.from(form.elements).filter((el) => el.name && !el.name.startsWith("was-")
+    && el.name !== "csrf_token" && el.name !== "version" && el.type !== "submit" && el.type !== "file");
+  const snapshot = () => {
+    const values = {};
+    fields().forEach((el) => {
+      if (el.type === "radio") { if (el.checked) values[el.name] = el.value; }
+      else values[el.name] = el.value;
+    });
+    return values;
+  };
+  const keep = () => {
+    try { localStorage.setItem(key, JSON.stringify({ at: Date.now(), values: snapshot() })); } catch (e) { /* full */ }
+  };
+  const say = (text, warn) => {
+    if (warn) { offline.textContent = text; offline.classList.remove("d-none"); }
+    else { offline.classList.add("d-none"); if (status) status.textContent = text; }
+  };
+  // Put back what this phone had not saved yet.
+  let kept = null;
+  try { kept = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { kept = null; }
+  if (kept && kept.values) {
+    Object.entries(kept.values).forEach(([name, value]) => {
+      const matches = form.querySelectorAll(`[name="${CSS.escape(name)}"]`);
+      matches.forEach((el) => {
+        if (el.type === "radio") el.checked = el.value === value;
+        else if (el.type !== "file") el.value = value;
+      });
+    });
+    document.querySelector("[data-autosave-restored]")?.classList.remove("d-none");
+    dirty = true;
+  }
+  form.addEventListener("input", () => { dirty = true; keep(); });
+  form.addEventListener("change", () => { dirty = true; keep(); });
+  const save = async () => {
+    if (!dirty || saving) return true;
+    saving = true;
+    if (status) status.textContent = form.dataset.savingText;
+    const sent = snapshot();
+    try {
+      const response = await fetch(form.dataset.autosave, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { "X-Autosave": "1", "Accept": "application/json" },
+      });
+      const type = response.headers.get("Content-Type") || "";
+      if (!type.includes("application/json")) { say(form.dataset.signedOutText, true); return false; }
+      const reply = await response.json();
+      if (!reply.ok) { say(reply.message, true); return false; }
+      // What this page now knows the server has: the next save compares against it.
+      Object.entries(reply.fingerprints || {}).forEach(([id, print]) => {
+        const was = form.querySelector(`[name="was-${id}"]`);
+        if (was) was.value = print;
+      });
+      const version = form.querySelector('[name="version"]');
+      if (version && reply.version) version.value = reply.version;
+      const score = document.querySelector("[data-autosave-score]");
+      if (score && reply.score) score.textContent = reply.score;
+      if (JSON.stringify(sent) === JSON.stringify(snapshot())) {
+        dirty = false;
+        try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
+      }
+      say(form.dataset.savedText.replace("%(time)s", reply.saved_at), false);
+      return true;
+    } catch (e) {
+      say(form.dataset.offlineText, true);
+      return false;
+    } finally {
+      saving = false;
+    }
+  };
+  window.setInterval(save, 10000);
+  window.addEventListener("online", save);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") save(); });
+  // A full post (Save draft, Submit) sends everything: what the phone kept is then on the server.
+  form.addEventListener("submit", () => { try { localStorage.removeItem(key); } catch (e) { /* ignore */ } });
+  // A photo is sent by its own form: save the answers first, then send it.
+  document.querySelectorAll("input[data-photo-input]").forEach((input) => {
+    input.addEventListener("change", async () => {
+      if (!input.files.length) return;
+      await save();
+      document.getElementById(input.getAttribute("form")).submit();
+    });
+  });
+}
