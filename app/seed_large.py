@@ -1048,8 +1048,12 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
         complaint_count = seed_large_complaints.load(options.seed, totals[0], progress, end_transaction,
                                                      total=options.complaints)
         seed_large_complaints.finish(progress)
+        from app import seed_large_audits
+
+        audit_count = seed_large_audits.load(options.seed, progress, end_transaction)
+        done(f"audits: {audit_count:,}")
         if dialect == "postgresql":
-            for table in ("complaint", "complaint_event"):
+            for table in ("complaint", "complaint_event", "store_audit", "audit_answer", "corrective_action"):
                 db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                         f"(SELECT coalesce(max(id), 1) FROM {table}))"))
         end_transaction()

@@ -254,6 +254,19 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("complaint statistics by store", "/complaints/statistics?group=store"),
         Page("complaint statistics by month", "/complaints/statistics?group=month"),
     ]
+    # Audits (issue 10): the plan's tabs, the calendar, one published audit, corrective actions, rankings.
+    audit_where = "1=1" if stores is None else f"a.store_id IN ({', '.join(str(s) for s in stores) or '-1'})"
+    audit = conn.execute(text(
+        f"SELECT a.id FROM store_audit a WHERE {audit_where} AND a.published_at IS NOT NULL "
+        "ORDER BY a.published_at DESC, a.id DESC LIMIT 1")).first()
+    pages += [
+        Page("audit plan, all", "/audits/?tab=all"),
+        Page("audit plan, overdue", "/audits/?tab=overdue"),
+        Page("audit calendar", "/audits/calendar"),
+        Page("audit detail (published)", f"/audits/{audit.id}" if audit else None),
+        Page("corrective actions, open", "/audits/actions"),
+        Page("audit rankings", "/audits/rankings"),
+    ]
     scope = "all stores" if stores is None else f"{len(stores)} store{'s' * (len(stores) != 1)}"
     return pages, f"{username}: {scope}, {active:,} active customers"
 
@@ -273,7 +286,7 @@ def dataset_sizes(conn) -> dict:
     from sqlalchemy import text
 
     return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-            for t in ("store", "customer", "purchase", "complaint")}
+            for t in ("store", "customer", "purchase", "complaint", "store_audit", "audit_answer")}
 
 
 # --- 2. gunicorn --------------------------------------------------------------------------
