@@ -339,3 +339,112 @@ def test_every_complaint_page_fits_a_phone(live_server, browser, username, langu
     _shot(page, f"{username}-complaints-phone-{language}.png")
     assert wide == {}
     context.close()
+
+
+def _png_file(tmp_path) -> Path:
+    from PIL import Image
+
+    path = tmp_path / "evidence.png"
+    Image.new("RGB", (64, 48), (180, 40, 40)).save(path)
+    return path
+
+
+def test_an_audit_planned_conducted_on_a_phone_published_answered_and_verified(live_server, browser, tmp_path):
+    """Issue 10, done when: the auditor plans, conducts on a 390-px window with a photo (answers
+    kept on the phone through a reload before the page saved them), submits and publishes; the
+    store manager answers the findings and the owner appeals one; the auditor verifies."""
+    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desk.new_page()
+    _sign_in(page, live_server, "hq-auditor")
+    page.goto(live_server + "/audits/new")
+    page.select_option("#store_id", label="SU001 苏州园区店")
+    page.select_option("#auditor_id", label="张蕾")  # the demo's HQ auditor, signed in here
+    page.click("[data-testid=new-audit-form] button[type=submit]")
+    audit_url = page.url
+    assert re.search(r"/audits/\d+$", audit_url)
+    desk.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    _sign_in(page, live_server, "hq-auditor")
+    page.goto(audit_url)
+    page.click("[data-testid=start]")
+    page.wait_for_url(re.compile(r"/conduct$"))
+    page.fill("#scenario", "购买书柜，询问送货时间")
+    ids = [el.get_attribute("id").removeprefix("item-") for el in page.locator("li[id^=item-]").all()]
+    for item_id in ids:  # full marks everywhere: "yes" (1) or 5
+        top = "5" if page.locator(f"#v{item_id}-5").count() else "1"
+        page.click(f"label[for='v{item_id}-{top}']")
+    # The first item: "no", with a note - typed, then the page reloaded before the autosave ran.
+    page.click(f"label[for='v{ids[0]}-0']")
+    page.fill(f"textarea[name='note-{ids[0]}']", "门口堆放纸箱")
+    page.reload()
+    assert page.locator("[data-autosave-restored]").is_visible()
+    assert page.locator(f"textarea[name='note-{ids[0]}']").input_value() == "门口堆放纸箱"
+    assert page.locator(f"#v{ids[0]}-0").is_checked()
+    for _ in range(50):  # the page saves by itself within 10 s, then forgets what it kept
+        if page.evaluate("() => !Object.keys(localStorage).some((k) => k.startsWith('audit-draft-'))"):
+            break
+        page.wait_for_timeout(500)
+    else:
+        pytest.fail("the page did not save the draft by itself")
+    # The photo the failed item asks for, from the "camera".
+    with page.expect_navigation():
+        page.locator(f"#item-{ids[0]} input[type=file]").set_input_files(str(_png_file(tmp_path)))
+    assert page.locator(f"#item-{ids[0]} img.evidence-thumb").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.click("[data-testid=submit-audit]")
+    assert re.search(r"/audits/\d+(#.*)?$", page.url)  # submitted: back on the audit
+    assert page.locator("[data-testid=unpublished]").is_visible()
+    _shot(page, "audit-submitted-phone.png")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-testid=publish]")
+    page.wait_for_load_state()
+    action = page.locator("[data-testid=audit-actions] a").first.get_attribute("href")
+    phone.close()
+
+    store = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = store.new_page()
+    _sign_in(page, live_server, "owner-a")
+    page.goto(live_server + action)
+    page.fill("#response", "已清理门口并安排专人每日检查")
+    page.fill("#root_cause", "到货后未及时入库")
+    page.fill("#preventive_action", "到货两小时内入库")
+    page.click("[data-testid=respond-form] button[type=submit]")
+    assert page.locator("[data-testid=response]").is_visible()
+    store.close()
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    _sign_in(page, live_server, "hq-auditor")
+    page.goto(live_server + action)
+    page.select_option("#decision", "accept")
+    page.fill("[data-testid=verify-form] textarea", "现场照片已核实")
+    page.click("[data-testid=verify-form] button[type=submit]")
+    assert page.locator("[data-testid=action-status]").get_attribute("data-status") == "accepted"
+    page.context.close()
+
+
+@pytest.mark.parametrize("username, language", [("shopper-1", "zh"), ("owner-a", "en"), ("hq-auditor", "en")])
+def test_every_audit_page_fits_a_phone(live_server, browser, username, language):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    if language == "en":
+        page.goto(live_server + "/login")
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
+    _sign_in(page, live_server, username)
+    page.goto(live_server + "/audits/?tab=all")
+    audit = page.locator("[data-testid=audit-table] tbody tr a").first.get_attribute("href")
+    pages = ["/audits/", "/audits/?tab=all", "/audits/calendar", "/audits/actions?tab=all", audit]
+    if username != "shopper-1":
+        pages += ["/audits/rankings"]
+    if username == "hq-auditor":
+        pages += ["/audits/touchpoints", "/audits/templates", "/audits/quality", "/audits/plan", "/audits/new"]
+    wide = _wider_than_screen(page, live_server, pages)
+    if language == "en":
+        assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
+    _shot(page, f"{username}-audits-phone-{language}.png")
+    assert wide == {}
+    context.close()
