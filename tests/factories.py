@@ -184,6 +184,8 @@ def _world_audits(world: World) -> None:
     world.audits["a_unpublished"] = make_audit(world.a_stores[1], u["shopper"], u["auditor"],
                                                finding="甲方未发布的稽核发现", publish=False)
     world.audits["b"] = make_audit(world.b_stores[0], u["auditor"], u["auditor"], finding="乙方秘密稽核发现")
+    world.audits["b_unpublished"] = make_audit(world.b_stores[1], u["auditor"], u["auditor"],
+                                               finding="乙方秘密稽核发现：未发布", publish=False)
     b = world.audits["b"]
     db.session.add(AuditPhoto(audit_id=b.id, item_id=b.actions[0].item_id, store_id=b.store_id,
                               franchisee_id=b.franchisee_id, stored_as="b-secret-photo-missing.jpg",
