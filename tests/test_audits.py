@@ -419,3 +419,15 @@ def test_rankings_read_the_stored_figures_and_a_franchisee_sees_its_own_stores(a
     with count_queries() as counted:
         client.get(f"/audits/rankings?period={year}-{quarter}")
     assert len(counted) <= 12, counted
+
+
+def test_an_auditor_who_scores_far_from_the_network_stands_out(app, world, login_as):
+    with app.app_context(), unscoped():
+        db.session.get(StoreAudit, world.audits["a_unpublished"]).score = Decimal("40.00")  # the shopper's only audit
+        db.session.commit()
+    page = login_as("auditor").get("/audits/quality").text
+    rows = page.split('data-testid="auditor-table"')[1].split("</table>")[0].split("<tr")
+    shopper_row = next(r for r in rows if "t-shopper" in r)
+    auditor_row = next(r for r in rows if "t-auditor" in r)
+    assert 'data-testid="outlier"' in shopper_row and 'data-testid="outlier"' not in auditor_row
+    assert login_as("owner_a").get("/audits/quality").status_code == 403

@@ -25,6 +25,7 @@ from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404, unscoped
 from app.services import RuleError
+from app.services.audits import stats as audit_stats
 from app.services.audits import templates, workflow
 
 TABS = {
@@ -245,6 +246,7 @@ def _render_show(audit, status=200, **forms_given):
         step=step, reassign=reassign, photos_by_item=_photos_by_item(audit),
         missing=workflow.missing_to_submit(audit) if audit.status == "in_progress" else [],
         is_conductor=audit.auditor_id == current_user.id, today=local_today(),
+        quarters=audit_stats.store_quarters(audit.store_id),
     ), status
 
 

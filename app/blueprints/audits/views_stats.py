@@ -4,7 +4,7 @@ Everything reads the stored figures (``AuditQuarterStats``, ``StoreAudit.score``
 from decimal import Decimal
 
 from flask import render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
 from app.blueprints.audits import bp
 from app.blueprints.customers.views_customers import franchisee_choices
@@ -20,6 +20,9 @@ from app.services.audits import stats, workflow
 
 # An auditor whose average is further than this from the network's stands out.
 SPREAD = Decimal(10)
+# Score bands of each auditor's distribution: under 60, 60-75, 75-90, 90 and above.
+BANDS = ((0, 60), (60, 75), (75, 90), (90, 101))
+BAND_LABELS = ("<60", "60–75", "75–90", "≥90")
 
 
 def _period():
@@ -73,7 +76,9 @@ def quality():
         rows = db.session.execute(
             select(User.id, User.display_name, User.role, func.count(StoreAudit.id), func.avg(StoreAudit.score),
                    func.min(StoreAudit.score), func.max(StoreAudit.score),
-                   func.sum(func.cast(StoreAudit.short_visit, db.Integer)))
+                   func.sum(func.cast(StoreAudit.short_visit, db.Integer)),
+                   *(func.sum(case((and_(StoreAudit.score >= low, StoreAudit.score < high), 1), else_=0))
+                     for low, high in BANDS))
             .join(StoreAudit, StoreAudit.auditor_id == User.id)
             .where(StoreAudit.status.in_(PUBLISHED_STATUSES + ("submitted",)), since)
             .group_by(User.id, User.display_name, User.role).order_by(func.avg(StoreAudit.score).desc())).all()
@@ -84,10 +89,12 @@ def quality():
     cent = Decimal("0.01")
     average = Decimal(network[0]).quantize(cent) if network[0] is not None else None
     auditors = []
-    for uid, name, role, count, mean, low, high, short_count in rows:
+    for uid, name, role, count, mean, low, high, short_count, *bands in rows:
         mean = Decimal(mean).quantize(cent) if mean is not None else None
         auditors.append({"name": name, "count": count, "average": mean, "low": low, "high": high,
                          "short": short_count or 0,
+                         "bands": [(label, n or 0, round(100 * (n or 0) / count) if count else 0)
+                                   for label, n in zip(BAND_LABELS, bands)],
                          "stands_out": average is not None and mean is not None and abs(mean - average) > SPREAD})
     return render_template("audits/quality.html", auditors=auditors, average=average, audits=network[1], short=short,
-                           spread=SPREAD)
+                           spread=SPREAD, bands=BANDS)
