@@ -423,7 +423,7 @@ def test_rankings_read_the_stored_figures_and_a_franchisee_sees_its_own_stores(a
 
 def test_an_auditor_who_scores_far_from_the_network_stands_out(app, world, login_as):
     with app.app_context(), unscoped():
-        db.session.get(StoreAudit, world.audits["a_unpublished"]).score = Decimal("40.00")  # the shopper's only audit
+        db.session.get(StoreAudit, world.audits["a_unpublished"]).score = Decimal("70.00")  # the shopper's only audit
         db.session.commit()
     page = login_as("auditor").get("/audits/quality").text
     rows = page.split('data-testid="auditor-table"')[1].split("</table>")[0].split("<tr")
