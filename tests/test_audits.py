@@ -431,3 +431,21 @@ def test_an_auditor_who_scores_far_from_the_network_stands_out(app, world, login
     auditor_row = next(r for r in rows if "t-auditor" in r)
     assert 'data-testid="outlier"' in shopper_row and 'data-testid="outlier"' not in auditor_row
     assert login_as("owner_a").get("/audits/quality").status_code == 403
+
+
+def test_an_audit_page_costs_the_same_few_statements_however_many_findings(app, world, login_as, count_queries):
+    """No statement per item, answer, action, photo or history line (the scale issue's rule)."""
+    owner = login_as("owner_a")
+    audit_id = world.audits["a"]
+    owner.get(f"/audits/{audit_id}")
+    with count_queries() as few:
+        assert owner.get(f"/audits/{audit_id}").status_code == 200
+    with app.app_context(), unscoped():
+        audit = db.session.get(StoreAudit, audit_id)
+        for item in audit.template.items[:6]:  # six more findings, each with an action and a photo
+            db.session.add(CorrectiveAction(audit_id=audit.id, item_id=item.id, store_id=audit.store_id,
+                                            franchisee_id=audit.franchisee_id, finding="又一项", due_on=local_today()))
+        db.session.commit()
+    with count_queries() as more:
+        assert owner.get(f"/audits/{audit_id}").status_code == 200
+    assert len(more) == len(few) and len(few) <= 16, "\n".join(q.split("\nWHERE")[0][-160:] for q in few)

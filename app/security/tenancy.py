@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from flask import abort
-from sqlalchemy import event, false, select
+from sqlalchemy import event, exists, false, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from app.extensions import db
@@ -132,10 +132,12 @@ _audit = StoreAudit.__table__  # Core columns inside a criterion: not themselves
 def _published_criteria():
     """A franchisee's scope: audits not yet published by headquarters, and all their parts
     (findings, corrective actions, photos, score history), do not exist (issue 10)."""
-    published = select(_audit.c.id).where(_audit.c.published_at.is_not(None))
+    # A correlated EXISTS on the audit's primary key: one index probe per row. (IN over the list
+    # of all published audits built that list, 20,000 ids, for every statement: 40 ms a page.)
     options = [with_loader_criteria(StoreAudit, lambda cls: cls.published_at.is_not(None), include_aliases=True)]
-    options += [with_loader_criteria(part, lambda cls: cls.audit_id.in_(published), include_aliases=True)
-                for part in AUDIT_PARTS]
+    options += [with_loader_criteria(part, lambda cls: exists().where(
+        _audit.c.id == cls.audit_id, _audit.c.published_at.is_not(None)), include_aliases=True)
+        for part in AUDIT_PARTS]
     return options
 
 

@@ -17,7 +17,7 @@ from app.blueprints.common import capped_count, create_once, keyset_of
 from app.blueprints.customers.views_customers import franchisee_choices, store_choices
 from app.extensions import db
 from app.i18n import current_locale
-from app.models import AuditTemplate, CorrectiveAction, Region, Store, StoreAudit, TemplateSection, User
+from app.models import AuditScoreChange, AuditTemplate, CorrectiveAction, Region, Store, StoreAudit, TemplateSection, User
 from app.models.base import local_today
 from app.models.mystery import ACTION_STATUSES, APPEAL_STATUSES, AUDIT_STATUSES
 from app.pagination import Ordering
@@ -219,7 +219,9 @@ def new():
 
 def load_audit(audit_id: int) -> StoreAudit:
     return get_scoped_or_404(StoreAudit, audit_id, joinedload(StoreAudit.store), joinedload(StoreAudit.template),
-                             selectinload(StoreAudit.answers), selectinload(StoreAudit.photos))
+                             joinedload(StoreAudit.auditor), selectinload(StoreAudit.answers),
+                             selectinload(StoreAudit.photos),
+                             selectinload(StoreAudit.score_changes).joinedload(AuditScoreChange.by))
 
 
 @bp.route("/<int:store_audit_id>")
@@ -234,7 +236,8 @@ def show(store_audit_id: int):
 def _render_show(audit, status=200, **forms_given):
     locale = current_locale()
     template = db.session.scalar(select(AuditTemplate).where(AuditTemplate.id == audit.template_id).options(
-        selectinload(AuditTemplate.sections).selectinload(TemplateSection.items)))
+        selectinload(AuditTemplate.sections).selectinload(TemplateSection.items),
+        selectinload(AuditTemplate.sections).joinedload(TemplateSection.touchpoint)))
     actions = db.session.scalars(select(CorrectiveAction).where(CorrectiveAction.audit_id == audit.id)
                                  .order_by(CorrectiveAction.id)).all()
     step = forms.StepForm(formdata=None, version=audit.version)
