@@ -71,6 +71,15 @@ class VersionedForm(FlaskForm):
         super().__init__(*args, obj=obj, **kwargs)
         self._obj = obj  # the record being edited: Unique lets it keep its own values
 
+    @property
+    def form_attributes(self):
+        """For the <form> tag of an edit form: ``autocomplete="off"``, so that Back shows the
+        record as it is now. Chromium otherwise restores the drop-downs and tick boxes of the
+        page left, over the current values the server sent, and Save then undid a colleague's
+        change that had just been merged (issue 9, trial 6). A create form keeps the browser's
+        restoring: its one-time token depends on it (SubmissionInput)."""
+        return Markup(' autocomplete="off"') if self._obj is not None else ""
+
     def is_submitted(self) -> bool:
         # A copy built from the record shows the record, whatever this request posted.
         return False if self._copy else super().is_submitted()
@@ -134,6 +143,25 @@ def _fingerprint(field) -> str:
 def safe_text(max_length: int):
     """Length check whose message names the limit, in the user's language."""
     return Length(max=max_length, message=_l("At most %(max)d characters.", max=max_length))
+
+
+class EmailAddress:
+    """An e-mail address a mail server delivers to: the customer files' check (ASCII before the
+    "@", no SMTPUTF8), where WTForms' Email() let "😀@example.com" through (issue 9, trial 6).
+    The normalised address replaces what was typed."""
+
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form, field):
+        from app.services.customer_fields import FieldError, normalise_email
+
+        if not field.data:
+            return
+        try:
+            field.data = normalise_email(field.data)
+        except FieldError:
+            raise ValidationError(self.message or _l("Enter a valid e-mail address.")) from None
 
 
 class Unique:

@@ -163,3 +163,25 @@ def test_corrections_typed_while_a_colleague_resolved_the_complaint_stay_on_the_
         db.session.commit()
     kept = staff.post_form(url, mine | {"description": "店员补充的详细经过"})
     assert kept.status_code == 409 and "店员补充的详细经过" in kept.text and "期间该投诉已被解决或关闭" in kept.text
+
+
+def test_edit_forms_show_the_record_after_back_and_create_forms_keep_their_token(app, world, login_as):
+    """Trial 6: after Back, Chromium put back the drop-downs and tick boxes of the page left over
+    the current values, and Save undid a colleague's merged change. Edit forms ask the browser
+    not to restore; create forms must not (their one-time token relies on it)."""
+    admin = login_as("admin")
+    edit = admin.get(f"/stores/{world.a_stores[0]}/edit").text
+    assert re.search(r'<form method="post"[^>]*autocomplete="off"', edit)
+    new = admin.get("/stores/new").text
+    assert not re.search(r'<form method="post"[^>]*autocomplete="off"', new) and "data-submission" in new
+
+
+def test_a_users_e_mail_must_be_deliverable(app, world, login_as):
+    admin = login_as("admin")
+    url = f"/admin/users/{world.users['staff_a']}/edit"
+    form = form_on(admin.get(url).text)
+    refused = admin.post_form(url, form | {"email": "😀@example.com"})
+    assert refused.status_code == 200 and "请输入有效的邮箱地址" in refused.text
+    assert admin.post_form(url, form | {"email": "Staff.A@Example.CN"}).status_code == 302
+    with app.app_context(), unscoped():
+        assert db.session.get(User, world.users["staff_a"]).email == "staff.a@example.cn"

@@ -70,7 +70,17 @@ def _shown(field) -> str:
         return _("Yes") if data else _("No")
     if data in (None, ""):
         return "—"
-    return data.isoformat(timespec="minutes") if hasattr(data, "hour") else str(data)
+    from datetime import date, datetime, time
+
+    from app.templating import date_text
+
+    if isinstance(data, datetime):
+        return datetime_text(data, "short")
+    if isinstance(data, date):
+        return date_text(data)
+    if isinstance(data, time):
+        return data.strftime("%H:%M")
+    return str(data)
 
 
 def _as_posted(field) -> list[str]:

@@ -3,10 +3,10 @@ from datetime import date, time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Optional, Regexp, ValidationError
 
 from app.extensions import db
-from app.forms import Chosen, MultiCheckboxField, OnceForm, Unique, VersionedForm, choices, safe_text
+from app.forms import EmailAddress, Chosen, MultiCheckboxField, OnceForm, Unique, VersionedForm, choices, safe_text
 from app.models import Franchisee, Region, Store
 from app.models.org import FRANCHISEE_STATUSES
 from flask_wtf import FlaskForm
@@ -33,7 +33,7 @@ class FranchiseeForm(VersionedForm):
     contract_end = DateField(_l("Contract end"), validators=[DataRequired(message=_l("Enter a valid date."))])
     owner_name = StringField(_l("Owner contact"), validators=[DataRequired(), safe_text(60)])
     owner_phone = StringField(_l("Owner phone"), validators=[DataRequired(), PHONE])
-    owner_email = EmailField(_l("Owner e-mail"), validators=[Optional(), Email(message=_l("Enter a valid e-mail address.")), safe_text(254)])
+    owner_email = EmailField(_l("Owner e-mail"), validators=[Optional(), EmailAddress(), safe_text(254)])
     status = SelectField(_l("Status"), choices=choices(FRANCHISEE_STATUSES.items()))
 
     def validate_contract_end(self, field):

@@ -2,11 +2,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Email, Optional, Regexp
+from wtforms.validators import DataRequired, Optional, Regexp
 
 from app.blueprints.auth.forms import NewPasswordMixin
 from app.extensions import db
-from app.forms import OnceForm, Unique, VersionedForm, choices, safe_text
+from app.forms import EmailAddress, OnceForm, Unique, VersionedForm, choices, safe_text
 from app.models import Franchisee, Region, Store, User
 from app.models.user import DEPARTMENTS, FRANCHISE_ROLES, ROLES, STORE_ROLES
 
@@ -27,7 +27,7 @@ class UserForm(VersionedForm):
         _l("E-mail"),
         validators=[
             Optional(),
-            Email(message=_l("Enter a valid e-mail address.")),
+            EmailAddress(),
             safe_text(254),
             Unique(_user_by(User.email), _l("Another user has this e-mail address.")),
         ],

@@ -5,9 +5,24 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("input[data-submission]").forEach((input) => {
     if (!input.value) input.value = input.dataset.submission;
   });
-  // Language selector: switch as soon as a language is picked.
+  // Language selector: switch as soon as a language is picked - after asking, when the page
+  // holds typed input that is not saved (a form changed here, or one sent back with problems or
+  // a clash): the switch reloads the page from the server (issue 9, trial 6).
+  let typed = false;
+  document.querySelectorAll("form[method=post]:not(.js-autosubmit)").forEach((form) => {
+    form.addEventListener("input", () => { typed = true; });
+    form.addEventListener("submit", () => { typed = false; });
+  });
   document.querySelectorAll("form.js-autosubmit select").forEach((select) => {
-    select.addEventListener("change", () => select.form.submit());
+    const initial = select.value;
+    select.addEventListener("change", () => {
+      const unsaved = typed || document.querySelector(".is-invalid, .invalid-feedback.d-block");
+      if (unsaved && select.form.dataset.unsavedText && !window.confirm(select.form.dataset.unsavedText)) {
+        select.value = initial;
+        return;
+      }
+      select.form.submit();
+    });
   });
   // A text area's length against its limit ("1,234 of 2,000 characters"), as the user types.
   const grouped = new Intl.NumberFormat();
