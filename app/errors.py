@@ -22,18 +22,38 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, message=None):
+def render_error(code: int, message=None, back: str | None = None):
     # An error before or outside the request's scope (a failing hook, a locked
     # database) must still render: the page itself reads nothing tenant-owned.
     if SCOPE_KEY not in db.session.info:
         activate(NOTHING)
     title, default = MESSAGES[code]
-    return render_template("errors/error.html", code=code, title=title, message=message or default), code
+    return render_template("errors/error.html", code=code, title=title, message=message or default, back=back), code
+
+
+def _page_before() -> str | None:
+    """The portal page the request came from (to go back to it), if it was one of ours."""
+    from urllib.parse import urlsplit
+
+    from flask import request
+
+    referrer = request.referrer or ""
+    parts = urlsplit(referrer)
+    return referrer if referrer and parts.netloc == request.host else None
 
 
 def register(app) -> None:
-    for code in (400, 403, 404, 405, 413, 429):
+    for code in (400, 403, 404, 405, 429):
         app.register_error_handler(code, lambda e, code=code: render_error(code))
+
+    @app.errorhandler(413)
+    def too_large(e):
+        # The photo or file was too big for the request at all (a phone's full-size picture):
+        # say the limit and go back to the form, not to the dashboard (issue 10, trial 7).
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return render_error(413, _l("The upload is larger than %(mb)d MB, the most the portal accepts. Go back and "
+                                    "choose a smaller file: a phone photo is usually 2 to 5 MB.", mb=limit),
+                            back=_page_before())
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):

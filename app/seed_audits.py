@@ -42,6 +42,8 @@ def seed_audits(stores: list[Store], now: datetime | None = None) -> int:
     now = (now or utcnow()).replace(microsecond=0)
     template = templates.install_defaults()
     hq = db.session.scalar(select(User).where(User.role == "hq_auditor").order_by(User.id))
+    # Appeals are decided by someone other than the auditor who made the finding.
+    admin = db.session.scalar(select(User).where(User.role == "hq_admin").order_by(User.id)) or hq
     shopper = db.session.scalar(select(User).where(User.role == "mystery_shopper").order_by(User.id))
     if hq is None:
         return 0
@@ -67,9 +69,11 @@ def seed_audits(stores: list[Store], now: datetime | None = None) -> int:
             if recheck is not None and back > 1:  # earlier quarters' re-checks were done, and went better
                 _conduct(recheck, template, recheck.auditor or hq, visit + timedelta(days=25), min(quality + 0.15, 0.97), rng)
                 workflow.publish(recheck, hq, now=visit + timedelta(days=27))
-                _answer_actions(recheck, managers, owner, hq, visit + timedelta(days=25), rng, last=False, appeal=False)
+                _answer_actions(recheck, managers, owner, hq, visit + timedelta(days=25), rng, last=False, appeal=False,
+                                judge=admin)
                 created += 1
-            _answer_actions(audit, managers, owner, hq, visit, rng, last=back == 1, appeal=position % 3 == back % 3)
+            _answer_actions(audit, managers, owner, hq, visit, rng, last=back == 1, appeal=position % 3 == back % 3,
+                            judge=admin)
         # This quarter: the state depends on the store, so every state is in the demo.
         state = position % 4
         if state == 0:
@@ -122,7 +126,7 @@ def _conduct(audit, template, auditor, visit, quality, rng) -> StoreAudit:
     return audit
 
 
-def _answer_actions(audit, managers, owner, hq, visit, rng, last: bool, appeal: bool) -> None:
+def _answer_actions(audit, managers, owner, hq, visit, rng, last: bool, appeal: bool, judge) -> None:
     """Earlier quarters' actions answered and accepted; the last quarter's partly open (some
     overdue), one sent back, and an appeal."""
     actions = db.session.scalars(select(CorrectiveAction).where(CorrectiveAction.audit_id == audit.id)
@@ -134,7 +138,7 @@ def _answer_actions(audit, managers, owner, hq, visit, rng, last: bool, appeal: 
         if appeal and n == 0 and owner is not None:
             workflow.appeal(action, owner, "到访当天为促销日，客流远超平日，店员已尽力接待", now=visit + timedelta(days=4))
             if not last:
-                workflow.decide_appeal(action, hq, True, "核对当日客流记录后认可申诉，按 4 分计", new_value=None
+                workflow.decide_appeal(action, judge if judge.id != audit.auditor_id else hq, True, "核对当日客流记录后认可申诉，按 4 分计", new_value=None
                                        if action.item.scoring == "yes_no" else 4, now=visit + timedelta(days=6))
             continue
         if last and n % 3 == 2:

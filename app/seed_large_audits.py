@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select
 

@@ -28,11 +28,11 @@ PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"
                    # The public complaint pages (no sign-in): an unknown store key and progress link.
                    "public_key": "no-such-store-key", "token": "no-such-progress-token"}
 # Rows of headquarters' own that every reader of their pages may see (not B's).
-HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem"}
+HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
-                "Touchpoint", "AuditTemplate", "TemplateItem",
+                "Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 

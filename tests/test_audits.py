@@ -235,7 +235,7 @@ def test_an_appeal_re_scores_and_both_scores_stay_in_the_history(app, world, log
     before = _audit(app, audit_id).score
     with app.app_context(), unscoped():
         action_id = db.session.scalar(select(CorrectiveAction.id).where(CorrectiveAction.audit_id == audit_id))
-    owner, manager, auditor = login_as("owner_a"), login_as("manager_a"), login_as("auditor")
+    owner, manager, auditor, admin = login_as("owner_a"), login_as("manager_a"), login_as("auditor"), login_as("admin")
     assert manager.post_form(f"/audits/actions/{action_id}/appeal", {
         "version": _action(app, action_id).version, "reason": "店员当时正在接待其他顾客"}).status_code == 403
     assert owner.post_form(f"/audits/actions/{action_id}/appeal", {
@@ -244,7 +244,10 @@ def test_an_appeal_re_scores_and_both_scores_stay_in_the_history(app, world, log
     again = owner.post_form(f"/audits/actions/{action_id}/appeal", {
         "version": _action(app, action_id).version, "reason": "再次申诉"})
     assert again.status_code == 422  # one appeal per finding
-    decided = auditor.post_form(f"/audits/actions/{action_id}/decide", {
+    own = auditor.post_form(f"/audits/actions/{action_id}/decide", {
+        "version": _action(app, action_id).version, "decision": "grant", "new_value": "4", "note": "我自己改判"})
+    assert own.status_code == 422  # the auditor who made the finding does not judge its appeal
+    decided = admin.post_form(f"/audits/actions/{action_id}/decide", {
         "version": _action(app, action_id).version, "decision": "grant", "new_value": "4",
         "note": "录像显示店员已示意"})
     assert decided.status_code == 302
@@ -281,7 +284,7 @@ def _in_progress(app, world):
         return audit.id
 
 
-@pytest.mark.parametrize("value", ["7", "-1", "1" * 25, "abc", "=1+1", "na"])
+@pytest.mark.parametrize("value", ["7", "-1", "1" * 25, "abc", "=1+1", "na", "²", "１"])
 def test_a_score_outside_the_scale_is_refused_with_a_message_and_nothing_typed_is_lost(app, world, login_as, value):
     audit_id = _in_progress(app, world)
     auditor = login_as("auditor")
@@ -336,6 +339,7 @@ def test_two_devices_on_one_draft_keep_each_others_answers(app, world, login_as)
                                                                         f"value-{first[0]}": "0"},
                              headers={"X-Autosave": "1"}).json
     assert reply["ok"] and reply["conflicts"] == [first[0]]
+    assert reply["on_file"] == {str(first[0]): {"value": "1", "note": ""}}  # the laptop shows the phone's answer
     with app.app_context(), unscoped():
         saved = {a.item_id: a.value for a in db.session.scalars(select(AuditAnswer).where(AuditAnswer.audit_id == audit_id))}
     assert saved == {first[0]: 1, second[0]: 1}  # the phone's answer stands; the laptop's other answer is kept
@@ -449,3 +453,51 @@ def test_an_audit_page_costs_the_same_few_statements_however_many_findings(app, 
     with count_queries() as more:
         assert owner.get(f"/audits/{audit_id}").status_code == 200
     assert len(more) == len(few) and len(few) <= 16, "\n".join(q.split("\nWHERE")[0][-160:] for q in few)
+
+
+def test_seventh_trial_findings_stay_fixed(app, world, login_as):
+    """Trial 7: calendar months out of range answered 500; a shopper's name and visit times
+    were shown to the store; a draft's section could not be removed nor a draft thrown away; a
+    touchpoint could get a review date in the past; a correction's photos stopped once answered."""
+    auditor, owner, manager = login_as("auditor"), login_as("owner_a"), login_as("manager_a")
+    for month in ("1-1", "9999-12", "2026-13", "x"):
+        assert auditor.get(f"/audits/calendar?month={month}").status_code == 200
+    hidden = world.audits["a_unpublished"]
+    with app.app_context(), unscoped():
+        workflow.publish(db.session.get(StoreAudit, hidden), db.session.get(User, world.users["auditor"]))
+        db.session.commit()
+    page = owner.get(f"/audits/{hidden}").text
+    assert "t-shopper" not in page and "神秘顾客" in page and not re.search(r"\(\d+ 分钟\)", page)
+    hq_page = auditor.get(f"/audits/{hidden}").text
+    assert "t-shopper" in hq_page and re.search(r"\(45 分钟\)", hq_page)
+    # Templates: a draft's section goes, a draft goes.
+    with app.app_context(), unscoped():
+        active = db.session.scalar(select(AuditTemplate).where(AuditTemplate.status == "active"))
+        draft = templates.new_version(active, db.session.get(User, world.users["auditor"]))
+        db.session.commit()
+        draft_id, section_id, active_section = draft.id, draft.sections[-1].id, active.sections[-1].id
+    step = {"version": "1"}
+    assert auditor.post_form(f"/audits/templates/{active.id}/sections/{active_section}/delete", step).status_code == 302
+    assert auditor.post_form(f"/audits/templates/{draft_id}/sections/{section_id}/delete", step).status_code == 302
+    with app.app_context(), unscoped():
+        assert len(db.session.get(AuditTemplate, draft_id).sections) == 9
+        assert len(db.session.get(AuditTemplate, active.id).sections) == 10  # the version in use is untouched
+    assert auditor.post_form(f"/audits/templates/{draft_id}/discard", step).status_code == 302
+    with app.app_context(), unscoped():
+        assert db.session.get(AuditTemplate, draft_id) is None
+    # A new touchpoint's next review is after today.
+    new = auditor.get("/audits/touchpoints/new").text
+    refused = auditor.post_form("/audits/touchpoints/new", form_on(new) | {
+        "code": "TP99", "stage": "after", "name_zh": "安装", "name_en": "Installation", "department": "logistics",
+        "standard": "按约定时间上门安装", "criteria": "记录上门时间", "next_review_on": "2020-01-01"})
+    assert refused.status_code == 200 and "下次评审日期必须晚于今天" in refused.text
+    # Photos of a correction until it is verified.
+    with app.app_context(), unscoped():
+        action = db.session.get(StoreAudit, world.audits["a"]).actions[0]
+        workflow.respond(action, db.session.get(User, world.users["manager_a"]), "已整改", "原因", "预防")
+        db.session.commit()
+        action_id, version = action.id, action.version
+    added = manager.post(f"/audits/actions/{action_id}/photos", data={
+        "csrf_token": manager.csrf_token(), "version": str(version), "photo": (io.BytesIO(_png()), "fix.png")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert added.status_code == 200 and "照片已添加" in added.text

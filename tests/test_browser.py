@@ -358,7 +358,8 @@ def test_an_audit_planned_conducted_on_a_phone_published_answered_and_verified(l
     _sign_in(page, live_server, "hq-auditor")
     page.goto(live_server + "/audits/new")
     page.select_option("#store_id", label="SU001 苏州园区店")
-    page.select_option("#auditor_id", label="张蕾")  # the demo's HQ auditor, signed in here
+    # The demo's HQ auditor, signed in here (options read "name · role").
+    page.select_option("#auditor_id", page.locator("#auditor_id option", has_text="张蕾").get_attribute("value"))
     page.click("[data-testid=new-audit-form] button[type=submit]")
     audit_url = page.url
     assert re.search(r"/audits/\d+$", audit_url)

@@ -137,6 +137,12 @@ class TouchpointForm(VersionedForm):
     next_review_on = DateField(_l("Next review"), validators=[DataRequired(message=_l("Enter a valid date."))])
     active = BooleanField(_l("In use"), default=True)
 
+    def validate_next_review_on(self, field):
+        # A date already on file may have passed (the review is overdue); a new one may not.
+        kept = self._obj is not None and field.data == self._obj.next_review_on
+        if field.data and field.data <= local_today() and not kept:
+            raise ValidationError(_l("The next review must be after today."))
+
 
 class NewTouchpointForm(OnceForm, TouchpointForm):
     """A new touchpoint: a replayed post creates nothing."""

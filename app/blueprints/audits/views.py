@@ -16,12 +16,14 @@ from app.blueprints.audits import bp, forms
 from app.blueprints.common import capped_count, create_once, keyset_of
 from app.blueprints.customers.views_customers import franchisee_choices, store_choices
 from app.extensions import db
-from app.i18n import current_locale
+from app.i18n import current_locale, translated
+from app.models.user import ROLES
 from app.models import AuditScoreChange, AuditTemplate, CorrectiveAction, Region, Store, StoreAudit, TemplateSection, User
 from app.models.base import local_today
 from app.models.mystery import ACTION_STATUSES, APPEAL_STATUSES, AUDIT_STATUSES
 from app.pagination import Ordering
 from app.security.access import access
+from app.templating import date_text
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404, unscoped
 from app.services import RuleError
@@ -135,6 +137,8 @@ def month():
     try:
         year, number = (int(part) for part in request.args.get("month", "").split("-"))
         first = date(year, number, 1)
+        if not 2000 <= year <= 2100:
+            raise ValueError(year)  # the previous and next months must exist too
     except ValueError:
         first = today.replace(day=1)
     last = date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
@@ -156,7 +160,8 @@ def _auditors() -> list[tuple[int, str]]:
     with unscoped():
         people = db.session.execute(select(User.id, User.display_name, User.role).where(
             User.active.is_(True), User.role.in_(workflow.CONDUCTORS)).order_by(User.role, User.display_name)).all()
-    return [(u.id, u.display_name) for u in people]
+    roles = translated(ROLES)
+    return [(u.id, f"{u.display_name} · {roles[u.role]}") for u in people]
 
 
 @bp.route("/plan", methods=["GET", "POST"])
@@ -250,6 +255,7 @@ def _render_show(audit, status=200, **forms_given):
         missing=workflow.missing_to_submit(audit) if audit.status == "in_progress" else [],
         is_conductor=audit.auditor_id == current_user.id, today=local_today(),
         quarters=audit_stats.store_quarters(audit.store_id),
+        rescored={x.item_id for x in actions if x.appeal_status == "granted"},
     ), status
 
 
@@ -270,6 +276,11 @@ STEPS = {
 }
 
 
+# The states an audit is in once a step was taken.
+DONE_STATES = {"start": ("in_progress", "submitted", "published", "closed"), "submit": ("submitted", "published", "closed"),
+               "publish": ("published", "closed"), "cancel": ("cancelled",)}
+
+
 @bp.route("/<int:store_audit_id>/<any(start, submit, publish, cancel):step>", methods=["POST"])
 @access("audits.view")
 def step(store_audit_id: int, step: str):
@@ -283,7 +294,10 @@ def step(store_audit_id: int, step: str):
         flash(_("The form had expired; please try again."), "warning")
         return redirect(url_for("audits.show", store_audit_id=audit.id))
     if form.version.data != audit.version:
-        flash(_("Someone else changed this audit meanwhile; here is what it is now."), "warning")
+        if audit.status in DONE_STATES[step]:  # the same step posted twice (a double tap, Back then again)
+            flash(_("This was already done; nothing was changed."), "info")
+        else:
+            flash(_("Someone else changed this audit meanwhile; here is what it is now."), "warning")
         return redirect(url_for("audits.show", store_audit_id=audit.id))
     try:
         if step == "publish":
@@ -291,7 +305,7 @@ def step(store_audit_id: int, step: str):
             done = _("Published: the franchisee can see the audit and answer its findings.")
             if recheck is not None:
                 done += " " + _("The score is below the re-check mark: a re-check visit (%(ref)s) is planned by %(due)s.",
-                                ref=recheck.reference, due=recheck.due_on.isoformat())
+                                ref=recheck.reference, due=date_text(recheck.due_on))
         else:
             run(audit)
         db.session.commit()

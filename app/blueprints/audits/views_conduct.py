@@ -9,6 +9,7 @@ import hashlib
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -49,7 +50,7 @@ def _posted(item: TemplateItem, form) -> tuple[dict, str | None]:
     value = None
     if raw and not na:
         top = 1 if item.scoring == "yes_no" else 5
-        if raw.isdigit() and len(raw) <= 2 and 0 <= int(raw) <= top:
+        if raw.isascii() and raw.isdigit() and len(raw) <= 2 and 0 <= int(raw) <= top:
             value = int(raw)
         else:
             problem = _("Choose a score from 0 to %(top)d.", top=top)
@@ -77,7 +78,11 @@ def conduct(store_audit_id: int):
     if audit.status != "in_progress":
         if request.method == "POST" and request.headers.get("X-Autosave"):
             return jsonify(ok=False, message=_("This audit is no longer being conducted; nothing was saved.")), 409
-        flash(_("This audit is not being conducted now."), "info")
+        if request.method == "POST":  # Back then Save after submitting
+            flash(_("This audit was already submitted, so what this page sent was not saved. Here it is as "
+                    "submitted."), "warning")
+        else:
+            flash(_("This audit is not being conducted now."), "info")
         return redirect(url_for("audits.show", store_audit_id=audit.id))
     template = _template(audit)
     errors, conflicts = {}, []
@@ -94,8 +99,15 @@ def conduct(store_audit_id: int):
                 if errors:
                     return jsonify(ok=False, message=_("Some answers need a look before they can be saved."),
                                    errors=errors), 422
+                answers = workflow.answers_of(audit)
+                on_file = {str(i): _posted_form(answers.get(i)) for i in conflicts}
                 return jsonify(ok=True, saved_at=datetime_text(audit.updated_at, "short"), version=audit.version,
-                               fingerprints=_fingerprints(audit, template), conflicts=conflicts,
+                               fingerprints=_fingerprints(audit, template), conflicts=conflicts, on_file=on_file,
+                               conflict_message=ngettext(
+                                   "%(num)d answer was changed on another device meanwhile: it now shows what was "
+                                   "saved there. Change it again if yours is right.",
+                                   "%(num)d answers were changed on another device meanwhile: they now show what "
+                                   "was saved there. Change them again if yours are right.", len(conflicts)),
                                score=workflow.score_text(audit.score))
             if not errors:
                 if conflicts:
@@ -120,6 +132,14 @@ def conduct(store_audit_id: int):
         locale=current_locale(), step=forms.StepForm(formdata=None, version=audit.version),
         photos_by_item=_photos_by_item(audit), missing=workflow.missing_to_submit(audit),
     ), 422 if errors else 200
+
+
+def _posted_form(answer) -> dict:
+    """An answer as the form's fields hold it ("na", "0".."5" or "", and the note)."""
+    if answer is None:
+        return {"value": "", "note": ""}
+    value = "na" if answer.not_applicable else ("" if answer.value is None else str(answer.value))
+    return {"value": value, "note": answer.note or ""}
 
 
 def _photos_by_item(audit):
@@ -195,9 +215,12 @@ def add_photo(store_audit_id: int):
         db.session.commit()
     except RuleError as error:
         db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        flash(_("Photo added."), "success")
+        # At the top of the page, where the message is (trial 7: the page jumped to the item
+        # and the refusal was out of view on a phone).
+        flash(_("Photo not added to “%(item)s”: %(reason)s", item=item.text(current_locale()), reason=error),
+              "danger")
+        return redirect(url_for("audits.conduct", store_audit_id=audit.id))
+    flash(_("Photo added."), "success")
     return redirect(url_for("audits.conduct", store_audit_id=audit.id, _anchor=f"item-{item.id}"))
 
 

@@ -279,3 +279,43 @@ def delete_item(audit_template_id: int, template_item_id: int):
     db.session.commit()
     flash(_("Item removed."), "success")
     return redirect(url_for("audits.template", audit_template_id=found.id))
+
+
+@bp.route("/templates/<int:audit_template_id>/sections/<int:template_section_id>/delete", methods=["POST"])
+@access("audits.standards")
+def delete_section(audit_template_id: int, template_section_id: int):
+    """Drop a touchpoint (and its items) from a draft (trial 7: it could not be removed)."""
+    found = _load_template(audit_template_id)
+    section = next((s for s in found.sections if s.id == template_section_id), None)
+    if section is None or not forms.StepForm().validate_on_submit():
+        flash(_("The form had expired; please try again."), "warning")
+        return redirect(url_for("audits.template", audit_template_id=found.id))
+    try:
+        templates.require_draft(found)
+    except RuleError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("audits.template", audit_template_id=found.id))
+    found.sections.remove(section)
+    db.session.commit()
+    flash(_("Section removed with its items."), "success")
+    return redirect(url_for("audits.template", audit_template_id=found.id))
+
+
+@bp.route("/templates/<int:audit_template_id>/discard", methods=["POST"])
+@access("audits.standards")
+def discard_template(audit_template_id: int):
+    """Throw a draft version away; the version in use stays as it is."""
+    found = _load_template(audit_template_id)
+    if not forms.StepForm().validate_on_submit():
+        flash(_("The form had expired; please try again."), "warning")
+        return redirect(url_for("audits.template", audit_template_id=found.id))
+    try:
+        templates.require_draft(found)
+    except RuleError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("audits.template", audit_template_id=found.id))
+    audit_trail.record("audit_template.discarded", actor=current_user, target=found)
+    db.session.delete(found)
+    db.session.commit()
+    flash(_("The draft version was thrown away."), "success")
+    return redirect(url_for("audits.template_list"))

@@ -83,6 +83,13 @@ def index():
         else:
             customers = _customer_figures(today)
     open_tasks = None
+    visits = None
+    if current_user.role == "mystery_shopper":
+        from app.models import StoreAudit
+
+        # The shopper's scope holds only the audits assigned to them: one indexed count.
+        visits = db.session.scalar(select(func.count()).select_from(StoreAudit).where(
+            StoreAudit.auditor_id == current_user.id, StoreAudit.status.in_(("planned", "in_progress"))))
     if current_user.role == "hq_department":
         from app.models import ComplaintTask
 
@@ -92,6 +99,7 @@ def index():
     return render_template(
         "dashboard/index.html",
         open_tasks=open_tasks,
+        visits=visits,
         customers=customers,
         user=current_user,
         scope=current_scope._get_current_object(),

@@ -25,17 +25,24 @@ def _published_text(d):
             _l("Score %(score)s. Corrective actions to answer: %(n)d.", score=d["score"], n=d["actions"]))
 
 
+def _item(d) -> str:
+    """The item's standard in the reader's language (both are kept in the notification)."""
+    from app.i18n import current_locale
+
+    return d.get("item_en") or d["item"] if current_locale() == "en" else d["item"]
+
+
 @notifications.message("audit_action_overdue")
 def _overdue_text(d):
     return (_l("Corrective action overdue: %(store)s", store=d["store"]),
-            _l("%(item)s (due %(due)s, audit %(ref)s).", item=d["item"], due=date_text(date.fromisoformat(d["due"])),
+            _l("%(item)s (due %(due)s, audit %(ref)s).", item=_item(d), due=date_text(date.fromisoformat(d["due"])),
                ref=d["ref"]))
 
 
 @notifications.message("audit_action_escalated")
 def _escalated_text(d):
     return (_l("Corrective action a week overdue: %(store)s", store=d["store"]),
-            _l("%(item)s (due %(due)s, audit %(ref)s). The franchisee has been reminded.", item=d["item"],
+            _l("%(item)s (due %(due)s, audit %(ref)s). The franchisee has been reminded.", item=_item(d),
                due=date_text(date.fromisoformat(d["due"])), ref=d["ref"]))
 
 
@@ -60,7 +67,8 @@ def tick(now: datetime) -> dict:
             if action.audit.published_at is None:
                 continue
             store = db.session.get(Store, action.store_id)
-            data = {"store": store.name, "item": action.item.text_zh, "due": action.due_on.isoformat(),
+            data = {"store": store.name, "item": action.item.text_zh, "item_en": action.item.text_en,
+                    "due": action.due_on.isoformat(),
                     "ref": action.audit.reference}
             url = f"/audits/actions/{action.id}"
             if action.overdue_notified_on is None:

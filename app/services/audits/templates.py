@@ -165,7 +165,9 @@ def problems(template: AuditTemplate) -> list[str]:
         found.append(str(_l("Every item needs a weight above 0.")))
     for section in template.sections:
         if not section.items:
-            found.append(str(_l("The section %(name)s has no items.", name=section.touchpoint.name_zh)))
+            from app.i18n import current_locale
+
+            found.append(str(_l("The section %(name)s has no items.", name=section.touchpoint.label(current_locale()))))
     return found
 
 

@@ -31,6 +31,13 @@ class AuditError(RuleError):
     pass
 
 
+def _text(item) -> str:
+    """An item's standard in the reader's language (messages name it)."""
+    from app.i18n import current_locale
+
+    return item.text(current_locale())
+
+
 def quarter_of(day: date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 
@@ -143,11 +150,11 @@ def save_answers(audit: StoreAudit, actor: User, values: dict[int, dict], *, sce
             continue  # an item of another template version: ignored, never stored
         value, na, note = given.get("value"), bool(given.get("na")), (given.get("note") or "").strip() or None
         if na and not item.allow_na:
-            raise AuditError(str(_l("\u201c%(item)s\u201d cannot be marked not applicable.", item=item.text_zh)))
+            raise AuditError(str(_l("\u201c%(item)s\u201d cannot be marked not applicable.", item=_text(item))))
         if value is not None and not na:
             top = 1 if item.scoring == "yes_no" else 5
             if not (isinstance(value, int) and 0 <= value <= top):
-                raise AuditError(str(_l("\u201c%(item)s\u201d is scored from 0 to %(top)d.", item=item.text_zh, top=top)))
+                raise AuditError(str(_l("\u201c%(item)s\u201d is scored from 0 to %(top)d.", item=_text(item), top=top)))
         answer = existing.get(item_id)
         if answer is None:
             if value is None and not na and not note:
@@ -193,12 +200,12 @@ def missing_to_submit(audit: StoreAudit) -> list[str]:
     for item in audit.template.items:
         answer = answers.get(item.id)
         if answer is None or (answer.value is None and not answer.not_applicable):
-            missing.append(str(_l("an answer to \u201c%(item)s\u201d", item=item.text_zh)))
+            missing.append(str(_l("an answer to \u201c%(item)s\u201d", item=_text(item))))
         elif scoring.below_standard(item, scoring.Answer(answer.value, answer.not_applicable), audit.template.scale_pass):
             if not answer.note:
-                missing.append(str(_l("a note on what fell short at \u201c%(item)s\u201d", item=item.text_zh)))
+                missing.append(str(_l("a note on what fell short at \u201c%(item)s\u201d", item=_text(item))))
             if item.photo_on_fail and item.id not in with_photo:
-                missing.append(str(_l("a photo of \u201c%(item)s\u201d", item=item.text_zh)))
+                missing.append(str(_l("a photo of \u201c%(item)s\u201d", item=_text(item))))
     if not audit.scenario:
         missing.append(str(_l("the scenario of the visit")))
     return missing
@@ -360,10 +367,13 @@ def decide_appeal(action: CorrectiveAction, actor: User, grant: bool, note: str,
     scores stay in its history; a re-scored finding no longer needs correcting."""
     if action.appeal_status != "pending":
         raise AuditError(str(_l("There is no pending appeal on this finding.")))
+    audit = action.audit
+    if audit.auditor_id == actor.id:
+        raise AuditError(str(_l("The auditor who made the finding cannot decide its appeal; another auditor of "
+                                "headquarters does.")))
     if not (note or "").strip():
         raise AuditError(str(_l("Give the reasons for the decision.")))
     now = now or utcnow()
-    audit = action.audit
     action.appeal_decision = note.strip()
     action.appeal_decided_at = now
     action.appeal_decided_by_id = actor.id
@@ -372,7 +382,7 @@ def decide_appeal(action: CorrectiveAction, actor: User, grant: bool, note: str,
         top = 1 if item.scoring == "yes_no" else 5
         value = top if new_value is None else new_value
         if not 0 <= value <= top:
-            raise AuditError(str(_l("\u201c%(item)s\u201d is scored from 0 to %(top)d.", item=item.text_zh, top=top)))
+            raise AuditError(str(_l("\u201c%(item)s\u201d is scored from 0 to %(top)d.", item=_text(item), top=top)))
         answer = answers_of(audit)[item.id]
         answer.value = value
         answer.not_applicable = False
@@ -408,8 +418,8 @@ def add_photo(audit: StoreAudit, actor: User, data: bytes, *, item: TemplateItem
     from app.services.complaints.attachments import AttachmentError, clean_image, store_file
 
     if action is not None:
-        if action.status not in ("open", "returned"):
-            raise AuditError(str(_l("Photos are added while the action is waiting for an answer.")))
+        if action.status not in ("open", "returned", "answered"):
+            raise AuditError(str(_l("Photos are added until the correction is verified.")))
     else:
         _require(audit, "in_progress")
         _require_conductor(audit, actor)

@@ -60,6 +60,13 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   document.querySelectorAll("form[data-autosave]").forEach(autosave);
+  // An audit no longer being conducted: what the phone kept of its draft is of no use now.
+  document.querySelectorAll("[data-forget-draft]").forEach((el) => {
+    try {
+      Object.keys(localStorage).filter((k) => k.startsWith(el.dataset.forgetDraft))
+        .forEach((k) => localStorage.removeItem(k));
+    } catch (e) { /* ignore */ }
+  });
 });
 
 // An audit conducted on a phone (templates/audits/conduct.html): every change is kept on the
@@ -82,26 +89,51 @@ function autosave(form) {
     });
     return values;
   };
+  // With the answers, what the page knew the server had (the "was-" fingerprints): put back
+  // later, they let the server tell an answer changed on another device since (a conflict,
+  // named) from a new one (trial 7: a stale copy was saved over a newer answer).
+  const knew = () => {
+    const prints = {};
+    form.querySelectorAll("input[name^='was-']").forEach((el) => { prints[el.name] = el.value; });
+    return prints;
+  };
   const keep = () => {
-    try { localStorage.setItem(key, JSON.stringify({ at: Date.now(), values: snapshot() })); } catch (e) { /* full */ }
+    try {
+      localStorage.setItem(key, JSON.stringify({ at: Date.now(), values: snapshot(), knew: knew() }));
+    } catch (e) { /* storage full: the server copy is still saved every few seconds */ }
   };
   const say = (text, warn) => {
-    if (warn) { offline.textContent = text; offline.classList.remove("d-none"); }
-    else { offline.classList.add("d-none"); if (status) status.textContent = text; }
+    if (warn) {
+      offline.textContent = text;
+      offline.classList.remove("d-none");
+      if (status) status.textContent = "";
+    } else {
+      offline.classList.add("d-none");
+      if (status) status.textContent = text;
+    }
   };
   // Put back what this phone had not saved yet.
   let kept = null;
   try { kept = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { kept = null; }
-  if (kept && kept.values) {
-    Object.entries(kept.values).forEach(([name, value]) => {
-      const matches = form.querySelectorAll(`[name="${CSS.escape(name)}"]`);
-      matches.forEach((el) => {
+  const put = (values) => {
+    Object.entries(values).forEach(([name, value]) => {
+      form.querySelectorAll(`[name="${CSS.escape(name)}"]`).forEach((el) => {
         if (el.type === "radio") el.checked = el.value === value;
         else if (el.type !== "file") el.value = value;
       });
     });
-    document.querySelector("[data-autosave-restored]")?.classList.remove("d-none");
-    dirty = true;
+  };
+  if (kept && kept.values) {
+    const differs = Object.entries(kept.values).some(([name, value]) => snapshot()[name] !== value)
+      || Object.keys(snapshot()).some((name) => !(name in kept.values));
+    if (differs) {
+      put(kept.values);
+      put(kept.knew || {});
+      document.querySelector("[data-autosave-restored]")?.classList.remove("d-none");
+      dirty = true;
+    } else {
+      try { localStorage.removeItem(key); } catch (e) { /* ignore */ }  // the server has all of it
+    }
   }
   form.addEventListener("input", () => { dirty = true; keep(); });
   form.addEventListener("change", () => { dirty = true; keep(); });
@@ -119,6 +151,13 @@ function autosave(form) {
       if (!type.includes("application/json")) { say(form.dataset.signedOutText, true); return false; }
       const reply = await response.json();
       if (!reply.ok) { say(reply.message, true); return false; }
+      // Answers changed on another device meanwhile: shown as saved there, and said so.
+      const changed = Object.entries(reply.on_file || {});
+      changed.forEach(([id, answer]) => {
+        put({ [`value-${id}`]: answer.value, [`note-${id}`]: answer.note });
+        form.querySelectorAll(`[name="value-${id}"]`).forEach((el) => { if (!answer.value) el.checked = false; });
+      });
+      if (changed.length) say(reply.conflict_message, true);
       // What this page now knows the server has: the next save compares against it.
       Object.entries(reply.fingerprints || {}).forEach(([id, print]) => {
         const was = form.querySelector(`[name="was-${id}"]`);
@@ -132,7 +171,8 @@ function autosave(form) {
         dirty = false;
         try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
       }
-      say(form.dataset.savedText.replace("%(time)s", reply.saved_at), false);
+      if (!changed.length) say(form.dataset.savedText.replace("%(time)s", reply.saved_at), false);
+      if (changed.length) keep();
       return true;
     } catch (e) {
       say(form.dataset.offlineText, true);
@@ -144,8 +184,9 @@ function autosave(form) {
   window.setInterval(save, 10000);
   window.addEventListener("online", save);
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") save(); });
-  // A full post (Save draft, Submit) sends everything: what the phone kept is then on the server.
-  form.addEventListener("submit", () => { try { localStorage.removeItem(key); } catch (e) { /* ignore */ } });
+  // A full post (Save draft, Submit) keeps the phone's copy until the page shows what the
+  // server saved (above: an identical copy is then dropped); a post that never arrived - no
+  // connection, signed out - loses nothing (trial 7).
   // A photo is sent by its own form: save the answers first, then send it.
   document.querySelectorAll("input[data-photo-input]").forEach((input) => {
     input.addEventListener("change", async () => {
