@@ -5,6 +5,8 @@ Each user posts exactly what their page showed, with their own change: the field
 changed are combined; only a field both changed to different values is asked about."""
 import re
 
+from sqlalchemy import select
+
 from app.extensions import db
 from app.models import Complaint, Customer, Store, User
 from app.security.tenancy import unscoped
@@ -185,3 +187,19 @@ def test_a_users_e_mail_must_be_deliverable(app, world, login_as):
     assert admin.post_form(url, form | {"email": "Staff.A@Example.CN"}).status_code == 302
     with app.app_context(), unscoped():
         assert db.session.get(User, world.users["staff_a"]).email == "staff.a@example.cn"
+
+
+def test_the_audit_trail_keeps_a_users_stores_before_and_after(app, world, login_as):
+    """Trial 8: adding a store to [1] was logged as [] -> [2, 1]; saving a user with no language
+    chosen logged a change of language nobody made."""
+    from app.models import AuditEvent
+
+    admin = login_as("admin")
+    url = f"/admin/users/{world.users['staff_a']}/edit"
+    form = form_on(admin.get(url).text)
+    assert admin.post_form(url, form | {"store_ids": [str(s) for s in world.a_stores]}).status_code == 302
+    with app.app_context(), unscoped():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.updated")
+                                  .order_by(AuditEvent.id.desc()))
+        assert event.details["stores"][0] == [world.a_stores[0]] and sorted(event.details["stores"][1]) == world.a_stores
+        assert "locale" not in event.details

@@ -45,7 +45,10 @@ def changes(obj) -> dict:
             continue
         hist = attr.history
         if hist.has_changes():
-            old = hist.deleted if attr.key in state.mapper.relationships else (hist.deleted or [None])[0]
+            # A collection's "before" is what was removed plus what stayed (trial 8: a store list
+            # [1] -> [2, 1] was logged as [] -> [2, 1]).
+            old = (list(hist.deleted) + list(hist.unchanged) if attr.key in state.mapper.relationships
+                   else (hist.deleted or [None])[0])
             new = (
                 hist.added + list(hist.unchanged)
                 if attr.key in state.mapper.relationships

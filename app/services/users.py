@@ -1,4 +1,5 @@
 """User administration and own-account changes. Functions flush nothing and commit nothing."""
+from flask import current_app
 from app.extensions import db
 from app.models import User
 from app.models.base import utcnow
@@ -34,6 +35,8 @@ def create_user(data: dict, password: str, actor: User) -> User:
 def apply_profile(user: User, data: dict) -> dict:
     for key in ("username", "email", "display_name", "role", "franchisee", "department", "locale"):
         if key in data:
+            if key == "locale" and user.locale is None and data[key] == current_app.config["BABEL_DEFAULT_LOCALE"]:
+                continue  # no language chosen yet shows as the default: saving the form chose nothing
             setattr(user, key, data[key])
     user.username = user.username.strip().lower()
     user.email = (user.email or "").strip().lower() or None
