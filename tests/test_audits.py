@@ -501,3 +501,40 @@ def test_seventh_trial_findings_stay_fixed(app, world, login_as):
         "csrf_token": manager.csrf_token(), "version": str(version), "photo": (io.BytesIO(_png()), "fix.png")},
         content_type="multipart/form-data", follow_redirects=True)
     assert added.status_code == 200 and "照片已添加" in added.text
+
+
+def test_eighth_trial_findings_stay_fixed(app, world, login_as):
+    """Trial 8: a second tab emptied the scenario and summary with its autosave; the shopper's
+    visit time showed in the score history; English readers saw the standards in Chinese."""
+    audit_id = _in_progress(app, world)
+    tab_a, tab_b = login_as("auditor"), login_as("auditor")
+    _, on_a = _answers_page(tab_a, audit_id)
+    _, on_b = _answers_page(tab_b, audit_id)
+    item = _items(app, audit_id)[0][0]
+    assert tab_a.post_form(f"/audits/{audit_id}/conduct", on_a | {"scenario": "购买沙发", "summary": "整体良好"},
+                           headers={"X-Autosave": "1"}).json["ok"]
+    reply = tab_b.post_form(f"/audits/{audit_id}/conduct", on_b | {f"value-{item}": "1"}, headers={"X-Autosave": "1"}).json
+    assert reply["ok"] and reply["conflicts"] == []
+    both = _audit(app, audit_id)
+    assert (both.scenario, both.summary) == ("购买沙发", "整体良好")  # tab B did not touch them
+    clash = tab_b.post_form(f"/audits/{audit_id}/conduct", on_b | {"summary": "另一个总结"},
+                            headers={"X-Autosave": "1"}).json
+    assert clash["conflicts"] == ["summary"] and clash["on_file_texts"] == {"summary": "整体良好"}
+    assert _audit(app, audit_id).summary == "整体良好"
+    # English standards and template name.
+    auditor = login_as("auditor")
+    auditor.post_form("/language", {"lang": "en", "next": "/"})
+    page = auditor.get(f"/audits/{audit_id}/conduct").text
+    assert "Eye contact or a smile within 5 seconds" in page and "Standard store audit" in auditor.get(f"/audits/{audit_id}").text
+    # A franchisee sees the date of a shopper's submission, not its time.
+    hidden = world.audits["a_unpublished"]
+    with app.app_context(), unscoped():
+        audit = db.session.get(StoreAudit, hidden)
+        workflow.publish(audit, db.session.get(User, world.users["auditor"]))
+        workflow.appeal(audit.actions[0], db.session.get(User, world.users["owner_a"]), "当时在接待其他顾客")
+        workflow.decide_appeal(audit.actions[0], db.session.get(User, world.users["admin"]), True, "认可")
+        db.session.commit()
+    history = login_as("owner_a").get(f"/audits/{hidden}").text.split('data-testid="score-history"')[1]
+    lines = history.split("</ul>")[0].split("<li>")[1:]
+    assert len(lines) == 2 and not re.search(r"\d{1,2}:\d{2}", lines[0])  # the submission: a date only
+    assert re.search(r"\d{1,2}:\d{2}", lines[1])  # headquarters' re-score keeps its time

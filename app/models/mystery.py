@@ -84,12 +84,21 @@ class Touchpoint(BilingualName, TimestampMixin, VersionedMixin, db.Model):
     name_en: Mapped[str] = mapped_column(String(80))
     standard: Mapped[str] = mapped_column(Text)  # 服务标准和操作规范
     criteria: Mapped[str] = mapped_column(Text)  # how it is measured (可衡量)
+    # The same in English for English readers (empty: the Chinese is shown).
+    standard_en: Mapped[str | None] = mapped_column(Text)
+    criteria_en: Mapped[str | None] = mapped_column(Text)
     department: Mapped[str] = mapped_column(String(30))  # models/user.DEPARTMENTS
     next_review_on: Mapped[date]
     reviewed_on: Mapped[date | None]
     review_notified_on: Mapped[date | None]
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+
+    def standard_text(self, locale: str) -> str:
+        return (self.standard_en or self.standard) if locale == "en" else self.standard
+
+    def criteria_text(self, locale: str) -> str:
+        return (self.criteria_en or self.criteria) if locale == "en" else self.criteria
 
 
 class AuditTemplate(TimestampMixin, VersionedMixin, db.Model):
@@ -103,6 +112,7 @@ class AuditTemplate(TimestampMixin, VersionedMixin, db.Model):
     family: Mapped[str] = mapped_column(String(20))
     number: Mapped[int] = mapped_column(default=1)
     name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(10), default="draft")
     critical_rule: Mapped[str] = mapped_column(String(10), default="cap")
     critical_cap: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("60"))
@@ -121,6 +131,9 @@ class AuditTemplate(TimestampMixin, VersionedMixin, db.Model):
     @property
     def items(self) -> list["TemplateItem"]:
         return [item for section in self.sections for item in section.items]
+
+    def label(self, locale: str) -> str:
+        return (self.name_en or self.name) if locale == "en" else self.name
 
     def __str__(self) -> str:
         return f"{self.name} v{self.number}"

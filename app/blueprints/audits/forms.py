@@ -17,6 +17,12 @@ from app.models.user import DEPARTMENTS
 QUARTERS = ((1, "Q1"), (2, "Q2"), (3, "Q3"), (4, "Q4"))
 
 
+def _template_label(template) -> str:
+    from app.i18n import current_locale
+
+    return f"{template.label(current_locale())} v{template.number}"
+
+
 def _years():
     this = local_today().year
     return [(y, str(y)) for y in (this - 1, this, this + 1)]
@@ -49,7 +55,7 @@ class PlanQuarterForm(OnceForm):
             self.year.data = local_today().year
         if self.quarter.data is None:
             self.quarter.data = (local_today().month - 1) // 3 + 1
-        self.template_id.choices = choices(((t.id, str(t)) for t in templates), blank=len(templates) != 1)
+        self.template_id.choices = choices(((t.id, _template_label(t)) for t in templates), blank=len(templates) != 1)
         if len(templates) == 1 and not self.template_id.data:
             self.template_id.data = templates[0].id
         self.region_id.choices = choices([(0, _l("All regions"))] + list(regions))
@@ -72,7 +78,7 @@ class PlanOneForm(OnceForm):
     def __init__(self, *args, stores=(), templates=(), auditors=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.store_id.choices = choices(stores, blank=True)
-        self.template_id.choices = choices(((t.id, str(t)) for t in templates), blank=len(templates) != 1)
+        self.template_id.choices = choices(((t.id, _template_label(t)) for t in templates), blank=len(templates) != 1)
         if len(templates) == 1 and not self.template_id.data:
             self.template_id.data = templates[0].id
         self.auditor_id.choices = choices([(0, _l("Assign later"))] + list(auditors))
@@ -134,6 +140,9 @@ class TouchpointForm(VersionedForm):
     standard = TextAreaField(_l("Service standard"), validators=[DataRequired(), safe_text(2000)],
                              description=_l("Specific, clear and measurable: what the staff do, and by when."))
     criteria = TextAreaField(_l("How it is measured"), validators=[DataRequired(), safe_text(1000)])
+    standard_en = TextAreaField(_l("Service standard (English)"), validators=[Optional(), safe_text(2000)],
+                                description=_l("For English readers; empty: they see the Chinese."))
+    criteria_en = TextAreaField(_l("How it is measured (English)"), validators=[Optional(), safe_text(1000)])
     next_review_on = DateField(_l("Next review"), validators=[DataRequired(message=_l("Enter a valid date."))])
     active = BooleanField(_l("In use"), default=True)
 
@@ -157,7 +166,8 @@ class ReviewedForm(StepForm):
 
 
 class TemplateSettingsForm(VersionedForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), safe_text(100)])
+    name = StringField(_l("Name (Chinese)"), validators=[DataRequired(), safe_text(100)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), safe_text(100)])
     critical_rule = SelectField(_l("A failed critical item"), choices=choices(CRITICAL_RULES.items()))
     critical_cap = AmountField(_l("Score cap (%)"), places=2, validators=[InputRequired(message=_l("Enter a number.")),
                                                                           InRange(min=0, max=100)])

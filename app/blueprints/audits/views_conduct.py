@@ -100,9 +100,11 @@ def conduct(store_audit_id: int):
                     return jsonify(ok=False, message=_("Some answers need a look before they can be saved."),
                                    errors=errors), 422
                 answers = workflow.answers_of(audit)
-                on_file = {str(i): _posted_form(answers.get(i)) for i in conflicts}
+                on_file = {str(i): _posted_form(answers.get(i)) for i in conflicts if isinstance(i, int)}
+                on_file_texts = {name: getattr(audit, name) or "" for name in conflicts if isinstance(name, str)}
                 return jsonify(ok=True, saved_at=datetime_text(audit.updated_at, "short"), version=audit.version,
                                fingerprints=_fingerprints(audit, template), conflicts=conflicts, on_file=on_file,
+                               on_file_texts=on_file_texts,
                                conflict_message=ngettext(
                                    "%(num)d answer was changed on another device meanwhile: it now shows what was "
                                    "saved there. Change it again if yours is right.",
@@ -111,8 +113,10 @@ def conduct(store_audit_id: int):
                                score=workflow.score_text(audit.score))
             if not errors:
                 if conflicts:
-                    flash(_("Saved, except %(n)d answers that were changed on another device meanwhile; they show what "
-                            "was saved there.", n=len(conflicts)), "warning")
+                    flash(ngettext("Saved, except %(num)d answer that was changed on another device meanwhile; it shows "
+                                   "what was saved there.",
+                                   "Saved, except %(num)d answers that were changed on another device meanwhile; they "
+                                   "show what was saved there.", len(conflicts)), "warning")
                 elif request.form.get("submit"):
                     try:
                         workflow.submit(audit, current_user)
@@ -150,9 +154,13 @@ def _photos_by_item(audit):
     return found
 
 
+def _text_print(value) -> str:
+    return hashlib.sha256((value or "").strip().encode()).hexdigest()[:12]
+
+
 def _fingerprints(audit, template) -> dict[str, str]:
     answers = workflow.answers_of(audit)
-    result = {}
+    result = {"scenario": _text_print(audit.scenario), "summary": _text_print(audit.summary)}
     for item in template.items:
         a = answers.get(item.id)
         result[str(item.id)] = fingerprint(a.value if a else None, a.not_applicable if a else False, a.note if a else None)
@@ -183,11 +191,27 @@ def _save(audit, template, posted) -> tuple[dict, list]:
         changes[item.id] = state
     if errors:
         return errors, conflicts
-    scenario = posted.get("scenario")
-    summary = posted.get("summary")
+    # The scenario and the summary: written only when this device changed them, and kept as saved
+    # elsewhere when both did (trial 8: a second tab emptied them with every autosave).
+    texts = {}
+    for name, limit in (("scenario", 300), ("summary", 2000)):
+        if name not in posted:
+            continue
+        value = (posted.get(name) or "").strip()
+        if len(value) > limit:
+            errors[name] = _("At most %(max)d characters.", max=limit)
+            continue
+        was, on_file = posted.get(f"was-{name}"), _text_print(getattr(audit, name))
+        if _text_print(value) in (on_file, was):
+            continue
+        if was is not None and was != on_file:
+            conflicts.append(name)
+            continue
+        texts[name] = value
+    if errors:
+        return errors, conflicts
     try:
-        workflow.save_answers(audit, current_user, changes, scenario=(scenario or "")[:300] if scenario is not None else None,
-                              summary=(summary or "")[:2000] if summary is not None else None)
+        workflow.save_answers(audit, current_user, changes, scenario=texts.get("scenario"), summary=texts.get("summary"))
         db.session.commit()
     except RuleError as error:
         db.session.rollback()

@@ -19,6 +19,7 @@ REVIEW_MONTHS = 12
 # 接待、产品介绍、解答疑问、订单处理、售后服务), the three steps of handling a customer's
 # emotions (seed 001: 表达服务意愿、体谅顾客情感、表示承担责任), delivery (seed 000: 准时、
 # 准确、完好、可查询) and complaint intake. (code, stage, zh, en, department, standard, criteria)
+# The standards and criteria in English are in STANDARDS_EN.
 TOUCHPOINTS = (
     ("TP01", "before", "门店环境与形象", "Store environment and image", "marketing",
      "门店内外整洁明亮、无杂物无异味；商品陈列整齐，价签清晰且与商品一致；员工着装统一、佩戴工牌。",
@@ -51,6 +52,30 @@ TOUCHPOINTS = (
      "员工知道如何受理投诉，告知处理时限，并提供门店投诉二维码或电话。",
      "稽核员询问如何投诉，记录回答。"),
 )
+# code -> (standard, how it is measured), for English readers.
+STANDARDS_EN = {
+    "TP01": ("Store clean and bright inside and out, no clutter or smell; tidy displays with clear price tags that "
+             "match the goods; staff in uniform with name badges.", "Seen on entering; price tags checked on 5 items."),
+    "TP02": ("Eye contact or a smile within 5 seconds of a customer entering, and a greeting that shows willingness "
+             "to serve.", "Timed from entering; the greeting and its words noted."),
+    "TP03": ("Questions about use, budget and preferences, repeated back to confirm.",
+             "Number of questions asked and whether the needs were confirmed."),
+    "TP04": ("Function, materials and care explained correctly; products recommended to fit the needs, no hard "
+             "selling.", "Checked against the product sheet; any recommendation that ignored the needs noted."),
+    "TP05": ("Questions answered patiently; a colleague asked or the facts looked up rather than a guess.",
+             "At least 2 questions asked by the auditor; whether the answers were right."),
+    "TP06": ("The three steps of handling emotions: willingness to serve, empathy, taking responsibility (giving "
+             "one's own name), then a suggested solution.", "The auditor voices one complaint (price or waiting); "
+             "which of the three steps were taken."),
+    "TP07": ("Correct checkout with an invoice or receipt offered; no more than 5 minutes' wait; order details "
+             "confirmed with the customer.", "Receipt amount checked; waiting time noted."),
+    "TP08": ("Warranty, returns policy and after-sales contact explained; for delivery or installation, the time "
+             "and a contact given.", "Whether staff explained it unasked, and whether it matches headquarters' policy."),
+    "TP09": ("Delivered within the agreed time, the right goods, intact; the customer can follow the delivery.",
+             "Audits with a delivery: agreed and actual times, condition of the goods."),
+    "TP10": ("Staff know how complaints are taken and how long they take, and offer the store's complaint QR code "
+             "or phone number.", "The auditor asks how to complain; the answer noted."),
+}
 # (touchpoint code, zh, en, weight, scoring, allow n/a, critical, photo on fail)
 ITEMS = (
     ("TP01", "门店内外整洁，无杂物、无异味", "Store clean inside and out, no clutter or smell", 2, "yes_no", False, False, True),
@@ -93,11 +118,13 @@ def install_defaults(actor: User | None = None, today: date | None = None) -> Au
             touchpoint = db.session.scalar(select(Touchpoint).where(Touchpoint.code == code))
             if touchpoint is None:
                 touchpoint = Touchpoint(code=code, stage=stage, name_zh=zh, name_en=en, department=department,
-                                        standard=standard, criteria=criteria, position=position,
+                                        standard=standard, criteria=criteria, standard_en=STANDARDS_EN[code][0],
+                                        criteria_en=STANDARDS_EN[code][1], position=position,
                                         reviewed_on=today, next_review_on=today + timedelta(days=365))
                 db.session.add(touchpoint)
             touchpoints[code] = touchpoint
-        template = AuditTemplate(family=DEFAULT_FAMILY, number=1, name="标准门店稽核模板", status="active",
+        template = AuditTemplate(family=DEFAULT_FAMILY, number=1, name="标准门店稽核模板",
+                                 name_en="Standard store audit", status="active",
                                  created_by_id=actor.id if actor else None)
         sections = {}
         for code in touchpoints:
@@ -139,7 +166,8 @@ def new_version(template: AuditTemplate, actor: User) -> AuditTemplate:
             return draft
         number = db.session.scalar(select(func.max(AuditTemplate.number)).where(
             AuditTemplate.family == template.family)) or 0
-    copy = AuditTemplate(family=template.family, number=number + 1, name=template.name, status="draft",
+    copy = AuditTemplate(family=template.family, number=number + 1, name=template.name, name_en=template.name_en,
+                         status="draft",
                          critical_rule=template.critical_rule, critical_cap=template.critical_cap,
                          scale_pass=template.scale_pass, recheck_below=template.recheck_below,
                          min_minutes=template.min_minutes, notes=template.notes, created_by_id=actor.id)

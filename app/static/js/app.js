@@ -157,7 +157,11 @@ function autosave(form) {
         put({ [`value-${id}`]: answer.value, [`note-${id}`]: answer.note });
         form.querySelectorAll(`[name="value-${id}"]`).forEach((el) => { if (!answer.value) el.checked = false; });
       });
-      if (changed.length) say(reply.conflict_message, true);
+      Object.entries(reply.on_file_texts || {}).forEach(([name, text]) => put({ [name]: text }));
+      if (changed.length || Object.keys(reply.on_file_texts || {}).length) {
+        changed.push(...Object.keys(reply.on_file_texts || {}));
+        say(reply.conflict_message, true);
+      }
       // What this page now knows the server has: the next save compares against it.
       Object.entries(reply.fingerprints || {}).forEach(([id, print]) => {
         const was = form.querySelector(`[name="was-${id}"]`);
@@ -173,7 +177,7 @@ function autosave(form) {
       }
       if (!changed.length) say(form.dataset.savedText.replace("%(time)s", reply.saved_at), false);
       if (changed.length) keep();
-      return true;
+      return !changed.length;  // after a conflict the user looks before anything is submitted
     } catch (e) {
       say(form.dataset.offlineText, true);
       return false;
@@ -186,7 +190,26 @@ function autosave(form) {
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") save(); });
   // A full post (Save draft, Submit) keeps the phone's copy until the page shows what the
   // server saved (above: an identical copy is then dropped); a post that never arrived - no
-  // connection, signed out - loses nothing (trial 7).
+  // connection, signed out - loses nothing (trial 7). With script, both go through the same
+  // save as the automatic one, so a conflict or a lost sign-in is handled on the page itself
+  // (trial 8): "Save draft" saves in place, "Submit" saves and then sends the form.
+  let submitting = false;
+  form.addEventListener("submit", async (event) => {
+    if (submitting) return;
+    const button = event.submitter;
+    event.preventDefault();
+    dirty = true;
+    const result = await save();
+    if (!result || !button || button.name !== "submit") return;
+    try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
+    const flag = document.createElement("input");
+    flag.type = "hidden";
+    flag.name = "submit";
+    flag.value = "1";
+    form.appendChild(flag);
+    submitting = true;
+    HTMLFormElement.prototype.submit.call(form);
+  });
   // A photo is sent by its own form: save the answers first, then send it.
   document.querySelectorAll("input[data-photo-input]").forEach((input) => {
     input.addEventListener("change", async () => {
