@@ -317,8 +317,10 @@ def test_staff_handle_a_complaint_on_a_phone_and_the_customer_follows_it(live_se
     context.close()
 
 
-@pytest.mark.parametrize("username, language", [("staff-a1", "zh"), ("hq-auditor", "en")])
-def test_every_complaint_page_fits_a_phone(live_server, browser, username, language):
+def _module_fits_a_phone(live_server, browser, username, language, module, listing, table, pages_of):
+    """Sign in on a 390 x 844 phone in ``language``, take the first record of ``listing`` and
+    open ``pages_of(record)``: nothing on any of them is wider than the screen, and an English
+    heading has no Chinese left in it."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     if language == "en":
@@ -326,19 +328,28 @@ def test_every_complaint_page_fits_a_phone(live_server, browser, username, langu
         with page.expect_navigation():
             page.select_option("#lang-select", "en")
     _sign_in(page, live_server, username)
-    page.goto(live_server + "/complaints/?tab=all")
-    complaint = page.locator("[data-testid=complaint-table] tbody tr a").first.get_attribute("href")
-    pages = ["/complaints/", "/complaints/?tab=overdue", "/complaints/?tab=hq", "/complaints/new", complaint,
-             complaint + "/edit", "/notifications/", "/customers/care?tab=complaint"]
-    if username == "hq-auditor":
-        pages += ["/complaints/tasks", "/complaints/settings", "/complaints/statistics",
-                  "/complaints/statistics?group=month"]
-    wide = _wider_than_screen(page, live_server, pages)
+    page.goto(live_server + listing)
+    record = page.locator(f"[data-testid={table}] tbody tr a").first.get_attribute("href")
+    wide = _wider_than_screen(page, live_server, pages_of(record))
     if language == "en":
         assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
-    _shot(page, f"{username}-complaints-phone-{language}.png")
+    _shot(page, f"{username}-{module}-phone-{language}.png")
     assert wide == {}
     context.close()
+
+
+@pytest.mark.parametrize("username, language", [("staff-a1", "zh"), ("hq-auditor", "en")])
+def test_every_complaint_page_fits_a_phone(live_server, browser, username, language):
+    def pages(complaint):
+        found = ["/complaints/", "/complaints/?tab=overdue", "/complaints/?tab=hq", "/complaints/new", complaint,
+                 complaint + "/edit", "/notifications/", "/customers/care?tab=complaint"]
+        if username == "hq-auditor":
+            found += ["/complaints/tasks", "/complaints/settings", "/complaints/statistics",
+                      "/complaints/statistics?group=month"]
+        return found
+
+    _module_fits_a_phone(live_server, browser, username, language, "complaints", "/complaints/?tab=all",
+                         "complaint-table", pages)
 
 
 def _png_file(tmp_path) -> Path:
@@ -429,23 +440,12 @@ def test_an_audit_planned_conducted_on_a_phone_published_answered_and_verified(l
 
 @pytest.mark.parametrize("username, language", [("shopper-1", "zh"), ("owner-a", "en"), ("hq-auditor", "en")])
 def test_every_audit_page_fits_a_phone(live_server, browser, username, language):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    if language == "en":
-        page.goto(live_server + "/login")
-        with page.expect_navigation():
-            page.select_option("#lang-select", "en")
-    _sign_in(page, live_server, username)
-    page.goto(live_server + "/audits/?tab=all")
-    audit = page.locator("[data-testid=audit-table] tbody tr a").first.get_attribute("href")
-    pages = ["/audits/", "/audits/?tab=all", "/audits/calendar", "/audits/actions?tab=all", audit]
-    if username != "shopper-1":
-        pages += ["/audits/rankings"]
-    if username == "hq-auditor":
-        pages += ["/audits/touchpoints", "/audits/templates", "/audits/quality", "/audits/plan", "/audits/new"]
-    wide = _wider_than_screen(page, live_server, pages)
-    if language == "en":
-        assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
-    _shot(page, f"{username}-audits-phone-{language}.png")
-    assert wide == {}
-    context.close()
+    def pages(audit):
+        found = ["/audits/", "/audits/?tab=all", "/audits/calendar", "/audits/actions?tab=all", audit]
+        if username != "shopper-1":
+            found += ["/audits/rankings"]
+        if username == "hq-auditor":
+            found += ["/audits/touchpoints", "/audits/templates", "/audits/quality", "/audits/plan", "/audits/new"]
+        return found
+
+    _module_fits_a_phone(live_server, browser, username, language, "audits", "/audits/?tab=all", "audit-table", pages)

@@ -251,7 +251,7 @@ def _render_show(audit, status=200, **forms_given):
     return render_template(
         "audits/show.html", a=audit, template=template, answers=workflow.answers_of(audit), actions=actions,
         action_statuses=ACTION_STATUSES, appeal_statuses=APPEAL_STATUSES, statuses=AUDIT_STATUSES, locale=locale,
-        step=step, reassign=reassign, photos_by_item=_photos_by_item(audit),
+        step=step, reassign=reassign, photos_by_item=photos_by_item(audit),
         missing=workflow.missing_to_submit(audit) if audit.status == "in_progress" else [],
         is_conductor=audit.auditor_id == current_user.id, today=local_today(),
         quarters=audit_stats.store_quarters(audit.store_id),
@@ -259,7 +259,8 @@ def _render_show(audit, status=200, **forms_given):
     ), status
 
 
-def _photos_by_item(audit):
+def photos_by_item(audit) -> dict[int, list]:
+    """The auditor's photos of each item (a correction's photos are the action's)."""
     found: dict[int, list] = {}
     for photo in audit.photos:
         if photo.item_id and not photo.action_id:

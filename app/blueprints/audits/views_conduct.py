@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.blueprints.audits import bp, forms
-from app.blueprints.audits.views import load_audit
+from app.blueprints.audits.views import load_audit, photos_by_item
 from app.extensions import db
 from app.i18n import current_locale
 from app.models import AuditPhoto, AuditTemplate, TemplateItem, TemplateSection
@@ -134,7 +134,7 @@ def conduct(store_audit_id: int):
         "audits/conduct.html", a=audit, template=template, answers=workflow.answers_of(audit),
         fingerprints=_fingerprints(audit, template), errors=errors, posted=request.form if errors else None,
         locale=current_locale(), step=forms.StepForm(formdata=None, version=audit.version),
-        photos_by_item=_photos_by_item(audit), missing=workflow.missing_to_submit(audit),
+        photos_by_item=photos_by_item(audit), missing=workflow.missing_to_submit(audit),
     ), 422 if errors else 200
 
 
@@ -144,18 +144,6 @@ def _posted_form(answer) -> dict:
         return {"value": "", "note": ""}
     value = "na" if answer.not_applicable else ("" if answer.value is None else str(answer.value))
     return {"value": value, "note": answer.note or ""}
-
-
-def _photos_by_item(audit):
-    found: dict[int, list] = {}
-    for photo in audit.photos:
-        if photo.item_id and not photo.action_id:
-            found.setdefault(photo.item_id, []).append(photo)
-    return found
-
-
-def _text_print(value) -> str:
-    return hashlib.sha256((value or "").strip().encode()).hexdigest()[:12]
 
 
 def _fingerprints(audit, template) -> dict[str, str]:

@@ -262,23 +262,31 @@ def edit_item(audit_template_id: int, template_item_id: int | None = None):
     return _render_template(found, forms.TemplateSettingsForm(formdata=None, obj=found), locale, 422, item_form=form)
 
 
+def _change_draft(found, change, done: str, posted_ok: bool = True, to=None):
+    """A button's change to a draft template: the posted form checked, the template a draft
+    (a version in use is never changed), ``change()`` committed, ``done`` said; then back to the
+    template, or to ``to``."""
+    back = redirect(url_for("audits.template", audit_template_id=found.id))
+    if not posted_ok or not forms.StepForm().validate_on_submit():
+        flash(_("The form had expired; please try again."), "warning")
+        return back
+    try:
+        templates.require_draft(found)
+    except RuleError as error:
+        flash(str(error), "danger")
+        return back
+    change()
+    db.session.commit()
+    flash(done, "success")
+    return redirect(to) if to else back
+
+
 @bp.route("/templates/<int:audit_template_id>/items/<int:template_item_id>/delete", methods=["POST"])
 @access("audits.standards")
 def delete_item(audit_template_id: int, template_item_id: int):
     found = _load_template(audit_template_id)
     item = next((i for i in found.items if i.id == template_item_id), None)
-    if item is None or not forms.StepForm().validate_on_submit():
-        flash(_("The form had expired; please try again."), "warning")
-        return redirect(url_for("audits.template", audit_template_id=found.id))
-    try:
-        templates.require_draft(found)
-    except RuleError as error:
-        flash(str(error), "danger")
-        return redirect(url_for("audits.template", audit_template_id=found.id))
-    item.section.items.remove(item)
-    db.session.commit()
-    flash(_("Item removed."), "success")
-    return redirect(url_for("audits.template", audit_template_id=found.id))
+    return _change_draft(found, lambda: item.section.items.remove(item), _("Item removed."), item is not None)
 
 
 @bp.route("/templates/<int:audit_template_id>/sections/<int:template_section_id>/delete", methods=["POST"])
@@ -287,18 +295,8 @@ def delete_section(audit_template_id: int, template_section_id: int):
     """Drop a touchpoint (and its items) from a draft (trial 7: it could not be removed)."""
     found = _load_template(audit_template_id)
     section = next((s for s in found.sections if s.id == template_section_id), None)
-    if section is None or not forms.StepForm().validate_on_submit():
-        flash(_("The form had expired; please try again."), "warning")
-        return redirect(url_for("audits.template", audit_template_id=found.id))
-    try:
-        templates.require_draft(found)
-    except RuleError as error:
-        flash(str(error), "danger")
-        return redirect(url_for("audits.template", audit_template_id=found.id))
-    found.sections.remove(section)
-    db.session.commit()
-    flash(_("Section removed with its items."), "success")
-    return redirect(url_for("audits.template", audit_template_id=found.id))
+    return _change_draft(found, lambda: found.sections.remove(section), _("Section removed with its items."),
+                         section is not None)
 
 
 @bp.route("/templates/<int:audit_template_id>/discard", methods=["POST"])
@@ -306,16 +304,9 @@ def delete_section(audit_template_id: int, template_section_id: int):
 def discard_template(audit_template_id: int):
     """Throw a draft version away; the version in use stays as it is."""
     found = _load_template(audit_template_id)
-    if not forms.StepForm().validate_on_submit():
-        flash(_("The form had expired; please try again."), "warning")
-        return redirect(url_for("audits.template", audit_template_id=found.id))
-    try:
-        templates.require_draft(found)
-    except RuleError as error:
-        flash(str(error), "danger")
-        return redirect(url_for("audits.template", audit_template_id=found.id))
-    audit_trail.record("audit_template.discarded", actor=current_user, target=found)
-    db.session.delete(found)
-    db.session.commit()
-    flash(_("The draft version was thrown away."), "success")
-    return redirect(url_for("audits.template_list"))
+
+    def discard():
+        audit_trail.record("audit_template.discarded", actor=current_user, target=found)
+        db.session.delete(found)
+
+    return _change_draft(found, discard, _("The draft version was thrown away."), to=url_for("audits.template_list"))
