@@ -146,6 +146,10 @@ def _posted_form(answer) -> dict:
     return {"value": value, "note": answer.note or ""}
 
 
+def _text_print(value) -> str:
+    return hashlib.sha256((value or "").strip().encode()).hexdigest()[:12]
+
+
 def _fingerprints(audit, template) -> dict[str, str]:
     answers = workflow.answers_of(audit)
     result = {"scenario": _text_print(audit.scenario), "summary": _text_print(audit.summary)}
