@@ -519,7 +519,9 @@ def test_eighth_trial_findings_stay_fixed(app, world, login_as):
     assert (both.scenario, both.summary) == ("购买沙发", "整体良好")  # tab B did not touch them
     clash = tab_b.post_form(f"/audits/{audit_id}/conduct", on_b | {"summary": "另一个总结"},
                             headers={"X-Autosave": "1"}).json
-    assert clash["conflicts"] == ["summary"] and clash["on_file_texts"] == {"summary": "整体良好"}
+    assert clash["conflicts"] == ["summary"] and clash["clashed_texts"] == ["summary"]
+    # Both texts come back as saved: the summary clashed, the scenario was only stale on tab B.
+    assert clash["on_file_texts"] == {"scenario": "购买沙发", "summary": "整体良好"}
     assert _audit(app, audit_id).summary == "整体良好"
     # English standards and template name.
     auditor = login_as("auditor")
@@ -538,3 +540,48 @@ def test_eighth_trial_findings_stay_fixed(app, world, login_as):
     lines = history.split("</ul>")[0].split("<li>")[1:]
     assert len(lines) == 2 and not re.search(r"\d{1,2}:\d{2}", lines[0])  # the submission: a date only
     assert re.search(r"\d{1,2}:\d{2}", lines[1])  # headquarters' re-score keeps its time
+
+
+def test_ninth_trial_findings_stay_fixed(app, world, login_as):
+    """Trial 9: a mystery shopper could not submit an audit with a finding (the scope refused the
+    corrective action: 404, the audit stuck); a stale tab wrote its old answers back; an answered
+    action counted as overdue; nobody heard of a submission, an answer or an appeal."""
+    with app.app_context(), unscoped():
+        template = templates.install_defaults()
+        shopper = db.session.get(User, world.users["shopper"])
+        audit = workflow.plan(db.session.get(Store, world.a_stores[0]), template, *workflow.quarter_of(local_today()),
+                              db.session.get(User, world.users["auditor"]), auditor=shopper)
+        workflow.start(audit, shopper)
+        db.session.commit()
+        audit_id = audit.id
+    phone, laptop = login_as("shopper"), login_as("shopper")
+    _, on_phone = _answers_page(phone, audit_id)
+    _, on_laptop = _answers_page(laptop, audit_id)
+    items = _items(app, audit_id)
+    values = {f"value-{i}": ("1" if kind == "yes_no" else "5") for i, kind, *_ in items}
+    scale = next(i for i in items if i[1] == "scale" and not i[3])
+    values |= {f"value-{scale[0]}": "2", f"note-{scale[0]}": "未主动介绍", "scenario": "购买衣柜"}
+    assert phone.post_form(f"/audits/{audit_id}/conduct", on_phone | values, headers={"X-Autosave": "1"}).json["ok"]
+    # The laptop, loaded before, changes nothing of these: its next save catches up instead of
+    # writing its empty answers back.
+    reply = laptop.post_form(f"/audits/{audit_id}/conduct", on_laptop, headers={"X-Autosave": "1"}).json
+    assert reply["ok"] and reply["conflicts"] == [] and reply["on_file"][str(scale[0])]["value"] == "2"
+    assert _audit(app, audit_id).answered == len(items)
+    _, on_phone = _answers_page(phone, audit_id)
+    submitted = phone.post_form(f"/audits/{audit_id}/conduct", on_phone | {"submit": "1"})
+    assert submitted.status_code == 302 and _audit(app, audit_id).status == "submitted"
+    with app.app_context(), unscoped():
+        action = db.session.scalar(select(CorrectiveAction).where(CorrectiveAction.audit_id == audit_id))
+        assert action is not None
+        told = lambda kind: db.session.scalar(select(func.count()).select_from(Notification).where(  # noqa: E731
+            Notification.kind == kind))
+        assert told("audit_submitted") >= 1
+        workflow.publish(db.session.get(StoreAudit, audit_id), db.session.get(User, world.users["auditor"]))
+        action.due_on = local_today() - timedelta(days=1)
+        workflow.respond(action, db.session.get(User, world.users["manager_a"]), "已整改", "原因", "预防")
+        db.session.commit()
+        assert told("audit_action_answered") >= 1
+        assert alerts.tick(utcnow())["actions_reminded"] == 0  # answered: headquarters' turn, not overdue
+        action_id = action.id
+    assert "整改截止" in login_as("owner_a").get("/audits/actions?tab=overdue").text
+    assert f"/audits/actions/{action_id}" not in login_as("owner_a").get("/audits/actions?tab=overdue").text

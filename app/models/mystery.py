@@ -63,6 +63,8 @@ ACTION_STATUSES = {
     "withdrawn": _l("Withdrawn on appeal"),
 }
 OPEN_ACTION_STATUSES = ("open", "answered", "returned")
+# The franchisee's turn: what can be overdue (an answered action waits for headquarters).
+TO_CORRECT_STATUSES = ("open", "returned")
 APPEAL_STATUSES = {
     "pending": _l("Appeal pending"),
     "upheld": _l("Finding upheld"),

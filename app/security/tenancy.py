@@ -234,7 +234,8 @@ def _allowed(obj, scope) -> bool:
         # A mystery shopper writes only the audits assigned to them and their answers and photos.
         if isinstance(obj, StoreAudit):
             return obj.id is not None and obj.auditor_id == scope.auditor_id
-        if isinstance(obj, (AuditAnswer, AuditPhoto, AuditScoreChange)):
+        if isinstance(obj, (AuditAnswer, AuditPhoto, AuditScoreChange)) or (
+                isinstance(obj, CorrectiveAction) and obj.id is None):  # the findings, made at submission
             return db.session.scalar(select(_audit.c.auditor_id).where(_audit.c.id == obj.audit_id)) == scope.auditor_id
         return False
     if scope.hides_unpublished and isinstance(obj, StoreAudit | CorrectiveAction | AuditPhoto) and not _published(obj):

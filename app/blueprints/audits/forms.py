@@ -65,6 +65,12 @@ class PlanQuarterForm(OnceForm):
     def validate_due_on(self, field):
         if field.data and field.data < local_today():
             raise ValidationError(_l("The visit cannot be due in the past."))
+        if field.data and self.year.data and self.quarter.data in (1, 2, 3, 4):
+            from app.services.audits.workflow import quarter_of
+
+            if quarter_of(field.data) != (self.year.data, self.quarter.data):
+                raise ValidationError(_l("Choose a day within %(year)d Q%(quarter)d.", year=self.year.data,
+                                         quarter=self.quarter.data))
 
 
 class PlanOneForm(OnceForm):

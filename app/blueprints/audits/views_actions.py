@@ -15,7 +15,7 @@ from app.extensions import db
 from app.i18n import current_locale
 from app.models import AuditPhoto, CorrectiveAction, Store, StoreAudit
 from app.models.base import local_today
-from app.models.mystery import ACTION_STATUSES, APPEAL_STATUSES, OPEN_ACTION_STATUSES
+from app.models.mystery import ACTION_STATUSES, APPEAL_STATUSES, TO_CORRECT_STATUSES
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.policy import can
@@ -47,7 +47,7 @@ def _action_query(tab: str, store: int | None, today):
     if tab == "open":
         stmt = stmt.where(CorrectiveAction.status.in_(("open", "returned")))
     elif tab == "overdue":
-        stmt = stmt.where(CorrectiveAction.status.in_(OPEN_ACTION_STATUSES), CorrectiveAction.due_on < today)
+        stmt = stmt.where(CorrectiveAction.status.in_(TO_CORRECT_STATUSES), CorrectiveAction.due_on < today)
     elif tab == "answered":
         stmt = stmt.where(CorrectiveAction.status == "answered")
     elif tab == "appeals":
@@ -150,6 +150,9 @@ def action_step(corrective_action_id: int, what: str):
         return _render(found, 409, **{what: form})
     try:
         run(found, form)
+        upload = request.files.get("photo") if what == "respond" else None
+        if upload is not None and upload.filename:
+            workflow.add_photo(found.audit, current_user, upload.read(), action=found)
         db.session.commit()
     except RuleError as error:
         db.session.rollback()
@@ -173,8 +176,11 @@ def action_photo(corrective_action_id: int):
         flash(_("The form had expired; please try again."), "warning")
         return redirect(url_for("audits.action", corrective_action_id=found.id))
     upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        flash(_("Choose a photo first."), "warning")
+        return redirect(url_for("audits.action", corrective_action_id=found.id))
     try:
-        workflow.add_photo(found.audit, current_user, upload.read() if upload else b"", action=found)
+        workflow.add_photo(found.audit, current_user, upload.read(), action=found)
         db.session.commit()
     except RuleError as error:
         db.session.rollback()

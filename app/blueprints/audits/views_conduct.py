@@ -85,7 +85,7 @@ def conduct(store_audit_id: int):
             flash(_("This audit is not being conducted now."), "info")
         return redirect(url_for("audits.show", store_audit_id=audit.id))
     template = _template(audit)
-    errors, conflicts = {}, []
+    errors, conflicts, stale = {}, [], []
     if request.method == "POST":
         form = forms.StepForm()
         if not form.validate_on_submit():
@@ -94,22 +94,24 @@ def conduct(store_audit_id: int):
                                                    "phone; reload the page to continue.")), 400
             flash(_("The form had expired; your answers are below, please save again."), "warning")
         else:
-            errors, conflicts = _save(audit, template, request.form)
+            errors, conflicts, stale = _save(audit, template, request.form)
             if request.headers.get("X-Autosave"):
                 if errors:
                     return jsonify(ok=False, message=_("Some answers need a look before they can be saved."),
                                    errors=errors), 422
                 answers = workflow.answers_of(audit)
-                on_file = {str(i): _posted_form(answers.get(i)) for i in conflicts if isinstance(i, int)}
-                on_file_texts = {name: getattr(audit, name) or "" for name in conflicts if isinstance(name, str)}
+                shown = conflicts + stale  # what the page must now show as it is on file
+                on_file = {str(i): _posted_form(answers.get(i)) for i in shown if isinstance(i, int)}
+                on_file_texts = {name: getattr(audit, name) or "" for name in shown if isinstance(name, str)}
                 return jsonify(ok=True, saved_at=datetime_text(audit.updated_at, "short"), version=audit.version,
                                fingerprints=_fingerprints(audit, template), conflicts=conflicts, on_file=on_file,
-                               on_file_texts=on_file_texts,
+                               on_file_texts=on_file_texts, clashed_texts=[n for n in conflicts if isinstance(n, str)],
                                conflict_message=ngettext(
-                                   "%(num)d answer was changed on another device meanwhile: it now shows what was "
-                                   "saved there. Change it again if yours is right.",
-                                   "%(num)d answers were changed on another device meanwhile: they now show what "
-                                   "was saved there. Change them again if yours are right.", len(conflicts)),
+                                   "%(num)d part of this audit was changed on another device meanwhile: it now shows "
+                                   "what was saved there. Change it again if yours is right.",
+                                   "%(num)d parts of this audit were changed on another device meanwhile: they now "
+                                   "show what was saved there. Change them again if yours are right.",
+                                   len(conflicts)) if conflicts else "",
                                score=workflow.score_text(audit.score))
             if not errors:
                 if conflicts:
@@ -159,10 +161,13 @@ def _fingerprints(audit, template) -> dict[str, str]:
     return result
 
 
-def _save(audit, template, posted) -> tuple[dict, list]:
-    """Write what this device changed; returns (errors by item id, ids kept as saved elsewhere)."""
+def _save(audit, template, posted) -> tuple[dict, list, list]:
+    """Write what this device changed. Returns the errors by item id; the items (ids, or
+    "scenario"/"summary") changed both here and on another device, kept as saved there; and those
+    changed only on another device, which this page shows stale (trial 9: its next save wrote
+    them back)."""
     answers = workflow.answers_of(audit)
-    changes, errors, conflicts = {}, {}, []
+    changes, errors, conflicts, stale = {}, {}, [], []
     for item in template.items:
         if f"value-{item.id}" not in posted and f"note-{item.id}" not in posted:
             continue
@@ -175,14 +180,17 @@ def _save(audit, template, posted) -> tuple[dict, list]:
         stored = answers.get(item.id)
         on_file = fingerprint(stored.value if stored else None, stored.not_applicable if stored else False,
                               stored.note if stored else None)
-        if mine == on_file or (was is not None and mine == was):
-            continue  # nothing new from this device
+        if mine == on_file:
+            continue
+        if was is not None and mine == was:
+            stale.append(item.id)  # untouched here, changed on another device: this page catches up
+            continue
         if was is not None and on_file != was:
             conflicts.append(item.id)  # changed here and on another device: the first save stands
             continue
         changes[item.id] = state
     if errors:
-        return errors, conflicts
+        return errors, conflicts, stale
     # The scenario and the summary: written only when this device changed them, and kept as saved
     # elsewhere when both did (trial 8: a second tab emptied them with every autosave).
     texts = {}
@@ -194,24 +202,27 @@ def _save(audit, template, posted) -> tuple[dict, list]:
             errors[name] = _("At most %(max)d characters.", max=limit)
             continue
         was, on_file = posted.get(f"was-{name}"), _text_print(getattr(audit, name))
-        if _text_print(value) in (on_file, was):
+        if _text_print(value) == on_file:
+            continue
+        if _text_print(value) == was:
+            stale.append(name)
             continue
         if was is not None and was != on_file:
             conflicts.append(name)
             continue
         texts[name] = value
     if errors:
-        return errors, conflicts
+        return errors, conflicts, stale
     try:
         workflow.save_answers(audit, current_user, changes, scenario=texts.get("scenario"), summary=texts.get("summary"))
         db.session.commit()
     except RuleError as error:
         db.session.rollback()
-        return {"form": str(error)}, conflicts
+        return {"form": str(error)}, conflicts, stale
     except StaleDataError:
         db.session.rollback()
-        return {"form": _("Saved on another device at the same moment; please save again.")}, conflicts
-    return {}, conflicts
+        return {"form": _("Saved on another device at the same moment; please save again.")}, conflicts, stale
+    return {}, conflicts, stale
 
 
 @bp.route("/<int:store_audit_id>/photos", methods=["POST"])

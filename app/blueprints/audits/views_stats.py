@@ -14,6 +14,7 @@ from app.models import Store, StoreAudit, User
 from app.models.base import local_today
 from app.models.mystery import PUBLISHED_STATUSES
 from app.security.access import access
+from app.security.scope import current_scope
 from app.security.tenancy import unscoped
 from app.services.audits import stats, workflow
 
@@ -58,6 +59,7 @@ def rankings():
         "audits/rankings.html", rows=rows, year=year, quarter=quarter, franchisee=franchisee,
         total=stats.ranked_count(year, quarter, franchisee), weakest=stats.touchpoints(year, quarter, franchisee),
         franchisees=franchisee_choices(), periods=_quarters_back(*workflow.quarter_of(local_today())),
+        network=current_scope.is_network,
         locale=current_locale())
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import CorrectiveAction, Store, Touchpoint, User
 from app.models.base import local_date
-from app.models.mystery import OPEN_ACTION_STATUSES
+from app.models.mystery import TO_CORRECT_STATUSES
 from app.models.user import user_region
 from app.security.tenancy import unscoped
 from app.services import notifications
@@ -60,7 +60,7 @@ def tick(now: datetime) -> dict:
     reminded = escalated = reviews = 0
     with unscoped():
         overdue = db.session.scalars(select(CorrectiveAction).where(
-            CorrectiveAction.status.in_(OPEN_ACTION_STATUSES), CorrectiveAction.due_on < today,
+            CorrectiveAction.status.in_(TO_CORRECT_STATUSES), CorrectiveAction.due_on < today,
             (CorrectiveAction.overdue_notified_on.is_(None) | CorrectiveAction.escalated_at.is_(None)))
             .order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(500)).all()
         for action in overdue:
@@ -102,3 +102,92 @@ def tick(now: datetime) -> dict:
             db.session.commit()
             reviews += 1
     return {"actions_reminded": reminded, "actions_escalated": escalated, "reviews_due": reviews}
+
+
+# --- what the workflow tells people as it happens (trial 9: only publication was announced) ----
+
+@notifications.message("audit_submitted")
+def _submitted_text(d):
+    return (_l("Audit %(ref)s of %(store)s submitted", ref=d["ref"], store=d["store"]),
+            _l("Score %(score)s. Check it and publish it to the franchisee.", score=d["score"]))
+
+
+@notifications.message("audit_action_answered")
+def _answered_text(d):
+    return (_l("Correction answered: %(store)s", store=d["store"]),
+            _l("%(item)s (audit %(ref)s): verify it.", item=_item(d), ref=d["ref"]))
+
+
+@notifications.message("audit_action_returned")
+def _returned_text(d):
+    return (_l("Correction sent back: %(store)s", store=d["store"]),
+            _l("%(item)s (audit %(ref)s): %(note)s", item=_item(d), ref=d["ref"], note=d.get("note") or ""))
+
+
+@notifications.message("audit_appeal")
+def _appeal_text(d):
+    return (_l("Appeal of a finding: %(store)s", store=d["store"]),
+            _l("%(item)s (audit %(ref)s): decide the appeal.", item=_item(d), ref=d["ref"]))
+
+
+@notifications.message("audit_appeal_decided")
+def _decided_text(d):
+    return (_l("Appeal decided: %(store)s", store=d["store"]),
+            _l("%(item)s (audit %(ref)s): %(outcome)s", item=_item(d), ref=d["ref"],
+               outcome=_l("re-scored") if d["granted"] else _l("finding upheld")))
+
+
+def _about(action) -> dict:
+    with unscoped():
+        store = db.session.get(Store, action.store_id)
+    return {"store": store.name, "item": action.item.text_zh, "item_en": action.item.text_en,
+            "ref": action.audit.reference}
+
+
+def _headquarters(but=None) -> list:
+    with unscoped():
+        people = db.session.scalars(select(User).where(User.active.is_(True), User.role == "hq_auditor")
+                                    .order_by(User.id)).all()
+    return [p for p in people if but is None or p.id != but]
+
+
+def _franchisee_people(franchisee_id: int, store_id: int, managers: bool = True) -> list:
+    with unscoped():
+        people = db.session.scalars(select(User).where(
+            User.active.is_(True), User.franchisee_id == franchisee_id,
+            User.role.in_(("franchise_owner", "store_manager") if managers else ("franchise_owner",)))).all()
+        store = db.session.get(Store, store_id)
+        return [p for p in people if p.role == "franchise_owner" or store in p.stores]
+
+
+def submitted(audit) -> None:
+    with unscoped():
+        store = db.session.get(Store, audit.store_id)
+    notifications.notify(_headquarters(), "audit_submitted",
+                         {"ref": audit.reference, "store": store.name, "score": str(audit.score)},
+                         url=f"/audits/{audit.id}")
+
+
+def answered(action) -> None:
+    """The auditor who made the finding verifies it, if they are headquarters'; otherwise the CX department."""
+    with unscoped():
+        auditor = db.session.get(User, action.audit.auditor_id) if action.audit.auditor_id else None
+    people = [auditor] if auditor is not None and auditor.role in ("hq_auditor", "hq_supervisor", "hq_admin") \
+        else _headquarters()
+    notifications.notify(people, "audit_action_answered", _about(action), url=f"/audits/actions/{action.id}")
+
+
+def returned(action) -> None:
+    notifications.notify(_franchisee_people(action.franchisee_id, action.store_id), "audit_action_returned",
+                         _about(action) | {"note": action.verification_note}, url=f"/audits/actions/{action.id}")
+
+
+def appealed(action) -> None:
+    notifications.notify(_headquarters(but=action.audit.auditor_id), "audit_appeal", _about(action),
+                         url=f"/audits/actions/{action.id}")
+
+
+def appeal_decided(action, granted: bool) -> None:
+    notifications.notify(_franchisee_people(action.franchisee_id, action.store_id, managers=False),
+                         "audit_appeal_decided", _about(action) | {"granted": granted},
+                         url=f"/audits/actions/{action.id}")

@@ -17,7 +17,7 @@ from app.models import (
     AuditAnswer, AuditPhoto, AuditScoreChange, AuditTemplate, CorrectiveAction, Store, StoreAudit, TemplateItem, User,
 )
 from app.models.base import local_date, local_today, utcnow
-from app.models.mystery import OPEN_ACTION_STATUSES
+from app.models.mystery import OPEN_ACTION_STATUSES, TO_CORRECT_STATUSES
 from app.security.tenancy import unscoped
 from app.services import RuleError
 from app.services.audits import scoring, stats
@@ -242,6 +242,9 @@ def submit(audit: StoreAudit, actor: User, now: datetime | None = None) -> None:
                                     franchisee_id=audit.franchisee_id, by_id=actor.id, old_score=None,
                                     new_score=audit.score, reason="submitted", at=now))
     db.session.flush()
+    from app.services.audits import alerts
+
+    alerts.submitted(audit)
 
 
 def publish(audit: StoreAudit, actor: User, now: datetime | None = None) -> StoreAudit | None:
@@ -288,7 +291,8 @@ def _tell_franchisee(audit: StoreAudit) -> None:
 
 
 def cancel(audit: StoreAudit, actor: User) -> None:
-    _require(audit, "planned")
+    """Headquarters cancels a visit not yet submitted (one planned, or one an auditor could not finish)."""
+    _require(audit, "planned", "in_progress")
     audit.status = "cancelled"
 
 
@@ -322,6 +326,9 @@ def respond(action: CorrectiveAction, actor: User, response: str, root_cause: st
     action.responded_by_id = actor.id
     action.status = "answered"
     _log(action, actor, "answered", action.response, now)
+    from app.services.audits import alerts
+
+    alerts.answered(action)
 
 
 def verify(action: CorrectiveAction, actor: User, accept: bool, note: str | None, now: datetime | None = None) -> None:
@@ -343,6 +350,10 @@ def verify(action: CorrectiveAction, actor: User, accept: bool, note: str | None
         action.times_returned += 1
     _log(action, actor, "accepted" if accept else "returned", action.verification_note, now)
     _after_action_change(action.audit, now)
+    if not accept:
+        from app.services.audits import alerts
+
+        alerts.returned(action)
 
 
 def appeal(action: CorrectiveAction, actor: User, reason: str, now: datetime | None = None) -> None:
@@ -359,6 +370,9 @@ def appeal(action: CorrectiveAction, actor: User, reason: str, now: datetime | N
     action.appealed_at = now
     action.appealed_by_id = actor.id
     _log(action, actor, "appealed", action.appeal_reason, now)
+    from app.services.audits import alerts
+
+    alerts.appealed(action)
 
 
 def decide_appeal(action: CorrectiveAction, actor: User, grant: bool, note: str, new_value: int | None = None,
@@ -399,6 +413,23 @@ def decide_appeal(action: CorrectiveAction, actor: User, grant: bool, note: str,
         action.appeal_status = "upheld"
     _log(action, actor, "appeal_granted" if grant else "appeal_upheld", action.appeal_decision, now)
     _after_action_change(audit, now)
+    if grant:
+        _cancel_needless_recheck(audit, actor)
+    from app.services.audits import alerts
+
+    alerts.appeal_decided(action, grant)
+
+
+def _cancel_needless_recheck(audit: StoreAudit, actor: User) -> None:
+    """A re-score that lifts the audit to the re-check mark makes its planned re-check needless
+    (trial 9: it stayed planned)."""
+    if audit.score is None or audit.score < audit.template.recheck_below:
+        return
+    with unscoped():
+        rechecks = db.session.scalars(select(StoreAudit).where(StoreAudit.recheck_of_id == audit.id,
+                                                               StoreAudit.status == "planned")).all()
+        for recheck in rechecks:
+            recheck.status = "cancelled"
 
 
 def _after_action_change(audit: StoreAudit, now: datetime) -> None:
@@ -443,7 +474,7 @@ def add_photo(audit: StoreAudit, actor: User, data: bytes, *, item: TemplateItem
 def overdue_actions(today: date | None = None):
     """Open corrective actions past their due date, oldest first (for the lists)."""
     today = today or local_today()
-    return (select(CorrectiveAction).where(CorrectiveAction.status.in_(OPEN_ACTION_STATUSES),
+    return (select(CorrectiveAction).where(CorrectiveAction.status.in_(TO_CORRECT_STATUSES),
                                            CorrectiveAction.due_on < today))
 
 

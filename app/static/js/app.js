@@ -151,17 +151,29 @@ function autosave(form) {
       if (!type.includes("application/json")) { say(form.dataset.signedOutText, true); return false; }
       const reply = await response.json();
       if (!reply.ok) { say(reply.message, true); return false; }
-      // Answers changed on another device meanwhile: shown as saved there, and said so.
-      const changed = Object.entries(reply.on_file || {});
-      changed.forEach(([id, answer]) => {
+      // What another device saved meanwhile is shown as saved there: parts this page did not
+      // touch catch up quietly; parts changed on both are named (reply.conflicts), and a text
+      // typed here that lost is kept visible under its box, to copy (trial 9: it was gone).
+      Object.entries(reply.on_file || {}).forEach(([id, answer]) => {
         put({ [`value-${id}`]: answer.value, [`note-${id}`]: answer.note });
         form.querySelectorAll(`[name="value-${id}"]`).forEach((el) => { if (!answer.value) el.checked = false; });
       });
-      Object.entries(reply.on_file_texts || {}).forEach(([name, text]) => put({ [name]: text }));
-      if (changed.length || Object.keys(reply.on_file_texts || {}).length) {
-        changed.push(...Object.keys(reply.on_file_texts || {}));
-        say(reply.conflict_message, true);
-      }
+      Object.entries(reply.on_file_texts || {}).forEach(([name, text]) => {
+        const box = form.querySelector(`[name="${name}"]`);
+        if (box && (reply.clashed_texts || []).includes(name) && box.value.trim()) {
+          let kept = form.querySelector(`[data-lost-text="${name}"]`);
+          if (!kept) {
+            kept = document.createElement("div");
+            kept.className = "alert alert-secondary small py-1 mt-1 text-pre";
+            kept.dataset.lostText = name;
+            box.insertAdjacentElement("afterend", kept);
+          }
+          kept.textContent = `${form.dataset.lostTextLabel} ${box.value}`;
+        }
+        put({ [name]: text });
+      });
+      const changed = reply.conflicts || [];
+      if (changed.length) say(reply.conflict_message, true);
       // What this page now knows the server has: the next save compares against it.
       Object.entries(reply.fingerprints || {}).forEach(([id, print]) => {
         const was = form.querySelector(`[name="was-${id}"]`);
@@ -176,7 +188,7 @@ function autosave(form) {
         try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
       }
       if (!changed.length) say(form.dataset.savedText.replace("%(time)s", reply.saved_at), false);
-      if (changed.length) keep();
+      if (dirty) keep();  // what this page holds now, with what it now knows is on file
       return !changed.length;  // after a conflict the user looks before anything is submitted
     } catch (e) {
       say(form.dataset.offlineText, true);
@@ -214,7 +226,13 @@ function autosave(form) {
   document.querySelectorAll("input[data-photo-input]").forEach((input) => {
     input.addEventListener("change", async () => {
       if (!input.files.length) return;
-      await save();
+      // Save the answers first; without a connection or a sign-in the photo would take the
+      // page away to an error (trial 9): it stays here, with the reason shown, to try again.
+      dirty = true;
+      if (!(await save()) && !offline.classList.contains("d-none")) {
+        input.value = "";
+        return;
+      }
       document.getElementById(input.getAttribute("form")).submit();
     });
   });
