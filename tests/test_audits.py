@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    AuditAnswer, AuditTemplate, CorrectiveAction, Notification, Store, StoreAudit, Touchpoint, User,
+    AuditAnswer, AuditTemplate, CorrectiveAction, Notification, Store, StoreAudit, TemplateItem, Touchpoint, User,
 )
 from app.models.base import local_today, utcnow
 from app.security.tenancy import unscoped
@@ -359,11 +359,11 @@ def test_weights_that_make_no_sense_are_refused(app, world, login_as):
     for weight in ("-1", "0", "NaN", "1e5", "101"):
         refused = admin.post_form(f"/audits/templates/{draft_id}/items", {
             "section_id": str(section_id), "text_zh": "新标准", "text_en": "New standard", "weight": weight,
-            "scoring": "yes_no"})
+            "scoring": "yes_no", "version": "1"})
         assert refused.status_code == 422, weight
     added = admin.post_form(f"/audits/templates/{draft_id}/items", {
         "section_id": str(section_id), "text_zh": "新标准", "text_en": "New standard", "weight": "1.5",
-        "scoring": "scale"})
+        "scoring": "scale", "version": "1"})
     assert added.status_code == 302
     with app.app_context(), unscoped():
         assert len(db.session.get(AuditTemplate, draft_id).items) == 21
@@ -585,3 +585,23 @@ def test_ninth_trial_findings_stay_fixed(app, world, login_as):
         action_id = action.id
     assert "整改截止" in login_as("owner_a").get("/audits/actions?tab=overdue").text
     assert f"/audits/actions/{action_id}" not in login_as("owner_a").get("/audits/actions?tab=overdue").text
+
+
+def test_two_people_editing_one_template_item_are_merged(app, world, login_as):
+    """Trial 9: the later save of a draft's item won silently."""
+    with app.app_context(), unscoped():
+        active = db.session.scalar(select(AuditTemplate).where(AuditTemplate.status == "active"))
+        draft = templates.new_version(active, db.session.get(User, world.users["admin"]))
+        db.session.commit()
+        draft_id, item_id = draft.id, draft.items[0].id
+    one, two = login_as("admin"), login_as("auditor")
+    url = f"/audits/templates/{draft_id}/items/{item_id}"
+    first, second = form_on(one.get(url).text), form_on(two.get(url).text)
+    assert one.post_form(url, first | {"weight": "4"}).status_code == 302
+    assert two.post_form(url, second | {"text_en": "Store spotless inside and out"}).status_code == 302
+    with app.app_context(), unscoped():
+        item = db.session.get(TemplateItem, item_id)
+        assert (item.weight, item.text_en) == (Decimal("4"), "Store spotless inside and out")
+    # The add form on the template page carries its version too.
+    assert 'name="version" type="hidden" value="1"' in one.get(f"/audits/templates/{draft_id}").text.split(
+        'data-testid="item-form"')[1].split("</form>")[0]

@@ -158,9 +158,10 @@ class TemplateSection(db.Model):
         back_populates="section", order_by="TemplateItem.position", cascade="all, delete-orphan")
 
 
-class TemplateItem(db.Model):
+class TemplateItem(VersionedMixin, db.Model):
     """One standard to check: its weight, how it is scored, whether "not applicable" is allowed,
-    whether failing it is critical, and whether a failure needs a photo."""
+    whether failing it is critical, and whether a failure needs a photo. Versioned: two people
+    editing one item of a draft are merged, not overwritten (trial 9)."""
 
     __tablename__ = "template_item"
     __table_args__ = (Index("ix_template_item_section", "section_id", "position"),)

@@ -185,7 +185,7 @@ class TemplateSettingsForm(VersionedForm):
         InputRequired(message=_l("Enter a whole number.")), InRange(min=1, max=600)])
 
 
-class ItemForm(FlaskForm):
+class ItemForm(VersionedForm):
     section_id = SelectField(_l("Touchpoint"), coerce=int, validators=[Chosen()])
     text_zh = StringField(_l("Standard to check (Chinese)"), validators=[DataRequired(), safe_text(300)])
     text_en = StringField(_l("Standard to check (English)"), validators=[DataRequired(), safe_text(300)])

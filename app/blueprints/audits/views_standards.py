@@ -156,7 +156,7 @@ def _render_template(found, settings_form, locale, status=200, item_form=None, s
     total = sum((item.weight for item in found.items), start=0)
     return render_template(
         "audits/template.html", t=found, settings_form=settings_form, locale=locale, frozen=templates.is_frozen(found),
-        item_form=item_form or forms.ItemForm(formdata=None, sections=sections, locale=locale),
+        item_form=item_form or forms.ItemForm(formdata=None, sections=sections, locale=locale, version=1),
         section_form=section_form or forms.SectionForm(formdata=None, locale=locale,
                                                        touchpoints=[t for t in touchpoints if t.id not in used]),
         scorings=SCORINGS, statuses=TEMPLATE_STATUSES, rules=CRITICAL_RULES, problems=templates.problems(found),
@@ -222,7 +222,8 @@ def add_section(audit_template_id: int):
 
 
 def _item_form(found, locale, obj=None):
-    return forms.ItemForm(obj=obj, sections=found.sections, locale=locale)
+    # A new item starts at version 1 (the form's version field is required).
+    return forms.ItemForm(obj=obj, sections=found.sections, locale=locale, **({} if obj else {"version": 1}))
 
 
 @bp.route("/templates/<int:audit_template_id>/items", methods=["POST"])
@@ -246,17 +247,26 @@ def edit_item(audit_template_id: int, template_item_id: int | None = None):
         except RuleError as error:
             flash(str(error), "danger")
             return redirect(url_for("audits.template", audit_template_id=found.id))
-        section = next(s for s in found.sections if s.id == form.section_id.data)
+        target = item or TemplateItem(position=max((i.position for i in found.items), default=0) + 1)
+
+        def change():
+            section = next(s for s in found.sections if s.id == form.section_id.data)
+            if target.id is None:
+                section.items.append(target)
+            elif target.section_id != section.id:
+                target.section = section
+            for name in ("text_zh", "text_en", "weight", "scoring", "allow_na", "critical", "photo_on_fail"):
+                setattr(target, name, getattr(form, name).data)
+
         if item is None:
-            item = TemplateItem(position=max((i.position for i in found.items), default=0) + 1)
-            section.items.append(item)
-        elif item.section_id != section.id:
-            item.section = section
-        for name in ("text_zh", "text_en", "weight", "scoring", "allow_na", "critical", "photo_on_fail"):
-            setattr(item, name, getattr(form, name).data)
-        db.session.commit()
-        flash(_("Item saved."), "success")
-        return redirect(url_for("audits.template", audit_template_id=found.id, _anchor=f"item-{item.id}"))
+            change()
+            db.session.commit()
+            saved = True
+        else:
+            saved = save_versioned(form, item, change)
+        if saved:
+            flash(_("Item saved."), "success")
+            return redirect(url_for("audits.template", audit_template_id=found.id, _anchor=f"item-{target.id}"))
     if item is not None:
         return render_template("audits/item_form.html", form=form, t=found, item=item), 422
     return _render_template(found, forms.TemplateSettingsForm(formdata=None, obj=found), locale, 422, item_form=form)
