@@ -605,3 +605,55 @@ def test_two_people_editing_one_template_item_are_merged(app, world, login_as):
     # The add form on the template page carries its version too.
     assert 'name="version" type="hidden" value="1"' in one.get(f"/audits/templates/{draft_id}").text.split(
         'data-testid="item-form"')[1].split("</form>")[0]
+
+
+def test_tenth_trial_findings_stay_fixed(app, world, login_as):
+    """Trial 10: a clash on an item was not named; a second tab's answer to an action answered
+    meanwhile vanished; an appeal of the HQ auditor's finding reached nobody; a visit's due date
+    could be moved out of its quarter or into the past; a late send-back was chased at once."""
+    audit_id = _in_progress(app, world)
+    phone, laptop = login_as("auditor"), login_as("auditor")
+    _, on_phone = _answers_page(phone, audit_id)
+    _, on_laptop = _answers_page(laptop, audit_id)
+    item = _items(app, audit_id)[0]
+    assert phone.post_form(f"/audits/{audit_id}/conduct", on_phone | {f"value-{item[0]}": "1"},
+                           headers={"X-Autosave": "1"}).json["ok"]
+    reply = laptop.post_form(f"/audits/{audit_id}/conduct", on_laptop | {f"value-{item[0]}": "0",
+                                                                        f"note-{item[0]}": "笔记本上的备注"},
+                             headers={"X-Autosave": "1"}).json
+    assert reply["conflict_items"] == {str(item[0]): item[2]}
+    # An action answered in another tab: the second tab's text stays on the page.
+    owner = login_as("owner_a")
+    with app.app_context(), unscoped():
+        action = db.session.get(StoreAudit, world.audits["a"]).actions[0]
+        action_id, version = action.id, action.version
+    first = owner.post_form(f"/audits/actions/{action_id}/respond", {
+        "version": version, "response": "甲标签页的回复", "root_cause": "原因", "preventive_action": "预防"})
+    assert first.status_code == 302
+    second = owner.post_form(f"/audits/actions/{action_id}/respond", {
+        "version": version, "response": "乙标签页的回复", "root_cause": "原因乙", "preventive_action": "预防乙"})
+    assert second.status_code == 409 and "乙标签页的回复" in second.text and 'data-testid="kept-text"' in second.text
+    # An appeal reaches whoever can decide it: the administrators when the only auditor made the finding.
+    with app.app_context(), unscoped():
+        audit = db.session.get(StoreAudit, world.audits["b"])
+        workflow.appeal(audit.actions[0], db.session.get(User, world.users["owner_b"]), "理由")
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == world.users["admin"], Notification.kind == "audit_appeal")) == 1
+        # A send-back after the due date gives the store a week again.
+        answered = db.session.get(CorrectiveAction, action_id)
+        answered.due_on = local_today() - timedelta(days=30)
+        workflow.verify(answered, db.session.get(User, world.users["admin"]), False, "照片不清楚")
+        assert answered.due_on == local_today() + timedelta(days=workflow.RETURN_DAYS)
+        db.session.commit()
+    # A planned visit's due date stays within its quarter.
+    with app.app_context(), unscoped():
+        template = templates.install_defaults()
+        auditor = db.session.get(User, world.users["auditor"])
+        planned = workflow.plan(db.session.get(Store, world.a_stores[1]), template,
+                                *workflow.quarter_of(local_today()), auditor, auditor=auditor)
+        db.session.commit()
+        with pytest.raises(workflow.AuditError):
+            workflow.reassign(planned, auditor, local_today() + timedelta(days=400))
+        with pytest.raises(workflow.AuditError):
+            workflow.reassign(planned, auditor, local_today() - timedelta(days=1))

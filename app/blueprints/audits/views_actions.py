@@ -88,7 +88,14 @@ def action(corrective_action_id: int):
     return _render(found)
 
 
-def _render(found, status=200, **given):
+def _typed(form) -> list[tuple[str, str]]:
+    """The texts a refused post carried, to show when its form is no longer offered (trial 10:
+    a second tab's answer to an action answered meanwhile vanished)."""
+    return [(str(field.label.text), field.data.strip()) for field in form
+            if field.type == "TextAreaField" and isinstance(field.data, str) and field.data.strip()]
+
+
+def _render(found, status=200, kept=(), **given):
     version = found.version
     forms_shown = {
         "respond": given.get("respond") or forms.RespondForm(formdata=None, version=version,
@@ -108,7 +115,7 @@ def _render(found, status=200, **given):
     return render_template(
         "audits/action.html", x=found, forms=forms_shown, statuses=ACTION_STATUSES, appeal_statuses=APPEAL_STATUSES,
         evidence=[p for p in photos if p.action_id is None], fixes=[p for p in photos if p.action_id == found.id],
-        answer=answer, locale=current_locale(), today=local_today(), history_labels=HISTORY,
+        answer=answer, locale=current_locale(), today=local_today(), history_labels=HISTORY, kept=kept,
         can_verify=can(current_user, "audits.verify") and found.responded_by_id != current_user.id,
     ), status
 
@@ -143,11 +150,15 @@ def action_step(corrective_action_id: int, what: str):
     if not form.validate_on_submit():
         return _render(found, 422, **{what: form})
     if form.version.data != found.version:
-        flash(_("Someone else changed this action meanwhile; check it and send again. Your text is kept below."),
-              "warning")
+        kept = _typed(form)
+        if what == "respond" and found.status == "answered" and found.response == (form.response.data or "").strip():
+            flash(_("This was already done; nothing was changed."), "info")  # the same answer sent twice
+            return redirect(url_for("audits.action", corrective_action_id=found.id))
+        flash(_("Someone else changed this action meanwhile; check it and send again. What you typed is kept "
+                "below."), "warning")
         form.version.data = found.version
         form.version.raw_data = [str(found.version)]
-        return _render(found, 409, **{what: form})
+        return _render(found, 409, kept=kept, **{what: form})
     try:
         run(found, form)
         upload = request.files.get("photo") if what == "respond" else None

@@ -101,6 +101,7 @@ def conduct(store_audit_id: int):
                                    errors=errors), 422
                 answers = workflow.answers_of(audit)
                 shown = conflicts + stale  # what the page must now show as it is on file
+                item_names = {item.id: item.text(current_locale()) for item in template.items}
                 on_file = {str(i): _posted_form(answers.get(i)) for i in shown if isinstance(i, int)}
                 on_file_texts = {name: getattr(audit, name) or "" for name in shown if isinstance(name, str)}
                 return jsonify(ok=True, saved_at=datetime_text(audit.updated_at, "short"), version=audit.version,
@@ -112,6 +113,7 @@ def conduct(store_audit_id: int):
                                    "%(num)d parts of this audit were changed on another device meanwhile: they now "
                                    "show what was saved there. Change them again if yours are right.",
                                    len(conflicts)) if conflicts else "",
+                               conflict_items={str(i): item_names[i] for i in conflicts if isinstance(i, int)},
                                score=workflow.score_text(audit.score))
             if not errors:
                 if conflicts:

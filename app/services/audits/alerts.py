@@ -146,7 +146,8 @@ def _about(action) -> dict:
 
 def _headquarters(but=None) -> list:
     with unscoped():
-        people = db.session.scalars(select(User).where(User.active.is_(True), User.role == "hq_auditor")
+        people = db.session.scalars(select(User).where(User.active.is_(True),
+                                                       User.role.in_(("hq_auditor", "hq_admin")))
                                     .order_by(User.id)).all()
     return [p for p in people if but is None or p.id != but]
 
@@ -163,7 +164,7 @@ def _franchisee_people(franchisee_id: int, store_id: int, managers: bool = True)
 def submitted(audit) -> None:
     with unscoped():
         store = db.session.get(Store, audit.store_id)
-    notifications.notify(_headquarters(), "audit_submitted",
+    notifications.notify(_headquarters(but=audit.auditor_id), "audit_submitted",
                          {"ref": audit.reference, "store": store.name, "score": str(audit.score)},
                          url=f"/audits/{audit.id}")
 

@@ -155,6 +155,23 @@ function autosave(form) {
       // touch catch up quietly; parts changed on both are named (reply.conflicts), and a text
       // typed here that lost is kept visible under its box, to copy (trial 9: it was gone).
       Object.entries(reply.on_file || {}).forEach(([id, answer]) => {
+        const name = (reply.conflict_items || {})[id];
+        if (name) {  // a clash: what this page had is kept in view under the item, to redo or copy
+          const chosen = form.querySelector(`[name="value-${id}"]:checked`);
+          const label = chosen ? form.querySelector(`label[for="${chosen.id}"]`)?.textContent.trim() : "";
+          const note = form.querySelector(`[name="note-${id}"]`)?.value.trim() || "";
+          const item = document.getElementById(`item-${id}`);
+          if (item && (label || note)) {
+            let kept = item.querySelector("[data-lost-text]");
+            if (!kept) {
+              kept = document.createElement("div");
+              kept.className = "alert alert-secondary small py-1 mt-1 text-pre";
+              kept.dataset.lostText = id;
+              item.appendChild(kept);
+            }
+            kept.textContent = `${form.dataset.lostTextLabel} ${[label, note].filter(Boolean).join(" · ")}`;
+          }
+        }
         put({ [`value-${id}`]: answer.value, [`note-${id}`]: answer.note });
         form.querySelectorAll(`[name="value-${id}"]`).forEach((el) => { if (!answer.value) el.checked = false; });
       });
@@ -173,7 +190,11 @@ function autosave(form) {
         put({ [name]: text });
       });
       const changed = reply.conflicts || [];
-      if (changed.length) say(reply.conflict_message, true);
+      if (changed.length) {
+        const names = Object.values(reply.conflict_items || {});
+        say(reply.conflict_message + (names.length ? ` (${names.join("; ")})` : ""), true);
+        offline.scrollIntoView({ block: "center" });
+      }
       // What this page now knows the server has: the next save compares against it.
       Object.entries(reply.fingerprints || {}).forEach(([id, print]) => {
         const was = form.querySelector(`[name="was-${id}"]`);
@@ -231,6 +252,8 @@ function autosave(form) {
       dirty = true;
       if (!(await save()) && !offline.classList.contains("d-none")) {
         input.value = "";
+        say(`${form.dataset.photoNotSentText} ${offline.textContent}`, true);
+        offline.scrollIntoView({ block: "center" });
         return;
       }
       document.getElementById(input.getAttribute("form")).submit();
