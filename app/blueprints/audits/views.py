@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.blueprints.audits import bp, forms
-from app.blueprints.common import capped_count, create_once, keyset_of
+from app.blueprints.common import capped_count, commit_or_explain, create_once, keyset_of
 from app.blueprints.customers.views_customers import franchisee_choices, store_choices
 from app.extensions import db
 from app.i18n import current_locale, translated
@@ -335,13 +335,6 @@ def reassign(store_audit_id: int):
             return redirect(url_for("audits.show", store_audit_id=audit.id))
         with unscoped():
             auditor = db.session.get(User, form.auditor_id.data) if form.auditor_id.data else None
-        try:
-            workflow.reassign(audit, auditor, form.due_on.data)
-            db.session.commit()
-        except RuleError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-            return redirect(url_for("audits.show", store_audit_id=audit.id))
-        flash(_("Changes saved."), "success")
+        commit_or_explain(lambda: workflow.reassign(audit, auditor, form.due_on.data), _("Changes saved."))
         return redirect(url_for("audits.show", store_audit_id=audit.id))
     return _render_show(audit, 422, reassign=form)

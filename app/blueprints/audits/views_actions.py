@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.blueprints.audits import bp, forms
-from app.blueprints.common import capped_count, keyset_of
+from app.blueprints.common import capped_count, commit_or_explain, keyset_of
 from app.blueprints.customers.views_customers import store_choices
 from app.extensions import db
 from app.i18n import current_locale
@@ -190,12 +190,6 @@ def action_photo(corrective_action_id: int):
     if upload is None or not upload.filename:
         flash(_("Choose a photo first."), "warning")
         return redirect(url_for("audits.action", corrective_action_id=found.id))
-    try:
-        workflow.add_photo(found.audit, current_user, upload.read(), action=found)
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        flash(_("Photo added."), "success")
+    commit_or_explain(lambda: workflow.add_photo(found.audit, current_user, upload.read(), action=found),
+                      _("Photo added."))
     return redirect(url_for("audits.action", corrective_action_id=found.id))

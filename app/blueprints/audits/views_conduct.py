@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.blueprints.audits import bp, forms
 from app.blueprints.audits.views import load_audit, photos_by_item
+from app.blueprints.common import commit_or_explain
 from app.extensions import db
 from app.i18n import current_locale
 from app.models import AuditPhoto, AuditTemplate, TemplateItem, TemplateSection
@@ -122,15 +123,10 @@ def conduct(store_audit_id: int):
                                    "Saved, except %(num)d answers that were changed on another device meanwhile; they "
                                    "show what was saved there.", len(conflicts)), "warning")
                 elif request.form.get("submit"):
-                    try:
-                        workflow.submit(audit, current_user)
-                        db.session.commit()
-                    except RuleError as error:
-                        db.session.rollback()
-                        flash(str(error), "danger")
-                        return redirect(url_for("audits.conduct", store_audit_id=audit.id))
-                    flash(_("Submitted. Headquarters publishes it to the franchisee."), "success")
-                    return redirect(url_for("audits.show", store_audit_id=audit.id))
+                    if commit_or_explain(lambda: workflow.submit(audit, current_user),
+                                         _("Submitted. Headquarters publishes it to the franchisee.")):
+                        return redirect(url_for("audits.show", store_audit_id=audit.id))
+                    return redirect(url_for("audits.conduct", store_audit_id=audit.id))
                 else:
                     flash(_("Draft saved."), "success")
                 return redirect(url_for("audits.conduct", store_audit_id=audit.id))
