@@ -622,6 +622,14 @@ def test_tenth_trial_findings_stay_fixed(app, world, login_as):
                                                                         f"note-{item[0]}": "笔记本上的备注"},
                              headers={"X-Autosave": "1"}).json
     assert reply["conflict_items"] == {str(item[0]): item[2]}
+    # The "still to do" list follows each automatic save (it kept items answered meanwhile).
+    before = reply["missing"]
+    _, on_phone = _answers_page(phone, audit_id)
+    second = _items(app, audit_id)[1]
+    after = phone.post_form(f"/audits/{audit_id}/conduct", on_phone | {f"value-{second[0]}": "1"},
+                            headers={"X-Autosave": "1"}).json
+    assert any(second[2] in m for m in before[:8]) and not any(second[2] in m for m in after["missing"])
+    assert after["missing_title"].startswith("提交前还需完成：")
     # An action answered in another tab: the second tab's text stays on the page.
     owner = login_as("owner_a")
     with app.app_context(), unscoped():

@@ -115,7 +115,7 @@ def conduct(store_audit_id: int):
                                    "show what was saved there. Change them again if yours are right.",
                                    len(conflicts)) if conflicts else "",
                                conflict_items={str(i): item_names[i] for i in conflicts if isinstance(i, int)},
-                               score=workflow.score_text(audit.score))
+                               score=workflow.score_text(audit.score), **_missing_reply(audit))
             if not errors:
                 if conflicts:
                     flash(ngettext("Saved, except %(num)d answer that was changed on another device meanwhile; it shows "
@@ -136,6 +136,13 @@ def conduct(store_audit_id: int):
         locale=current_locale(), step=forms.StepForm(formdata=None, version=audit.version),
         photos_by_item=photos_by_item(audit), missing=workflow.missing_to_submit(audit),
     ), 422 if errors else 200
+
+
+def _missing_reply(audit) -> dict:
+    """What is still to do before submitting, for the page to show after an automatic save."""
+    missing = workflow.missing_to_submit(audit)
+    return {"missing": missing[:8] + (["…"] if len(missing) > 8 else []),
+            "missing_title": _("Still to do before submitting: %(n)d.", n=len(missing)) if missing else ""}
 
 
 def _posted_form(answer) -> dict:

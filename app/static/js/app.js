@@ -24,6 +24,16 @@ document.addEventListener("DOMContentLoaded", () => {
       select.form.submit();
     });
   });
+  // "Back to the form" on an error page (a file too large): the browser's own Back, which
+  // brings the form back as it was typed; its link reloads it empty (issue 10, trial 10).
+  document.querySelectorAll("a[data-history-back]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      if (window.history.length > 1 && document.referrer === link.href) {
+        event.preventDefault();
+        window.history.back();
+      }
+    });
+  });
   // A text area's length against its limit ("1,234 of 2,000 characters"), as the user types.
   const grouped = new Intl.NumberFormat();
   document.querySelectorAll("[data-char-count]").forEach((counter) => {
@@ -204,6 +214,17 @@ function autosave(form) {
       if (version && reply.version) version.value = reply.version;
       const score = document.querySelector("[data-autosave-score]");
       if (score && reply.score) score.textContent = reply.score;
+      const missing = document.querySelector("[data-autosave-missing]");
+      if (missing && Array.isArray(reply.missing)) {
+        missing.classList.toggle("d-none", !reply.missing.length);
+        missing.querySelector("[data-missing-title]").textContent = reply.missing_title || "";
+        const list = missing.querySelector("ul");
+        list.replaceChildren(...reply.missing.map((text) => {
+          const li = document.createElement("li");
+          li.textContent = text;
+          return li;
+        }));
+      }
       if (JSON.stringify(sent) === JSON.stringify(snapshot())) {
         dirty = false;
         try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
@@ -227,12 +248,21 @@ function autosave(form) {
   // save as the automatic one, so a conflict or a lost sign-in is handled on the page itself
   // (trial 8): "Save draft" saves in place, "Submit" saves and then sends the form.
   let submitting = false;
+  let busy = false;  // a second tap while the first is still saving is ignored (trial 10)
   form.addEventListener("submit", async (event) => {
     if (submitting) return;
     const button = event.submitter;
     event.preventDefault();
-    dirty = true;
-    const result = await save();
+    if (busy) return;
+    busy = true;
+    let result;
+    try {
+      while (saving) await new Promise((done) => { window.setTimeout(done, 100); });
+      dirty = true;
+      result = await save();
+    } finally {
+      busy = false;
+    }
     if (!result || !button || button.name !== "submit") return;
     try { localStorage.removeItem(key); } catch (e) { /* ignore */ }
     const flag = document.createElement("input");
