@@ -26,7 +26,15 @@ class BoundedIntConverter(IntegerConverter):
 
 
 class BoundedArgs(ImmutableMultiDict):
-    """Query and form values whose ``get(..., type=int)`` refuses numbers out of range."""
+    """Query and form values whose ``get(..., type=int)`` refuses numbers out of range, and
+    whose line breaks are one character, as the browser counted them against a box's
+    ``maxlength`` (a form posts CR LF: a note of 1,000 characters with line breaks was refused
+    as too long; issue 10, trial 11)."""
+
+    def __init__(self, mapping=None):
+        if isinstance(mapping, list):  # what the form parsers give: (name, value) pairs
+            mapping = [(k, v.replace("\r\n", "\n") if isinstance(v, str) and "\r" in v else v) for k, v in mapping]
+        super().__init__(mapping)
 
     def get(self, key, default=None, type=None):
         value = super().get(key, default=default, type=type)

@@ -665,3 +665,52 @@ def test_tenth_trial_findings_stay_fixed(app, world, login_as):
             workflow.reassign(planned, auditor, local_today() + timedelta(days=400))
         with pytest.raises(workflow.AuditError):
             workflow.reassign(planned, auditor, local_today() - timedelta(days=1))
+
+
+def test_eleventh_trial_findings_stay_fixed(app, world, login_as):
+    """Trial 11: a note with line breaks that fit its box was refused as too long, and the page
+    did not say which; a refused new due date reloaded the stored one; a second tab's different
+    root cause was called "already done"; a re-check could be moved to 2099."""
+    audit_id = _in_progress(app, world)
+    auditor = login_as("auditor")
+    _, form = _answers_page(auditor, audit_id)
+    item = _items(app, audit_id)[0]
+    fits = "\r\n".join(["甲" * 9] * 100)[:1099]  # 1,000 characters as the browser counts them (CR LF as one)
+    assert len(fits.replace("\r\n", "\n")) <= 1000 < len(fits)
+    saved = auditor.post_form(f"/audits/{audit_id}/conduct", form | {f"note-{item[0]}": fits},
+                              headers={"X-Autosave": "1"})
+    assert saved.status_code == 200 and saved.json["ok"], saved.text
+    _, form = _answers_page(auditor, audit_id)
+    refused = auditor.post_form(f"/audits/{audit_id}/conduct", form | {f"note-{item[0]}": "乙" * 1001},
+                                headers={"X-Autosave": "1"})
+    assert refused.status_code == 422 and item[2] in refused.json["message"]
+    assert refused.json["errors"] == {str(item[0]): "最多 1000 个字符。"}
+    # A planned visit: a date out of its quarter comes back with the reason and the typed date.
+    with app.app_context(), unscoped():
+        template = templates.install_defaults()
+        hq = db.session.get(User, world.users["auditor"])
+        planned = workflow.plan(db.session.get(Store, world.a_stores[0]), template,
+                                *workflow.quarter_of(local_today()), hq, auditor=hq)
+        db.session.commit()
+        planned_id, version = planned.id, planned.version
+    far = (local_today() + timedelta(days=200)).isoformat()
+    page = auditor.post_form(f"/audits/{planned_id}/reassign", {
+        "version": version, "auditor_id": str(world.users["auditor"]), "due_on": far})
+    assert page.status_code == 422 and f'value="{far}"' in page.text and "<details class=\"mb-3\" open>" in page.text
+    # Two answers with the same "what was done" but another root cause: the second is kept, not "done".
+    owner = login_as("owner_a")
+    with app.app_context(), unscoped():
+        action = db.session.get(StoreAudit, world.audits["a"]).actions[0]
+        action_id, version = action.id, action.version
+    assert owner.post_form(f"/audits/actions/{action_id}/respond", {
+        "version": version, "response": "已整改", "root_cause": "甲的原因", "preventive_action": "甲"}).status_code == 302
+    second = owner.post_form(f"/audits/actions/{action_id}/respond", {
+        "version": version, "response": "已整改", "root_cause": "乙的原因", "preventive_action": "乙"})
+    assert second.status_code == 409 and "乙的原因" in second.text
+    # A re-check is due within months, not years.
+    with app.app_context(), unscoped():
+        recheck = db.session.get(StoreAudit, planned_id)
+        recheck.recheck_of_id = world.audits["a"]
+        with pytest.raises(workflow.AuditError):
+            workflow.reassign(recheck, None, local_today() + timedelta(days=workflow.RECHECK_MAX_DAYS + 1))
+        db.session.rollback()

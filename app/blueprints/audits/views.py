@@ -252,6 +252,7 @@ def _render_show(audit, status=200, **forms_given):
         "audits/show.html", a=audit, template=template, answers=workflow.answers_of(audit), actions=actions,
         action_statuses=ACTION_STATUSES, appeal_statuses=APPEAL_STATUSES, statuses=AUDIT_STATUSES, locale=locale,
         step=step, reassign=reassign, photos_by_item=photos_by_item(audit),
+        item_names={item.id: item.text(locale) for item in template.items},
         missing=workflow.missing_to_submit(audit) if audit.status == "in_progress" else [],
         is_conductor=audit.auditor_id == current_user.id, today=local_today(),
         quarters=audit_stats.store_quarters(audit.store_id),
@@ -330,11 +331,24 @@ def reassign(store_audit_id: int):
     audit = load_audit(store_audit_id)
     form = forms.ReassignForm(auditors=_auditors())
     if form.validate_on_submit():
+        # A refusal keeps the panel open with what was typed, the reason under the field
+        # (trial 11: the page reloaded with the stored date and auditor).
         if form.version.data != audit.version:
-            flash(_("Someone else changed this audit meanwhile; here is what it is now."), "warning")
-            return redirect(url_for("audits.show", store_audit_id=audit.id))
+            form.due_on.errors.append(_("Someone else changed this audit meanwhile: it is now due %(due)s, "
+                                        "auditor %(auditor)s. Save again to set yours.",
+                                        due=date_text(audit.due_on),
+                                        auditor=audit.auditor.display_name if audit.auditor else "—"))
+            form.version.data = audit.version
+            return _render_show(audit, 409, reassign=form)
         with unscoped():
             auditor = db.session.get(User, form.auditor_id.data) if form.auditor_id.data else None
-        commit_or_explain(lambda: workflow.reassign(audit, auditor, form.due_on.data), _("Changes saved."))
+        try:
+            workflow.reassign(audit, auditor, form.due_on.data)
+        except RuleError as error:
+            db.session.rollback()
+            form.due_on.errors.append(str(error))
+            return _render_show(load_audit(store_audit_id), 422, reassign=form)
+        db.session.commit()
+        flash(_("Changes saved."), "success")
         return redirect(url_for("audits.show", store_audit_id=audit.id))
     return _render_show(audit, 422, reassign=form)

@@ -151,11 +151,19 @@ def action_step(corrective_action_id: int, what: str):
         return _render(found, 422, **{what: form})
     if form.version.data != found.version:
         kept = _typed(form)
-        if what == "respond" and found.status == "answered" and found.response == (form.response.data or "").strip():
+        same = (found.response or "", found.root_cause or "", found.preventive_action or "") == tuple(
+            (f.data or "").strip() for f in (form.response, form.root_cause, form.preventive_action)
+        ) if what == "respond" else False
+        if what == "respond" and found.status == "answered" and same:
             flash(_("This was already done; nothing was changed."), "info")  # the same answer sent twice
             return redirect(url_for("audits.action", corrective_action_id=found.id))
-        flash(_("Someone else changed this action meanwhile; check it and send again. What you typed is kept "
-                "below."), "warning")
+        if what == "respond" and found.status not in ("open", "returned"):
+            # No answer form is offered any more (trial 11: "send again" asked the impossible).
+            flash(_("Someone else answered this action meanwhile; their answer is shown. What you typed is kept "
+                    "below, to copy into a message to them or to headquarters if something is missing."), "warning")
+        else:
+            flash(_("Someone else changed this action meanwhile; check it and send again. What you typed is kept "
+                    "below."), "warning")
         form.version.data = found.version
         form.version.raw_data = [str(found.version)]
         return _render(found, 409, kept=kept, **{what: form})

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.blueprints.audits import bp, forms
 from app.blueprints.audits.views import load_audit, photos_by_item
-from app.blueprints.common import commit_or_explain
+from app.blueprints.common import commit_or_explain, list_text
 from app.extensions import db
 from app.i18n import current_locale
 from app.models import AuditPhoto, AuditTemplate, TemplateItem, TemplateSection
@@ -98,8 +98,12 @@ def conduct(store_audit_id: int):
             errors, conflicts, stale = _save(audit, template, request.form)
             if request.headers.get("X-Autosave"):
                 if errors:
-                    return jsonify(ok=False, message=_("Some answers need a look before they can be saved."),
-                                   errors=errors), 422
+                    # Named and marked on the page (trial 11: only "need a look", nothing marked).
+                    names = {str(item.id): item.text(current_locale()) for item in template.items}
+                    names.update(scenario=_("Scenario"), summary=_("Summary"))
+                    named = [names.get(key, key) for key in errors]
+                    return jsonify(ok=False, errors=errors, message=_(
+                        "Not saved: %(parts)s need a look (marked below).", parts=list_text(named))), 422
                 answers = workflow.answers_of(audit)
                 shown = conflicts + stale  # what the page must now show as it is on file
                 item_names = {item.id: item.text(current_locale()) for item in template.items}

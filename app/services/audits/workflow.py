@@ -24,6 +24,7 @@ from app.services.audits import scoring, stats
 
 ACTION_DAYS = 14  # a corrective action is due this many days after the audit is published
 RECHECK_DAYS = 30
+RECHECK_MAX_DAYS = 120  # a re-check checks a correction: months later it would check nothing
 RETURN_DAYS = 7  # a sent-back correction is due at least this many days after the send-back  # a re-check visit is due this many days after a low score is published
 CONDUCTORS = ("hq_admin", "hq_auditor", "hq_supervisor", "mystery_shopper")
 
@@ -306,6 +307,8 @@ def reassign(audit: StoreAudit, auditor: User | None, due_on: date | None) -> No
         if quarter_of(due_on) != (audit.year, audit.quarter) and audit.recheck_of_id is None:
             raise AuditError(str(_l("Choose a day within %(year)d Q%(quarter)d.", year=audit.year,
                                     quarter=audit.quarter)))
+        if audit.recheck_of_id is not None and due_on > local_today() + timedelta(days=RECHECK_MAX_DAYS):
+            raise AuditError(str(_l("A re-check visit is due within %(days)d days.", days=RECHECK_MAX_DAYS)))
     audit.auditor_id = auditor.id if auditor else None
     if due_on is not None:
         audit.due_on = due_on

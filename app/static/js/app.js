@@ -147,6 +147,7 @@ function autosave(form) {
   }
   form.addEventListener("input", () => { dirty = true; keep(); });
   form.addEventListener("change", () => { dirty = true; keep(); });
+  let shownErrors = "";
   const save = async () => {
     if (!dirty || saving) return true;
     saving = true;
@@ -160,7 +161,32 @@ function autosave(form) {
       const type = response.headers.get("Content-Type") || "";
       if (!type.includes("application/json")) { say(form.dataset.signedOutText, true); return false; }
       const reply = await response.json();
-      if (!reply.ok) { say(reply.message, true); return false; }
+      // A part the server refused is marked where it is, with the reason (trial 11).
+      form.querySelectorAll("[data-autosave-error]").forEach((el) => el.remove());
+      form.querySelectorAll(".is-invalid[data-autosave-marked]").forEach((el) => {
+        el.classList.remove("is-invalid");
+        delete el.dataset.autosaveMarked;
+      });
+      Object.entries(reply.errors || {}).forEach(([key, text]) => {
+        const box = form.querySelector(`[name="${/^\d+$/.test(key) ? `note-${key}` : key}"]`);
+        if (!box) return;
+        box.classList.add("is-invalid");
+        box.dataset.autosaveMarked = "1";
+        const note = document.createElement("div");
+        note.className = "text-danger small mt-1";
+        note.dataset.autosaveError = key;
+        note.textContent = text;
+        box.insertAdjacentElement("afterend", note);
+      });
+      if (!reply.ok) {
+        say(reply.message, true);
+        const first = form.querySelector("[data-autosave-error]");
+        const which = Object.keys(reply.errors || {}).join(",");
+        if (first && which !== shownErrors) first.scrollIntoView({ block: "center" });  // once, not every save
+        shownErrors = which;
+        return false;
+      }
+      shownErrors = "";
       // What another device saved meanwhile is shown as saved there: parts this page did not
       // touch catch up quietly; parts changed on both are named (reply.conflicts), and a text
       // typed here that lost is kept visible under its box, to copy (trial 9: it was gone).
@@ -282,8 +308,20 @@ function autosave(form) {
       dirty = true;
       if (!(await save()) && !offline.classList.contains("d-none")) {
         input.value = "";
-        say(`${form.dataset.photoNotSentText} ${offline.textContent}`, true);
-        offline.scrollIntoView({ block: "center" });
+        const reason = offline.textContent;
+        say(`${form.dataset.photoNotSentText} ${reason}`, true);
+        // Said at the item too, and kept there until a photo is added (trial 11: only the
+        // banner said it, far up the page, and the next save cleared it).
+        const item = input.closest("li[id^=item-]") || input.parentElement;
+        let note = item.querySelector("[data-photo-not-sent]");
+        if (!note) {
+          note = document.createElement("div");
+          note.className = "alert alert-warning small py-1 mt-1";
+          note.dataset.photoNotSent = "1";
+          note.setAttribute("role", "alert");
+          (input.closest("label") || input).insertAdjacentElement("afterend", note);
+        }
+        note.textContent = `${form.dataset.photoNotSentText} ${reason}`;
         return;
       }
       document.getElementById(input.getAttribute("form")).submit();
