@@ -15,9 +15,17 @@ from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules
 from app.models.org import Franchisee, Region, Store, StoreOwnership
 from app.models.stats import ComplaintMonthStats, StoreMonthStats, StoreStats
 from app.models.system import CacheStamp, FormReceipt
+from app.models.training import (
+    Appraisal, AppraisalIndicator, AppraisalPeriod, Attendance, Certificate, Course, CourseRequirement, Employee,
+    EmployeeCourse, EmployeeMove, Incentive, PlanEntry, Position, SessionStore, StaffingNorm, StoreTeamStats,
+    TrainingPlan, TrainingSession,
+)
 from app.models.user import User, UserSession
 
 __all__ = [
+    "Appraisal", "AppraisalIndicator", "AppraisalPeriod", "Attendance", "Certificate", "Course", "CourseRequirement",
+    "Employee", "EmployeeCourse", "EmployeeMove", "Incentive", "PlanEntry", "Position", "SessionStore",
+    "StaffingNorm", "StoreTeamStats", "TrainingPlan", "TrainingSession",
     "AuditAnswer", "AuditPhoto", "AuditQuarterStats", "AuditScoreChange", "AuditTemplate", "CorrectiveAction",
     "StoreAudit", "TemplateItem", "TemplateSection", "Touchpoint",
     "CalendarDay", "Complaint", "ComplaintThreshold", "ThresholdNotice", "ComplaintMonthStats", "ComplaintAttachment", "Delivery", "EscalationLevel", "Notification", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintTask", "DeadlineRule",

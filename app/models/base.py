@@ -92,3 +92,13 @@ class CurrentOwner(StoreOwned):
     @declared_attr
     def franchisee_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("franchisee.id"), index=cls.owner_columns_indexed)
+
+
+class FranchiseeShared:
+    """A record of headquarters (``franchisee_id`` empty: shared with the whole network) or of
+    one franchisee (its own course, its plan). The tenant scope shows a franchisee
+    headquarters' records and its own, never another franchisee's (app/security/tenancy.py)."""
+
+    @declared_attr
+    def franchisee_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("franchisee.id"), index=True)

@@ -77,6 +77,8 @@ class Store(TimestampMixin, VersionedMixin, db.Model):
     opens_at: Mapped[time | None]
     closes_at: Mapped[time | None]
     closed_weekdays: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    # small | medium | large: sets the team's size by position (models/training.StaffingNorm).
+    size: Mapped[str] = mapped_column(String(10), default="medium", server_default="medium")
     # The store's public complaint page is /feedback/<public_key> (printed as a QR code): a random
     # key, so the pages of the network cannot be walked by store code. Set when the store is created.
     public_key: Mapped[str | None] = mapped_column(String(24), unique=True, index=True,

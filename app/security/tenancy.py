@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from flask import abort
-from sqlalchemy import event, exists, false, select
+from sqlalchemy import event, exists, false, or_, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from app.extensions import db
@@ -22,7 +22,7 @@ from app.models import (
     AuditAnswer, AuditPhoto, AuditScoreChange, Complaint, ComplaintAttachment, ComplaintEvent, ComplaintTask,
     CorrectiveAction, Customer, CustomerImport, Franchisee, Store, StoreAudit,
 )
-from app.models.base import CurrentOwner, StoreOwned
+from app.models.base import CurrentOwner, FranchiseeShared, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
 
@@ -74,6 +74,12 @@ def _store_owned_models() -> list[type]:
     return [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, StoreOwned)]
 
 
+# Headquarters' shared records (courses, sessions, plans: models.base.FranchiseeShared) and
+# nothing of any franchisee's own: what scopes without franchisees (departments, shoppers, the
+# public page) see of them.
+HQ_SHARED_ONLY = with_loader_criteria(FranchiseeShared, lambda cls: cls.franchisee_id.is_(None), include_aliases=True)
+
+
 @lru_cache(maxsize=64)
 def _department_criteria(department: str):
     """A department member's scope: record-level grants instead of stores (issue 9).
@@ -103,6 +109,7 @@ def _department_criteria(department: str):
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
+    options.append(HQ_SHARED_ONLY)
     return tuple(options)
 
 
@@ -121,6 +128,7 @@ def _public_criteria(store_id: int, franchisee_id: int, complaint_id: int):
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
+    options.append(HQ_SHARED_ONLY)
     return tuple(options)
 
 
@@ -157,6 +165,7 @@ def _shopper_criteria(auditor_id: int):
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
+    options.append(HQ_SHARED_ONLY)
     return tuple(options)
 
 
@@ -173,6 +182,9 @@ def _criteria(scope, owner_hint: bool = True):
         with_loader_criteria(Franchisee, lambda cls: cls.id.in_(franchisee_ids), include_aliases=True),
         with_loader_criteria(Store, lambda cls: cls.id.in_(store_ids), include_aliases=True),
         with_loader_criteria(StoreOwned, lambda cls: cls.store_id.in_(store_ids), include_aliases=True),
+        with_loader_criteria(FranchiseeShared, lambda cls: or_(cls.franchisee_id.is_(None),
+                                                               cls.franchisee_id.in_(franchisee_ids)),
+                             include_aliases=True),
     ]
     # A CurrentOwner record's franchisee is always its store's current owner (transfers move
     # both), so a franchise owner's customers, care tasks, ... are also "this franchisee's":
@@ -217,6 +229,11 @@ def _apply_scope(state) -> None:
 
 
 def _allowed(obj, scope) -> bool:
+    if isinstance(obj, FranchiseeShared):
+        # Headquarters' shared records are written by headquarters (a network scope) only; a
+        # franchisee writes its own.
+        return (obj.franchisee_id is not None and scope.franchisee_ids is not None and not scope.is_public
+                and scope.department is None and scope.auditor_id is None and scope.covers_franchisee(obj.franchisee_id))
     if scope.is_public:
         # A customer on the public page adds a complaint (and its first timeline lines) to the
         # page's store; nothing else.
@@ -263,7 +280,7 @@ def _check_writes(session, flush_context, instances) -> None:
     # to complaint.events): nothing of it is written, so only rows with changed columns count.
     dirty = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
     for obj in list(session.new) + dirty + list(session.deleted):
-        if isinstance(obj, (Franchisee, Store, StoreOwned)) and (scope is None or not _allowed(obj, scope)):
+        if isinstance(obj, (Franchisee, Store, StoreOwned, FranchiseeShared)) and (scope is None or not _allowed(obj, scope)):
             raise ScopeViolation(f"write outside the tenant scope: {obj!r}")
 
 
