@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.blueprints.audits import bp, forms
-from app.blueprints.common import capped_count, commit_or_explain, create_once, keyset_of
+from app.blueprints.common import capped_count, create_once, keyset_of
 from app.blueprints.customers.views_customers import franchisee_choices, store_choices
 from app.extensions import db
 from app.i18n import current_locale, translated
@@ -338,7 +338,7 @@ def reassign(store_audit_id: int):
                                         "auditor %(auditor)s. Save again to set yours.",
                                         due=date_text(audit.due_on),
                                         auditor=audit.auditor.display_name if audit.auditor else "—"))
-            form.version.data = audit.version
+            form.version.data, form.version.raw_data = audit.version, [str(audit.version)]  # Save again saves (trial 12)
             return _render_show(audit, 409, reassign=form)
         with unscoped():
             auditor = db.session.get(User, form.auditor_id.data) if form.auditor_id.data else None

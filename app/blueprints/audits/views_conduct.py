@@ -102,8 +102,9 @@ def conduct(store_audit_id: int):
                     names = {str(item.id): item.text(current_locale()) for item in template.items}
                     names.update(scenario=_("Scenario"), summary=_("Summary"))
                     named = [names.get(key, key) for key in errors]
-                    return jsonify(ok=False, errors=errors, message=_(
-                        "Not saved: %(parts)s need a look (marked below).", parts=list_text(named))), 422
+                    return jsonify(ok=False, errors=errors, message=ngettext(
+                        "Not saved: %(parts)s needs a look (marked below).",
+                        "Not saved: %(parts)s need a look (marked below).", len(named), parts=list_text(named))), 422
                 answers = workflow.answers_of(audit)
                 shown = conflicts + stale  # what the page must now show as it is on file
                 item_names = {item.id: item.text(current_locale()) for item in template.items}

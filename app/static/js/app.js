@@ -47,6 +47,7 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     area.addEventListener("input", show);
     if (area.value) show();
+    window.addEventListener("pageshow", () => { if (area.value) show(); });  // text brought back by Back
   });
   // A form sent back with problems: bring the first one into view (on a phone the form may be
   // thousands of pixels below the top of the page, and the reply opened at the top).
@@ -187,6 +188,10 @@ function autosave(form) {
         return false;
       }
       shownErrors = "";
+      // Connected again: a photo left out still has to be chosen again, but not "no connection".
+      form.ownerDocument.querySelectorAll("[data-photo-not-sent]").forEach((note) => {
+        note.textContent = form.dataset.photoNotSentText;
+      });
       // What another device saved meanwhile is shown as saved there: parts this page did not
       // touch catch up quietly; parts changed on both are named (reply.conflicts), and a text
       // typed here that lost is kept visible under its box, to copy (trial 9: it was gone).
@@ -276,7 +281,7 @@ function autosave(form) {
   let submitting = false;
   let busy = false;  // a second tap while the first is still saving is ignored (trial 10)
   form.addEventListener("submit", async (event) => {
-    if (submitting) return;
+    if (submitting) { event.preventDefault(); return; }  // a second tap once sending: not a second post (trial 12)
     const button = event.submitter;
     event.preventDefault();
     if (busy) return;
