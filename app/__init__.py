@@ -107,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.notifications import bp as notifications_bp
     from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.org import bp as org_bp
+    from app.blueprints.training import bp as training_bp
     from app.blueprints.users import bp as users_bp
 
     app.register_blueprint(auth_bp)
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(customers_bp)
     app.register_blueprint(complaints_bp)
     app.register_blueprint(audits_bp)
+    app.register_blueprint(training_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(users_bp)

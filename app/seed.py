@@ -139,4 +139,7 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
     from app.seed_audits import seed_audits
 
     created += seed_audits([stores[code] for code, *_ in STORES])
+    from app.seed_training import seed_training
+
+    created += seed_training([stores[code] for code, *_ in STORES])
     return f"demo seed: {created} records created"

@@ -119,6 +119,8 @@ def _snapshot_ids(world):
         customers={k: c.id for k, c in world.customers.items()},
         complaints={k: c.id for k, c in world.complaints.items()},
         audits={k: a.id for k, a in world.audits.items()},
+        staff={k: e.id for k, e in world.staff.items()},
+        training={k: x.id for k, x in world.training.items()},
         b_markers=world.b_markers,
     )
 

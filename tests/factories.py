@@ -91,6 +91,8 @@ class World:
     customers: dict[str, Customer] = field(default_factory=dict)
     complaints: dict = field(default_factory=dict)
     audits: dict = field(default_factory=dict)
+    staff: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
@@ -99,7 +101,8 @@ class World:
         return [self.b.name, self.b.legal_entity, self.b.contract_no, *(s.name for s in self.b_stores),
                 *(s.code for s in self.b_stores), self.users["owner_b"].display_name,
                 b_customer.name, b_customer.mobile, b_customer.email, "乙方秘密商品", "乙方秘密投诉",
-                self.complaints["b"].reference, "乙方秘密稽核发现", self.audits["b"].reference]
+                self.complaints["b"].reference, "乙方秘密稽核发现", self.audits["b"].reference,
+                "乙方秘密员工", "乙方自办秘密课程", "乙方秘密培训讲师", "13900009999", "乙方秘密考核评语", "乙方秘密计划"]
 
 
 def make_world() -> World:
@@ -142,6 +145,7 @@ def make_world() -> World:
     db.session.flush()
     _world_complaints(world)
     _world_audits(world)
+    _world_training(world)
     return world
 
 
@@ -190,6 +194,53 @@ def _world_audits(world: World) -> None:
     db.session.add(AuditPhoto(audit_id=b.id, item_id=b.actions[0].item_id, store_id=b.store_id,
                               franchisee_id=b.franchisee_id, stored_as="b-secret-photo-missing.jpg",
                               content_type="image/jpeg", size=10))
+    db.session.flush()
+
+
+def _world_training(world: World) -> None:
+    """Headquarters' defaults; a team member in A's first store (with the manager's login) and in
+    B's; B's own course and session, with its employee's passed result and certificate."""
+    from app.models import Course, Employee, TrainingSession
+    from app.services.training import defaults, records, sessions
+
+    positions = defaults.install(date(2026, 1, 1))
+    u = world.users
+    a = Employee(name="甲方店员", store_id=world.a_stores[0].id, position_id=positions["SALES"].id,
+                 hire_date=date(2026, 1, 10), phone="13800001111")
+    manager = Employee(name="甲方店长", store_id=world.a_stores[0].id, position_id=positions["MGR"].id,
+                       hire_date=date(2025, 6, 1), user_id=u["manager_a"].id)
+    b = Employee(name="乙方秘密员工", store_id=world.b_stores[0].id, position_id=positions["SALES"].id,
+                 hire_date=date(2026, 1, 10), phone="13900009999")
+    for employee in (a, manager, b):
+        records.create(employee, None)
+    course = Course(code="B-OWN-1", title="乙方自办秘密课程", topic="product", kind="internal", hours=Decimal("2"),
+                    pass_mark=60, validity_months=12, franchisee_id=world.b.id)
+    db.session.add(course)
+    db.session.flush()
+    session = TrainingSession(course_id=course.id, held_on=date(2026, 3, 1), trainer="乙方秘密培训讲师",
+                              place="乙一秘店", franchisee_id=world.b.id)
+    db.session.add(session)
+    db.session.flush()
+    session.reference = sessions.reference_of(session)
+    sessions.invite(session, [world.b_stores[0].id])
+    errors, _ = sessions.record(session, [sessions.Entry(b.id, True, "88")], u["owner_b"], today=date(2026, 3, 2))
+    assert not errors, errors
+    from app.models import AppraisalPeriod
+    from app.services.training import appraisals
+
+    period = AppraisalPeriod(kind="half", starts_on=date(2026, 1, 1), ends_on=date(2026, 6, 30))
+    db.session.add(period)
+    db.session.flush()
+    appraisals.save(b, period, {i.id: Decimal(80) for i in appraisals.indicators()}, "乙方秘密考核评语", u["owner_b"])
+    from app.models import PlanEntry, TrainingPlan
+
+    plan = TrainingPlan(franchisee_id=world.b.id, year=2026)
+    db.session.add(plan)
+    db.session.flush()
+    db.session.add(PlanEntry(plan_id=plan.id, course_id=course.id, month=5, kind="internal", note="乙方秘密计划"))
+    world.training.update(period=period, b_plan=plan)
+    world.staff.update(a=a, manager=manager, b=b)
+    world.training.update(b_course=course, b_session=session)
     db.session.flush()
 
 

@@ -59,3 +59,10 @@ def form_on(page: str) -> dict:
     reader = FormReader()
     reader.feed(page)
     return dict(reader.values)
+
+
+def form_with(page: str, field: str) -> dict:
+    """The values of the page's form that has a field named ``field`` (a page with several)."""
+    reader = FormReader()
+    reader.feed(page)
+    return dict(next(form for form in reader.forms if field in form))

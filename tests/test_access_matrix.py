@@ -25,14 +25,17 @@ def _rules(app):
 
 # Path arguments that are not row ids: a valid value, so the route itself is exercised.
 PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge", "step": "publish", "what": "verify",
+                   "change": "move",
                    # The public complaint pages (no sign-in): an unknown store key and progress link.
                    "public_key": "no-such-store-key", "token": "no-such-progress-token"}
 # Rows of headquarters' own that every reader of their pages may see (not B's).
-HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection"}
+HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
                 "Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection",
+                # Headquarters' positions, staffing norms and hiring criteria (issue 11).
+                "Position", "AppraisalPeriod",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 
@@ -60,6 +63,16 @@ def _b_row_id(world, argument: str) -> int:
         return world.north
     if model.__name__ == "Notification":  # B's owner's own (a published audit told them)
         return db.session.scalar(select(model.id).where(model.user_id == world.users["owner_b"]).limit(1)) or 999_999
+    if model.__name__ == "PlanEntry":  # a line of B's training plan
+        from app.models import TrainingPlan
+
+        return db.session.scalar(select(model.id).join(TrainingPlan).where(
+            TrainingPlan.franchisee_id == world.b).limit(1)) or 999_999  # (removed by an earlier walk)
+    if not hasattr(model, "store_id") and hasattr(model, "franchisee_id"):
+        # Headquarters' or one franchisee's (FranchiseeShared): B's own course, session, plan.
+        row = db.session.scalar(select(model.id).where(model.franchisee_id == world.b).limit(1))
+        if row is not None:
+            return row
     if hasattr(model, "store_id"):
         row = db.session.scalar(select(model.id).where(model.store_id.in_(world.b_stores)).limit(1))
         if row is not None:
@@ -96,8 +109,9 @@ def _assert_no_leak(response, world, what):
 def _fingerprint(app, world):
     """Versions of every row of B that a write could touch."""
     from app.models import (
-        AuditAnswer, AuditPhoto, Complaint, ComplaintEvent, ComplaintTask, Contact, CorrectiveAction, Customer,
-        CustomerImport, Franchisee, Purchase, Store, StoreAudit, StoreOwnership, User,
+        Attendance, AuditAnswer, AuditPhoto, Certificate, Complaint, ComplaintEvent, ComplaintTask, Contact,
+        CorrectiveAction, Course, Customer, CustomerImport, Employee, Franchisee, Purchase, Store, StoreAudit,
+        StoreOwnership, TrainingSession, User,
     )
 
     with app.app_context(), unscoped():
@@ -117,6 +131,11 @@ def _fingerprint(app, world):
             db.session.execute(select(Store.id, Store.version, Store.status).where(Store.id.in_(world.b_stores))).all(),
             db.session.execute(select(StoreOwnership.id, StoreOwnership.end_on).where(StoreOwnership.store_id.in_(world.b_stores))).all(),
             db.session.execute(select(User.id, User.version, User.active, User.password_hash).where(User.franchisee_id == world.b)).all(),
+            db.session.execute(select(Employee.__table__).where(Employee.franchisee_id == world.b)).all(),
+            db.session.execute(select(Attendance.__table__).where(Attendance.franchisee_id == world.b)).all(),
+            db.session.execute(select(Certificate.__table__).where(Certificate.franchisee_id == world.b)).all(),
+            db.session.execute(select(Course.__table__).where(Course.franchisee_id == world.b)).all(),
+            db.session.execute(select(TrainingSession.__table__).where(TrainingSession.franchisee_id == world.b)).all(),
         )
 
 
@@ -161,7 +180,7 @@ def test_network_roles_get_every_page_without_error(app, world, login_as, role):
 # The auditor is headquarters' customer-experience department: it reads everything and writes only
 # complaint handling (joint handling of major complaints, R20/R21) and the audits (plans, publishes,
 # verifies; issue 10). An empty post still changes nothing.
-WRITES = {"auditor": ("complaints.", "audits."), "viewer": ()}
+WRITES = {"auditor": ("complaints.", "audits.", "training."), "viewer": ()}
 
 
 def test_read_only_network_roles_cannot_write(app, world, login_as):

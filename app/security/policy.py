@@ -51,6 +51,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audits.standards_view": HQ_READERS | {"hq_department"},
     "audits.rankings": HQ_READERS | {"franchise_owner", "store_manager"},
     "audits.quality": frozenset({"hq_admin", "hq_auditor"}),
+    # Store staff and training (issue 11). Staff see their store's team and courses; the people
+    # who run the team keep the register; headquarters sets positions, norms and its courses.
+    "training.view": HQ_READERS | FRANCHISE,
+    "training.staff_edit": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    # A staff member's work phone in full: those who manage the team.
+    "training.personal": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    "training.norms": frozenset({"hq_admin"}),
+    # Headquarters' courses (the CX department with HR), a franchisee's own (its owner).
+    "training.courses": frozenset({"hq_admin", "hq_auditor", "franchise_owner"}),
+    "training.sessions": frozenset({"hq_admin", "hq_auditor", "franchise_owner", "store_manager"}),
+    "training.plans": frozenset({"hq_admin", "hq_auditor", "franchise_owner"}),
+    # Appraisals: the employee's managers and headquarters only (never colleagues).
+    "training.appraisals_view": HQ_READERS | {"franchise_owner", "store_manager"},
+    "training.appraise": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    "training.appraisal_settings": frozenset({"hq_admin"}),
     # What was e-mailed or sent to the group robots, and what failed.
     "notifications.deliveries": frozenset({"hq_admin"}),
 }

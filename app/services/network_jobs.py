@@ -138,6 +138,16 @@ def _nightly(today: date, progress) -> None:
     db.session.commit()
     _timed(progress, "complaint statistics", started)
 
+    # Team figures move with the date alone (a certificate expiring, a deadline passing), and
+    # store managers are told of their stores' training gaps.
+    started = time.perf_counter()
+    from app.services.training import alerts as training_alerts, records as training_records
+
+    training_records.nightly(today)
+    training_alerts.tick(today)
+    db.session.commit()
+    _timed(progress, "team and training figures", started)
+
     forget_old_receipts()
     from app.services import customer_import
 

@@ -70,6 +70,9 @@ def create_store(data: dict, actor: User) -> Store:
         StoreOwnership(store_id=store.id, franchisee_id=store.franchisee_id, start_on=store.opened_on)
     )
     audit.record("store.created", actor=actor, target=store)
+    from app.services.training import records
+
+    records.refresh_stores([store.id])  # listed under Teams from the start, short of its whole norm
     return store
 
 
@@ -79,6 +82,11 @@ def update_store(store: Store, data: dict, actor: User) -> None:
     changed = _apply(store, data)
     if changed:
         audit.record("store.updated", actor=actor, target=store, details=changed)
+    if "size" in changed or "status" in changed:  # the team's norm follows the store's size
+        from app.services.training import records
+
+        db.session.flush()
+        records.refresh_stores([store.id])
 
 
 def current_ownership(store: Store) -> StoreOwnership | None:

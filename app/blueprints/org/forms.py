@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Optional, Regexp, ValidationError
 
 from app.extensions import db
 from app.forms import EmailAddress, Chosen, MultiCheckboxField, OnceForm, Unique, VersionedForm, choices, safe_text
+from app.models.training import STORE_SIZES
 from app.models import Franchisee, Region, Store
 from app.models.org import FRANCHISEE_STATUSES
 from flask_wtf import FlaskForm
@@ -93,6 +94,8 @@ class StoreForm(VersionedForm):
     opens_at = TimeField(_l("Opens at"), validators=[Optional()], description=_l("Empty: 10:00."))
     closes_at = TimeField(_l("Closes at"), validators=[Optional()], description=_l("Empty: 21:00."))
     closed_weekdays = MultiCheckboxField(_l("Closed on"), choices=choices(WEEKDAYS.items()))
+    # Sets the team's size by position (training: positions and norms).
+    size = SelectField(_l("Store size"), choices=choices(STORE_SIZES.items()), default="medium")
 
     def __init__(self, *args, obj=None, **kwargs):
         super().__init__(*args, obj=obj, **kwargs)
@@ -129,6 +132,7 @@ class StoreForm(VersionedForm):
             "opens_at": self.opens_at.data,
             "closes_at": self.closes_at.data,
             "closed_weekdays": "".join(sorted(d for d in (self.closed_weekdays.data or []) if d in WEEKDAYS)),
+            "size": self.size.data if self.size.data in STORE_SIZES else "medium",
         }
         if getattr(self, "franchisee_id", None) is not None:  # a deleted WTForms field is None
             data["franchisee_id"] = self.franchisee_id.data

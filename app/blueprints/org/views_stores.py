@@ -8,6 +8,7 @@ from app.blueprints.common import create_once, commit_or_explain, page_of, save_
 from app.blueprints.org import bp
 from app.blueprints.org.forms import CloseStoreForm, NewStoreForm, StoreForm, TransferStoreForm
 from app.extensions import db
+from app.models.training import STORE_SIZES
 from app.forms import EmptyForm
 from app.models import Franchisee, Region, Store, StoreOwnership
 from app.models.org import STORE_STATUSES
@@ -84,6 +85,7 @@ def store(store_id: int):
         ownerships=ownerships,
         close_form=CloseStoreForm(),
         reopen_form=EmptyForm(),
+        store_sizes=STORE_SIZES,
     )
 
 

@@ -2,7 +2,9 @@
 pass or fail from the course's pass mark, and certificates with their expiry (issue 11, R36)."""
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+import re
+import unicodedata
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -14,6 +16,7 @@ from app.security.tenancy import unscoped
 from app.services.training.records import TrainingError, add_months, refresh
 
 MAX_SCORE = Decimal(100)
+SCORE_SHAPE = re.compile(r"\d{1,3}(\.\d)?")
 
 
 @dataclass
@@ -65,14 +68,13 @@ def participants(session: TrainingSession) -> list[Employee]:
 
 def parse_score(text: str) -> Decimal | None:
     """A score of 0-100 (one decimal) as typed, None when empty; TrainingError otherwise."""
-    text = (text or "").strip().replace("，", ".").replace(",", ".")
+    text = unicodedata.normalize("NFKC", text or "").strip().replace(",", ".")  # ８５ or 85,5 as typed
     if not text:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise TrainingError(str(_l("Enter a score from 0 to 100."))) from None
-    if not value.is_finite() or value < 0 or value > MAX_SCORE or len(text) > 6:
+    if not SCORE_SHAPE.fullmatch(text):  # digits only: not "1e2", "NaN", "-1" or 25 digits
+        raise TrainingError(str(_l("Enter a score from 0 to 100.")))
+    value = Decimal(text)
+    if value > MAX_SCORE:
         raise TrainingError(str(_l("Enter a score from 0 to 100.")))
     return value.quantize(Decimal("0.1"))
 
@@ -136,9 +138,12 @@ def record(session: TrainingSession, entries: list[Entry], actor: User,
         changed += 1
         touched.append(employee.id)
     if changed:
-        session.status = "held"
-        session.results_at = now
-        db.session.flush()
+        # A franchisee entering its staff's results of a headquarters session marks the session
+        # held: a change to headquarters' row made on its behalf.
+        with unscoped():
+            session.status = "held"
+            session.results_at = now
+            db.session.flush()
         refresh(touched, today=today)
     return {}, changed
 

@@ -1,0 +1,322 @@
+"""Store staff and training (issue 11; R35-R38): what the requirement matrix asks of each
+employee on controlled dates, attendance and certificates, moves, the staffing norm, the pages
+for each role, bad input and two people entering results at once."""
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Attendance, Certificate, Course, Employee, EmployeeCourse, Position, Store, StoreTeamStats, User
+from app.security.tenancy import unscoped
+from app.services.training import records, sessions
+from tests.pages import form_on, form_with
+
+HIRED = date(2026, 1, 10)  # the world's staff member of A and B
+
+
+def _state(app, employee_id, code, today):
+    with app.app_context(), unscoped():
+        row = db.session.scalar(select(EmployeeCourse).join(Course).where(
+            EmployeeCourse.employee_id == employee_id, Course.code == code))
+        return None if row is None else records.state_of(row.done_on, row.needed_by, today)
+
+
+def test_months_are_added_as_calendars_do():
+    assert records.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert records.add_months(date(2026, 11, 15), 14) == date(2028, 1, 15)
+
+
+def test_states_from_the_stored_dates():
+    today = date(2026, 6, 1)
+    assert records.state_of(None, date(2026, 6, 1), today) == "due"  # the deadline is today: not late yet
+    assert records.state_of(None, date(2026, 5, 31), today) == "overdue"
+    assert records.state_of(date(2026, 1, 1), None, today) == "valid"  # no expiry
+    assert records.state_of(date(2025, 6, 1), date(2026, 7, 31), today) == "expiring"  # within 60 days
+    assert records.state_of(date(2025, 6, 1), date(2026, 8, 1), today) == "valid"
+    assert records.state_of(date(2025, 5, 1), date(2026, 5, 31), today) == "expired"
+
+
+def test_onboarding_is_due_from_the_hire_date_and_a_pass_makes_a_certificate_that_expires(app, world):
+    """R36: a new hire's onboarding courses (C01, 30 days) are due 30 days after hiring, overdue
+    after; passing gives a certificate valid for the course's months (C02: 12), listed as
+    expiring in its last 60 days and overdue once expired."""
+    a = world.staff["a"]
+    assert _state(app, a, "C01", HIRED + timedelta(days=30)) == "due"
+    assert _state(app, a, "C01", HIRED + timedelta(days=31)) == "overdue"
+    with app.app_context(), unscoped():
+        course = db.session.scalar(select(Course).where(Course.code == "C02"))
+        owner = db.session.get(User, world.users["owner_a"])
+        session = _session(course, date(2026, 2, 1), [world.a_stores[0]])
+        errors, changed = sessions.record(session, [sessions.Entry(a, True, "69"), sessions.Entry(
+            world.staff["manager"], True, "70")], owner, today=date(2026, 2, 2))
+        assert not errors and changed == 2
+        results = {x.employee_id: x.passed for x in db.session.scalars(select(Attendance).where(
+            Attendance.session_id == session.id))}
+        assert results == {a: False, world.staff["manager"]: True}  # pass mark 70
+        cert = db.session.scalar(select(Certificate).where(Certificate.employee_id == world.staff["manager"]))
+        assert cert.issued_on == date(2026, 2, 1) and cert.expires_on == date(2027, 2, 1)
+        db.session.commit()
+    manager = world.staff["manager"]
+    assert _state(app, manager, "C02", date(2026, 12, 2)) == "valid"
+    assert _state(app, manager, "C02", date(2026, 12, 3)) == "expiring"
+    assert _state(app, manager, "C02", date(2027, 2, 2)) == "expired"
+    assert _state(app, a, "C02", date(2026, 2, 2)) == "due"  # failed: still to do (due 30 days after hiring)
+    # A retake that passes.
+    with app.app_context(), unscoped():
+        session = _session(db.session.scalar(select(Course).where(Course.code == "C02")), date(2026, 3, 1),
+                           [world.a_stores[0]])
+        sessions.record(session, [sessions.Entry(a, True, "88")], db.session.get(User, world.users["owner_a"]),
+                        today=date(2026, 3, 2))
+        db.session.commit()
+    assert _state(app, a, "C02", date(2026, 3, 2)) == "valid"
+
+
+def _session(course, held_on, stores):
+    from app.models import TrainingSession
+
+    session = TrainingSession(course_id=course.id, held_on=held_on, trainer="讲师", place="培训室")
+    db.session.add(session)
+    db.session.flush()
+    sessions.invite(session, list(stores))
+    db.session.flush()
+    return session
+
+
+@pytest.mark.parametrize("score, message", [("101", "0 到 100"), ("-1", "0 到 100"), ("1" * 25, "0 到 100"),
+                                            ("八十", "0 到 100"), ("NaN", "0 到 100"), ("1e2", "0 到 100")])
+def test_a_score_out_of_range_is_refused_by_line_and_nothing_is_saved(app, world, login_as, score, message):
+    manager = login_as("manager_a")
+    with app.app_context(), unscoped():
+        session = _session(db.session.scalar(select(Course).where(Course.code == "C03")),
+                           date(2026, 2, 1), [world.a_stores[0]])
+        db.session.commit()
+        session_id = session.id
+    page = manager.get(f"/training/sessions/{session_id}")
+    form = form_on(page.text)
+    a, m = world.staff["a"], world.staff["manager"]
+    sent = manager.post_form(f"/training/sessions/{session_id}", form | {"row": [str(a), str(m)],
+        f"attended-{a}": "y", f"score-{a}": score, f"attended-{m}": "y", f"score-{m}": "90"})
+    assert sent.status_code == 422 and message in sent.text
+    assert f'value="{score}"' in sent.text  # what was typed stays
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(Attendance.id).where(Attendance.session_id == session_id)) is None
+
+
+def test_attendance_only_for_staff_of_the_invited_stores(app, world):
+    with app.app_context(), unscoped():
+        session = _session(db.session.scalar(select(Course).where(Course.code == "C03")),
+                           date(2026, 2, 1), [world.a_stores[0]])
+        errors, changed = sessions.record(session, [sessions.Entry(world.staff["b"], True, "90")],
+                                          db.session.get(User, world.users["admin"]), today=date(2026, 2, 2))
+        assert changed == 0 and "受邀门店" in errors[world.staff["b"]]
+        with pytest.raises(records.TrainingError):
+            sessions.record(_session(db.session.get(Course, session.course_id), date(2026, 12, 1), [world.a_stores[0]]),
+                            [], db.session.get(User, world.users["admin"]), today=date(2026, 11, 30))
+        db.session.rollback()
+
+
+def test_a_move_stays_within_the_franchisee_and_takes_the_certificates_along(app, world, login_as):
+    owner = login_as("owner_a")
+    a = world.staff["a"]
+    page = owner.get(f"/training/staff/{a}")
+    form = form_with(page.text, "moved_on")
+    # Another franchisee's store: refused (the store is not even in the owner's scope).
+    refused = owner.post_form(f"/training/staff/{a}/move", form | {"store_id": str(world.b_stores[0])})
+    assert refused.status_code in (404, 422)
+    moved = owner.post_form(f"/training/staff/{a}/move", form | {
+        "store_id": str(world.a_stores[1]), "moved_on": "2026-02-01", "note": "支援新店"})
+    assert moved.status_code == 302
+    with app.app_context(), unscoped():
+        employee = db.session.get(Employee, a)
+        assert employee.store_id == world.a_stores[1] and len(employee.moves) == 1
+        assert {r.store_id for r in db.session.scalars(select(EmployeeCourse).where(EmployeeCourse.employee_id == a))} \
+            == {world.a_stores[1]}
+        assert db.session.scalar(select(StoreTeamStats.staff).where(StoreTeamStats.store_id == world.a_stores[1])) == 1
+    with app.app_context(), unscoped():  # the service refuses another franchisee's store outright
+        with pytest.raises(records.TrainingError):
+            records.move(db.session.get(Employee, a), db.session.get(Store, world.b_stores[0]),
+                         db.session.get(Employee, a).position_id, date(2026, 2, 2), None, None)
+        db.session.rollback()
+
+
+def test_a_store_below_its_staffing_norm_is_listed(app, world, login_as):
+    with app.app_context(), unscoped():
+        stats = db.session.scalar(select(StoreTeamStats).where(StoreTeamStats.store_id == world.a_stores[0]))
+        sales = db.session.scalar(select(Position.id).where(Position.code == "SALES"))
+        # A medium store needs 4 sales consultants; it has 1.
+        assert stats.short_positions[str(sales)] == [1, 4] and stats.shortfall >= 3
+    page = login_as("owner_a").get("/training/?only=short")
+    assert "甲一店" in page.text and "销售顾问 1/4" in page.text
+
+
+def test_work_phone_masked_for_staff_and_appraisals_only_for_managers(app, world, login_as):
+    a = world.staff["a"]
+    assert "13800001111" in login_as("manager_a").get(f"/training/staff/{a}").text
+    page = login_as("staff_a").get(f"/training/staff/{a}").text
+    assert "13800001111" not in page and "138****1111" in page
+    assert "绩效考核" not in page  # appraisals: the employee's managers and headquarters only
+
+
+def test_a_franchisees_own_course_and_session_stay_its_own(app, world, login_as):
+    for role in ("owner_a", "manager_a"):
+        client = login_as(role)
+        assert "乙方自办秘密课程" not in client.get("/training/courses").text
+        assert "乙方秘密培训讲师" not in client.get("/training/sessions").text
+        assert client.get(f"/training/sessions/{world.training['b_session']}").status_code == 404
+    assert "乙方自办秘密课程" in login_as("owner_b").get("/training/courses").text
+    # Headquarters sees it, and cannot edit a franchisee's own course.
+    admin = login_as("admin")
+    assert "乙方自办秘密课程" in admin.get("/training/courses").text
+    assert admin.get(f"/training/courses/{world.training['b_course']}/edit").status_code == 403
+
+
+def test_two_people_entering_results_keep_each_others_lines(app, world, login_as):
+    with app.app_context(), unscoped():
+        session = _session(db.session.scalar(select(Course).where(Course.code == "C03")),
+                           date(2026, 2, 1), [world.a_stores[0]])
+        db.session.commit()
+        session_id = session.id
+    a, m = world.staff["a"], world.staff["manager"]
+    owner, manager = login_as("owner_a"), login_as("manager_a")
+    on_owner = form_on(owner.get(f"/training/sessions/{session_id}").text)
+    on_manager = form_on(manager.get(f"/training/sessions/{session_id}").text)
+    assert owner.post_form(f"/training/sessions/{session_id}", on_owner | {
+        "row": [str(a), str(m)], f"attended-{a}": "y", f"score-{a}": "80"}).status_code == 302
+    # The manager typed the other line and the same line differently.
+    second = manager.post_form(f"/training/sessions/{session_id}", on_manager | {"row": [str(a), str(m)],
+        f"attended-{m}": "y", f"score-{m}": "91", f"attended-{a}": "y", f"score-{a}": "60"})
+    assert second.status_code == 200 and "甲方店员" in second.text and 'data-testid="line-conflict"' in second.text
+    with app.app_context(), unscoped():
+        saved = {x.employee_id: x.score for x in db.session.scalars(select(Attendance).where(
+            Attendance.session_id == session_id))}
+        assert saved == {a: 80, m: 91}  # the first save of a's line stands; m's line is saved
+
+
+def test_the_pages_of_each_role_answer_and_the_gap_list_costs_the_same_however_long(app, world, login_as, count_queries):
+    for role in ("admin", "auditor", "viewer", "supervisor", "owner_a", "manager_a", "staff_a"):
+        client = login_as(role)
+        for path in ("/training/", "/training/staff", "/training/gaps", "/training/gaps?tab=due", "/training/courses",
+                     "/training/positions", "/training/sessions", f"/training/staff/{world.staff['manager']}"):
+            response = client.get(path)
+            assert response.status_code == 200, (role, path, response.status_code)
+    client = login_as("admin")
+    client.get("/training/gaps?tab=due")
+    with count_queries() as few:
+        client.get("/training/gaps?tab=due")
+    with app.app_context(), unscoped():
+        positions = {p.code: p.id for p in db.session.scalars(select(Position))}
+        for n in range(30):
+            records.create(Employee(name=f"新员工{n}", store_id=world.a_stores[0], position_id=positions["SALES"],
+                                    hire_date=date(2026, 11, 1)), None)
+        db.session.commit()
+    with count_queries() as many:
+        page = client.get("/training/gaps?tab=due")
+    assert "新员工" in page.text and len(many) == len(few)
+
+
+def test_a_new_employee_through_the_form_gets_their_courses_and_back_then_save_adds_nobody(app, world, login_as):
+    manager = login_as("manager_a")
+    form = form_on(manager.get("/training/staff/new").text)
+    with app.app_context(), unscoped():
+        sales = db.session.scalar(select(Position.id).where(Position.code == "SALES"))
+    data = form | {"name": "王小新", "store_id": str(world.a_stores[0]), "position_id": str(sales),
+                   "hire_date": "2026/11/2", "phone": "138 0000 2222"}
+    first = manager.post_form("/training/staff/new", data)
+    assert first.status_code == 302
+    again = manager.post_form("/training/staff/new", data, follow_redirects=True)
+    assert again.status_code == 200
+    with app.app_context(), unscoped():
+        found = db.session.scalars(select(Employee).where(Employee.name == "王小新")).all()
+        assert len(found) == 1 and found[0].staff_no.startswith("YG")
+        codes = set(db.session.scalars(select(Course.code).join(EmployeeCourse).where(
+            EmployeeCourse.employee_id == found[0].id)))
+        assert {"C01", "C02", "C03", "C04", "C05", "C06"} <= codes  # what a sales consultant must take
+    bad = manager.post_form("/training/staff/new", form_on(manager.get("/training/staff/new").text) | {
+        "name": "坏电话", "store_id": str(world.a_stores[0]), "position_id": str(sales), "hire_date": "2026-13-40",
+        "phone": "=HYPERLINK(\"x\")"})
+    assert bad.status_code == 200 and "坏电话" in bad.text and re.search(r"请输入", bad.text)
+
+
+# --- the service team's appraisal (R37, R38, R52) ----------------------------------------------------
+
+def _period(app, starts, ends, closed=False):
+    from app.models import AppraisalPeriod
+
+    with app.app_context(), unscoped():
+        period = AppraisalPeriod(kind="half", starts_on=starts, ends_on=ends, closed=closed)
+        db.session.add(period)
+        db.session.commit()
+        return period.id
+
+
+def test_the_total_is_the_weighted_sum_and_the_rating_its_band():
+    from decimal import Decimal
+
+    from app.services.training import appraisals
+
+    weights = {1: 35, 2: 30, 3: 35}
+    assert appraisals.total_of({"1": Decimal(90), "2": Decimal(80), "3": Decimal(100)}, weights) == Decimal("90.50")
+    assert appraisals.total_of({"1": Decimal(90), "2": Decimal(80)}, weights) is None  # not every indicator scored
+    assert [appraisals.rating_of(Decimal(x)) for x in ("90", "89.99", "80", "60", "59.99")] == ["A", "B", "B", "C", "D"]
+    with pytest.raises(records.TrainingError):
+        appraisals.check_weights({1: 35, 2: 30, 3: 30})
+
+
+def test_an_appraisal_from_the_page_with_the_audit_proposal_and_its_rules(app, world, login_as):
+    from app.models import Appraisal, AppraisalIndicator, StoreAudit
+
+    with app.app_context(), unscoped():
+        audit = db.session.get(StoreAudit, world.audits["a"])
+        starts = date(audit.year, 3 * audit.quarter - 2, 1)
+        indicators = {i.code: i.id for i in db.session.scalars(select(AppraisalIndicator))}
+        db.session.get(AppraisalIndicator, indicators["SATISFACTION"]).source = "audits"
+        db.session.commit()
+        expected = str(audit.score.quantize(Decimal("0.01")))
+    period = _period(app, starts, records.add_months(starts, 3) - timedelta(days=1))
+    owner = login_as("owner_a")
+    a = world.staff["a"]
+    page = owner.get(f"/training/appraisals/{period}/{a}")
+    assert page.status_code == 200 and expected in page.text  # the store's audit proposes the satisfaction score
+    assert "没有处理投诉的门户账号" in page.text  # efficiency: no login, no complaint data
+    form = form_on(page.text)
+    saved = owner.post_form(f"/training/appraisals/{period}/{a}", form | {
+        f"score-{indicators['ATTITUDE']}": "90", f"score-{indicators['EFFICIENCY']}": "80",
+        f"score-{indicators['SATISFACTION']}": "100", "comment": "服务热情"})
+    assert saved.status_code == 302
+    with app.app_context(), unscoped():
+        appraisal = db.session.scalar(select(Appraisal).where(Appraisal.employee_id == a))
+        assert appraisal.total == Decimal("90.50") and appraisal.rating == "A"
+    # A score above the maximum: refused by line, the typed values kept.
+    bad = owner.post_form(f"/training/appraisals/{period}/{a}", form_on(owner.get(
+        f"/training/appraisals/{period}/{a}").text) | {f"score-{indicators['ATTITUDE']}": "120"})
+    assert bad.status_code == 422 and 'value="120"' in bad.text
+    # Nobody appraises themselves; staff never see appraisals; a closed period takes none.
+    manager = login_as("manager_a")
+    self_page = manager.post_form(f"/training/appraisals/{period}/{world.staff['manager']}", form_on(
+        manager.get(f"/training/appraisals/{period}/{world.staff['manager']}").text) | {
+        f"score-{indicators['ATTITUDE']}": "100"})
+    assert self_page.status_code == 422
+    assert login_as("staff_a").get(f"/training/appraisals/{period}/{a}").status_code == 403
+    closed = _period(app, date(2025, 1, 1), date(2025, 6, 30), closed=True)
+    late = owner.post_form(f"/training/appraisals/{closed}/{world.staff['manager']}", form_on(
+        owner.get(f"/training/appraisals/{closed}/{world.staff['manager']}").text) | {
+        f"score-{indicators['ATTITUDE']}": "70"})
+    assert late.status_code == 422 and "已关闭" in late.text
+
+
+def test_a_reward_and_a_penalty_show_on_the_employees_page(app, world, login_as):
+    owner = login_as("owner_a")
+    a = world.staff["a"]
+    form = form_with(owner.get(f"/training/staff/{a}").text, "awarded_on")
+    done = owner.post_form(f"/training/staff/{a}/incentive", form | {
+        "kind": "reward", "type": "material", "description": "服务之星奖金", "amount": "500", "awarded_on": "2026-07-10"})
+    assert done.status_code == 302
+    refused = owner.post_form(f"/training/staff/{a}/incentive", form | {
+        "kind": "penalty", "type": "non_material", "description": "约谈", "amount": "100", "awarded_on": "2026-07-10"})
+    assert refused.status_code == 422 and "约谈" in refused.text  # a non-material one has no amount; typed text kept
+    page = owner.get(f"/training/staff/{a}").text
+    assert "服务之星奖金" in page and "约谈" not in page
+    assert "服务之星奖金" not in login_as("staff_a").get(f"/training/staff/{a}").text
