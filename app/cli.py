@@ -55,6 +55,20 @@ def seed_large(stores: int, franchisees: int | None, regions: int | None, custom
             raise click.ClickException(str(error)) from None
 
 
+@seed.command("large-training")
+@click.option("--seed", "seed_value", default=42, show_default=True)
+def seed_large_training(seed_value: int) -> None:
+    """Teams and training for the stores of a large database that have no staff yet (issue 11)."""
+    from app import seed_large_training as loader
+
+    def end_transaction() -> None:
+        db.session.commit()
+
+    with unscoped():
+        staff, results = loader.load(seed_value, click.echo, end_transaction)
+    click.echo(f"training: {staff:,} staff, {results:,} results")
+
+
 @users.command("create-admin")
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="The administrator's full name.")

@@ -1052,6 +1052,10 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
 
         audit_count = seed_large_audits.load(options.seed, progress, end_transaction)
         done(f"audits: {audit_count:,}")
+        from app import seed_large_training
+
+        staff, results = seed_large_training.load(options.seed, progress, end_transaction)
+        done(f"training: {staff:,} staff, {results:,} results")
         if dialect == "postgresql":
             for table in ("complaint", "complaint_event", "store_audit", "audit_answer", "corrective_action"):
                 db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

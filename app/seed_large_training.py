@@ -103,12 +103,15 @@ def load(seed: int, progress, end_transaction, today: date | None = None, per_st
                     taken = rng.sample(required, min(len(required), RESULTS_PER_EMPLOYEE)) if required else []
                     while len(taken) < RESULTS_PER_EMPLOYEE and required:
                         taken.append(rng.choice(required))  # a retake
+                    attended_sessions = set()
                     for requirement in taken:
                         course = courses[requirement.course_id]
-                        options = [(sid, held) for sid, held in by_course[course.id] if held >= hired]
+                        options = [(sid, held) for sid, held in by_course[course.id]
+                                   if held >= hired and sid not in attended_sessions]
                         if not options:
                             continue
                         session_id, held = rng.choice(options)
+                        attended_sessions.add(session_id)
                         score = Decimal(rng.randint((course.pass_mark or 70) - 20, 100)) if course.pass_mark else None
                         passed = score is None or score >= course.pass_mark
                         attendance.append({"id": next_attendance, "session_id": session_id, "employee_id": employee_id,

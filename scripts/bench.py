@@ -267,6 +267,19 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("corrective actions, open", "/audits/actions"),
         Page("audit rankings", "/audits/rankings"),
     ]
+    # Training (issue 11): the teams, the register, the gap report's tabs, one employee's page, sessions.
+    staff_where = "1=1" if stores is None else f"e.store_id IN ({', '.join(str(s) for s in stores) or '-1'})"
+    employee = conn.execute(text(
+        f"SELECT e.id FROM employee e WHERE {staff_where} AND e.status <> 'left' ORDER BY e.id LIMIT 1")).first()
+    pages += [
+        Page("teams and training", "/training/"),
+        Page("staff register", "/training/staff"),
+        Page("staff search (name prefix)", "/training/staff?q=%E7%8E%8B"),
+        Page("training gaps, overdue", "/training/gaps"),
+        Page("training gaps, expiring", "/training/gaps?tab=expiring"),
+        Page("employee page", f"/training/staff/{employee.id}" if employee else None),
+        Page("training sessions", "/training/sessions"),
+    ]
     scope = "all stores" if stores is None else f"{len(stores)} store{'s' * (len(stores) != 1)}"
     return pages, f"{username}: {scope}, {active:,} active customers"
 
@@ -286,7 +299,7 @@ def dataset_sizes(conn) -> dict:
     from sqlalchemy import text
 
     return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-            for t in ("store", "customer", "purchase", "complaint", "store_audit", "audit_answer")}
+            for t in ("store", "customer", "purchase", "complaint", "store_audit", "audit_answer", "employee", "attendance")}
 
 
 # --- 2. gunicorn --------------------------------------------------------------------------

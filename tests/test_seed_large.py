@@ -104,6 +104,22 @@ def test_tiny_network_loads_consistently(app, ctx):
                                            .where(Purchase.customer_id == Customer.id).scalar_subquery())
     assert not db.session.execute(mismatched.where(Customer.store_id.in_(new_store_ids))).first()
 
+    # Teams and training (issue 11): 50 staff per new store, every result of someone of an invited
+    # store, and the stored per-employee rows exactly what the portal's own rules compute.
+    from app.models import Attendance, Employee, EmployeeCourse, SessionStore
+    from app.services.training import records
+
+    assert _count(Employee, Employee.store_id.in_(new_store_ids)) == 50 * len(new_store_ids)
+    assert _count(Attendance, Attendance.store_id.in_(new_store_ids)) > 5 * 50 * len(new_store_ids)
+    assert not db.session.execute(select(Attendance.id).where(~select(SessionStore.id).where(
+        SessionStore.session_id == Attendance.session_id, SessionStore.store_id == Attendance.store_id).exists())).first()
+    staff = db.session.scalars(select(Employee.id).where(Employee.store_id.in_(new_store_ids))).all()
+    stored = set(db.session.execute(select(EmployeeCourse.employee_id, EmployeeCourse.course_id, EmployeeCourse.done_on,
+                                           EmployeeCourse.needed_by).where(EmployeeCourse.employee_id.in_(staff))).all())
+    records.refresh_employees(staff)
+    assert set(db.session.execute(select(EmployeeCourse.employee_id, EmployeeCourse.course_id, EmployeeCourse.done_on,
+                                         EmployeeCourse.needed_by).where(EmployeeCourse.employee_id.in_(staff))).all()) == stored
+
     # Loading twice is refused.
     with pytest.raises(LoadRefused):
         load(Options(seed=7, **TINY), "demo-pass-2026", commit=False)
