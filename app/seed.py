@@ -130,6 +130,9 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
         )
         created += 1
     db.session.flush()
+    from app.seed_training import seed_teams, seed_training
+
+    created += seed_teams([stores[code] for code, *_ in STORES])
     from app.seed_customers import seed_customers
 
     created += seed_customers([stores[code] for code, *_ in STORES])
@@ -139,7 +142,5 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
     from app.seed_audits import seed_audits
 
     created += seed_audits([stores[code] for code, *_ in STORES])
-    from app.seed_training import seed_training
-
     created += seed_training([stores[code] for code, *_ in STORES])
     return f"demo seed: {created} records created"

@@ -127,6 +127,11 @@ def _persona(rng: random.Random) -> str:
 
 
 def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
+    from app.models import Employee
+
+    # The salespeople are the store's team (issue 11), with or without a login.
+    sellers = db.session.scalars(select(Employee.id).where(Employee.store_id == store.id, Employee.status != "left")
+                                 .order_by(Employee.id)).all()
     if db.session.scalar(select(Customer.id).where(Customer.store_id == store.id).limit(1)):
         return 0
     rng = random.Random(f"customers-{store.code}")
@@ -148,7 +153,7 @@ def seed_store_customers(store: Store, staff: list[User], today: date) -> int:
             postal_code=POSTAL.get(store.city), customer_type=ctype,
             source=rng.choice(["walk_in", "walk_in", "referral", "online", "event", "social", "phone"]),
             relationship_type=rng.choice(["basic", "reactive", "accountable", "proactive"] + (["partnership"] if ctype != "individual" else [])),
-            salesperson_id=rng.choice(staff).id if staff and rng.random() < 0.6 else None,
+            salesperson_id=rng.choice(sellers) if sellers and rng.random() < 0.6 else None,
             consent=consent, consent_at=now - timedelta(days=rng.randrange(30, 900)) if consent else None,
             consent_method=rng.choice(["paper", "online", "wechat"]) if consent else None,
             consent_purpose="回访、会员活动与节日问候" if consent else None,

@@ -324,7 +324,8 @@ class StorePlan:
     franchisee_id: int
     customers: int = 0
     first_number: int = 1  # the first customer number to give out (after the store's existing ones)
-    staff_ids: list[int] = field(default_factory=list)
+    staff_ids: list[int] = field(default_factory=list)  # users: who made the contacts
+    seller_ids: list[int] = field(default_factory=list)  # employees: the customers' salespeople
     new: bool = True
 
 
@@ -767,7 +768,8 @@ class _Generator:
             birthday, birthday_md, mobile, mobile[-4:] if mobile else None, email, address, *divisions,
             f"{postal}{int(random() * 1000):03d}" if address and random() < 0.8 else None,
             ctype, pick(SOURCES), pick(RELATIONSHIPS) if business or random() < 0.97 else "basic",
-            pick(staff) if staff and random() < 0.6 else None, commission, tax_no, credit, sales_limit, delivery, invoice,
+            pick(store.seller_ids) if store.seller_ids and random() < 0.6 else None, commission, tax_no, credit,
+            sales_limit, delivery, invoice,
             pick(TAGS), pick(NOTES), points, consent, consent_at, consent_method, consent_purpose,
             clock.day(last_activity), created_at, updated_at, 1,
         )
@@ -970,8 +972,14 @@ def _context(today: date) -> Context:
     staff = db.session.scalars(select(User.id).where(User.franchisee_id == anchor.franchisee_id,
                                                      User.role.in_(["store_manager", "store_staff"]))).all()
     staff = [u.id for u in db.session.scalars(select(User).where(User.id.in_(staff))) if anchor in u.stores]
+    from app.models import Employee
+
+    # The anchor store's salespeople: its team (issue 11), from the demo seed.
+    sellers = db.session.scalars(select(Employee.id).where(Employee.store_id == anchor.id, Employee.status != "left")
+                                 .order_by(Employee.id)).all()
     anchor_plan = StorePlan(anchor.id, anchor.code, anchor.name, anchor.region_id, anchor.city, anchor.address,
-                            anchor.opened_on, anchor.franchisee_id, first_number=existing + 1, staff_ids=staff, new=False)
+                            anchor.opened_on, anchor.franchisee_id, first_number=existing + 1, staff_ids=staff,
+                            seller_ids=sellers, new=False)
     next_ids = {}
     for model in (Region, Franchisee, Store, StoreOwnership, Customer, Purchase, Contact):
         next_ids[model.__table__.name] = (db.session.scalar(select(func.max(model.id))) or 0) + 1

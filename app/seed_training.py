@@ -25,14 +25,14 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
-def seed_training(stores: list[Store]) -> int:
+def seed_teams(stores: list[Store]) -> int:
+    """Each store's team (before the customer files, whose salespeople they are)."""
     today = local_today()
     created = 0
     with unscoped():
         positions = defaults.install(today - timedelta(days=400))
         if db.session.scalar(select(func.count(Employee.id))):
             return 0
-        courses = {c.code: c for c in db.session.scalars(select(Course))}
         by_store = {}
         for index, store in enumerate(sorted(stores, key=lambda s: s.code)):
             rng = random.Random(f"team-{store.code}")
@@ -71,6 +71,18 @@ def seed_training(stores: list[Store]) -> int:
                 match.name, match.user_id = user.display_name, user.id
         db.session.flush()
         records.refresh([e.id for team in by_store.values() for e in team], today=today)
+    return created
+
+
+def seed_training(stores: list[Store]) -> int:
+    """The past year's sessions and results, and the appraisals (after complaints and audits,
+    whose data the appraisal proposes from)."""
+    today = local_today()
+    created = 0
+    with unscoped():
+        courses = {c.code: c for c in db.session.scalars(select(Course))}
+        if db.session.scalar(select(func.count(TrainingSession.id))):
+            return 0
         actor = db.session.scalar(select(User).where(User.role == "hq_admin").order_by(User.id))
         # The past year's sessions: each course about every quarter, for all stores; scores
         # mostly pass, a few fail; some older certificates expire within weeks or have expired.

@@ -452,3 +452,53 @@ def test_every_audit_page_fits_a_phone(live_server, browser, username, language)
         return found
 
     _module_fits_a_phone(live_server, browser, username, language, "audits", "/audits/?tab=all", "audit-table", pages)
+
+
+def test_a_store_manager_plans_a_session_and_enters_results_on_a_phone(live_server, browser):
+    """Issue 11, done when: the attendance screen works on a phone - a score out of range is
+    refused on its line with what was typed kept, then the results are saved and passes show."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    _sign_in(page, live_server, "manager-a1")
+    page.goto(live_server + "/training/sessions/new")
+    page.select_option("#course_id", page.locator("#course_id option", has_text="服务技巧").get_attribute("value"))
+    page.fill("#trainer", "店长 内训")
+    page.fill("#place", "门店二楼")
+    for box in page.locator("input[name=stores]").all():
+        box.check()
+    page.click("[data-testid=session-form] button[type=submit]")
+    page.wait_for_url(re.compile(r"/training/sessions/\d+$"))
+    lines = page.locator("[data-testid=attendance-line]")
+    assert lines.count() >= 3
+    first, second = lines.nth(0), lines.nth(1)
+    first.locator("input[type=checkbox]").check()
+    first.locator("input.score-input").fill("101")
+    second.locator("input[type=checkbox]").check()
+    second.locator("input.score-input").fill("60")
+    page.click("[data-testid=save-results]")
+    page.wait_for_load_state()
+    assert page.locator("[data-testid=line-error]").count() == 1
+    assert page.locator("[data-testid=attendance-line]").nth(0).locator("input.score-input").input_value() == "101"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "training-results-refused-phone.png")
+    page.locator("[data-testid=attendance-line]").nth(0).locator("input.score-input").fill("88")
+    page.click("[data-testid=save-results]")
+    page.wait_for_load_state()
+    assert page.locator("[data-testid=line-error]").count() == 0
+    assert page.locator("[data-testid=attendance-line]").nth(0).locator(".badge.text-bg-success").count() == 1  # 88 >= 75
+    assert page.locator("[data-testid=attendance-line]").nth(1).locator(".badge.text-bg-danger").count() == 1  # 60 < 75
+    phone.close()
+
+
+@pytest.mark.parametrize("username, language", [("manager-a1", "zh"), ("hq-admin", "en")])
+def test_every_training_page_fits_a_phone(live_server, browser, username, language):
+    def pages(employee):
+        found = ["/training/", "/training/staff", "/training/gaps", "/training/gaps?tab=due", "/training/gaps?tab=expiring",
+                 "/training/courses", "/training/sessions", "/training/plans", "/training/appraisals",
+                 "/training/positions", "/training/staff/new", "/training/sessions/new", employee,
+                 employee + "/edit"]
+        if username == "hq-admin":
+            found += ["/training/appraisal-settings", "/training/courses/new", "/training/positions/new"]
+        return found
+
+    _module_fits_a_phone(live_server, browser, username, language, "training", "/training/staff", "staff-table", pages)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Attendance, Certificate, Course, Employee, EmployeeCourse, Position, Store, StoreTeamStats, User
@@ -281,7 +281,7 @@ def test_an_appraisal_from_the_page_with_the_audit_proposal_and_its_rules(app, w
     page = owner.get(f"/training/appraisals/{period}/{a}")
     assert page.status_code == 200 and expected in page.text  # the store's audit proposes the satisfaction score
     assert "没有处理投诉的门户账号" in page.text  # efficiency: no login, no complaint data
-    form = form_on(page.text)
+    form = form_with(page.text, "comment")
     saved = owner.post_form(f"/training/appraisals/{period}/{a}", form | {
         f"score-{indicators['ATTITUDE']}": "90", f"score-{indicators['EFFICIENCY']}": "80",
         f"score-{indicators['SATISFACTION']}": "100", "comment": "服务热情"})
@@ -290,19 +290,19 @@ def test_an_appraisal_from_the_page_with_the_audit_proposal_and_its_rules(app, w
         appraisal = db.session.scalar(select(Appraisal).where(Appraisal.employee_id == a))
         assert appraisal.total == Decimal("90.50") and appraisal.rating == "A"
     # A score above the maximum: refused by line, the typed values kept.
-    bad = owner.post_form(f"/training/appraisals/{period}/{a}", form_on(owner.get(
-        f"/training/appraisals/{period}/{a}").text) | {f"score-{indicators['ATTITUDE']}": "120"})
+    bad = owner.post_form(f"/training/appraisals/{period}/{a}", form_with(owner.get(
+        f"/training/appraisals/{period}/{a}").text, "comment") | {f"score-{indicators['ATTITUDE']}": "120"})
     assert bad.status_code == 422 and 'value="120"' in bad.text
     # Nobody appraises themselves; staff never see appraisals; a closed period takes none.
     manager = login_as("manager_a")
-    self_page = manager.post_form(f"/training/appraisals/{period}/{world.staff['manager']}", form_on(
-        manager.get(f"/training/appraisals/{period}/{world.staff['manager']}").text) | {
+    self_page = manager.post_form(f"/training/appraisals/{period}/{world.staff['manager']}", form_with(
+        manager.get(f"/training/appraisals/{period}/{world.staff['manager']}").text, "comment") | {
         f"score-{indicators['ATTITUDE']}": "100"})
     assert self_page.status_code == 422
     assert login_as("staff_a").get(f"/training/appraisals/{period}/{a}").status_code == 403
     closed = _period(app, date(2025, 1, 1), date(2025, 6, 30), closed=True)
-    late = owner.post_form(f"/training/appraisals/{closed}/{world.staff['manager']}", form_on(
-        owner.get(f"/training/appraisals/{closed}/{world.staff['manager']}").text) | {
+    late = owner.post_form(f"/training/appraisals/{closed}/{world.staff['manager']}", form_with(
+        owner.get(f"/training/appraisals/{closed}/{world.staff['manager']}").text, "comment") | {
         f"score-{indicators['ATTITUDE']}": "70"})
     assert late.status_code == 422 and "已关闭" in late.text
 
@@ -314,9 +314,144 @@ def test_a_reward_and_a_penalty_show_on_the_employees_page(app, world, login_as)
     done = owner.post_form(f"/training/staff/{a}/incentive", form | {
         "kind": "reward", "type": "material", "description": "服务之星奖金", "amount": "500", "awarded_on": "2026-07-10"})
     assert done.status_code == 302
+    form = form_with(owner.get(f"/training/staff/{a}").text, "awarded_on")  # a new form: a new one-time token
     refused = owner.post_form(f"/training/staff/{a}/incentive", form | {
         "kind": "penalty", "type": "non_material", "description": "约谈", "amount": "100", "awarded_on": "2026-07-10"})
     assert refused.status_code == 422 and "约谈" in refused.text  # a non-material one has no amount; typed text kept
     page = owner.get(f"/training/staff/{a}").text
     assert "服务之星奖金" in page and "约谈" not in page
     assert "服务之星奖金" not in login_as("staff_a").get(f"/training/staff/{a}").text
+
+
+# --- attendance from a file (the customer import's rules) ----------------------------------------------
+
+def _import(client, session_id, content: bytes, name="results.csv", check_only=False):
+    import io
+
+    page = client.get(f"/training/sessions/{session_id}").text
+    token = form_with(page, "check_only")
+    data = {"csrf_token": token.get("csrf_token", ""), "version": token["version"],
+            "file": (io.BytesIO(content), name)}
+    if check_only:
+        data["check_only"] = "y"
+    return client.post(f"/training/sessions/{session_id}/import", data=data, content_type="multipart/form-data")
+
+
+def _staff_no(app, employee_id):
+    with app.app_context(), unscoped():
+        return db.session.get(Employee, employee_id).staff_no
+
+
+def test_results_import_checks_every_row_and_saves_all_or_nothing(app, world, login_as):
+    with app.app_context(), unscoped():
+        session = _session(db.session.scalar(select(Course).where(Course.code == "C03")), date(2026, 2, 1),
+                           [world.a_stores[0]])
+        db.session.commit()
+        session_id = session.id
+    owner = login_as("owner_a")
+    a, m = _staff_no(app, world.staff["a"]), _staff_no(app, world.staff["manager"])
+    bad = f"员工编号,姓名,出席,成绩,备注\n{a},,是,85,\n{m},,是,{'1' * 25},\nYG999999,,是,70,\n,乙方秘密员工,是,90,\n"
+    report = _import(owner, session_id, bad.encode("gbk"))
+    assert report.status_code == 422 and 'data-testid="import-report"' in report.text
+    assert "YG999999" in report.text and "0 到 100" in report.text
+    assert report.text.count('class="table-warning"') == 3  # B's employee is nobody of the invited stores
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(Attendance.id).where(Attendance.session_id == session_id)) is None
+    good = f"员工编号,出席,成绩,备注\n{a},是,85,=HYPERLINK(\"x\")\n{m},否,,请假\n"
+    checked = _import(owner, session_id, good.encode("utf-8-sig"), check_only=True)
+    assert checked.status_code == 200 and "2" in checked.text
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(Attendance.id).where(Attendance.session_id == session_id)) is None
+    saved = _import(owner, session_id, good.encode("utf-8-sig"))
+    assert saved.status_code == 302
+    with app.app_context(), unscoped():
+        rows = {x.employee_id: (x.attended, x.score, x.note) for x in db.session.scalars(select(Attendance).where(
+            Attendance.session_id == session_id))}
+        assert rows[world.staff["a"]] == (True, Decimal("85.0"), '=HYPERLINK("x")')  # kept as typed
+        assert rows[world.staff["manager"]][0] is False
+
+
+def test_results_import_reads_excel_and_refuses_what_is_no_spreadsheet(app, world, login_as):
+    import io
+
+    from openpyxl import Workbook
+
+    with app.app_context(), unscoped():
+        session = _session(db.session.scalar(select(Course).where(Course.code == "C03")), date(2026, 2, 1),
+                           [world.a_stores[0]])
+        db.session.commit()
+        session_id = session.id
+    owner = login_as("owner_a")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "成绩"])
+    sheet.append(["甲方店员", 92])
+    out = io.BytesIO()
+    book.save(out)
+    assert _import(owner, session_id, out.getvalue(), name="签到表.xlsx").status_code == 302
+    with app.app_context(), unscoped():
+        line = db.session.scalar(select(Attendance).where(Attendance.session_id == session_id))
+        assert (line.employee_id, line.attended, line.score, line.passed) == (world.staff["a"], True, Decimal("92.0"), True)
+    refused = _import(owner, session_id, b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, name="photo.csv")
+    assert refused.status_code == 422 and "不是电子表格" in refused.text
+
+
+def test_thirteenth_trial_findings_stay_fixed(app, world, login_as):
+    """Trial 13: the data's proposals (two decimals) could not be saved; editing a course set one
+    number of days for every position; Back then the button again recorded a reward twice; a
+    store manager could reward himself; a used staff number was not named."""
+    from app.models import Appraisal, AppraisalIndicator, CourseRequirement, Incentive
+
+    assert sessions.parse_score("77.22", places=2) == Decimal("77.22")
+    with pytest.raises(records.TrainingError, match="decimal|小数"):
+        sessions.parse_score("77.25")
+    period = world.training["period"]  # the world's first half of 2026, open
+    owner = login_as("owner_a")
+    a = world.staff["a"]
+    with app.app_context(), unscoped():
+        indicators = [i.id for i in db.session.scalars(select(AppraisalIndicator))]
+    form = form_with(owner.get(f"/training/appraisals/{period}/{a}").text, "comment")
+    assert owner.post_form(f"/training/appraisals/{period}/{a}", form | {
+        f"score-{i}": "77.22" for i in indicators}).status_code == 302
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(Appraisal.total).where(Appraisal.employee_id == a)) == Decimal("77.22")
+    # Each position keeps its own days.
+    admin = login_as("admin")
+    with app.app_context(), unscoped():
+        course = db.session.scalar(select(Course).where(Course.code == "C04"))
+        before = {r.position_id: r.within_days for r in course.requirements}
+        course_id = course.id
+    assert len(set(before.values())) > 1  # 90 for some, 60 for customer service
+    page = admin.get(f"/training/courses/{course_id}/edit").text
+    form = form_on(page)
+    form["positions"] = [str(p) for p in before]
+    assert admin.post_form(f"/training/courses/{course_id}/edit", form | {"hours": "4.5"}).status_code == 302
+    with app.app_context(), unscoped():
+        after = {r.position_id: r.within_days for r in db.session.scalars(select(CourseRequirement).where(
+            CourseRequirement.course_id == course_id))}
+        assert after == before
+    # Back then the button again: one reward.
+    incentive = form_with(owner.get(f"/training/staff/{a}").text, "awarded_on") | {
+        "kind": "reward", "type": "material", "description": "季度奖金", "amount": "800", "awarded_on": "2026-07-01"}
+    assert owner.post_form(f"/training/staff/{a}/incentive", incentive).status_code == 302
+    owner.post_form(f"/training/staff/{a}/incentive", incentive)
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(func.count()).select_from(Incentive).where(Incentive.employee_id == a)) == 1
+    # A store manager does not reward himself.
+    manager = login_as("manager_a")
+    own = world.staff["manager"]
+    assert 'data-testid="incentive-form"' not in manager.get(f"/training/staff/{own}").text
+    forged = manager.post_form(f"/training/staff/{own}/incentive", form_with(
+        manager.get(f"/training/staff/{a}").text, "awarded_on") | {
+        "kind": "reward", "type": "material", "description": "自己的奖金", "amount": "5000", "awarded_on": "2026-07-01"})
+    assert forged.status_code == 422
+    # A used staff number is named under its field.
+    with app.app_context(), unscoped():
+        taken = db.session.get(Employee, own).staff_no
+    new = form_on(owner.get("/training/staff/new").text)
+    with app.app_context(), unscoped():
+        sales = db.session.scalar(select(Position.id).where(Position.code == "SALES"))
+    refused = owner.post_form("/training/staff/new", new | {
+        "name": "重号员工", "store_id": str(world.a_stores[0]), "position_id": str(sales), "hire_date": "2026-11-01",
+        "staff_no": taken.lower()})
+    assert refused.status_code == 200 and "该员工编号已被使用" in refused.text

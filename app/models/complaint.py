@@ -241,6 +241,8 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
         Index("ix_complaint_store_state_due", "store_id", "is_open", "resolve_due_at", "id"),
         Index("ix_complaint_franchisee_state_due", "franchisee_id", "is_open", "resolve_due_at", "id"),
         Index("ix_complaint_state_due", "is_open", "resolve_due_at", "id"),
+        # The complaints an employee resolved in a period (the appraisal's proposal, issue 11).
+        Index("ix_complaint_handler_resolved", "handler_id", "resolved_at"),
         Index("ix_complaint_received", "received_at", "id"),
         Index("ix_complaint_store_received", "store_id", "received_at", "id"),
         Index("ix_complaint_hq", "escalated", "is_open", "hq_due_at", "id"),

@@ -155,7 +155,8 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     # What the store does after a sale (R12, services/customer_care.AFTER_SALE); a new file is
     # "accountable" (the store calls after the sale) unless someone chooses otherwise.
     relationship_type: Mapped[str] = mapped_column(String(20), default="accountable")
-    salesperson_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # The employee who sold to the customer (with or without a portal login; issue 11).
+    salesperson_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
     commission_code: Mapped[str | None] = mapped_column(String(20))
     tax_no: Mapped[str | None] = mapped_column(String(30))
     credit_record: Mapped[str | None] = mapped_column(String(200))
@@ -220,7 +221,7 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     store: Mapped[Store] = relationship()
-    salesperson: Mapped[User | None] = relationship(foreign_keys=[salesperson_id])
+    salesperson: Mapped["Employee | None"] = relationship(foreign_keys=[salesperson_id])  # noqa: F821
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
     tier: Mapped["MembershipTier | None"] = relationship()

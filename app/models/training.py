@@ -70,10 +70,10 @@ COURSE_STATES = {
     "expired": _l("Expired"),
 }
 RATINGS = {
-    "A": _l("A · excellent"),
-    "B": _l("B · good"),
-    "C": _l("C · acceptable"),
-    "D": _l("D · needs improvement"),
+    "A": _l("A · Excellent"),
+    "B": _l("B · Good"),
+    "C": _l("C · Acceptable"),
+    "D": _l("D · Needs improvement"),
 }
 INDICATOR_SOURCES = {
     "manual": _l("Entered by the appraiser"),
@@ -85,7 +85,7 @@ INDICATOR_SOURCES = {
 PERIOD_KINDS = {
     "quarter": _l("Quarter"),
     "half": _l("Half-year"),
-    "year": _l("Year"),
+    "year": _l("Full year"),
 }
 INCENTIVE_KINDS = {
     "reward": _l("Reward"),

@@ -13,7 +13,7 @@ from wtforms.widgets import DateInput
 
 from app.extensions import db
 from app.forms import AmountField, Chosen, InRange, OnceForm, SelectChoice, VersionedForm, choices, safe_text, text_or_blank
-from app.models import Customer, Store, User
+from app.models import Customer, Employee, Store
 from app.models.base import local_date, local_today, utcnow
 from app.models.customer import (
     CONSENT_METHODS, CONTACT_METHODS, CONTACT_PURPOSES, CUSTOMER_TYPES, GENDERS, PRODUCT_TYPES, PURCHASE_CHANNELS,
@@ -22,7 +22,6 @@ from app.models.customer import (
 from app.models.customer_file import (
     ANALYSIS_SOURCES, ANALYSIS_TOPICS, CREDIT_RATINGS, LOYALTY_LEVELS, LOYALTY_MEASURES, OBSERVED_MEASURES,
 )
-from app.models.user import FRANCHISE_ROLES
 from app.services import customer_fields as fields
 
 MONEY = InRange(min=0, max=99_999_999, message=_l("Enter an amount between 0 and 99,999,999."))
@@ -112,11 +111,15 @@ class CustomerForm(VersionedForm):
             if len(stores) == 1:
                 self.store_id.data = stores[0].id
         franchisee_ids = {s.franchisee_id for s in stores} or ({customer.franchisee_id} if customer else set())
-        people = db.session.scalars(
-            select(User).where(User.franchisee_id.in_(franchisee_ids), User.role.in_(FRANCHISE_ROLES), User.active.is_(True))
-            .order_by(User.display_name)
+        # The franchisee's staff (issue 11: an employee, with or without a portal login); the one
+        # on file stays a choice after leaving.
+        current = customer.salesperson_id if customer is not None else None
+        people = db.session.execute(
+            select(Employee.id, Employee.name, Store.code).join(Store, Store.id == Employee.store_id)
+            .where(Employee.franchisee_id.in_(franchisee_ids), (Employee.status != "left") | (Employee.id == current))
+            .order_by(Store.code, Employee.name, Employee.id).limit(2000)
         ).all()
-        self.salesperson_id.choices = choices(((u.id, u.display_name) for u in people), blank=True)
+        self.salesperson_id.choices = choices(((e.id, f"{e.name} · {e.code}") for e in people), blank=True)
         if self.salesperson_id.data is None:
             self.salesperson_id.data = 0
 

@@ -1,5 +1,6 @@
 """Training forms: staff, moves, positions and norms, courses and their requirements, sessions."""
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
@@ -25,7 +26,7 @@ def _phone(form, field):
 
 
 class EmployeeForm(VersionedForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), safe_text(60)])
+    name = StringField(lazy_pgettext("person", "Name"), validators=[DataRequired(), safe_text(60)])
     store_id = SelectField(_l("Store"), coerce=int, validators=[Chosen()])
     position_id = SelectField(_l("Position"), coerce=int, validators=[Chosen()])
     hire_date = FlexibleDateField(_l("Hire date"), validators=[DataRequired(message=_l("Enter a valid date."))])
@@ -104,9 +105,8 @@ class CourseForm(VersionedForm):
     validity_months = IntegerField(_l("Certificate valid for (months)"), validators=[Optional(), InRange(min=1, max=120)],
                                    description=_l("Empty: it does not expire."))
     onboarding = BooleanField(_l("Onboarding course (new hires, counted from the hire date)"))
+    # Each position ticked has its own number of days (days-<position id>, read by the view).
     positions = MultiCheckboxField(_l("Required for"), coerce=int)
-    within_days = IntegerField(_l("To be completed within (days)"), default=90, validators=[
-        InputRequired(message=_l("Enter a whole number.")), InRange(min=1, max=730)])
     description = TextAreaField(_l("Contents"), validators=[Optional(), safe_text(4000)])
     active = BooleanField(_l("In use"), default=True)
 
@@ -166,12 +166,18 @@ class PeriodForm(OnceForm):
             raise ValidationError(_l("A year has two halves: 1 or 2."))
 
 
-class IncentiveForm(StepForm):
+class IncentiveForm(OnceForm):
+    """A reward or penalty: a replayed post (Back then the button again) records nothing more."""
+
     kind = SelectField(_l("Reward or penalty"), choices=choices(INCENTIVE_KINDS.items()))
     type = SelectField(_l("Kind"), choices=choices(INCENTIVE_TYPES.items()))
     description = StringField(_l("What and why"), validators=[DataRequired(), safe_text(300)])
     amount = AmountField(_l("Amount (yuan)"), places=2, validators=[Optional(), InRange(min=0, max=1_000_000)])
     awarded_on = FlexibleDateField(_l("Date"), validators=[DataRequired(message=_l("Enter a valid date."))])
+
+    def validate_amount(self, field):
+        if self.type.data == "non_material" and field.data:
+            raise ValidationError(_l("A non-material incentive has no amount."))
 
 
 class PlanForm(OnceForm):

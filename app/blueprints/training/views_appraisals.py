@@ -71,7 +71,7 @@ def _scores_from(form_data, indicators) -> tuple[dict[int, Decimal | None], dict
     for indicator in indicators:
         raw = form_data.get(f"score-{indicator.id}", "")
         try:
-            scores[indicator.id] = parse_score(raw)
+            scores[indicator.id] = parse_score(raw, places=2)  # the data's proposals have two decimals
         except RuleError as error:
             errors[indicator.id] = str(error)
     return scores, errors
@@ -130,7 +130,8 @@ def appraisal(appraisal_period_id: int, employee_id: int):
         "training/appraisal.html", period=period, e=employee, a=found, indicators=indicators, proposals=proposals,
         errors=errors, posted=posted, label=period_label, locale=current_locale(), positions=positions(),
         step=forms.StepForm(formdata=None, version=found.version if found else 0), ratings=RATINGS,
-        incentive=forms.IncentiveForm(formdata=None, version=employee.version, awarded_on=local_today()),
+        incentive=forms.IncentiveForm(formdata=None, awarded_on=local_today()),
+        own=employee.user_id is not None and employee.user_id == current_user.id,
         sources=INDICATOR_SOURCES, kinds=INCENTIVE_KINDS, types=INCENTIVE_TYPES,
         can_edit=can(current_user, "training.appraise") and not period.closed and employee.user_id != current_user.id,
     ), status
@@ -145,20 +146,21 @@ def add_incentive(employee_id: int):
     target = back if back.startswith("/training/") and "//" not in back else url_for(
         "training.employee", employee_id=employee.id)
     if form.validate_on_submit():
-        try:
-            incentive = service.add_incentive(employee, form.kind.data, form.type.data, form.description.data,
-                                              form.amount.data, form.awarded_on.data, current_user)
-            audit_trail.record("incentive.added", actor=current_user, target=incentive)
-            db.session.commit()
-            flash(_("Recorded."), "success")
-            return redirect(target)
-        except RuleError as error:
-            db.session.rollback()
-            form.description.errors.append(str(error))
-    for field, messages in form.errors.items():
-        for message in messages:
-            flash(f"{getattr(form, field).label.text}: {message}" if hasattr(form, field) else str(message), "danger")
-    # What was typed stays: the page is shown again with the form filled in.
+        if form.receipt is None and employee.user_id is not None and employee.user_id == current_user.id:
+            # Nobody rewards (or penalises) themselves, as nobody appraises themselves (trial 13).
+            form.kind.errors.append(_("Nobody records a reward or penalty for themselves: the franchise owner or "
+                                      "headquarters does."))
+        else:
+            def create():
+                incentive = service.add_incentive(employee, form.kind.data, form.type.data, form.description.data,
+                                                  form.amount.data, form.awarded_on.data, current_user)
+                audit_trail.record("incentive.added", actor=current_user, target=incentive)
+                return incentive
+
+            done = create_once(form, create, lambda incentive: target, _("Recorded."))
+            if done:
+                return done
+    # What was typed stays: the form is shown again, each problem under its field.
     return render_template("training/incentive_form.html", e=employee, form=form, back=target), 422
 
 

@@ -1,5 +1,6 @@
 """Gaps against the requirement matrix, the courses and the matrix itself, and headquarters'
 positions with their staffing norms and hiring criteria."""
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -123,19 +124,40 @@ def _unique_course_code(form, course=None) -> bool:
     return True
 
 
-def _set_requirements(course: Course, position_ids, within_days: int) -> set[int]:
+DEFAULT_DAYS = 90
+
+
+def _days(form, course=None) -> dict[int, int] | None:
+    """Days per position ticked, from the form's days-<id> boxes (each position its own: trial
+    13, one box for all overwrote 60 days with 90); None, with the reason on the form, when one
+    is not a whole number of 1 to 730."""
+    current = {r.position_id: r.within_days for r in course.requirements} if course else {}
+    days = {}
+    for position_id in form.positions.data or []:
+        raw = unicodedata.normalize("NFKC", request.form.get(f"days-{position_id}") or "").strip()
+        if not raw:
+            days[position_id] = current.get(position_id, DEFAULT_DAYS)
+        elif raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 730:
+            days[position_id] = int(raw)
+        else:
+            form.positions.errors = [*form.positions.errors, _("Days: a whole number from 1 to 730.")]
+            return None
+    return days
+
+
+def _set_requirements(course: Course, days: dict[int, int]) -> set[int]:
     """The matrix row of this course; returns the positions whose staff must be recomputed."""
-    wanted = set(position_ids)
+    wanted = set(days)
     have = {r.position_id: r for r in course.requirements}
     touched = set()
     for position_id in wanted:
         row = have.get(position_id)
         if row is None:
-            course.requirements.append(CourseRequirement(position_id=position_id, within_days=within_days,
+            course.requirements.append(CourseRequirement(position_id=position_id, within_days=days[position_id],
                                                          since=local_today()))
             touched.add(position_id)
-        elif row.within_days != within_days:
-            row.within_days = within_days
+        elif row.within_days != days[position_id]:
+            row.within_days = days[position_id]
             touched.add(position_id)
     for position_id, row in have.items():
         if position_id not in wanted:
@@ -148,12 +170,14 @@ def _set_requirements(course: Course, position_ids, within_days: int) -> set[int
 @access("training.courses")
 def new_course():
     form = forms.NewCourseForm(position_options=_position_options(), version=1)
-    if form.validate_on_submit() and (form.receipt is not None or _unique_course_code(form)):
+    days = None
+    if form.validate_on_submit() and (form.receipt is not None or (_unique_course_code(form) and (
+            days := _days(form)) is not None)):
         def create():
             course = Course(franchisee_id=None if current_user.role.startswith("hq_") else current_user.franchisee_id)
             _fill(course, form)
             db.session.add(course)
-            touched = _set_requirements(course, form.positions.data, form.within_days.data)
+            touched = _set_requirements(course, days)
             db.session.flush()
             audit_trail.record("course.created", actor=current_user, target=course)
             if touched:
@@ -163,7 +187,8 @@ def new_course():
         done = create_once(form, create, lambda c: url_for("training.courses", _anchor=f"course-{c.id}"), _("Course added."))
         if done:
             return done
-    return render_template("training/course_form.html", form=form, course=None)
+    return render_template("training/course_form.html", form=form, course=None, current_days={},
+                           default_days=DEFAULT_DAYS)
 
 
 def _fill(course: Course, form) -> None:
@@ -186,13 +211,13 @@ def edit_course(course_id: int):
         abort(403)
     # The matrix row as the form's own values, so a colleague's change to it is merged like any field.
     form = forms.CourseForm(obj=course, position_options=_position_options(),
-                            positions=sorted(r.position_id for r in course.requirements),
-                            within_days=course.requirements[0].within_days if course.requirements else 90)
-    if form.validate_on_submit() and _unique_course_code(form, course):
+                            positions=sorted(r.position_id for r in course.requirements))
+    days = None
+    if form.validate_on_submit() and _unique_course_code(form, course) and (days := _days(form, course)) is not None:
         def change():
             was_active = course.active
             _fill(course, form)
-            touched = _set_requirements(course, form.positions.data, form.within_days.data)
+            touched = _set_requirements(course, days)
             if was_active != course.active:
                 touched |= {r.position_id for r in course.requirements}
             changed = audit_trail.changes(course)
@@ -207,7 +232,8 @@ def edit_course(course_id: int):
         if save_versioned(form, course, change):
             flash(_("Changes saved; the staff concerned have been brought up to date."), "success")
             return redirect(url_for("training.courses", _anchor=f"course-{course.id}"))
-    return render_template("training/course_form.html", form=form, course=course)
+    return render_template("training/course_form.html", form=form, course=course, default_days=DEFAULT_DAYS,
+                           current_days={r.position_id: r.within_days for r in course.requirements})
 
 
 # --- positions, norms and hiring criteria ------------------------------------------------------------

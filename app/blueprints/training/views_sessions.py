@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -27,7 +28,7 @@ from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
 from app.services import RuleError, audit as audit_trail
-from app.services.training import sessions as service
+from app.services.training import imports, sessions as service
 
 BY_DAY = Ordering((TrainingSession.held_on, TrainingSession.id), descending=True)
 TICK_MAX = 60  # more stores than this in scope: invited by franchisee or by code, not ticked one by one
@@ -111,6 +112,8 @@ def new_session():
     if not form.is_submitted():
         form.held_on.data = local_today()
         form.course_id.data = request.args.get("course", type=int)
+        if stores is not None and len(stores) == 1:
+            form.stores.data = [stores[0][0]]  # a store manager's one store, ticked already
     if form.validate_on_submit():
         chosen = form.receipt is None and _chosen_stores(form)
         if form.receipt is not None or chosen:
@@ -173,7 +176,7 @@ def session(training_session_id: int):
     return _render(found, errors=errors, conflicts=conflicts, posted=posted)
 
 
-def _render(found: TrainingSession, errors=None, conflicts=None, posted=None):
+def _render(found: TrainingSession, errors=None, conflicts=None, posted=None, report=None, status=None):
     people = service.participants(found)
     lines = {a.employee_id: a for a in db.session.scalars(select(Attendance).where(Attendance.session_id == found.id))}
     prints = {e.id: line_print(lines[e.id].attended, lines[e.id].score, lines[e.id].note) if e.id in lines
@@ -184,7 +187,8 @@ def _render(found: TrainingSession, errors=None, conflicts=None, posted=None):
         errors=errors or {}, conflicts=conflicts or {}, posted=posted, positions=positions(), locale=current_locale(),
         statuses=SESSION_STATUSES, today=local_today(), step=forms.StepForm(formdata=None, version=found.version),
         can_enter=can(current_user, "training.sessions") and found.status != "cancelled" and found.held_on <= local_today(),
-    ), 422 if errors else 200
+        report=report,
+    ), status or (422 if errors else 200)
 
 
 def _save_results(found: TrainingSession, posted) -> tuple[dict, dict, int]:
@@ -238,4 +242,48 @@ def cancel_session(training_session_id: int):
         commit_or_explain(lambda: service.cancel(found), _("Session cancelled."))
     else:
         flash(_("Someone else changed this session meanwhile; here is what it is now."), "warning")
+    return redirect(url_for("training.session", training_session_id=found.id))
+
+
+@bp.route("/sessions/<int:training_session_id>/import", methods=["GET", "POST"])
+@access("training.sessions")
+def import_results(training_session_id: int):
+    """Attendance and scores from a CSV or Excel file: checked row by row, saved all or nothing."""
+    found = _load(training_session_id)
+    if request.method == "GET":
+        return redirect(url_for("training.session", training_session_id=found.id))
+    form = forms.StepForm()
+    upload = request.files.get("file")
+    if not form.validate_on_submit():
+        flash(_("The form had expired; choose the file again."), "warning")
+        return _render(found, status=400)
+    if upload is None or not upload.filename:
+        flash(_("Choose the file to import."), "danger")
+        return _render(found, status=422)
+    try:
+        if found.held_on > local_today():
+            raise RuleError(_("Results are entered on or after the day of the session."))
+        lines = imports.read(found, upload)
+    except RuleError as error:
+        flash(str(error), "danger")
+        return _render(found, status=422)
+    problems = sum(1 for line in lines if line.problems)
+    if problems:
+        flash(ngettext("Nothing was saved: %(num)d row needs a look (below).",
+                       "Nothing was saved: %(num)d rows need a look (below).", problems), "danger")
+        return _render(found, report=lines, status=422)
+    if request.form.get("check_only"):
+        flash(_("All %(n)d rows can be imported. Nothing was saved yet: import again without \"check only\".",
+                n=len(lines)), "info")
+        return _render(found, report=lines)
+    try:
+        changed = imports.save(found, lines, current_user)
+        audit_trail.record("training_session.imported", actor=current_user, target=found,
+                           details={"rows": len(lines), "changed": changed})
+        db.session.commit()
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return _render(_load(training_session_id), report=lines, status=422)
+    flash(_("Imported: %(n)d rows, %(changed)d lines changed.", n=len(lines), changed=changed), "success")
     return redirect(url_for("training.session", training_session_id=found.id))

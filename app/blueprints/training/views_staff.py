@@ -168,6 +168,19 @@ def _logins(store_ids=None, include=None):
         return [(u.id, f"{u.display_name} ({u.username})") for u in db.session.execute(stmt.order_by(User.display_name))]
 
 
+def _free_staff_no(form, employee=None) -> bool:
+    """A staff number typed must not be someone else's (named under the field, trial 13)."""
+    number = (form.staff_no.data or "").strip().upper()
+    if not number:
+        return True
+    with unscoped():  # unique across the network
+        other = db.session.scalar(select(Employee.id).where(Employee.staff_no == number))
+    if other is not None and (employee is None or other != employee.id):
+        form.staff_no.errors.append(_("This staff number is already used."))
+        return False
+    return True
+
+
 def _check_login(form, store_id: int | None, employee=None) -> bool:
     """A login chosen must be a store person of the store's franchisee, not linked to another."""
     if not form.user_id.data:
@@ -194,7 +207,8 @@ def new_employee():
         store = request.args.get("store", type=int)
         if store:
             form.store_id.data = store
-    if form.validate_on_submit() and (form.receipt is not None or _check_login(form, form.store_id.data)):
+    if form.validate_on_submit() and (form.receipt is not None or (
+            _free_staff_no(form) & _check_login(form, form.store_id.data))):
         def create():
             employee = Employee(name=form.name.data.strip(), store_id=form.store_id.data,
                                 position_id=form.position_id.data, hire_date=form.hire_date.data,
@@ -253,7 +267,8 @@ def _render_employee(found: Employee, status: int = 200, move=None, leave=None):
                                     positions=position_choices(found.position_id), store_id=found.store_id,
                                     position_id=found.position_id, moved_on=today),
         leave=leave or forms.LeaveForm(formdata=None, version=found.version, left_on=today),
-        incentive=forms.IncentiveForm(formdata=None, version=found.version, awarded_on=today),
+        incentive=forms.IncentiveForm(formdata=None, awarded_on=today),
+        own=found.user_id is not None and found.user_id == current_user.id,
     ), status
 
 
@@ -267,7 +282,7 @@ def edit_employee(employee_id: int):
     if not form.is_submitted():
         form.user_id.data = found.user_id or 0
     if form.validate_on_submit():
-        if _check_login(form, found.store_id, found):
+        if _free_staff_no(form, found) & _check_login(form, found.store_id, found):
             def change():
                 found.name = form.name.data.strip()
                 found.hire_date = form.hire_date.data

@@ -7,6 +7,7 @@ import unicodedata
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as ngettext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -16,7 +17,6 @@ from app.security.tenancy import unscoped
 from app.services.training.records import TrainingError, add_months, refresh
 
 MAX_SCORE = Decimal(100)
-SCORE_SHAPE = re.compile(r"\d{1,3}(\.\d)?")
 
 
 @dataclass
@@ -66,17 +66,18 @@ def participants(session: TrainingSession) -> list[Employee]:
         | Employee.id.in_(recorded)).order_by(Employee.store_id, Employee.name, Employee.id)).all()
 
 
-def parse_score(text: str) -> Decimal | None:
-    """A score of 0-100 (one decimal) as typed, None when empty; TrainingError otherwise."""
+def parse_score(text: str, places: int = 1) -> Decimal | None:
+    """A score of 0-100 with at most ``places`` decimals, as typed; None when empty;
+    TrainingError otherwise (saying the rule, trial 13: "77.25" was refused as out of range)."""
     text = unicodedata.normalize("NFKC", text or "").strip().replace(",", ".")  # ８５ or 85,5 as typed
     if not text:
         return None
-    if not SCORE_SHAPE.fullmatch(text):  # digits only: not "1e2", "NaN", "-1" or 25 digits
+    shape = re.fullmatch(r"(\d{1,3})(\.(\d+))?", text)  # digits only: not "1e2", "NaN", "-1" or 25 digits
+    if not shape or Decimal(text) > MAX_SCORE:
         raise TrainingError(str(_l("Enter a score from 0 to 100.")))
-    value = Decimal(text)
-    if value > MAX_SCORE:
-        raise TrainingError(str(_l("Enter a score from 0 to 100.")))
-    return value.quantize(Decimal("0.1"))
+    if shape.group(3) and len(shape.group(3).rstrip("0")) > places:
+        raise TrainingError(str(ngettext("At most %(num)d decimal place.", "At most %(num)d decimal places.", places)))
+    return Decimal(text).quantize(Decimal(1).scaleb(-places))
 
 
 def record(session: TrainingSession, entries: list[Entry], actor: User,
