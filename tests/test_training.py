@@ -455,3 +455,22 @@ def test_thirteenth_trial_findings_stay_fixed(app, world, login_as):
         "name": "重号员工", "store_id": str(world.a_stores[0]), "position_id": str(sales), "hire_date": "2026-11-01",
         "staff_no": taken.lower()})
     assert refused.status_code == 200 and "该员工编号已被使用" in refused.text
+
+
+def test_codes_are_unique_across_the_network_whatever_the_case(app, world, login_as):
+    admin = login_as("admin")
+    form = form_on(admin.get("/training/courses/new").text)
+    taken = admin.post_form("/training/courses/new", form | {"code": " c04 ", "title": "重复编码", "topic": "service",
+                                                             "kind": "internal", "hours": "2"})
+    assert taken.status_code == 200 and "重复编码" in taken.text and "已被使用" in taken.text
+    # B's own course code is taken for A too, without showing B's course.
+    owner = login_as("owner_a")
+    form = form_on(owner.get("/training/courses/new").text)
+    mine = owner.post_form("/training/courses/new", form | {"code": "b-own-1", "title": "甲方课程", "topic": "product",
+                                                            "kind": "internal", "hours": "2"})
+    assert mine.status_code == 200 and "已被使用" in mine.text and "乙方自办秘密课程" not in mine.text
+    form = form_on(owner.get("/training/courses/new").text)
+    assert owner.post_form("/training/courses/new", form | {"code": "a-own-1", "title": "甲方课程", "topic": "product",
+                                                            "kind": "internal", "hours": "2"}).status_code == 302
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(Course.franchisee_id).where(Course.code == "A-OWN-1")) == world.a

@@ -5,13 +5,30 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 from wtforms.widgets import HiddenInput
+from sqlalchemy import select
 
 from app.blueprints.customers.forms import FlexibleDateField
-from app.forms import AmountField, Chosen, InRange, MultiCheckboxField, OnceForm, VersionedForm, choices, safe_text
+from app.forms import AmountField, Chosen, InRange, MultiCheckboxField, OnceForm, Unique, VersionedForm, choices, safe_text
+from app.models import Course, Employee, Position
 from app.models.base import local_today
 from app.models.training import COURSE_KINDS, COURSE_TOPICS, INCENTIVE_KINDS, INCENTIVE_TYPES, PERIOD_KINDS, STORE_SIZES
 
 PHONE_CHARS = set("0123456789+- ()")
+
+
+def _upper(value):
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _taken(model, column):
+    """A row of ``model`` with this code, across the network (codes are unique there), for ``Unique``."""
+    def lookup(value):
+        from app.extensions import db
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            return db.session.scalar(select(model).where(column == _upper(value or "")))
+    return lookup
 
 
 class StepForm(FlaskForm):
@@ -30,8 +47,9 @@ class EmployeeForm(VersionedForm):
     store_id = SelectField(_l("Store"), coerce=int, validators=[Chosen()])
     position_id = SelectField(_l("Position"), coerce=int, validators=[Chosen()])
     hire_date = FlexibleDateField(_l("Hire date"), validators=[DataRequired(message=_l("Enter a valid date."))])
-    staff_no = StringField(_l("Staff number"), validators=[Optional(), safe_text(20)],
-                           description=_l("Leave empty to number the employee automatically."))
+    staff_no = StringField(_l("Staff number"), filters=[_upper], validators=[
+        Optional(), safe_text(20), Unique(_taken(Employee, Employee.staff_no), _l("This staff number is already used."))],
+        description=_l("Leave empty to number the employee automatically."))
     phone = StringField(_l("Work phone"), validators=[Optional(), safe_text(30), _phone])
     user_id = SelectField(_l("Portal login"), coerce=int, validators=[Optional()],
                           description=_l("Only if this person signs in to the portal; most staff do not."))
@@ -73,7 +91,8 @@ class LeaveForm(StepForm):
 
 
 class PositionForm(VersionedForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), safe_text(20)])
+    code = StringField(_l("Code"), filters=[_upper], validators=[
+        DataRequired(), safe_text(20), Unique(_taken(Position, Position.code), _l("This code is already used."))])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), safe_text(40)])
     name_en = StringField(_l("Name (English)"), validators=[DataRequired(), safe_text(60)])
     hiring_criteria = TextAreaField(_l("Hiring criteria"), validators=[DataRequired(), safe_text(2000)])
@@ -93,7 +112,8 @@ class NewPositionForm(OnceForm, PositionForm):
 
 
 class CourseForm(VersionedForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), safe_text(20)])
+    code = StringField(_l("Code"), filters=[_upper], validators=[
+        DataRequired(), safe_text(20), Unique(_taken(Course, Course.code), _l("This code is already used."))])
     title = StringField(_l("Title (Chinese)"), validators=[DataRequired(), safe_text(100)])
     title_en = StringField(_l("Title (English)"), validators=[Optional(), safe_text(150)])
     topic = SelectField(_l("Topic"), choices=choices(COURSE_TOPICS.items()))

@@ -113,17 +113,6 @@ def _position_options():
     return [(p.id, p.label(locale)) for p in positions().values() if p.active]
 
 
-def _unique_course_code(form, course=None) -> bool:
-    code = (form.code.data or "").strip().upper()
-    form.code.data = code
-    with unscoped():  # codes are unique across the network, a franchisee's own included
-        other = db.session.scalar(select(Course.id).where(Course.code == code))
-    if other is not None and (course is None or other != course.id):
-        form.code.errors.append(_("This code is already used."))
-        return False
-    return True
-
-
 DEFAULT_DAYS = 90
 
 
@@ -171,8 +160,7 @@ def _set_requirements(course: Course, days: dict[int, int]) -> set[int]:
 def new_course():
     form = forms.NewCourseForm(position_options=_position_options(), version=1)
     days = None
-    if form.validate_on_submit() and (form.receipt is not None or (_unique_course_code(form) and (
-            days := _days(form)) is not None)):
+    if form.validate_on_submit() and (form.receipt is not None or (days := _days(form)) is not None):
         def create():
             course = Course(franchisee_id=None if current_user.role.startswith("hq_") else current_user.franchisee_id)
             _fill(course, form)
@@ -213,7 +201,7 @@ def edit_course(course_id: int):
     form = forms.CourseForm(obj=course, position_options=_position_options(),
                             positions=sorted(r.position_id for r in course.requirements))
     days = None
-    if form.validate_on_submit() and _unique_course_code(form, course) and (days := _days(form, course)) is not None:
+    if form.validate_on_submit() and (days := _days(form, course)) is not None:
         def change():
             was_active = course.active
             _fill(course, form)
@@ -259,21 +247,11 @@ def _save_norms(position: Position, form) -> None:
                 db.session.add(StaffingNorm(position_id=position.id, store_size=size, headcount=count))
 
 
-def _unique_position_code(form, position=None) -> bool:
-    code = (form.code.data or "").strip().upper()
-    form.code.data = code
-    other = db.session.scalar(select(Position.id).where(Position.code == code))
-    if other is not None and (position is None or other != position.id):
-        form.code.errors.append(_("This code is already used."))
-        return False
-    return True
-
-
 @bp.route("/positions/new", methods=["GET", "POST"])
 @access("training.norms")
 def new_position():
     form = forms.NewPositionForm(version=1)
-    if form.validate_on_submit() and (form.receipt is not None or _unique_position_code(form)):
+    if form.validate_on_submit():
         def create():
             order = max((p.position for p in positions().values()), default=0) + 1
             position = Position(position=order)
@@ -309,7 +287,7 @@ def edit_position(position_id: int):
         norms = {n.store_size: n.headcount for n in db.session.scalars(
             select(StaffingNorm).where(StaffingNorm.position_id == position.id))}
     form = forms.PositionForm(obj=position, **{size: norms.get(size, 0) for size in STORE_SIZES})
-    if form.validate_on_submit() and _unique_position_code(form, position):
+    if form.validate_on_submit():
         def change():
             _fill_position(position, form)
             _save_norms(position, form)

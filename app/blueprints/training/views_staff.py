@@ -168,19 +168,6 @@ def _logins(store_ids=None, include=None):
         return [(u.id, f"{u.display_name} ({u.username})") for u in db.session.execute(stmt.order_by(User.display_name))]
 
 
-def _free_staff_no(form, employee=None) -> bool:
-    """A staff number typed must not be someone else's (named under the field, trial 13)."""
-    number = (form.staff_no.data or "").strip().upper()
-    if not number:
-        return True
-    with unscoped():  # unique across the network
-        other = db.session.scalar(select(Employee.id).where(Employee.staff_no == number))
-    if other is not None and (employee is None or other != employee.id):
-        form.staff_no.errors.append(_("This staff number is already used."))
-        return False
-    return True
-
-
 def _check_login(form, store_id: int | None, employee=None) -> bool:
     """A login chosen must be a store person of the store's franchisee, not linked to another."""
     if not form.user_id.data:
@@ -207,12 +194,11 @@ def new_employee():
         store = request.args.get("store", type=int)
         if store:
             form.store_id.data = store
-    if form.validate_on_submit() and (form.receipt is not None or (
-            _free_staff_no(form) & _check_login(form, form.store_id.data))):
+    if form.validate_on_submit() and (form.receipt is not None or _check_login(form, form.store_id.data)):
         def create():
             employee = Employee(name=form.name.data.strip(), store_id=form.store_id.data,
                                 position_id=form.position_id.data, hire_date=form.hire_date.data,
-                                staff_no=(form.staff_no.data or "").strip().upper() or None, phone=form.phone.data,
+                                staff_no=form.staff_no.data or None, phone=form.phone.data,
                                 user_id=form.user_id.data or None, note=(form.note.data or "").strip() or None)
             records.create(employee, current_user)
             audit_trail.record("employee.created", actor=current_user, target=employee)
@@ -282,11 +268,11 @@ def edit_employee(employee_id: int):
     if not form.is_submitted():
         form.user_id.data = found.user_id or 0
     if form.validate_on_submit():
-        if _free_staff_no(form, found) & _check_login(form, found.store_id, found):
+        if _check_login(form, found.store_id, found):
             def change():
                 found.name = form.name.data.strip()
                 found.hire_date = form.hire_date.data
-                found.staff_no = (form.staff_no.data or "").strip().upper() or found.staff_no
+                found.staff_no = form.staff_no.data or found.staff_no
                 found.phone = form.phone.data
                 found.user_id = form.user_id.data or None
                 found.note = (form.note.data or "").strip() or None
