@@ -474,3 +474,60 @@ def test_codes_are_unique_across_the_network_whatever_the_case(app, world, login
                                                             "kind": "internal", "hours": "2"}).status_code == 302
     with app.app_context(), unscoped():
         assert db.session.scalar(select(Course.franchisee_id).where(Course.code == "A-OWN-1")) == world.a
+
+
+def test_the_complaints_an_employee_resolved_propose_efficiency_and_satisfaction(app, world):
+    """R37 fed by the data: 70 % answered within the deadline, 30 % the handler's checklist;
+    follow-up satisfaction x 20. Only the period's complaints, only this employee's."""
+    from datetime import datetime
+
+    from app.models import AppraisalIndicator, AppraisalPeriod
+    from app.services.training import appraisals
+    from tests.factories import make_complaint
+
+    with app.app_context(), unscoped():
+        manager = db.session.get(User, world.users["manager_a"])
+        store = db.session.get(Store, world.a_stores[0])
+        made = [make_complaint(store, f"回访测试{n}", actor=manager, received_at=datetime(2026, 3, 2, 2, 0)) for n in range(3)]
+        due = datetime(2026, 3, 10)
+        for complaint, resolved, ticks, score in zip(made, (datetime(2026, 3, 5), datetime(2026, 3, 12), datetime(2026, 4, 2)),
+                                                     (0b111111, 0b000111, 0b111111), (5, 3, 1)):
+            complaint.handler_id, complaint.resolved_at, complaint.resolve_due_at = manager.id, resolved, due
+            complaint.checklist, complaint.follow_up_score = ticks, score
+        period = AppraisalPeriod(kind="quarter", starts_on=date(2026, 3, 1), ends_on=date(2026, 3, 31))
+        db.session.add(period)
+        db.session.flush()
+        codes = {i.code: i.id for i in db.session.scalars(select(AppraisalIndicator))}
+        proposals = appraisals.propose(db.session.get(Employee, world.staff["manager"]), period)
+        # Two in March (the third resolved in April): one on time; checklist 9 of 12 ticks.
+        assert proposals[codes["EFFICIENCY"]].score == Decimal("57.50")
+        assert proposals[codes["SATISFACTION"]].score == Decimal("80.00")  # (5 + 3) / 2 x 20
+        assert codes["ATTITUDE"] not in proposals  # entered by the appraiser
+        db.session.rollback()
+
+
+def test_store_managers_are_told_of_overdue_training_once_a_week(app, world):
+    from app.models import Notification
+    from app.services.training import alerts
+
+    with app.app_context(), unscoped():
+        today = date(2026, 6, 1)  # the world's staff were hired in January: their onboarding is overdue
+        records.refresh(db.session.scalars(select(Employee.id)).all(), today=today)
+        assert alerts.tick(today) >= 1
+        told = db.session.scalars(select(Notification).where(Notification.user_id == world.users["manager_a"],
+                                                             Notification.kind == "training_gaps")).all()
+        assert len(told) == 1 and "甲一店" in told[0].title
+        # Each store's own manager, not the other franchisee's, nor the owner of a store with a manager.
+        to_manager_b = db.session.scalars(select(Notification.title).where(
+            Notification.user_id == world.users["manager_b"], Notification.kind == "training_gaps")).all()
+        assert to_manager_b and all("乙一秘店" in title for title in to_manager_b)
+        assert not db.session.scalars(select(Notification).where(
+            Notification.user_id.in_([world.users["owner_a"], world.users["owner_b"]]),
+            Notification.kind == "training_gaps")).all()
+        alerts.tick(today + timedelta(days=3))
+        assert db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == world.users["manager_a"], Notification.kind == "training_gaps")) == 1
+        alerts.tick(today + timedelta(days=8))
+        assert db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == world.users["manager_a"], Notification.kind == "training_gaps")) == 2
+        db.session.rollback()
