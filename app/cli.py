@@ -10,6 +10,7 @@ seed = AppGroup("seed", help="Load data into the database.")
 users = AppGroup("users", help="Manage portal users.")
 customers = AppGroup("customers", help="Customer-file jobs that run outside web requests.")
 complaints = AppGroup("complaints", help="Complaint jobs that run outside web requests.")
+training = AppGroup("training", help="Training jobs that run outside web requests.")
 
 
 @seed.command("demo")
@@ -181,7 +182,22 @@ def complaints_worker(every: int) -> None:
     run_periodically(current_app._get_current_object(), every, echo=click.echo)
 
 
+@training.command("refresh")
+@click.option("--positions", default="", help="Comma-separated position ids whose staff to recompute.")
+def training_refresh(positions: str) -> None:
+    """After a change to the requirement matrix or the staffing norms: the staff of these
+    positions (none: only every store's figures), a slice per transaction."""
+    from app.services.training import records
+
+    ids = [int(p) for p in positions.split(",") if p.strip().isdigit()]
+    with unscoped():
+        done = records.refresh_positions(ids, commit=db.session.commit)
+        db.session.commit()
+    click.echo(f"training refresh: {done:,} staff, every store's figures")
+
+
 def register(app) -> None:
+    app.cli.add_command(training)
     app.cli.add_command(complaints)
     app.cli.add_command(customers)
     app.cli.add_command(seed)

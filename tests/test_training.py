@@ -180,7 +180,7 @@ def test_two_people_entering_results_keep_each_others_lines(app, world, login_as
         db.session.commit()
         session_id = session.id
     a, m = world.staff["a"], world.staff["manager"]
-    owner, manager = login_as("owner_a"), login_as("manager_a")
+    owner, manager = login_as("owner_a"), login_as("admin")  # (the store manager does not score himself)
     on_owner = form_on(owner.get(f"/training/sessions/{session_id}").text)
     on_manager = form_on(manager.get(f"/training/sessions/{session_id}").text)
     assert owner.post_form(f"/training/sessions/{session_id}", on_owner | {
@@ -531,3 +531,55 @@ def test_store_managers_are_told_of_overdue_training_once_a_week(app, world):
         assert db.session.scalar(select(func.count()).select_from(Notification).where(
             Notification.user_id == world.users["manager_a"], Notification.kind == "training_gaps")) == 2
         db.session.rollback()
+
+
+
+def test_fourteenth_trial_findings_stay_fixed(app, world, login_as):
+    """Trial 14: a store manager edited his own hire date and his overdue training went away, and
+    could score himself; a full-width staff number passed the duplicate check."""
+    manager = login_as("manager_a")
+    own = world.staff["manager"]
+    page = manager.get(f"/training/staff/{own}").text
+    assert 'data-testid="own-record"' in page and 'data-testid="move-form"' not in page
+    assert manager.get(f"/training/staff/{own}/edit").status_code == 302
+    with app.app_context(), unscoped():
+        hired = db.session.get(Employee, own).hire_date
+        session = _session(db.session.scalar(select(Course).where(Course.code == "C03")), date(2026, 2, 1),
+                           [world.a_stores[0]])
+        errors, changed = sessions.record(session, [sessions.Entry(own, True, "95")],
+                                          db.session.get(User, world.users["manager_a"]), today=date(2026, 2, 2))
+        assert changed == 0 and own in errors
+        db.session.rollback()
+    manager.post_form(f"/training/staff/{own}/edit", form_on(page) | {"hire_date": "2026-11-20"})
+    with app.app_context(), unscoped():
+        assert db.session.get(Employee, own).hire_date == hired
+    owner = login_as("owner_a")
+    with app.app_context(), unscoped():
+        taken = db.session.get(Employee, own).staff_no
+        sales = db.session.scalar(select(Position.id).where(Position.code == "SALES"))
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in taken)  # as a Chinese IME types it
+    refused = owner.post_form("/training/staff/new", form_on(owner.get("/training/staff/new").text) | {
+        "name": "全角编号", "store_id": str(world.a_stores[0]), "position_id": str(sales), "hire_date": "2026-11-01",
+        "staff_no": wide})
+    assert refused.status_code == 200 and "该员工编号已被使用" in refused.text
+
+
+def test_a_change_to_the_matrix_recomputes_the_staff_out_of_the_request(app, world, login_as, monkeypatch):
+    """30,000 sales consultants took 50 s to recompute: longer than a request may take. The page
+    commits the change and starts `flask training refresh` for the positions concerned."""
+    from app import jobs
+
+    started = []
+    monkeypatch.setitem(app.config, "IMPORT_RUNNER", "subprocess")
+    monkeypatch.setattr(jobs, "start_command", lambda *args, **kwargs: started.append(args))
+    admin = login_as("admin")
+    with app.app_context(), unscoped():
+        course = db.session.scalar(select(Course).where(Course.code == "C07"))  # the manager's course only
+        cashier = db.session.scalar(select(Position.id).where(Position.code == "CASH"))
+        course_id, required = course.id, [r.position_id for r in course.requirements]
+    form = form_on(admin.get(f"/training/courses/{course_id}/edit").text)
+    form["positions"] = [str(p) for p in required + [cashier]]
+    assert admin.post_form(f"/training/courses/{course_id}/edit", form).status_code == 302
+    assert started == [("training", "refresh", "--positions", str(cashier))]
+    with app.app_context(), unscoped():  # committed before the job starts, and not recomputed in the request
+        assert cashier in [r.position_id for r in db.session.get(Course, course_id).requirements]

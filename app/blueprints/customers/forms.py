@@ -115,11 +115,13 @@ class CustomerForm(VersionedForm):
         # on file stays a choice after leaving.
         current = customer.salesperson_id if customer is not None else None
         people = db.session.execute(
-            select(Employee.id, Employee.name, Store.code).join(Store, Store.id == Employee.store_id)
+            select(Employee.id, Employee.name, Employee.status, Store.code).join(Store, Store.id == Employee.store_id)
             .where(Employee.franchisee_id.in_(franchisee_ids), (Employee.status != "left") | (Employee.id == current))
             .order_by(Store.code, Employee.name, Employee.id).limit(2000)
         ).all()
-        self.salesperson_id.choices = choices(((e.id, f"{e.name} · {e.code}") for e in people), blank=True)
+        left = _l("left")
+        self.salesperson_id.choices = choices(((e.id, f"{e.name} · {e.code}" + (f" · {left}" if e.status == "left" else ""))
+                                               for e in people), blank=True)
         if self.salesperson_id.data is None:
             self.salesperson_id.data = 0
 

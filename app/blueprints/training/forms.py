@@ -1,4 +1,6 @@
 """Training forms: staff, moves, positions and norms, courses and their requirements, sessions."""
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
@@ -17,7 +19,8 @@ PHONE_CHARS = set("0123456789+- ()")
 
 
 def _upper(value):
-    return value.strip().upper() if isinstance(value, str) else value
+    """A code as stored: half-width (ＹＧ００００４７ typed with a Chinese IME is YG000047), upper case."""
+    return unicodedata.normalize("NFKC", value).strip().upper() if isinstance(value, str) else value
 
 
 def _taken(model, column):
@@ -133,6 +136,7 @@ class CourseForm(VersionedForm):
     def __init__(self, *args, position_options=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.positions.choices = choices(position_options)
+        self.bad_days = None  # the position whose days box holds something else than days
 
 
 class NewCourseForm(OnceForm, CourseForm):

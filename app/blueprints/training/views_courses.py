@@ -129,7 +129,10 @@ def _days(form, course=None) -> dict[int, int] | None:
         elif raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 730:
             days[position_id] = int(raw)
         else:
-            form.positions.errors = [*form.positions.errors, _("Days: a whole number from 1 to 730.")]
+            label = dict((c.value, c.label) for c in form.positions.choices).get(position_id, "")
+            form.positions.errors = [*form.positions.errors, _("Days for %(position)s: a whole number from 1 to 730.",
+                                                                position=label)]
+            form.bad_days = position_id  # the box is outlined (trial 14)
             return None
     return days
 
@@ -161,19 +164,22 @@ def new_course():
     form = forms.NewCourseForm(position_options=_position_options(), version=1)
     days = None
     if form.validate_on_submit() and (form.receipt is not None or (days := _days(form)) is not None):
+        touched = set()
+
         def create():
             course = Course(franchisee_id=None if current_user.role.startswith("hq_") else current_user.franchisee_id)
             _fill(course, form)
             db.session.add(course)
-            touched = _set_requirements(course, days)
+            touched.update(_set_requirements(course, days))
             db.session.flush()
             audit_trail.record("course.created", actor=current_user, target=course)
-            if touched:
-                records.requirements_changed(touched)
             return course
 
-        done = create_once(form, create, lambda c: url_for("training.courses", _anchor=f"course-{c.id}"), _("Course added."))
+        done = create_once(form, create, lambda c: url_for("training.courses", _anchor=f"course-{c.id}"),
+                           _("Course added; the staff who must take it are being brought up to date."))
         if done:
+            if touched:
+                records.start_refresh(touched)  # committed: the job reads the new matrix
             return done
     return render_template("training/course_form.html", form=form, course=None, current_days={},
                            default_days=DEFAULT_DAYS)
@@ -202,23 +208,29 @@ def edit_course(course_id: int):
                             positions=sorted(r.position_id for r in course.requirements))
     days = None
     if form.validate_on_submit() and (days := _days(form, course)) is not None:
+        touched = set()
+
         def change():
+            touched.clear()
             was_active = course.active
             _fill(course, form)
-            touched = _set_requirements(course, days)
+            touched.update(_set_requirements(course, days))
             if was_active != course.active:
-                touched |= {r.position_id for r in course.requirements}
+                touched.update(r.position_id for r in course.requirements)
             changed = audit_trail.changes(course)
             if changed or touched:
                 audit_trail.record("course.updated", actor=current_user, target=course, details=changed)
             db.session.flush()
             if not course.active:
                 records.delete_requirement_rows(course.id)
-            if touched:
-                records.requirements_changed(touched)
 
         if save_versioned(form, course, change):
-            flash(_("Changes saved; the staff concerned have been brought up to date."), "success")
+            if touched:
+                records.start_refresh(touched)
+                flash(_("Changes saved; the staff concerned are being brought up to date (a few minutes in a large "
+                        "network)."), "success")
+            else:
+                flash(_("Changes saved."), "success")
             return redirect(url_for("training.courses", _anchor=f"course-{course.id}"))
     return render_template("training/course_form.html", form=form, course=course, default_days=DEFAULT_DAYS,
                            current_days={r.position_id: r.within_days for r in course.requirements})
@@ -260,13 +272,13 @@ def new_position():
             db.session.flush()
             _save_norms(position, form)
             db.session.flush()
-            records.nightly()
             audit_trail.record("position.created", actor=current_user, target=position)
             return position
 
         done = create_once(form, create, lambda p: url_for("training.positions_page", _anchor=f"position-{p.id}"),
                            _("Position added."))
         if done:
+            records.start_refresh()  # every store against the new norm, out of the request
             return done
     return render_template("training/position_form.html", form=form, position=None)
 
@@ -294,9 +306,9 @@ def edit_position(position_id: int):
             changed = audit_trail.changes(position)
             audit_trail.record("position.updated", actor=current_user, target=position, details=changed)
             db.session.flush()
-            records.nightly()  # every store's headcount against the new norm
 
         if save_versioned(form, position, change):
-            flash(_("Changes saved; every store's staffing is compared with the new norm."), "success")
+            records.start_refresh()  # every store's headcount against the new norm, out of the request
+            flash(_("Changes saved; every store's staffing is being compared with the new norm."), "success")
             return redirect(url_for("training.positions_page", _anchor=f"position-{position.id}"))
     return render_template("training/position_form.html", form=form, position=position)

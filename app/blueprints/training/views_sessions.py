@@ -176,7 +176,8 @@ def session(training_session_id: int):
     return _render(found, errors=errors, conflicts=conflicts, posted=posted)
 
 
-def _render(found: TrainingSession, errors=None, conflicts=None, posted=None, report=None, status=None):
+def _render(found: TrainingSession, errors=None, conflicts=None, posted=None, report=None, status=None,
+            import_open=False):
     people = service.participants(found)
     lines = {a.employee_id: a for a in db.session.scalars(select(Attendance).where(Attendance.session_id == found.id))}
     prints = {e.id: line_print(lines[e.id].attended, lines[e.id].score, lines[e.id].note) if e.id in lines
@@ -187,7 +188,7 @@ def _render(found: TrainingSession, errors=None, conflicts=None, posted=None, re
         errors=errors or {}, conflicts=conflicts or {}, posted=posted, positions=positions(), locale=current_locale(),
         statuses=SESSION_STATUSES, today=local_today(), step=forms.StepForm(formdata=None, version=found.version),
         can_enter=can(current_user, "training.sessions") and found.status != "cancelled" and found.held_on <= local_today(),
-        report=report,
+        report=report, import_open=import_open or bool(report),
     ), status or (422 if errors else 200)
 
 
@@ -256,25 +257,26 @@ def import_results(training_session_id: int):
     upload = request.files.get("file")
     if not form.validate_on_submit():
         flash(_("The form had expired; choose the file again."), "warning")
-        return _render(found, status=400)
+        return _render(found, status=400, import_open=True)
     if upload is None or not upload.filename:
         flash(_("Choose the file to import."), "danger")
-        return _render(found, status=422)
+        return _render(found, status=422, import_open=True)
     try:
         if found.held_on > local_today():
             raise RuleError(_("Results are entered on or after the day of the session."))
         lines = imports.read(found, upload)
     except RuleError as error:
         flash(str(error), "danger")
-        return _render(found, status=422)
+        return _render(found, status=422, import_open=True)  # the panel stays open to try again (trial 14)
     problems = sum(1 for line in lines if line.problems)
     if problems:
         flash(ngettext("Nothing was saved: %(num)d row needs a look (below).",
                        "Nothing was saved: %(num)d rows need a look (below).", problems), "danger")
         return _render(found, report=lines, status=422)
     if request.form.get("check_only"):
-        flash(_("All %(n)d rows can be imported. Nothing was saved yet: import again without \"check only\".",
-                n=len(lines)), "info")
+        flash(ngettext("The %(num)d row can be imported. Nothing was saved yet: import again without \"check only\".",
+                       "All %(num)d rows can be imported. Nothing was saved yet: import again without \"check only\".",
+                       len(lines)), "info")
         return _render(found, report=lines)
     try:
         changed = imports.save(found, lines, current_user)

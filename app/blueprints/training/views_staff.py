@@ -215,6 +215,17 @@ def load_employee(employee_id: int) -> Employee:
     return get_scoped_or_404(Employee, employee_id, joinedload(Employee.store), joinedload(Employee.user))
 
 
+def is_own(employee: Employee) -> bool:
+    """The signed-in user's own employee record: their managers keep it, not they (trial 14: a
+    store manager moved their own hire date and their overdue training went away)."""
+    return employee.user_id is not None and employee.user_id == current_user.id
+
+
+def _refuse_own(employee: Employee):
+    flash(_("Your own employee record is kept by the franchise owner or headquarters."), "warning")
+    return redirect(url_for("training.employee", employee_id=employee.id))
+
+
 @bp.route("/staff/<int:employee_id>")
 @access("training.view")
 def employee(employee_id: int):
@@ -254,7 +265,7 @@ def _render_employee(found: Employee, status: int = 200, move=None, leave=None):
                                     position_id=found.position_id, moved_on=today),
         leave=leave or forms.LeaveForm(formdata=None, version=found.version, left_on=today),
         incentive=forms.IncentiveForm(formdata=None, awarded_on=today),
-        own=found.user_id is not None and found.user_id == current_user.id,
+        own=is_own(found),
     ), status
 
 
@@ -262,6 +273,8 @@ def _render_employee(found: Employee, status: int = 200, move=None, leave=None):
 @access("training.staff_edit")
 def edit_employee(employee_id: int):
     found = load_employee(employee_id)
+    if is_own(found):
+        return _refuse_own(found)
     form = forms.EmployeeForm(obj=found, stores=[(found.store_id, str(found.store))], logins=_logins(include=found.user_id),
                               positions=[(found.position_id, positions()[found.position_id].label(current_locale()))])
     del form.store_id, form.position_id  # changed by a move, which is kept in the history
@@ -295,6 +308,8 @@ def employee_step(employee_id: int, change: str):
     found = load_employee(employee_id)
     if request.method == "GET":
         return redirect(url_for("training.employee", employee_id=found.id))
+    if is_own(found):
+        return _refuse_own(found)
     if what == "move":
         form = forms.MoveForm(stores=open_store_choices(found.franchisee_id), positions=position_choices(found.position_id))
     else:

@@ -80,6 +80,13 @@ def parse_score(text: str, places: int = 1) -> Decimal | None:
     return Decimal(text).quantize(Decimal(1).scaleb(-places))
 
 
+def _safe_score(text):
+    try:
+        return parse_score(text)
+    except TrainingError:
+        return text
+
+
 def record(session: TrainingSession, entries: list[Entry], actor: User,
            today: date | None = None) -> tuple[dict[int, str], int]:
     """Save the results of these participants: all or nothing. Returns the errors by employee
@@ -99,6 +106,12 @@ def record(session: TrainingSession, entries: list[Entry], actor: User,
         if employee is None:
             errors[entry.employee_id] = str(_l("Not on the staff of a store invited to this session."))
             continue
+        if employee.user_id is not None and employee.user_id == actor.id:
+            mine = existing.get(employee.id)
+            if mine is None or (mine.attended, mine.score, (mine.note or "")) != (
+                    entry.attended, _safe_score(entry.score), (entry.note or "").strip()):
+                errors[entry.employee_id] = str(_l("Nobody enters their own result: the trainer or a manager does."))
+                continue
         try:
             score = parse_score(entry.score)
         except TrainingError as error:
