@@ -63,6 +63,10 @@ class Config:
     PROGRESS_LIMIT_PER_ADDRESS = os.environ.get("PROGRESS_LIMIT_PER_ADDRESS", "60 per hour")
     # A public form sent sooner than this after it was shown is a robot; older than the max, stale.
     PUBLIC_FORM_MIN_SECONDS = 3
+    # Satisfaction surveys (issue 12): days the store has to follow up a very low answer, and
+    # responses per address per hour on the public survey pages.
+    SURVEY_FOLLOW_UP_DAYS = _int("SURVEY_FOLLOW_UP_DAYS", 3)
+    SURVEY_LIMIT_PER_ADDRESS = os.environ.get("SURVEY_LIMIT_PER_ADDRESS", "20 per hour")
     PUBLIC_FORM_MAX_SECONDS = 4 * 3600
     # Notifications: e-mail when MAIL_SERVER is set, the group robots when their webhook is set;
     # without any, deliveries go to the outbox page (development).

@@ -46,7 +46,7 @@ def select_locale() -> str:
         return current_user.locale
     if session.get("lang") in languages:
         return session["lang"]
-    if request.blueprint == "feedback" and request.args.get("lang") in languages:
+    if request.blueprint in ("feedback", "survey_public") and request.args.get("lang") in languages:
         return request.args["lang"]  # a customer's progress link opens in the language they wrote in
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -107,6 +107,9 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.notifications import bp as notifications_bp
     from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.org import bp as org_bp
+    from app.blueprints.kpis import bp as kpis_bp
+    from app.blueprints.surveys import bp as surveys_bp
+    from app.blueprints.surveys import public_bp as survey_public_bp
     from app.blueprints.training import bp as training_bp
     from app.blueprints.users import bp as users_bp
 
@@ -117,6 +120,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(complaints_bp)
     app.register_blueprint(audits_bp)
     app.register_blueprint(training_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(kpis_bp)
+    app.register_blueprint(survey_public_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(users_bp)

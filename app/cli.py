@@ -70,6 +70,21 @@ def seed_large_training(seed_value: int) -> None:
     click.echo(f"training: {staff:,} staff, {results:,} results")
 
 
+@seed.command("large-surveys")
+@click.option("--seed", "seed_value", default=42, show_default=True)
+def seed_large_surveys(seed_value: int) -> None:
+    """Surveys of the last eight half-years, their responses, thresholds and KPIs for a large
+    database without surveys (issue 12)."""
+    from app import seed_large_surveys as loader
+
+    def end_transaction() -> None:
+        db.session.commit()
+
+    with unscoped():
+        answered = loader.load(seed_value, click.echo, end_transaction)
+    click.echo(f"surveys: {answered:,} responses")
+
+
 @users.command("create-admin")
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="The administrator's full name.")

@@ -143,4 +143,10 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
 
     created += seed_audits([stores[code] for code, *_ in STORES])
     created += seed_training([stores[code] for code, *_ in STORES])
+    from app.seed_surveys import seed_surveys
+
+    created += seed_surveys([stores[code] for code, *_ in STORES])
+    from app.seed_surveys import seed_kpis
+
+    created += seed_kpis()
     return f"demo seed: {created} records created"

@@ -1064,6 +1064,10 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
 
         staff, results = seed_large_training.load(options.seed, progress, end_transaction)
         done(f"training: {staff:,} staff, {results:,} results")
+        from app import seed_large_surveys
+
+        answered = seed_large_surveys.load(options.seed, progress, end_transaction)
+        done(f"surveys: {answered:,} responses, KPIs and warnings")
         if dialect == "postgresql":
             for table in ("complaint", "complaint_event", "store_audit", "audit_answer", "corrective_action"):
                 db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

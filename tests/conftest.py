@@ -121,6 +121,7 @@ def _snapshot_ids(world):
         audits={k: a.id for k, a in world.audits.items()},
         staff={k: e.id for k, e in world.staff.items()},
         training={k: x.id for k, x in world.training.items()},
+        surveys={k: x.id for k, x in world.surveys.items()},
         b_markers=world.b_markers,
     )
 

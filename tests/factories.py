@@ -93,6 +93,7 @@ class World:
     audits: dict = field(default_factory=dict)
     staff: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
+    surveys: dict = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
@@ -102,7 +103,8 @@ class World:
                 *(s.code for s in self.b_stores), self.users["owner_b"].display_name,
                 b_customer.name, b_customer.mobile, b_customer.email, "乙方秘密商品", "乙方秘密投诉",
                 self.complaints["b"].reference, "乙方秘密稽核发现", self.audits["b"].reference,
-                "乙方秘密员工", "乙方自办秘密课程", "乙方秘密培训讲师", "13900009999", "乙方秘密考核评语", "乙方秘密计划"]
+                "乙方秘密员工", "乙方自办秘密课程", "乙方秘密培训讲师", "13900009999", "乙方秘密考核评语", "乙方秘密计划",
+                "乙方秘密问卷建议", "乙方秘密回访记录", "乙方秘密整改措施"]
 
 
 def make_world() -> World:
@@ -146,6 +148,7 @@ def make_world() -> World:
     _world_complaints(world)
     _world_audits(world)
     _world_training(world)
+    _world_surveys(world)
     return world
 
 
@@ -308,3 +311,52 @@ def make_purchase(customer: Customer, day: date, amount: str, items: str = "商�
     customer_care.add_after_sale_tasks(purchase, customer_analytics.get_rules(), local_today())
     rollups.touch(customer.store_id, day)
     return purchase
+
+
+def _world_surveys(world: World) -> None:
+    """Seed 004's questionnaire approved by the committee; a 2026H1 survey collecting responses;
+    one response about A's first store and one about B's (a very low answer, followed up, with a
+    suggestion only B may read), and an unused invitation for B's customer."""
+    from app.models.survey import SurveyInvitation
+    from app.services.surveys import defaults, projects, responses
+
+    questionnaire = defaults.install()
+    projects.approve(questionnaire, world.users["viewer"])
+    project = projects.create(name="2026上半年满意度调查", questionnaire=questionnaire, year=2026, half=1,
+                              schedule_from=date(2026, 5, 15), purpose=None, created_by=world.users["auditor"])
+    project.status = "fieldwork"
+    questions = questionnaire.questions
+
+    def answers(score, suggestion):
+        raw = {q.id: str(score) for q in questions if q.kind == "scale"}
+        raw[questions[7].id] = "yes"
+        raw[questions[9].id] = suggestion
+        return raw
+
+    a_response = responses.record(project, world.a_stores[0], answers(4, "甲方问卷建议"), source="paper",
+                                  answered_on=date(2026, 3, 1), entered_by=world.users["owner_a"])
+    b_response = responses.record(project, world.b_stores[0], answers(1, "乙方秘密问卷建议"), source="paper",
+                                  answered_on=date(2026, 3, 2), customer_id=world.customers["b"].id,
+                                  entered_by=world.users["owner_b"])
+    b_response.follow_up, b_response.follow_up_note = "done", "乙方秘密回访记录"
+    invitation = SurveyInvitation(project_id=project.id, store_id=world.b_stores[0].id, franchisee_id=world.b.id,
+                                  customer_id=world.customers["b"].id, token_hash="0" * 64, segment="current")
+    db.session.add(invitation)
+    db.session.flush()
+    world.surveys.update(questionnaire=questionnaire, project=project, a_response=a_response, b_response=b_response,
+                         b_invitation=invitation)
+    # A satisfaction threshold the committee approved, 2026H1's figures and the warnings they raise
+    # (B's store: index 20; its owner's action names a secret).
+    from app.models.kpi import KpiThreshold
+    from app.services import kpis
+
+    threshold = KpiThreshold(kpi="csi", green=Decimal(85), red=Decimal(75), change_percent=Decimal(5))
+    db.session.add(threshold)
+    db.session.flush()
+    kpis.approve_threshold(threshold, world.users["viewer"])
+    kpis.refresh(20261, today=date(2026, 6, 30))
+    made = kpis.evaluate(20261)
+    b_warning = next(w for w in made if w.store_id == world.b_stores[0].id)
+    b_warning.state, b_warning.action = "answered", "乙方秘密整改措施"
+    db.session.flush()
+    world.surveys.update(threshold=threshold, b_warning=b_warning)

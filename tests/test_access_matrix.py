@@ -25,17 +25,20 @@ def _rules(app):
 
 # Path arguments that are not row ids: a valid value, so the route itself is exercised.
 PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge", "step": "publish", "what": "verify",
-                   "change": "move",
+                   "change": "move", "status": "fieldwork", "store_key": "no-such-store-key",
                    # The public complaint pages (no sign-in): an unknown store key and progress link.
                    "public_key": "no-such-store-key", "token": "no-such-progress-token"}
 # Rows of headquarters' own that every reader of their pages may see (not B's).
-HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod"}
+HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod",
+          "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
                 "Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection",
                 # Headquarters' positions, staffing norms and hiring criteria (issue 11).
                 "Position", "AppraisalPeriod",
+                # Headquarters' questionnaires and survey projects with their steps (issue 12).
+                "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 
@@ -111,7 +114,7 @@ def _fingerprint(app, world):
     from app.models import (
         Attendance, AuditAnswer, AuditPhoto, Certificate, Complaint, ComplaintEvent, ComplaintTask, Contact,
         CorrectiveAction, Course, Customer, CustomerImport, Employee, Franchisee, Purchase, Store, StoreAudit,
-        StoreOwnership, TrainingSession, User,
+        KpiWarning, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
     )
 
     with app.app_context(), unscoped():
@@ -136,6 +139,10 @@ def _fingerprint(app, world):
             db.session.execute(select(Certificate.__table__).where(Certificate.franchisee_id == world.b)).all(),
             db.session.execute(select(Course.__table__).where(Course.franchisee_id == world.b)).all(),
             db.session.execute(select(TrainingSession.__table__).where(TrainingSession.franchisee_id == world.b)).all(),
+            db.session.execute(select(SurveyResponse.__table__).where(SurveyResponse.franchisee_id == world.b)).all(),
+            db.session.execute(select(SurveyInvitation.__table__).where(SurveyInvitation.franchisee_id == world.b)).all(),
+            db.session.execute(select(SurveyStoreStats.__table__).where(SurveyStoreStats.franchisee_id == world.b)).all(),
+            db.session.execute(select(KpiWarning.__table__).where(KpiWarning.franchisee_id == world.b)).all(),
         )
 
 
@@ -180,7 +187,7 @@ def test_network_roles_get_every_page_without_error(app, world, login_as, role):
 # The auditor is headquarters' customer-experience department: it reads everything and writes only
 # complaint handling (joint handling of major complaints, R20/R21) and the audits (plans, publishes,
 # verifies; issue 10). An empty post still changes nothing.
-WRITES = {"auditor": ("complaints.", "audits.", "training."), "viewer": ()}
+WRITES = {"auditor": ("complaints.", "audits.", "training.", "surveys.", "kpis."), "viewer": ()}
 
 
 def test_read_only_network_roles_cannot_write(app, world, login_as):
@@ -201,7 +208,8 @@ def test_read_only_network_roles_cannot_write(app, world, login_as):
 
 
 def test_anonymous_is_sent_to_sign_in_everywhere_but_public_pages(app, world, client):
-    public = {"auth.login", "auth.set_language", "feedback.form", "feedback.done", "feedback.progress"}
+    public = {"auth.login", "auth.set_language", "feedback.form", "feedback.done", "feedback.progress",
+              "survey_public.store_page", "survey_public.invitation", "survey_public.thanks"}
     for rule in _rules(app):
         url = _url(app, rule, world)
         for method in ("GET", "POST") if "POST" in rule.methods else ("GET",):

@@ -8,12 +8,17 @@ from app.models.mystery import (
     AuditAnswer, AuditPhoto, AuditQuarterStats, AuditScoreChange, AuditTemplate, CorrectiveAction, StoreAudit,
     TemplateItem, TemplateSection, Touchpoint,
 )
+from app.models.kpi import KpiThreshold, KpiWarning, StoreKpi
 from app.models.notification import Delivery, Notification
 from app.models.customer import CareTask, Contact, Customer, CustomerSequence, DuplicateCandidate, NotDuplicate, Purchase
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
 from app.models.org import Franchisee, Region, Store, StoreOwnership
 from app.models.stats import ComplaintMonthStats, StoreMonthStats, StoreStats
+from app.models.survey import (
+    Questionnaire, SurveyIndicator, SurveyInvitation, SurveyProject, SurveyQuestion, SurveyQuestionStats, SurveyResponse,
+    SurveyStep, SurveyStoreStats,
+)
 from app.models.system import CacheStamp, FormReceipt
 from app.models.training import (
     Appraisal, AppraisalIndicator, AppraisalPeriod, Attendance, Certificate, Course, CourseRequirement, Employee,
@@ -23,6 +28,9 @@ from app.models.training import (
 from app.models.user import User, UserSession
 
 __all__ = [
+    "KpiThreshold", "KpiWarning", "StoreKpi",
+    "Questionnaire", "SurveyIndicator", "SurveyInvitation", "SurveyProject", "SurveyQuestion", "SurveyQuestionStats",
+    "SurveyResponse", "SurveyStep", "SurveyStoreStats",
     "Appraisal", "AppraisalIndicator", "AppraisalPeriod", "Attendance", "Certificate", "Course", "CourseRequirement",
     "Employee", "EmployeeCourse", "EmployeeMove", "Incentive", "PlanEntry", "Position", "SessionStore",
     "StaffingNorm", "StoreTeamStats", "TrainingPlan", "TrainingSession",

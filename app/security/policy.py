@@ -66,6 +66,24 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "training.appraisals_view": HQ_READERS | {"franchise_owner", "store_manager"},
     "training.appraise": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
     "training.appraisal_settings": frozenset({"hq_admin"}),
+    # Satisfaction surveys (issue 12). The CX department designs questionnaires and runs the
+    # survey projects; only the customer-experience committee approves a questionnaire (R4).
+    "surveys.view": HQ_READERS | FRANCHISE,
+    "surveys.design": frozenset({"hq_admin", "hq_auditor"}),
+    "surveys.approve": frozenset({"hq_viewer"}),
+    # Paper forms keyed in, and the follow-up of a very low answer: the stores (and headquarters).
+    "surveys.enter": frozenset({"hq_admin", "hq_auditor"}) | FRANCHISE,
+    "surveys.follow_up": frozenset({"hq_admin", "hq_auditor"}) | FRANCHISE,
+    # The stores send their customers' personal invitation links.
+    "surveys.send": FRANCHISE,
+    # KPIs, thresholds and warnings (issue 12). Headquarters sets thresholds, the committee
+    # approves them (R4); a franchise owner (or store manager) acknowledges and answers a
+    # warning; headquarters closes it.
+    "kpis.view": HQ_READERS | {"franchise_owner", "store_manager"},
+    "kpis.thresholds": frozenset({"hq_admin", "hq_auditor"}),
+    "kpis.approve": frozenset({"hq_viewer"}),
+    "kpis.respond": frozenset({"franchise_owner", "store_manager"}),
+    "kpis.close": frozenset({"hq_admin", "hq_auditor", "hq_supervisor"}),
     # What was e-mailed or sent to the group robots, and what failed.
     "notifications.deliveries": frozenset({"hq_admin"}),
 }

@@ -30,6 +30,8 @@ class Scope:
     # A mystery shopper: the audits assigned to this user (and the stores they visit) reach
     # them as record-level grants, nothing else of any tenant (issue 10).
     auditor_id: int | None = None
+    # The public survey page: at most the one invitation a personal link names (issue 12).
+    invitation_id: int | None = None
 
     @property
     def hides_unpublished(self) -> bool:
@@ -54,9 +56,12 @@ class Scope:
 NOTHING = Scope("none", frozenset(), frozenset())
 
 
-def public_scope(store_id: int, franchisee_id: int, complaint_id: int | None = None) -> Scope:
-    """The scope of an anonymous customer on a store's public page (issue 9)."""
-    return Scope("public", frozenset({franchisee_id}), frozenset({store_id}), complaint_id=complaint_id)
+def public_scope(store_id: int, franchisee_id: int, complaint_id: int | None = None,
+                 invitation_id: int | None = None) -> Scope:
+    """The scope of an anonymous customer on a store's public page (issue 9) or survey page
+    (issue 12)."""
+    return Scope("public", frozenset({franchisee_id}), frozenset({store_id}), complaint_id=complaint_id,
+                 invitation_id=invitation_id)
 NETWORK = Scope("network", None, None)
 
 

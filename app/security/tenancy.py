@@ -22,6 +22,7 @@ from app.models import (
     AuditAnswer, AuditPhoto, AuditScoreChange, Complaint, ComplaintAttachment, ComplaintEvent, ComplaintTask,
     CorrectiveAction, Customer, CustomerImport, Franchisee, Store, StoreAudit,
 )
+from app.models.survey import SurveyInvitation, SurveyResponse
 from app.models.base import CurrentOwner, FranchiseeShared, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
@@ -114,12 +115,14 @@ def _department_criteria(department: str):
 
 
 @lru_cache(maxsize=256)
-def _public_criteria(store_id: int, franchisee_id: int, complaint_id: int):
+def _public_criteria(store_id: int, franchisee_id: int, complaint_id: int, invitation_id: int):
     """An anonymous customer on a store's public page: the store, and the one complaint (with
-    its timeline) that a progress link names (0: none); nothing else of any tenant."""
+    its timeline) that a progress link names, or the one survey invitation a personal link
+    names (0: none); nothing else of any tenant."""
     grants = {
         Complaint: lambda cls: cls.id == complaint_id,
         ComplaintEvent: lambda cls: cls.complaint_id == complaint_id,
+        SurveyInvitation: lambda cls: cls.id == invitation_id,
     }
     options = [
         with_loader_criteria(Store, lambda cls: cls.id == store_id, include_aliases=True),
@@ -223,7 +226,8 @@ def _apply_scope(state) -> None:
         return
     if scope.is_public:
         (store_id,), (franchisee_id,) = scope.store_ids, scope.franchisee_ids
-        state.statement = state.statement.options(*_public_criteria(store_id, franchisee_id, scope.complaint_id or 0))
+        state.statement = state.statement.options(*_public_criteria(
+            store_id, franchisee_id, scope.complaint_id or 0, scope.invitation_id or 0))
         return
     state.statement = state.statement.options(*_criteria(scope, state.execution_options.get("owner_hint", True)))
 
@@ -235,9 +239,13 @@ def _allowed(obj, scope) -> bool:
         return (obj.franchisee_id is not None and scope.franchisee_ids is not None and not scope.is_public
                 and scope.department is None and scope.auditor_id is None and scope.covers_franchisee(obj.franchisee_id))
     if scope.is_public:
-        # A customer on the public page adds a complaint (and its first timeline lines) to the
-        # page's store; nothing else.
-        return isinstance(obj, (Complaint, ComplaintEvent)) and obj.id is None and obj.store_id in scope.store_ids
+        # A customer on the public page adds a complaint (and its first timeline lines) or a
+        # survey response to the page's store, and marks the invitation they answer as used;
+        # nothing else.
+        if isinstance(obj, SurveyInvitation):
+            return obj.id is not None and obj.id == scope.invitation_id and obj.store_id in scope.store_ids
+        return (isinstance(obj, (Complaint, ComplaintEvent, SurveyResponse)) and obj.id is None
+                and obj.store_id in scope.store_ids)
     if scope.department is not None:
         # A department member writes only the tasks assigned to their department and the
         # timeline lines of those tasks' complaints.

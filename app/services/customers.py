@@ -194,6 +194,9 @@ def anonymise(customer: Customer, reason: str, actor: User | None) -> None:
 
     customer_file.erase_text(customer.id)
     complaint_files.erase_for_customer(customer.id)
+    from app.services.surveys import responses as survey_responses
+
+    survey_responses.erase_for_customer(customer.id)
     audit.scrub_customer(customer.id, label)  # earlier events kept "code name" as their label
     audit.record("customer.anonymised", actor=actor, target=customer, details={"reason": reason, "code": label})
     _retired([customer])
@@ -271,6 +274,9 @@ def merge(keep: Customer, other: Customer, actor: User) -> dict:
         from app.services.complaints import customers as complaint_files
 
         moved.update(complaint_files.moved_with_customer(keep, other.id))
+        from app.services.surveys import responses as survey_responses
+
+        moved.update(survey_responses.moved_with_customer(keep, other.id))
     other.merged_into_id = keep.id
     other.points = 0
     other.updated_by = actor

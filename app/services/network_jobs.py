@@ -148,6 +148,17 @@ def _nightly(today: date, progress) -> None:
     db.session.commit()
     _timed(progress, "team and training figures", started)
 
+    # The current half-year's KPIs move with every day's data; their warnings follow (issue 12).
+    started = time.perf_counter()
+    from app.services import kpis
+
+    period = kpis.period_of(today)
+    stores = kpis.refresh(period, today)
+    warnings = kpis.evaluate(period)
+    kpis.notify_owners(warnings)
+    db.session.commit()
+    _timed(progress, f"KPIs of {kpis.label(period)} for {stores} stores ({len(warnings)} new warnings)", started)
+
     forget_old_receipts()
     from app.services import customer_import
 

@@ -1,0 +1,176 @@
+"""Survey projects (测评项目, R43-R45): the list, a project's schedule of eight steps, its results
+by indicator, franchisee and store (from the stored figures), and its status."""
+from collections import defaultdict
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from app.blueprints.common import commit_or_explain, create_once, keyset_of
+from app.blueprints.surveys import bp
+from app.blueprints.surveys.forms import ProjectForm, StepForm
+from app.extensions import db
+from app.forms import EmptyForm, choices
+from app.i18n import current_locale
+from app.models import Franchisee, Store
+from app.models.base import local_today
+from app.models.survey import (
+    PROJECT_STATUSES, Questionnaire, SurveyProject, SurveyQuestionStats, SurveyResponse, SurveyStep, SurveyStoreStats,
+)
+from app.pagination import Ordering
+from app.security.access import access
+from app.security.policy import can
+from app.security.tenancy import get_scoped_or_404
+from app.services import audit as audit_trail
+from app.services.surveys import projects as project_service
+from app.services.surveys import responses as response_service
+from app.services.surveys.index import mean
+
+BY_INDEX = Ordering((SurveyStoreStats.csi, SurveyStoreStats.id))
+BY_STORE = Ordering((Store.code, SurveyStoreStats.id))
+
+
+def _approved_choices():
+    locale = current_locale()
+    return choices([(q.id, f"{q.label(locale)} ({q.code}/{q.edition})") for q in db.session.scalars(
+        select(Questionnaire).where(Questionnaire.status == "approved").order_by(Questionnaire.code))])
+
+
+@bp.route("/")
+@access("surveys.view")
+def index():
+    """The survey projects, newest half-year first, with each one's response count in scope."""
+    projects = db.session.scalars(select(SurveyProject).options(selectinload(SurveyProject.steps))
+                                  .order_by(SurveyProject.year.desc(), SurveyProject.half.desc(),
+                                            SurveyProject.id.desc()).limit(40)).all()
+    counts = dict(db.session.execute(select(SurveyStoreStats.project_id, func.sum(SurveyStoreStats.responses))
+                                     .where(SurveyStoreStats.project_id.in_([p.id for p in projects]))
+                                     .group_by(SurveyStoreStats.project_id)).all()) if projects else {}
+    open_follow_ups = db.session.scalar(select(func.count()).select_from(
+        select(SurveyResponse.id).where(SurveyResponse.follow_up == "open").limit(1001).subquery()))
+    form = None
+    if can(current_user, "surveys.design"):
+        today = local_today()
+        year, half = project_service.half_of(today)
+        form = ProjectForm(formdata=None, year=year, half=half,
+                           schedule_from=project_service.default_schedule_start(year, half))
+        form.questionnaire_id.choices = _approved_choices()
+    return render_template("surveys/index.html", projects=projects, counts=counts, form=form,
+                           open_follow_ups=open_follow_ups, today=local_today())
+
+
+@bp.route("/projects/new", methods=["POST"])
+@access("surveys.design")
+def new_project():
+    form = ProjectForm()
+    form.questionnaire_id.choices = _approved_choices()
+    if form.validate_on_submit():
+        if form.receipt is not None:
+            return redirect(form.receipt.url)
+        questionnaire = db.session.get(Questionnaire, form.questionnaire_id.data)
+
+        def create():
+            project = project_service.create(
+                name=form.name.data.strip(), questionnaire=questionnaire, year=form.year.data, half=form.half.data,
+                schedule_from=form.schedule_from.data, purpose=(form.purpose.data or "").strip() or None,
+                created_by=current_user)
+            audit_trail.record("survey_project.created", actor=current_user, target=project)
+            return project
+
+        done = create_once(form, create, lambda p: url_for("surveys.project", survey_project_id=p.id),
+                           _("Survey created with its eight steps. Start collecting responses when it is ready."))
+        if done:
+            return done
+    for field, messages in form.errors.items():
+        for message in messages:
+            flash(f"{form[field].label.text}: {message}" if field in form else str(message), "danger")
+    return redirect(url_for("surveys.index"))
+
+
+def _results(project: SurveyProject):
+    """Indicator means and the index for the whole scope and per franchisee, from the stored
+    figures (one grouped read each)."""
+    questionnaire = project.questionnaire
+    rows = db.session.execute(select(SurveyQuestionStats.question_id, func.sum(SurveyQuestionStats.total),
+                                     func.sum(SurveyQuestionStats.answers))
+                              .where(SurveyQuestionStats.project_id == project.id)
+                              .group_by(SurveyQuestionStats.question_id)).all()
+    by_question = {q: (t, n) for q, t, n in rows}
+    means = response_service.indicator_means(questionnaire, rows)
+    overall = response_service.index_of(questionnaire, rows) if rows else None
+    totals = db.session.execute(select(func.coalesce(func.sum(SurveyStoreStats.responses), 0),
+                                       func.coalesce(func.sum(SurveyStoreStats.consumers), 0),
+                                       func.coalesce(func.sum(SurveyStoreStats.dealers), 0),
+                                       func.coalesce(func.sum(SurveyStoreStats.low_scores), 0),
+                                       func.count(SurveyStoreStats.id))
+                                .where(SurveyStoreStats.project_id == project.id)).one()
+    per_franchisee = defaultdict(list)
+    for franchisee_id, question_id, total, count in db.session.execute(
+            select(SurveyQuestionStats.franchisee_id, SurveyQuestionStats.question_id,
+                   func.sum(SurveyQuestionStats.total), func.sum(SurveyQuestionStats.answers))
+            .where(SurveyQuestionStats.project_id == project.id)
+            .group_by(SurveyQuestionStats.franchisee_id, SurveyQuestionStats.question_id)):
+        per_franchisee[franchisee_id].append((question_id, total, count))
+    responses_by_franchisee = dict(db.session.execute(
+        select(SurveyStoreStats.franchisee_id, func.sum(SurveyStoreStats.responses))
+        .where(SurveyStoreStats.project_id == project.id).group_by(SurveyStoreStats.franchisee_id)).all())
+    names = dict(db.session.execute(select(Franchisee.id, Franchisee.name).where(
+        Franchisee.id.in_(list(per_franchisee) or [0]))).all())
+    franchisees = sorted(
+        ({"id": f, "name": names.get(f, "—"), "responses": responses_by_franchisee.get(f, 0),
+          "csi": response_service.index_of(questionnaire, r)} for f, r in per_franchisee.items()),
+        key=lambda row: (row["csi"] is None, -(row["csi"] or 0), row["name"]))
+    return {"means": means, "overall": overall, "by_question": by_question, "totals": totals,
+            "franchisees": franchisees, "yes_share": {q: mean(t * 100, n) for q, (t, n) in by_question.items()}}
+
+
+@bp.route("/projects/<int:survey_project_id>")
+@access("surveys.view")
+def project(survey_project_id: int):
+    found = get_scoped_or_404(SurveyProject, survey_project_id, selectinload(SurveyProject.steps))
+    questionnaire = db.session.scalar(select(Questionnaire).where(Questionnaire.id == found.questionnaire_id).options(
+        selectinload(Questionnaire.indicators), selectinload(Questionnaire.questions)))
+    order = BY_INDEX if questionnaire.has_index and request.args.get("sort") != "store" else BY_STORE
+    stores = keyset_of(select(SurveyStoreStats.id, SurveyStoreStats.csi, SurveyStoreStats.responses,
+                              SurveyStoreStats.low_scores, SurveyStoreStats.franchisee_id, Store.id.label("store_id"),
+                              Store.code, Store.name)
+                       .join(Store, Store.id == SurveyStoreStats.store_id)
+                       .where(SurveyStoreStats.project_id == found.id), order, scalars=False)
+    return render_template("surveys/project.html", project=found, questionnaire=questionnaire,
+                           results=_results(found), stores=stores, today=local_today(), sort=request.args.get("sort"),
+                           statuses=PROJECT_STATUSES, empty=EmptyForm())
+
+
+@bp.route("/projects/<int:survey_project_id>/steps/<int:survey_step_id>", methods=["GET", "POST"])
+@access("surveys.design")
+def step(survey_project_id: int, survey_step_id: int):
+    found = get_scoped_or_404(SurveyProject, survey_project_id)
+    item = db.session.scalar(select(SurveyStep).where(SurveyStep.id == survey_step_id,
+                                                      SurveyStep.project_id == found.id))
+    if item is None:
+        abort(404)
+    form = StepForm(obj=item)
+    if form.validate_on_submit():
+        from app.blueprints.common import save_versioned
+
+        if save_versioned(form, item, lambda: form.populate_obj(item)):
+            flash(_("Step saved."), "success")
+            return redirect(url_for("surveys.project", survey_project_id=found.id) + "#schedule")
+    return render_template("surveys/step.html", project=found, step=item, form=form), 422 if form.errors else 200
+
+
+@bp.route("/projects/<int:survey_project_id>/status/<status>", methods=["POST"])
+@access("surveys.design")
+def set_status(survey_project_id: int, status: str):
+    found = get_scoped_or_404(SurveyProject, survey_project_id)
+    if status not in PROJECT_STATUSES or not EmptyForm().validate_on_submit():
+        abort(400)
+
+    def change():
+        project_service.set_status(found, status)
+        audit_trail.record("survey_project.status", actor=current_user, target=found, details={"status": status})
+
+    commit_or_explain(change, _("The survey is now “%(status)s”.", status=PROJECT_STATUSES[status]))
+    return redirect(url_for("surveys.project", survey_project_id=found.id))

@@ -1,0 +1,305 @@
+"""KPIs per store and half-year (R47, R53), thresholds and warnings (R48, R49).
+
+``refresh(period)`` computes every store's figures for a half-year from what the other modules
+keep (survey store figures, complaint and purchase month roll-ups, audit quarter figures, the
+team roll-up, the store's customer roll-up) and from the purchases of the period, in a handful
+of grouped statements for the whole network, and stores them (``StoreKpi``). It runs as a job
+(``flask kpis refresh``, nightly for the current half-year), never in a web request; pages read
+the stored rows and say when they were computed. Figures that only exist as today's snapshot
+(loyalty, lifetime value, training completion) are recorded for the current half-year and kept
+when it is over; a half-year computed afterwards leaves them empty rather than back-dating
+today's values.
+
+``evaluate(period)`` then compares each store's figures with the approved thresholds and the
+previous half-year and opens a warning for each breach (once per store, period, KPI and kind).
+"""
+from collections import defaultdict
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, or_, select
+
+from app.extensions import db
+from app.models import (
+    AuditQuarterStats, ComplaintMonthStats, Customer, Purchase, Store, StoreMonthStats, StoreOwnership, StoreStats,
+    StoreTeamStats, User,
+)
+from app.models.base import local_today, utcnow
+from app.models.kpi import KPIS, WARNING_KINDS, KpiThreshold, KpiWarning, StoreKpi
+from app.models.survey import Questionnaire, SurveyProject, SurveyStoreStats
+from app.security.tenancy import unscoped
+from app.services import RuleError, notifications
+
+CENT = Decimal("0.01")
+
+
+def period_of(day: date) -> int:
+    return day.year * 10 + (1 if day.month <= 6 else 2)
+
+
+def bounds(period: int) -> tuple[date, date]:
+    year, half = divmod(period, 10)
+    return (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (date(year, 7, 1), date(year, 12, 31))
+
+
+def previous(period: int) -> int:
+    year, half = divmod(period, 10)
+    return period - 9 if half == 1 else period - 1  # 20261 -> 20252, 20262 -> 20261
+
+
+def label(period: int) -> str:
+    year, half = divmod(period, 10)
+    return f"{year}H{half}"
+
+
+def _months(period: int) -> tuple[int, int]:
+    first, last = bounds(period)
+    return first.year * 100 + first.month, last.year * 100 + last.month
+
+
+def _ratio(part, whole, scale=100) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * scale / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _owners(day: date) -> dict[int, int]:
+    rows = db.session.execute(select(StoreOwnership.store_id, StoreOwnership.franchisee_id).where(
+        StoreOwnership.start_on <= day, or_(StoreOwnership.end_on.is_(None), StoreOwnership.end_on >= day)))
+    return dict(rows.all())
+
+
+def compute(period: int, today: date | None = None) -> dict[int, dict]:
+    """Every store's figures for ``period`` (store id -> column values), not yet stored."""
+    today = today or local_today()
+    first, last = bounds(period)
+    current = first <= today <= last
+    month_from, month_to = _months(period)
+    stores = {s.id: s for s in db.session.scalars(select(Store).where(Store.opened_on <= last))}
+    owners = _owners(min(last, today))
+    rows: dict[int, dict] = {sid: {"franchisee_id": owners.get(sid, s.franchisee_id)} for sid, s in stores.items()}
+
+    # Satisfaction: the store's index of the half-year's survey (the latest, if there were two).
+    projects = db.session.scalars(select(SurveyProject.id).join(Questionnaire).where(
+        SurveyProject.year == first.year, SurveyProject.half == (1 if first.month == 1 else 2),
+        Questionnaire.kind == "index").order_by(SurveyProject.id)).all()
+    for project_id in projects:
+        for store_id, csi, responses in db.session.execute(select(
+                SurveyStoreStats.store_id, SurveyStoreStats.csi, func.sum(SurveyStoreStats.responses))
+                .where(SurveyStoreStats.project_id == project_id)
+                .group_by(SurveyStoreStats.store_id, SurveyStoreStats.csi)):
+            if store_id in rows:
+                rows[store_id].update(csi=csi, responses=responses)
+
+    # Complaints received in the half-year and how many of them were resolved in time.
+    for store_id, received, resolved, in_time in db.session.execute(select(
+            ComplaintMonthStats.store_id, func.sum(ComplaintMonthStats.received), func.sum(ComplaintMonthStats.resolved),
+            func.sum(ComplaintMonthStats.resolved_in_time))
+            .where(ComplaintMonthStats.dimension == "total", ComplaintMonthStats.month >= month_from,
+                   ComplaintMonthStats.month <= month_to).group_by(ComplaintMonthStats.store_id)):
+        if store_id in rows:
+            rows[store_id].update(complaints=received or 0, resolved=resolved or 0, resolved_in_time=in_time or 0)
+
+    # Purchases and customers gained, from the month roll-ups.
+    for store_id, purchases, gained in db.session.execute(select(
+            StoreMonthStats.store_id, func.sum(StoreMonthStats.purchases), func.sum(StoreMonthStats.new_customers))
+            .where(StoreMonthStats.month >= month_from, StoreMonthStats.month <= month_to)
+            .group_by(StoreMonthStats.store_id)):
+        if store_id in rows:
+            rows[store_id].update(purchases=purchases or 0, gained=gained or 0)
+
+    # Buyers of the half-year and those who bought more than once (repeat-purchase rate).
+    per_customer = (select(Purchase.store_id, Purchase.customer_id, func.count().label("n"))
+                    .where(Purchase.purchased_on >= first, Purchase.purchased_on <= last)
+                    .group_by(Purchase.store_id, Purchase.customer_id).subquery())
+    for store_id, buyers, repeat in db.session.execute(select(
+            per_customer.c.store_id, func.count(), func.sum(case((per_customer.c.n >= 2, 1), else_=0)))
+            .group_by(per_customer.c.store_id)):
+        if store_id in rows:
+            rows[store_id].update(buyers=buyers, repeat_buyers=repeat or 0)
+
+    # Retention (R53): the previous half-year's buyers of each store who bought again this half-year.
+    p_first, p_last = bounds(previous(period))
+    before = (select(Purchase.store_id, Purchase.customer_id).where(
+        Purchase.purchased_on >= p_first, Purchase.purchased_on <= p_last).distinct().subquery())
+    again = (select(Purchase.customer_id).where(Purchase.purchased_on >= first, Purchase.purchased_on <= last)
+             .distinct().subquery())
+    for store_id, earlier, kept in db.session.execute(select(
+            before.c.store_id, func.count(), func.count(again.c.customer_id))
+            .select_from(before.outerjoin(again, again.c.customer_id == before.c.customer_id))
+            .group_by(before.c.store_id)):
+        if store_id in rows:
+            rows[store_id].update(previous_buyers=earlier, retained=kept)
+
+    # Mystery-shopper score: the published audits of the half-year's two quarters.
+    quarters = (1, 2) if first.month == 1 else (3, 4)
+    for store_id, audits, total in db.session.execute(select(
+            AuditQuarterStats.store_id, func.sum(AuditQuarterStats.audits), func.sum(AuditQuarterStats.score_sum))
+            .where(AuditQuarterStats.year == first.year, AuditQuarterStats.quarter.in_(quarters),
+                   AuditQuarterStats.touchpoint_id == 0).group_by(AuditQuarterStats.store_id)):
+        if store_id in rows and audits:
+            rows[store_id]["mystery"] = (Decimal(total) / audits).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    if current:  # today's snapshot figures belong to the current half-year only
+        for stats in db.session.scalars(select(StoreStats)):
+            if stats.store_id in rows and stats.loyalty_customers:
+                rows[stats.store_id]["loyalty"] = (Decimal(stats.loyalty_total) / stats.loyalty_customers).quantize(CENT)
+        for store_id, clv in db.session.execute(select(Customer.store_id, func.avg(Customer.clv)).where(
+                Customer.merged_into_id.is_(None), Customer.anonymised_at.is_(None), Customer.purchase_count > 0)
+                .group_by(Customer.store_id).execution_options(owner_hint=False)):
+            if store_id in rows and clv is not None:
+                rows[store_id]["clv"] = Decimal(clv).quantize(CENT, rounding=ROUND_HALF_UP)
+        for team in db.session.scalars(select(StoreTeamStats)):
+            if team.store_id in rows and team.required:
+                rows[team.store_id]["training"] = _ratio(team.done, team.required)
+
+    for values in rows.values():
+        values["complaint_rate"] = _ratio(values.get("complaints", 0), values.get("purchases", 0), 1000)
+        values["on_time"] = _ratio(values.get("resolved_in_time", 0), values.get("resolved", 0))
+        values["repeat_rate"] = _ratio(values.get("repeat_buyers", 0), values.get("buyers", 0))
+        values["retention"] = _ratio(values.get("retained", 0), values.get("previous_buyers", 0))
+        if values.get("previous_buyers"):
+            values["lost"] = values["previous_buyers"] - values.get("retained", 0)
+        values.setdefault("gained", 0)
+    return rows
+
+
+SNAPSHOT = ("loyalty", "clv", "training")
+
+
+def refresh(period: int, today: date | None = None) -> int:
+    """Compute and store every store's figures for ``period``; returns how many stores."""
+    today = today or local_today()
+    current = bounds(period)[0] <= today <= bounds(period)[1]
+    with unscoped():
+        rows = compute(period, today)
+        kept = {k.store_id: k for k in db.session.scalars(select(StoreKpi).where(StoreKpi.period == period))}
+        now = utcnow()
+        for store_id, values in rows.items():
+            row = kept.get(store_id) or StoreKpi(store_id=store_id, period=period)
+            for column in ("franchisee_id", "csi", "responses", "purchases", "buyers", "repeat_buyers",
+                           "previous_buyers", "retained", "complaints", "resolved", "resolved_in_time",
+                           "complaint_rate", "on_time", "repeat_rate", "retention", "gained", "lost", "mystery"):
+                default = 0 if column in ("responses", "purchases", "buyers", "repeat_buyers", "previous_buyers",
+                                          "retained", "complaints", "resolved", "resolved_in_time") else None
+                setattr(row, column, values.get(column, default))
+            if current:
+                for column in SNAPSHOT:
+                    setattr(row, column, values.get(column))
+            row.computed_at = now
+            if row.id is None:
+                db.session.add(row)
+        db.session.flush()
+        return len(rows)
+
+
+# --- thresholds (R48, R49) and warnings ---
+
+def approved_thresholds() -> dict[str, KpiThreshold]:
+    return {t.kpi: t for t in db.session.scalars(select(KpiThreshold).where(KpiThreshold.status == "approved"))}
+
+
+def threshold_problem(kpi: str, green: Decimal, red: Decimal, change_percent: Decimal | None) -> str | None:
+    """Why these limits make no sense, or None."""
+    if kpi not in KPIS:
+        return _("Unknown KPI.")
+    higher = KPIS[kpi][2]
+    if higher and red > green:
+        return _("For this KPI higher is better: the red limit must not be above the green one.")
+    if not higher and red < green:
+        return _("For this KPI lower is better: the red limit must not be below the green one.")
+    if change_percent is not None and not Decimal(0) < change_percent <= Decimal(1000):
+        return _("The abnormal change is a percentage above 0.")
+    return None
+
+
+def approve_threshold(threshold: KpiThreshold, user) -> None:
+    if threshold.status != "draft":
+        raise RuleError(_("Only a draft is approved; this one is “%(status)s”.", status=threshold.status_label))
+    problem = threshold_problem(threshold.kpi, threshold.green, threshold.red, threshold.change_percent)
+    if problem:
+        raise RuleError(problem)
+    for older in db.session.scalars(select(KpiThreshold).where(KpiThreshold.kpi == threshold.kpi,
+                                                               KpiThreshold.status == "approved")):
+        older.status = "retired"
+    threshold.status, threshold.approved_at, threshold.approved_by_id = "approved", utcnow(), user.id
+
+
+def evaluate(period: int) -> list[KpiWarning]:
+    """Open a warning for each breach of an approved threshold in ``period``; returns the new ones."""
+    made = []
+    with unscoped():
+        thresholds = approved_thresholds()
+        if not thresholds:
+            return made
+        rows = db.session.scalars(select(StoreKpi).where(StoreKpi.period == period)).all()
+        earlier = {k.store_id: k for k in db.session.scalars(select(StoreKpi).where(
+            StoreKpi.period == previous(period)))}
+        existing = {(w.store_id, w.kpi, w.kind) for w in db.session.scalars(select(KpiWarning).where(
+            KpiWarning.period == period))}
+        for row in rows:
+            for kpi, threshold in thresholds.items():
+                value = row.value(kpi)
+                if value is None:
+                    continue
+                value = Decimal(value)
+                if threshold.colour(value) == "red" and (row.store_id, kpi, "level") not in existing:
+                    made.append(KpiWarning(store_id=row.store_id, franchisee_id=row.franchisee_id, period=period,
+                                           kpi=kpi, kind="level", value=value, limit=threshold.red,
+                                           threshold_id=threshold.id))
+                before = earlier.get(row.store_id)
+                old = before.value(kpi) if before is not None else None
+                if threshold.change_percent and old not in (None, 0):
+                    change = (value - Decimal(old)) / abs(Decimal(old)) * 100
+                    worse = -change if threshold.higher_is_better else change
+                    if worse > threshold.change_percent and (row.store_id, kpi, "change") not in existing:
+                        made.append(KpiWarning(store_id=row.store_id, franchisee_id=row.franchisee_id, period=period,
+                                               kpi=kpi, kind="change", value=value, limit=threshold.change_percent,
+                                               previous=Decimal(old), threshold_id=threshold.id))
+        db.session.add_all(made)
+        db.session.flush()
+    return made
+
+
+def network_totals(rows) -> dict:
+    """KPIs of a group of stores from their stored counts (rates recomputed from the counts, not
+    averaged): what a franchisee's or the network's row shows."""
+    t = defaultdict(int)
+    for r in rows:
+        for column in ("purchases", "buyers", "repeat_buyers", "previous_buyers", "retained", "complaints",
+                       "resolved", "resolved_in_time", "responses"):
+            t[column] += getattr(r, column) or 0
+    return {
+        "complaint_rate": _ratio(t["complaints"], t["purchases"], 1000),
+        "on_time": _ratio(t["resolved_in_time"], t["resolved"]),
+        "repeat_rate": _ratio(t["repeat_buyers"], t["buyers"]),
+        "retention": _ratio(t["retained"], t["previous_buyers"]),
+        "gained": sum((r.gained or 0) for r in rows) if any(r.gained is not None for r in rows) else None,
+        "lost": sum((r.lost or 0) for r in rows) if any(r.lost is not None for r in rows) else None,
+        **t,
+    }
+
+
+@notifications.message("kpi_warning")
+def _warning_text(d):
+    return (_l("KPI warning for %(store)s: %(kpi)s", store=d["store"], kpi=KPIS[d["kpi"]][0]),
+            _l("%(kpi)s of %(period)s is %(value)s (%(kind)s). Please acknowledge the warning and say what you "
+               "will do.", kpi=KPIS[d["kpi"]][0], period=d["period"], value=d["value"],
+               kind=WARNING_KINDS[d["kind"]]))
+
+
+def notify_owners(warnings: list[KpiWarning]) -> int:
+    """Tell each warned store's franchise owner (R48: the owner sees and answers the warning)."""
+    told = 0
+    with unscoped():
+        for warning in warnings:
+            store = db.session.get(Store, warning.store_id)
+            owners = db.session.scalars(select(User).where(User.franchisee_id == warning.franchisee_id,
+                                                           User.role == "franchise_owner", User.active.is_(True))).all()
+            told += notifications.notify(owners, "kpi_warning", {
+                "store": f"{store.code} {store.name}", "kpi": warning.kpi, "kind": warning.kind,
+                "period": label(warning.period), "value": str(warning.value)},
+                url=f"/kpis/warnings/{warning.id}")
+    return told

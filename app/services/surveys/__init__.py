@@ -1,0 +1,1 @@
+"""Satisfaction surveys, the satisfaction index and survey projects (issue 12)."""
