@@ -29,7 +29,7 @@ translations: $(VENV)/.installed
 
 # After adding strings: extract, merge into every catalogue, then translate the new entries.
 translations-update: $(VENV)/.installed
-	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k _m -k lazy_gettext -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k _m -k lazy_gettext -k lazy_pgettext:1c,2 -o app/translations/messages.pot .
 	$(VENV)/bin/pybabel -q update -i app/translations/messages.pot -d app/translations --width 100
 
 system-deps:

@@ -11,6 +11,7 @@ users = AppGroup("users", help="Manage portal users.")
 customers = AppGroup("customers", help="Customer-file jobs that run outside web requests.")
 complaints = AppGroup("complaints", help="Complaint jobs that run outside web requests.")
 training = AppGroup("training", help="Training jobs that run outside web requests.")
+kpis_group = AppGroup("kpis", help="KPI, warning and evaluation jobs that run outside web requests.")
 
 
 @seed.command("demo")
@@ -211,7 +212,31 @@ def training_refresh(positions: str) -> None:
     click.echo(f"training refresh: {done:,} staff, every store's figures")
 
 
+@kpis_group.command("refresh")
+@click.option("--period", type=int, help="Half-year as yyyyH, e.g. 20261 (default: the current one).")
+def kpis_refresh(period: int | None) -> None:
+    """Compute a half-year's KPIs, open its warnings and evaluate its stores (the nightly job does
+    the current half-year)."""
+    import time
+
+    from app.models.base import local_today
+    from app.services import evaluation, kpis
+
+    period = period or kpis.period_of(local_today())
+    if period % 10 not in (1, 2) or not 2000 <= period // 10 <= 2100:
+        raise click.BadParameter("a half-year is yyyy1 or yyyy2, e.g. 20261")
+    started = time.perf_counter()
+    stores = kpis.refresh(period)
+    warnings = kpis.evaluate(period)
+    kpis.notify_owners(warnings)
+    scored = evaluation.evaluate(period)
+    db.session.commit()
+    click.echo(f"{kpis.label(period)}: {stores} stores, {len(warnings)} new warnings, {scored} evaluated, "
+               f"{time.perf_counter() - started:.1f} s")
+
+
 def register(app) -> None:
+    app.cli.add_command(kpis_group)
     app.cli.add_command(training)
     app.cli.add_command(complaints)
     app.cli.add_command(customers)

@@ -1,6 +1,6 @@
 """The large network's satisfaction surveys and KPIs (issue 12): seed 004's questionnaire
 approved by the committee, a survey for each of the last eight half-years (the current one still
-collecting), 300,000 responses spread over the open stores (each store with a level of its own
+collecting), 300,000 responses spread over the open stores (300 each) (each store with a level of its own
 that drifts from one half-year to the next, so rankings, trends and warnings show), their
 indexes computed with the portal's own formula, the store figures rebuilt by the portal's own
 code, the demo's thresholds, and each half-year's KPIs and warnings. A generator of its own
@@ -24,7 +24,7 @@ from app.services import kpis
 from app.services.surveys import defaults, projects, responses
 
 HALVES = 8
-RESPONSES = 300_000
+PER_STORE = 300  # 300,000 responses for the default 1,000 stores
 BATCH = 5_000
 
 
@@ -35,14 +35,16 @@ def _periods(today: date) -> list[int]:
     return periods[::-1]
 
 
-def load(seed: int, progress, end_transaction, today: date | None = None, total: int = RESPONSES) -> int:
-    """Surveys, responses, thresholds and KPIs, unless a survey exists; returns the responses."""
+def load(seed: int, progress, end_transaction, today: date | None = None, per_store: int = PER_STORE) -> int:
+    """Surveys, responses, thresholds and KPIs, unless they were loaded before (the demo's own
+    surveys of the same half-years are used, not duplicated); returns the responses."""
     today = today or local_today()
     with unscoped():
-        if db.session.scalar(select(func.count(SurveyProject.id))):
+        if db.session.scalar(select(func.count()).select_from(select(SurveyResponse.id).limit(10_001).subquery())) > 10_000:
             return 0
         stores = db.session.execute(select(Store.id, Store.franchisee_id, Store.opened_on).where(
             Store.status == "open").order_by(Store.id)).all()
+        total = per_store * len(stores)
         if not stores or total <= 0:
             return 0
         rng = random.Random(seed + 12)
@@ -67,11 +69,15 @@ def load(seed: int, progress, end_transaction, today: date | None = None, total:
         for n, period in enumerate(periods):
             year, half = divmod(period, 10)
             current = n == len(periods) - 1
-            project = projects.create(name=f"{year}年{'上' if half == 1 else '下'}半年顾客满意度调查",
-                                      questionnaire=questionnaire, year=year, half=half,
-                                      schedule_from=projects.default_schedule_start(year, half), purpose=None,
-                                      created_by=None)
-            project.created_by_id = auditor
+            project = db.session.scalar(select(SurveyProject).where(
+                SurveyProject.year == year, SurveyProject.half == half,
+                SurveyProject.questionnaire_id == questionnaire.id).order_by(SurveyProject.id).limit(1))
+            if project is None:
+                project = projects.create(name=f"{year}年{'上' if half == 1 else '下'}半年顾客满意度调查",
+                                          questionnaire=questionnaire, year=year, half=half,
+                                          schedule_from=projects.default_schedule_start(year, half), purpose=None,
+                                          created_by=None)
+            project.created_by_id = project.created_by_id or auditor
             for step in project.steps:
                 if step.due_on < today:
                     step.done_on = step.due_on
@@ -136,9 +142,14 @@ def load(seed: int, progress, end_transaction, today: date | None = None, total:
                 db.session.add(threshold)
                 db.session.flush()
                 kpis.approve_threshold(threshold, committee)
+        from app.services import evaluation
+
+        if evaluation.approved_scheme() is None:
+            evaluation.approve(evaluation.draft(evaluation.DEFAULT_WEIGHTS, None), committee, kpis.approved_thresholds())
         for period in periods:
             kpis.refresh(period, today)
             warned = len(kpis.evaluate(period))
+            evaluation.evaluate(period)
             end_transaction()
             progress(f"KPIs {kpis.label(period)}: {warned:,} warnings")
         return written

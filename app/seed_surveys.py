@@ -158,6 +158,10 @@ def seed_kpis(today: date | None = None) -> int:
             db.session.add(threshold)
             db.session.flush()
             kpis.approve_threshold(threshold, committee)
+        from app.services import evaluation
+
+        scheme = evaluation.draft(evaluation.DEFAULT_WEIGHTS, auditor)
+        evaluation.approve(scheme, committee, kpis.approved_thresholds())
         period = kpis.period_of(today)
         periods = [period]
         for _ in range(HALVES_BACK - 1):
@@ -166,6 +170,7 @@ def seed_kpis(today: date | None = None) -> int:
         for p in reversed(periods):
             made += kpis.refresh(p, today)
             made += len(kpis.evaluate(p))
+            evaluation.evaluate(p)
         answered = db.session.scalar(select(KpiWarning).where(KpiWarning.period == periods[1]).order_by(KpiWarning.id).limit(1))
         if answered is not None:
             owner = db.session.scalar(select(User).where(User.franchisee_id == answered.franchisee_id,

@@ -280,6 +280,20 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("employee page", f"/training/staff/{employee.id}" if employee else None),
         Page("training sessions", "/training/sessions"),
     ]
+    # Surveys, KPIs and the evaluation (issue 12): the current survey's results, its responses,
+    # the follow-ups, the KPI table, the overview with its charts, the warnings, the evaluation.
+    project = conn.execute(text(
+        "SELECT p.id FROM survey_project p JOIN questionnaire q ON q.id = p.questionnaire_id "
+        "WHERE q.kind = 'index' ORDER BY p.year DESC, p.half DESC, p.id DESC LIMIT 1")).first()
+    pages += [
+        Page("survey results", f"/surveys/projects/{project.id}" if project else None),
+        Page("survey responses", f"/surveys/projects/{project.id}/responses" if project else None),
+        Page("survey follow-ups", "/surveys/follow-ups"),
+        Page("KPI table", "/kpis/"),
+        Page("CX overview (charts)", "/kpis/dashboard"),
+        Page("KPI warnings", "/kpis/warnings"),
+        Page("half-yearly evaluation", "/kpis/evaluation"),
+    ]
     scope = "all stores" if stores is None else f"{len(stores)} store{'s' * (len(stores) != 1)}"
     return pages, f"{username}: {scope}, {active:,} active customers"
 

@@ -104,7 +104,8 @@ class World:
                 b_customer.name, b_customer.mobile, b_customer.email, "乙方秘密商品", "乙方秘密投诉",
                 self.complaints["b"].reference, "乙方秘密稽核发现", self.audits["b"].reference,
                 "乙方秘密员工", "乙方自办秘密课程", "乙方秘密培训讲师", "13900009999", "乙方秘密考核评语", "乙方秘密计划",
-                "乙方秘密问卷建议", "乙方秘密回访记录", "乙方秘密整改措施"]
+                "乙方秘密问卷建议", "乙方秘密回访记录", "乙方秘密整改措施",
+                "乙方秘密评估意见"]
 
 
 def make_world() -> World:
@@ -359,4 +360,16 @@ def _world_surveys(world: World) -> None:
     b_warning = next(w for w in made if w.store_id == world.b_stores[0].id)
     b_warning.state, b_warning.action = "answered", "乙方秘密整改措施"
     db.session.flush()
-    world.surveys.update(threshold=threshold, b_warning=b_warning)
+    from app.services import evaluation
+
+    scheme = evaluation.draft({"csi": Decimal(100)}, None)
+    evaluation.approve(scheme, world.users["viewer"], kpis.approved_thresholds())
+    evaluation.evaluate(20261)
+    from sqlalchemy import select
+
+    from app.models.kpi import StoreEvaluation
+
+    b_evaluation = db.session.scalar(select(StoreEvaluation).where(StoreEvaluation.store_id == world.b_stores[0].id))
+    b_evaluation.comment = "乙方秘密评估意见"
+    db.session.flush()
+    world.surveys.update(threshold=threshold, b_warning=b_warning, scheme=scheme, b_evaluation=b_evaluation)

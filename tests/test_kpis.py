@@ -53,6 +53,7 @@ def test_store_figures_match_the_hand_count(app, world, counted):
         assert (row.purchases, row.buyers, row.repeat_buyers) == (3, 2, 1)
         assert row.repeat_rate == Decimal("50.00")
         assert (row.previous_buyers, row.retained, row.lost) == (2, 1, 1)
+        assert row.gained == 1  # c3's first purchase; c1's was in 2025H2
         assert row.retention == Decimal("50.00")
         assert row.complaints == 1 and row.complaint_rate == Decimal("333.33")  # 1 in 3 purchases, per 1,000
         assert row.franchisee_id == world.a
@@ -114,6 +115,14 @@ def test_thresholds_where_red_is_better_than_green_are_refused(app, world, login
     assert kpis.threshold_problem("complaint_rate", Decimal(30), Decimal(20), None)  # lower is better
     assert kpis.threshold_problem("csi", Decimal(85), Decimal(75), Decimal(0))
     assert kpis.threshold_problem("csi", Decimal(85), Decimal(75), Decimal(5)) is None
+    # Trial 15: limits the KPI can never reach, a fall of more than 100 %, and counts that grow with
+    # the store were accepted.
+    assert kpis.threshold_problem("csi", Decimal(150), Decimal(120), None)
+    assert kpis.threshold_problem("on_time", Decimal(-5), Decimal(-10), None)
+    assert kpis.threshold_problem("clv", Decimal("1" * 25), Decimal(10), None)
+    assert kpis.threshold_problem("csi", Decimal(85), Decimal(75), Decimal(150))
+    assert kpis.threshold_problem("complaint_rate", Decimal(20), Decimal(35), Decimal(150)) is None
+    assert kpis.threshold_problem("gained", Decimal(10), Decimal(5), None)
     auditor = login_as("auditor")
     values = form_on(auditor.get("/kpis/thresholds").text)
     values.update(kpi="retention", green="60", red="80", change_percent="")
@@ -189,3 +198,157 @@ def test_the_kpi_page_reads_stored_figures_in_a_fixed_number_of_statements(app, 
     with count_queries() as many:
         client.get("/kpis/?period=20261")
     assert len(many) == len(few)
+
+
+# --- the dashboards (charts drawn on the server) ---
+
+@pytest.mark.parametrize("role", ["admin", "auditor", "viewer", "supervisor", "owner_a", "manager_a"])
+def test_each_role_gets_its_dashboard(app, world, login_as, role):
+    page = login_as(role).get("/kpis/dashboard")
+    assert page.status_code == 200
+    assert page.text.count('class="pygal-chart"') >= 3  # drawn by the charting library, on the server
+    assert "<script" not in page.text.split("<footer")[0].split('data-testid="chart-csi"')[1].split("</svg>")[0]
+    nonce = page.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<style nonce="{nonce}"' in page.text  # the chart's CSS is admitted by this page's nonce only
+    assert "乙一秘店" not in page.text or role in ("admin", "auditor", "viewer")
+    if role == "manager_a":  # one store: its to-dos
+        assert 'data-testid="store-todos"' in page.text
+    if role == "owner_a":  # the owner's stores side by side
+        assert 'data-testid="stores-side-by-side"' in page.text and 'data-testid="chart-stores"' in page.text
+
+
+def test_other_pages_keep_the_strict_style_policy(app, world, login_as):
+    policy = login_as("auditor").get("/kpis/").headers["Content-Security-Policy"]
+    assert "nonce" not in policy and "style-src 'self';" in policy
+
+
+def test_the_dashboard_reads_a_fixed_number_of_statements(app, world, login_as, count_queries):
+    client = login_as("auditor")
+    client.get("/kpis/dashboard")
+    with count_queries() as few:
+        client.get("/kpis/dashboard")
+    with app.app_context(), unscoped():
+        a = db.session.get(Franchisee, world.a)
+        for n in range(6):
+            make_store(f"A3{n}", f"甲又店{n}", a, db.session.get(Region, world.east))
+        db.session.flush()
+        for period in (20252, 20261, 20262):
+            kpis.refresh(period, today=TODAY)
+        db.session.commit()
+    with count_queries() as many:
+        client.get("/kpis/dashboard")
+    assert len(many) == len(few)
+
+
+# --- the half-yearly evaluation (R51, R52) ---
+
+def test_a_kpi_scores_100_at_green_and_60_at_red_in_a_line():
+    from app.services import evaluation
+
+    higher = KpiThreshold(kpi="csi", green=Decimal(85), red=Decimal(75))
+    assert evaluation.kpi_score(85, higher) == Decimal("100.00")
+    assert evaluation.kpi_score(75, higher) == Decimal("60.00")
+    assert evaluation.kpi_score(80, higher) == Decimal("80.00")
+    assert evaluation.kpi_score(95, higher) == Decimal("100.00")  # kept within 0-100
+    assert evaluation.kpi_score(20, higher) == Decimal("0.00")
+    lower = KpiThreshold(kpi="complaint_rate", green=Decimal(20), red=Decimal(35))
+    assert evaluation.kpi_score(20, lower) == Decimal("100.00") and evaluation.kpi_score(35, lower) == Decimal("60.00")
+    assert evaluation.kpi_score("27.5", lower) == Decimal("80.00")
+    assert [evaluation.grade_of(Decimal(s)) for s in ("90", "89.99", "80", "60", "59.99")] == ["A", "B", "B", "C", "D"]
+
+
+def _scheme(app, world, weights):
+    from app.services import evaluation
+
+    with app.app_context(), unscoped():
+        scheme = evaluation.draft({k: Decimal(v) for k, v in weights.items()}, None)
+        evaluation.approve(scheme, db.session.get(User, world.users["viewer"]), kpis.approved_thresholds())
+        db.session.commit()
+
+
+def test_stores_are_scored_graded_and_ranked(app, world):
+    from app.models.kpi import StoreEvaluation
+    from app.services import evaluation
+
+    with app.app_context(), unscoped():
+        db.session.add(KpiThreshold(kpi="mystery", green=Decimal(85), red=Decimal(70), status="approved"))
+        db.session.commit()
+    _scheme(app, world, {"csi": 60, "mystery": 40})
+    with app.app_context(), unscoped():
+        rows = {k.store_id: k for k in db.session.scalars(select(StoreKpi).where(StoreKpi.period == 20261))}
+        rows[world.a_stores[0]].mystery = Decimal("77.5")  # scores 80
+        rows[world.a_stores[1]].csi, rows[world.a_stores[1]].mystery = Decimal(85), Decimal(85)
+        db.session.flush()
+        assert evaluation.evaluate(20261) == 3  # B's second store has no figure for either: no score
+        got = {e.store_id: e for e in db.session.scalars(select(StoreEvaluation).where(StoreEvaluation.period == 20261))}
+        a1, a2, b1, b2 = (got[s] for s in (*world.a_stores, *world.b_stores))
+        # A1: csi 80 -> 80, mystery 77.5 -> 80: 80.00, B. A2: 100 and 100: A. B1: csi 20 -> 0 only (60 % of the weight).
+        assert (a1.score, a1.grade) == (Decimal("80.00"), "B") and a1.missing == []
+        assert (a2.score, a2.grade, a2.rank) == (Decimal("100.00"), "A", 1)
+        assert (b1.score, b1.grade, b1.missing) == (Decimal("0.00"), "D", ["mystery"])
+        assert (a1.rank, b1.rank) == (2, 3)
+        assert b2.score is None and b2.rank == 4 and b2.missing == ["csi", "mystery"]
+
+
+def test_evaluation_weights_must_add_up_and_have_thresholds(app, world):
+    from app.services import evaluation
+
+    with app.app_context(), unscoped():
+        thresholds = kpis.approved_thresholds()  # the world has csi only
+        assert evaluation.weights_problem({"csi": Decimal(90)}, thresholds)
+        assert evaluation.weights_problem({"csi": Decimal(50), "mystery": Decimal(50)}, thresholds)
+        assert evaluation.weights_problem({"csi": Decimal(100)}, thresholds) is None
+
+
+def test_the_staff_appraisal_proposes_the_stores_evaluation(app, world):
+    """R52: an appraisal indicator fed by the evaluation proposes the store's score of the half-year."""
+    from app.models import AppraisalIndicator, AppraisalPeriod, Employee
+    from app.services import evaluation
+    from app.services.training import appraisals
+
+    _scheme(app, world, {"csi": 100})
+    with app.app_context(), unscoped():
+        evaluation.evaluate(20261)
+        db.session.add(AppraisalIndicator(code="EVAL", name_zh="门店综合评估", name_en="Store evaluation", weight=0,
+                                          source="evaluation", position=9))
+        db.session.flush()
+        period = db.session.get(AppraisalPeriod, world.training["period"])  # 2026-01-01 to 2026-06-30
+        employee = db.session.get(Employee, world.staff["a"])
+        proposals = appraisals.propose(employee, period)
+        proposal = next(p for i, p in proposals.items() if db.session.get(AppraisalIndicator, i).source == "evaluation")
+        assert proposal.score == Decimal("80.00")  # A's first store: csi 80 -> 80
+
+
+def test_only_headquarters_comments_and_the_owner_reads_it(app, world, login_as):
+    from app.models.kpi import StoreEvaluation
+    from app.services import evaluation
+
+    _scheme(app, world, {"csi": 100})
+    with app.app_context(), unscoped():
+        evaluation.evaluate(20261)
+        db.session.commit()
+        mine = db.session.scalar(select(StoreEvaluation.id).where(StoreEvaluation.store_id == world.a_stores[0]))
+        theirs = db.session.scalar(select(StoreEvaluation.id).where(StoreEvaluation.store_id == world.b_stores[0]))
+    auditor = login_as("auditor")
+    values = form_on(auditor.get(f"/kpis/evaluation/{mine}").text)
+    values["comment"] = "服务流程规范；价格满意度偏低，建议加强促销说明。"
+    assert auditor.post(f"/kpis/evaluation/{mine}", data=values).status_code == 302
+    owner = login_as("owner_a")
+    page = owner.get(f"/kpis/evaluation/{mine}")
+    assert "价格满意度偏低" in page.text and 'data-testid="comment-form"' not in page.text
+    assert owner.post_form(f"/kpis/evaluation/{mine}", {"comment": "自己改"}).status_code == 403
+    assert owner.get(f"/kpis/evaluation/{theirs}").status_code == 404
+    assert "乙一秘店" not in owner.get("/kpis/evaluation?period=20261").text
+
+
+def test_the_charting_library_leaves_imports_alone():
+    """pygal's import hook broke every later import of a module not loaded yet (Pillow's olefile
+    on a photo upload): the portal takes it off."""
+    import importlib
+    import sys
+
+    import app.services.charts  # noqa: F401
+
+    assert not [f for f in sys.meta_path if type(f).__name__ == "PluginImportFixer"]
+    sys.modules.pop("colorsys", None)
+    assert importlib.import_module("colorsys").rgb_to_hsv(1, 0, 0)[2] == 1

@@ -120,6 +120,30 @@ def test_tiny_network_loads_consistently(app, ctx):
     assert set(db.session.execute(select(EmployeeCourse.employee_id, EmployeeCourse.course_id, EmployeeCourse.done_on,
                                          EmployeeCourse.needed_by).where(EmployeeCourse.employee_id.in_(staff))).all()) == stored
 
+    # Surveys and KPIs (issue 12): 300 responses per open store over eight half-years, each with the
+    # index its answers give; every half-year's KPIs for every store; the evaluation ranked.
+    from app.models.kpi import StoreEvaluation, StoreKpi
+    from app.models.survey import Questionnaire, SurveyResponse
+    from app.services.surveys import responses
+
+    open_stores = _count(Store, Store.status == "open")
+    assert _count(SurveyResponse) >= 300 * open_stores
+    questionnaire = db.session.scalar(select(Questionnaire).where(Questionnaire.code == "CSI"))
+    for response in db.session.scalars(select(SurveyResponse).where(SurveyResponse.store_id.in_(new_store_ids)).limit(50)):
+        scores = {}
+        for question in questionnaire.questions:
+            if question.kind == "scale":
+                scores.setdefault(question.indicator.code, []).append(response.answers[str(question.id)])
+        assert response.csi == responses.response_index(questionnaire, scores)
+    assert db.session.scalar(select(func.count(func.distinct(StoreKpi.period)))) == 8
+    # Every store with responses in a half-year has its figures (stores count from their opening day).
+    from app.models.survey import SurveyProject
+
+    answered = set(db.session.execute(select(SurveyResponse.store_id, SurveyProject.year * 10 + SurveyProject.half)
+                                      .join(SurveyProject, SurveyProject.id == SurveyResponse.project_id).distinct()).all())
+    assert answered <= set(db.session.execute(select(StoreKpi.store_id, StoreKpi.period)).all())
+    assert _count(StoreEvaluation, StoreEvaluation.rank == 1) >= 7
+
     # Loading twice is refused.
     with pytest.raises(LoadRefused):
         load(Options(seed=7, **TINY), "demo-pass-2026", commit=False)

@@ -490,3 +490,46 @@ def test_an_invitation_link_shown_to_the_store_opens_the_questionnaire_once(app,
     owner_b = login_as("owner_b")
     assert owner_b.get(f"/surveys/invitations/{ids[1]}").status_code == 404
     assert f"/surveys/invitations/{ids[1]}" not in owner_b.get(f"/surveys/projects/{project_id}/invitations").text
+
+
+def test_a_response_shows_on_the_customers_page(app, world, login_as):
+    page = login_as("owner_b").get(f"/customers/{world.customers['b']}")
+    assert 'data-testid="timeline-survey"' in page.text
+    assert f"/surveys/responses/{world.surveys['b_response']}" in page.text
+
+
+def test_a_running_survey_keeps_its_edition_when_a_new_one_is_approved(app, world, client, open_survey):
+    """Trial 15: approving a new edition stopped the survey collecting answers."""
+    from app.models import User
+
+    project_id, key, q = open_survey
+    with app.app_context(), unscoped():
+        old = db.session.get(Questionnaire, world.surveys["questionnaire"])
+        draft = projects.new_edition(old, db.session.get(User, world.users["auditor"]))
+        projects.approve(draft, db.session.get(User, world.users["viewer"]))
+        db.session.commit()
+        assert old.status == "retired"
+    page = client.get(f"/survey/{key}")
+    assert page.status_code == 200 and 'data-testid="survey-form"' in page.text
+
+
+def test_a_second_survey_of_the_same_half_year_is_refused(app, world):
+    from app.models import User
+
+    with app.app_context(), unscoped():
+        q = db.session.get(Questionnaire, world.surveys["questionnaire"])
+        with pytest.raises(RuleError):
+            projects.create(name="重复", questionnaire=q, year=2026, half=1, schedule_from=date(2026, 5, 15),
+                            purpose=None, created_by=db.session.get(User, world.users["auditor"]))
+        with pytest.raises(RuleError):  # a schedule years away from its half-year
+            projects.create(name="远", questionnaire=q, year=2027, half=1, schedule_from=date(2020, 1, 1),
+                            purpose=None, created_by=None)
+
+
+def test_a_paper_form_dated_in_the_future_is_refused(app, world):
+    with app.app_context(), unscoped():
+        q = db.session.get(Questionnaire, world.surveys["questionnaire"])
+        project = _current_project(q)
+        with pytest.raises(RuleError):
+            responses.record(project, db.session.get(Store, world.a_stores[0]), _raw(q, dict.fromkeys("ABCDEFG", 4)),
+                             source="paper", answered_on=local_today() + timedelta(days=3))

@@ -8,7 +8,7 @@ from app.models.mystery import (
     AuditAnswer, AuditPhoto, AuditQuarterStats, AuditScoreChange, AuditTemplate, CorrectiveAction, StoreAudit,
     TemplateItem, TemplateSection, Touchpoint,
 )
-from app.models.kpi import KpiThreshold, KpiWarning, StoreKpi
+from app.models.kpi import EvaluationScheme, KpiThreshold, KpiWarning, StoreEvaluation, StoreKpi
 from app.models.notification import Delivery, Notification
 from app.models.customer import CareTask, Contact, Customer, CustomerSequence, DuplicateCandidate, NotDuplicate, Purchase
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
@@ -28,7 +28,7 @@ from app.models.training import (
 from app.models.user import User, UserSession
 
 __all__ = [
-    "KpiThreshold", "KpiWarning", "StoreKpi",
+    "EvaluationScheme", "KpiThreshold", "KpiWarning", "StoreEvaluation", "StoreKpi",
     "Questionnaire", "SurveyIndicator", "SurveyInvitation", "SurveyProject", "SurveyQuestion", "SurveyQuestionStats",
     "SurveyResponse", "SurveyStep", "SurveyStoreStats",
     "Appraisal", "AppraisalIndicator", "AppraisalPeriod", "Attendance", "Certificate", "Course", "CourseRequirement",

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -60,7 +60,7 @@ THRESHOLD_STATUSES = {
     "retired": _l("Retired"),
 }
 WARNING_KINDS = {
-    "level": _l("Below the threshold"),
+    "level": _l("Worse than the red limit"),
     "change": _l("Abnormal change from the previous half-year"),
 }
 WARNING_STATES = {
@@ -86,6 +86,11 @@ class StoreKpi(StoreOwned, db.Model):
     period: Mapped[int]
     csi: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     responses: Mapped[int] = mapped_column(default=0)
+    # The survey's indicator sums behind the index ({code: [points, answers]}) and its
+    # questionnaire: a franchisee's or the network's index is the formula over the pooled means
+    # (R40), the same figure the survey's own results page shows, not a mean of store indexes.
+    csi_parts: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    questionnaire_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire.id"))
     loyalty: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     purchases: Mapped[int] = mapped_column(default=0)
     buyers: Mapped[int] = mapped_column(default=0)
@@ -200,3 +205,66 @@ class KpiWarning(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     @property
     def state_label(self):
         return WARNING_STATES[self.state]
+
+
+GRADES = {
+    "A": _l("A · Excellent"),
+    "B": _l("B · Good"),
+    "C": _l("C · Acceptable"),
+    "D": _l("D · Needs improvement"),
+}
+
+
+class EvaluationScheme(TimestampMixin, VersionedMixin, db.Model):
+    """The half-yearly evaluation's weights per KPI (adding up to 100), set by headquarters and in
+    force once the committee approves them (R4, R51). Each KPI scores 100 at its green limit and
+    60 at its red limit, in a straight line between and beyond (0 to 100)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition: Mapped[int] = mapped_column(unique=True)
+    weights: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+
+    @property
+    def status_label(self):
+        return THRESHOLD_STATUSES[self.status]
+
+
+class StoreEvaluation(StoreOwned, VersionedMixin, db.Model):
+    """A store's half-yearly evaluation (综合评估, R51): the weighted score of its KPIs, the grade,
+    its rank in the network, and headquarters' comment. ``scores`` keeps, per KPI, the value,
+    its score and weight as computed; ``missing`` the weighted KPIs without a figure."""
+
+    __table_args__ = (
+        UniqueConstraint("store_id", "period"),
+        Index("ix_store_evaluation_rank", "period", "rank", "id"),
+        Index("ix_store_evaluation_franchisee", "franchisee_id", "period"),
+    )
+    owner_columns_indexed = False
+    franchisee_id: Mapped[int] = mapped_column(ForeignKey("franchisee.id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[int]
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("evaluation_scheme.id"))
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    grade: Mapped[str | None] = mapped_column(String(1))
+    # 1 = best in the network; stores without a score come after all ranked ones.
+    rank: Mapped[int] = mapped_column(default=0)
+    scores: Mapped[dict] = mapped_column(JSON, default=dict)
+    missing: Mapped[list] = mapped_column(JSON, default=list)
+    comment: Mapped[str | None] = mapped_column(Text)
+    commented_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    commented_at: Mapped[datetime | None]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    store: Mapped[Store] = relationship()
+    commented_by: Mapped[User | None] = relationship(foreign_keys=[commented_by_id])
+
+    @property
+    def grade_label(self):
+        return GRADES.get(self.grade or "", "—")

@@ -237,6 +237,9 @@ class SurveyResponse(StoreOwned, TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_survey_response_project_store", "project_id", "store_id", "id"),
         Index("ix_survey_response_project", "project_id", "id"),
+        # The responses list: newest answered first, all stores or one.
+        Index("ix_survey_response_project_day", "project_id", "answered_on", "id"),
+        Index("ix_survey_response_project_store_day", "project_id", "store_id", "answered_on", "id"),
         Index("ix_survey_response_store_follow_up", "store_id", "follow_up", "follow_up_due_on", "id"),
         Index("ix_survey_response_follow_up", "follow_up", "follow_up_due_on", "id"),
         Index("ix_survey_response_customer", "customer_id"),

@@ -84,6 +84,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "kpis.approve": frozenset({"hq_viewer"}),
     "kpis.respond": frozenset({"franchise_owner", "store_manager"}),
     "kpis.close": frozenset({"hq_admin", "hq_auditor", "hq_supervisor"}),
+    # Headquarters' qualitative comment on a store's half-yearly evaluation (R51).
+    "kpis.comment": frozenset({"hq_admin", "hq_auditor", "hq_supervisor"}),
     # What was e-mailed or sent to the group robots, and what failed.
     "notifications.deliveries": frozenset({"hq_admin"}),
 }

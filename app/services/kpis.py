@@ -23,12 +23,12 @@ from sqlalchemy import case, func, or_, select
 
 from app.extensions import db
 from app.models import (
-    AuditQuarterStats, ComplaintMonthStats, Customer, Purchase, Store, StoreMonthStats, StoreOwnership, StoreStats,
+    AuditQuarterStats, ComplaintMonthStats, Customer, Purchase, Store, StoreOwnership, StoreStats,
     StoreTeamStats, User,
 )
 from app.models.base import local_today, utcnow
 from app.models.kpi import KPIS, WARNING_KINDS, KpiThreshold, KpiWarning, StoreKpi
-from app.models.survey import Questionnaire, SurveyProject, SurveyStoreStats
+from app.models.survey import Questionnaire, SurveyProject, SurveyQuestionStats, SurveyStoreStats
 from app.security.tenancy import unscoped
 from app.services import RuleError, notifications
 
@@ -81,17 +81,29 @@ def compute(period: int, today: date | None = None) -> dict[int, dict]:
     owners = _owners(min(last, today))
     rows: dict[int, dict] = {sid: {"franchisee_id": owners.get(sid, s.franchisee_id)} for sid, s in stores.items()}
 
-    # Satisfaction: the store's index of the half-year's survey (the latest, if there were two).
-    projects = db.session.scalars(select(SurveyProject.id).join(Questionnaire).where(
+    # Satisfaction: the store's index of the half-year's survey (one per questionnaire and
+    # half-year), with the indicator sums behind it.
+    project = db.session.scalar(select(SurveyProject).join(Questionnaire).where(
         SurveyProject.year == first.year, SurveyProject.half == (1 if first.month == 1 else 2),
-        Questionnaire.kind == "index").order_by(SurveyProject.id)).all()
-    for project_id in projects:
-        for store_id, csi, responses in db.session.execute(select(
-                SurveyStoreStats.store_id, SurveyStoreStats.csi, func.sum(SurveyStoreStats.responses))
-                .where(SurveyStoreStats.project_id == project_id)
-                .group_by(SurveyStoreStats.store_id, SurveyStoreStats.csi)):
-            if store_id in rows:
-                rows[store_id].update(csi=csi, responses=responses)
+        Questionnaire.kind == "index").order_by(SurveyProject.id.desc()).limit(1))
+    if project is not None:
+        code_of = {q.id: q.indicator.code for q in project.questionnaire.questions if q.indicator is not None}
+        parts: dict[int, dict] = defaultdict(dict)
+        for store_id, question_id, total, count in db.session.execute(select(
+                SurveyQuestionStats.store_id, SurveyQuestionStats.question_id, func.sum(SurveyQuestionStats.total),
+                func.sum(SurveyQuestionStats.answers)).where(SurveyQuestionStats.project_id == project.id)
+                .group_by(SurveyQuestionStats.store_id, SurveyQuestionStats.question_id)):
+            if question_id in code_of:
+                pair = parts[store_id].setdefault(code_of[question_id], [0, 0])
+                pair[0] += int(total or 0)
+                pair[1] += int(count or 0)
+        for store_id, responses in db.session.execute(select(SurveyStoreStats.store_id, func.sum(SurveyStoreStats.responses))
+                                                      .where(SurveyStoreStats.project_id == project.id)
+                                                      .group_by(SurveyStoreStats.store_id)):
+            if store_id in rows and responses:
+                rows[store_id].update(responses=responses, csi_parts=parts.get(store_id) or None,
+                                      questionnaire_id=project.questionnaire_id,
+                                      csi=pooled_index(project.questionnaire, [parts.get(store_id) or {}]))
 
     # Complaints received in the half-year and how many of them were resolved in time.
     for store_id, received, resolved, in_time in db.session.execute(select(
@@ -102,23 +114,22 @@ def compute(period: int, today: date | None = None) -> dict[int, dict]:
         if store_id in rows:
             rows[store_id].update(complaints=received or 0, resolved=resolved or 0, resolved_in_time=in_time or 0)
 
-    # Purchases and customers gained, from the month roll-ups.
-    for store_id, purchases, gained in db.session.execute(select(
-            StoreMonthStats.store_id, func.sum(StoreMonthStats.purchases), func.sum(StoreMonthStats.new_customers))
-            .where(StoreMonthStats.month >= month_from, StoreMonthStats.month <= month_to)
-            .group_by(StoreMonthStats.store_id)):
+    # Customers gained: whose first purchase fell in the half-year (the store of their file).
+    for store_id, gained in db.session.execute(select(Customer.store_id, func.count()).where(
+            Customer.first_purchase_day >= first.toordinal(), Customer.first_purchase_day <= last.toordinal(),
+            Customer.merged_into_id.is_(None)).group_by(Customer.store_id).execution_options(owner_hint=False)):
         if store_id in rows:
-            rows[store_id].update(purchases=purchases or 0, gained=gained or 0)
+            rows[store_id]["gained"] = gained
 
     # Buyers of the half-year and those who bought more than once (repeat-purchase rate).
     per_customer = (select(Purchase.store_id, Purchase.customer_id, func.count().label("n"))
                     .where(Purchase.purchased_on >= first, Purchase.purchased_on <= last)
                     .group_by(Purchase.store_id, Purchase.customer_id).subquery())
-    for store_id, buyers, repeat in db.session.execute(select(
-            per_customer.c.store_id, func.count(), func.sum(case((per_customer.c.n >= 2, 1), else_=0)))
-            .group_by(per_customer.c.store_id)):
+    for store_id, buyers, repeat, purchases in db.session.execute(select(
+            per_customer.c.store_id, func.count(), func.sum(case((per_customer.c.n >= 2, 1), else_=0)),
+            func.sum(per_customer.c.n)).group_by(per_customer.c.store_id)):
         if store_id in rows:
-            rows[store_id].update(buyers=buyers, repeat_buyers=repeat or 0)
+            rows[store_id].update(buyers=buyers, repeat_buyers=repeat or 0, purchases=purchases or 0)
 
     # Retention (R53): the previous half-year's buyers of each store who bought again this half-year.
     p_first, p_last = bounds(previous(period))
@@ -169,6 +180,34 @@ def compute(period: int, today: date | None = None) -> dict[int, dict]:
 SNAPSHOT = ("loyalty", "clv", "training")
 
 
+def pooled_index(questionnaire, parts_list) -> Decimal | None:
+    """The index of a group of stores: the questionnaire's formula over the indicator means of
+    their pooled answers (R40)."""
+    from app.services.surveys.index import mean, satisfaction_index
+
+    if questionnaire is None or not questionnaire.has_index:
+        return None
+    pooled: dict[str, list[int]] = {}
+    for parts in parts_list:
+        for code, (total, count) in (parts or {}).items():
+            pair = pooled.setdefault(code, [0, 0])
+            pair[0] += total
+            pair[1] += count
+    if not pooled:
+        return None
+    return satisfaction_index({code: mean(t, n) for code, (t, n) in pooled.items()},
+                              {i.code: i.weight for i in questionnaire.indicators})
+
+
+def group_index(rows) -> Decimal | None:
+    """``pooled_index`` of stored store rows (one questionnaire per half-year)."""
+    rows = [r for r in rows if r.csi_parts]
+    if not rows:
+        return None
+    questionnaire = db.session.get(Questionnaire, rows[0].questionnaire_id)
+    return pooled_index(questionnaire, [r.csi_parts for r in rows if r.questionnaire_id == questionnaire.id])
+
+
 def refresh(period: int, today: date | None = None) -> int:
     """Compute and store every store's figures for ``period``; returns how many stores."""
     today = today or local_today()
@@ -179,7 +218,7 @@ def refresh(period: int, today: date | None = None) -> int:
         now = utcnow()
         for store_id, values in rows.items():
             row = kept.get(store_id) or StoreKpi(store_id=store_id, period=period)
-            for column in ("franchisee_id", "csi", "responses", "purchases", "buyers", "repeat_buyers",
+            for column in ("franchisee_id", "csi", "csi_parts", "questionnaire_id", "responses", "purchases", "buyers", "repeat_buyers",
                            "previous_buyers", "retained", "complaints", "resolved", "resolved_in_time",
                            "complaint_rate", "on_time", "repeat_rate", "retention", "gained", "lost", "mystery"):
                 default = 0 if column in ("responses", "purchases", "buyers", "repeat_buyers", "previous_buyers",
@@ -201,17 +240,30 @@ def approved_thresholds() -> dict[str, KpiThreshold]:
     return {t.kpi: t for t in db.session.scalars(select(KpiThreshold).where(KpiThreshold.status == "approved"))}
 
 
+# The values a KPI can take, by unit: limits outside them could never be met or breached.
+UNIT_RANGES = {"index": (20, 100), "score": (0, 100), "percent": (0, 100), "per_mille": (0, 1000),
+               "money": (0, 100_000_000)}
+# Counts grow with the store's size: a network-wide limit on them would flag the big stores.
+NO_THRESHOLD = ("gained", "lost")
+
+
 def threshold_problem(kpi: str, green: Decimal, red: Decimal, change_percent: Decimal | None) -> str | None:
     """Why these limits make no sense, or None."""
-    if kpi not in KPIS:
-        return _("Unknown KPI.")
+    if kpi not in KPIS or kpi in NO_THRESHOLD:
+        return _("Customers gained and lost are counts that grow with the store: they have no threshold.") \
+            if kpi in NO_THRESHOLD else _("Unknown KPI.")
+    low, high = UNIT_RANGES[KPIS[kpi][1]]
+    if not (low <= green <= high and low <= red <= high):
+        return _("This KPI runs from %(low)s to %(high)s: both limits must lie within it.", low=f"{low:,}",
+                 high=f"{high:,}")
     higher = KPIS[kpi][2]
     if higher and red > green:
         return _("For this KPI higher is better: the red limit must not be above the green one.")
     if not higher and red < green:
         return _("For this KPI lower is better: the red limit must not be below the green one.")
-    if change_percent is not None and not Decimal(0) < change_percent <= Decimal(1000):
-        return _("The abnormal change is a percentage above 0.")
+    if change_percent is not None and not Decimal(0) < change_percent <= (Decimal(100) if higher else Decimal(1000)):
+        return _("The abnormal change is a percentage above 0 and at most %(max)d (a figure can fall by 100 %% at "
+                 "most).", max=100 if higher else 1000)
     return None
 
 

@@ -156,8 +156,12 @@ def _nightly(today: date, progress) -> None:
     stores = kpis.refresh(period, today)
     warnings = kpis.evaluate(period)
     kpis.notify_owners(warnings)
+    from app.services import evaluation
+
+    scored = evaluation.evaluate(period)
     db.session.commit()
-    _timed(progress, f"KPIs of {kpis.label(period)} for {stores} stores ({len(warnings)} new warnings)", started)
+    _timed(progress, f"KPIs of {kpis.label(period)} for {stores} stores ({len(warnings)} new warnings, "
+                     f"{scored} stores evaluated)", started)
 
     forget_old_receipts()
     from app.services import customer_import

@@ -136,6 +136,11 @@ def _timeline(customer: Customer, limit: int) -> list[dict]:
 
     entries += [{"kind": "complaint", "when": c.received_at, "sort": (c.received_at.isoformat(), 2), "item": c}
                 for c in complaint_files.for_timeline(customer.id, limit)]
+    from app.models.survey import SurveyResponse
+
+    entries += [{"kind": "survey", "when": r.answered_on, "sort": (r.answered_on.isoformat(), 3), "item": r}
+                for r in db.session.scalars(select(SurveyResponse).where(SurveyResponse.customer_id == customer.id)
+                                            .order_by(SurveyResponse.answered_on.desc()).limit(limit))]
     return sorted(entries, key=lambda e: e["sort"], reverse=True)[:limit]
 
 

@@ -18,6 +18,7 @@ from app.forms import EmptyForm, choices
 from app.models import Franchisee, Store
 from app.models.base import local_today, utcnow
 from app.models.kpi import KPI_SOURCES, KPIS, WARNING_STATES, KpiThreshold, KpiWarning, StoreKpi
+from app.models.survey import Questionnaire, SurveyProject
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.policy import can
@@ -28,7 +29,7 @@ from app.services import kpis
 
 BY_STORE = Ordering((Store.code, StoreKpi.id))
 OLDEST = Ordering((KpiWarning.opened_at, KpiWarning.id))
-AVERAGED = ("csi", "loyalty", "clv", "mystery", "training")
+AVERAGED = ("loyalty", "clv", "mystery", "training")
 
 
 def _period_arg() -> int:
@@ -39,12 +40,13 @@ def _period_arg() -> int:
 
 
 def _group(rows) -> dict:
-    """The figures of a group of stores: rates from the added-up counts; the index, loyalty,
-    lifetime value, audit score and training completion as the mean over the stores with one
-    (the index weighted by responses)."""
+    """The figures of a group of stores: rates from the added-up counts, the index from the pooled
+    answers (the survey's formula); loyalty, lifetime value, audit score and training completion
+    as the mean over the stores with one."""
     figures = kpis.network_totals(rows)
+    figures["csi"] = kpis.group_index(rows)
     for code in AVERAGED:
-        values = [(getattr(r, code), r.responses if code == "csi" else 1) for r in rows if getattr(r, code) is not None]
+        values = [(getattr(r, code), 1) for r in rows if getattr(r, code) is not None]
         weight = sum(w for _, w in values)
         figures[code] = (sum(Decimal(v) * w for v, w in values) / weight).quantize(Decimal("0.01")) if weight else None
     return figures
@@ -74,7 +76,12 @@ def index():
     computed = max((r.computed_at for r in all_rows), default=None)
     open_warnings = db.session.scalar(select(func.count()).select_from(
         select(KpiWarning.id).where(KpiWarning.state.in_(("open", "acknowledged"))).limit(1001).subquery()))
-    return render_template("kpis/index.html", period=period, periods=periods, total=total, before=before,
+    first, last = kpis.bounds(period)
+    project_id = db.session.scalar(select(SurveyProject.id).join(Questionnaire).where(
+        SurveyProject.year == first.year, SurveyProject.half == period % 10, Questionnaire.kind == "index")
+        .order_by(SurveyProject.id.desc()).limit(1))
+    links = {"project": project_id, "from": first.strftime("%Y-%m"), "to": last.strftime("%Y-%m"), "year": first.year}
+    return render_template("kpis/index.html", period=period, links=links, periods=periods, total=total, before=before,
                            by_franchisee=by_franchisee, stores=stores, computed=computed, kpis_=KPIS,
                            sources=KPI_SOURCES, thresholds=kpis.approved_thresholds(), label=kpis.label,
                            bounds=kpis.bounds(period), open_warnings=open_warnings, previous=kpis.previous(period))
@@ -84,7 +91,8 @@ def index():
 @access("kpis.view")
 def thresholds():
     form = ThresholdForm()
-    form.kpi.choices = choices([(code, label) for code, (label, _unit, _h) in KPIS.items()])
+    form.kpi.choices = choices([(code, label) for code, (label, _unit, _h) in KPIS.items()
+                                if code not in kpis.NO_THRESHOLD])
     status = 200
     if request.method == "POST":
         if not can(current_user, "kpis.thresholds"):
@@ -98,7 +106,7 @@ def thresholds():
             else:
                 def create():
                     edition = (db.session.scalar(select(func.max(KpiThreshold.edition)).where(
-                        KpiThreshold.kpi == form.kpi.data)) or 0) + 1
+                        KpiThreshold.kpi == form.kpi.data, KpiThreshold.status != "draft")) or 0) + 1
                     db.session.execute(db.delete(KpiThreshold).where(KpiThreshold.kpi == form.kpi.data,
                                                                      KpiThreshold.status == "draft"))
                     threshold = KpiThreshold(kpi=form.kpi.data, edition=edition, green=form.green.data,
@@ -189,7 +197,10 @@ def warning(kpi_warning_id: int):
     elif step == "close":
         if not can(current_user, "kpis.close"):
             abort(403)
-        if close_form.validate_on_submit():
+        if close_form.validate_on_submit() and found.action is None and not (close_form.closing_note.data or "").strip():
+            close_form.closing_note.errors.append(_("No action was given for this warning: say why it is closed."))
+            status = 422
+        elif close_form.validate_on_submit():
             if found.state != "closed":
                 found.state, found.closed_at, found.closed_by_id = "closed", utcnow(), current_user.id
                 found.closing_note = (close_form.closing_note.data or "").strip() or None

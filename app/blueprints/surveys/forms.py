@@ -2,12 +2,14 @@
 ``services.surveys.responses.check_answers`` (their number and kinds depend on the questionnaire);
 these forms carry the rest."""
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from app.blueprints.customers.forms import FlexibleDateField
 from app.forms import AmountField, Chosen, InRange, OnceForm, VersionedForm, choices, safe_text
+from app.models.base import local_today
 from app.models.survey import RESPONDENTS
 
 
@@ -25,14 +27,17 @@ class ProjectForm(OnceForm):
 
 class StepForm(VersionedForm):
     owner = StringField(_l("Owner"), validators=[Optional(), safe_text(80)])
-    starts_on = FlexibleDateField(_l("From"), validators=[DataRequired(message=_l("Enter a valid date."))])
-    due_on = FlexibleDateField(_l("Due"), validators=[DataRequired(message=_l("Enter a valid date."))])
-    done_on = FlexibleDateField(_l("Done on"), validators=[Optional()])
+    starts_on = FlexibleDateField(lazy_pgettext("schedule", "Starts on"), validators=[DataRequired(message=_l("Enter a valid date."))])
+    due_on = FlexibleDateField(lazy_pgettext("schedule", "Due on"), validators=[DataRequired(message=_l("Enter a valid date."))])
+    done_on = FlexibleDateField(lazy_pgettext("schedule", "Done on"), validators=[Optional()])
 
     def validate_due_on(self, field):
         if self.starts_on.data and field.data and field.data < self.starts_on.data:
-            from wtforms.validators import ValidationError
             raise ValidationError(_l("The due date is before the start."))
+
+    def validate_done_on(self, field):
+        if field.data and field.data > local_today():
+            raise ValidationError(_l("A step is marked done on the day it was done, not in the future."))
 
 
 class ResponseForm(OnceForm):

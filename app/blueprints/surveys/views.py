@@ -40,7 +40,7 @@ def _approved_choices():
 
 @bp.route("/")
 @access("surveys.view")
-def index():
+def index(form=None, status=200):
     """The survey projects, newest half-year first, with each one's response count in scope."""
     projects = db.session.scalars(select(SurveyProject).options(selectinload(SurveyProject.steps))
                                   .order_by(SurveyProject.year.desc(), SurveyProject.half.desc(),
@@ -50,15 +50,14 @@ def index():
                                      .group_by(SurveyStoreStats.project_id)).all()) if projects else {}
     open_follow_ups = db.session.scalar(select(func.count()).select_from(
         select(SurveyResponse.id).where(SurveyResponse.follow_up == "open").limit(1001).subquery()))
-    form = None
-    if can(current_user, "surveys.design"):
+    if form is None and can(current_user, "surveys.design"):
         today = local_today()
         year, half = project_service.half_of(today)
         form = ProjectForm(formdata=None, year=year, half=half,
-                           schedule_from=project_service.default_schedule_start(year, half))
+                           schedule_from=project_service.default_schedule_start(year, half, today))
         form.questionnaire_id.choices = _approved_choices()
     return render_template("surveys/index.html", projects=projects, counts=counts, form=form,
-                           open_follow_ups=open_follow_ups, today=local_today())
+                           open_follow_ups=open_follow_ups, today=local_today()), status
 
 
 @bp.route("/projects/new", methods=["POST"])
@@ -83,10 +82,8 @@ def new_project():
                            _("Survey created with its eight steps. Start collecting responses when it is ready."))
         if done:
             return done
-    for field, messages in form.errors.items():
-        for message in messages:
-            flash(f"{form[field].label.text}: {message}" if field in form else str(message), "danger")
-    return redirect(url_for("surveys.index"))
+    # The list again with the form as typed and each problem at its field (nothing lost).
+    return index(form=form, status=422)
 
 
 def _results(project: SurveyProject):

@@ -46,11 +46,8 @@ def invite_form(formdata=None):
 def invite(survey_project_id: int):
     found = get_scoped_or_404(SurveyProject, survey_project_id)
     form = invite_form(request.form)
-    if not form.validate_on_submit():
-        for name, messages in form.errors.items():
-            for message in messages:
-                flash(f"{form[name].label.text}: {message}" if name in form else str(message), "danger")
-        return redirect(url_for("surveys.invitations", survey_project_id=found.id))
+    if not form.validate_on_submit():  # the page again with the form as typed, each problem at its field
+        return invitations(survey_project_id, form=form, status=422)
     criteria = sampling.Criteria(segment=form.segment.data, size=form.size.data, region_id=form.region_id.data or None,
                                  franchisee_id=form.franchisee_id.data or None, store_size=form.store_size.data or None,
                                  grade=form.grade.data or None)
@@ -74,7 +71,7 @@ def invite(survey_project_id: int):
 
 @bp.route("/projects/<int:survey_project_id>/invitations")
 @access("surveys.view")
-def invitations(survey_project_id: int):
+def invitations(survey_project_id: int, form=None, status=200):
     found = get_scoped_or_404(SurveyProject, survey_project_id)
     stmt = select(SurveyInvitation).where(SurveyInvitation.project_id == found.id).options(
         selectinload(SurveyInvitation.store))
@@ -85,14 +82,17 @@ def invitations(survey_project_id: int):
     state = request.args.get("state")
     if state == "unsent":
         stmt = stmt.where(SurveyInvitation.sent_at.is_(None), SurveyInvitation.responded_at.is_(None))
+    elif state == "waiting":
+        stmt = stmt.where(SurveyInvitation.sent_at.is_not(None), SurveyInvitation.responded_at.is_(None))
     elif state == "answered":
         stmt = stmt.where(SurveyInvitation.responded_at.is_not(None))
     page = keyset_of(stmt, NEWEST)
     customers = {c.id: c for c in db.session.scalars(select(Customer).where(
         Customer.id.in_([i.customer_id for i in page.items if i.customer_id] or [0])))}
-    form = invite_form() if can(current_user, "surveys.design") and found.status != "closed" else None
+    if form is None and can(current_user, "surveys.design") and found.status != "closed":
+        form = invite_form()
     return render_template("surveys/invitations.html", project=found, page=page, customers=customers, form=form,
-                           stores=store_choices(), store_id=store_id, state=state)
+                           stores=store_choices(), store_id=store_id, state=state, open_form=status != 200), status
 
 
 @bp.route("/invitations/<int:survey_invitation_id>", methods=["GET", "POST"])
@@ -114,5 +114,12 @@ def invitation(survey_invitation_id: int):
     if customer is not None:
         link = url_for("survey_public.invitation", _external=True,
                        token=public.token_for(current_app.config["SECRET_KEY"], found.project_id, found.customer_id))
-    return render_template("surveys/invitation.html", i=found, project=project, customer=customer, link=link,
+    sms = None
+    if link:
+        from app.i18n import force_locale
+
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # what the customer reads
+            sms = _("[%(store)s] Dear %(name)s, please tell us how we are doing in a two-minute survey: %(link)s "
+                    "Thank you!", store=found.store.name, name=customer.name or "", link=link)
+    return render_template("surveys/invitation.html", i=found, project=project, customer=customer, link=link, sms=sms,
                            qr=complaint_pages.qr_inline_svg(link) if link else None, empty=EmptyForm())

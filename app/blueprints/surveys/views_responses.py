@@ -22,7 +22,7 @@ from app.security.tenancy import get_scoped_or_404
 from app.services import audit as audit_trail
 from app.services.surveys import responses as response_service
 
-NEWEST = Ordering((SurveyResponse.id,), descending=True)
+NEWEST = Ordering((SurveyResponse.answered_on, SurveyResponse.id), descending=True)
 BY_DUE = Ordering((SurveyResponse.follow_up_due_on, SurveyResponse.id))
 
 

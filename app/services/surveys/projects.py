@@ -11,6 +11,7 @@ from app.models.base import utcnow
 from app.models.survey import PROJECT_STEPS, STEP_DAYS, Questionnaire, SurveyIndicator, SurveyProject, SurveyQuestion, SurveyResponse, SurveyStep
 from app.services import RuleError
 from app.services.surveys.index import HUNDRED
+from app.templating import date_text
 
 
 def half_of(day: date) -> tuple[int, int]:
@@ -21,10 +22,13 @@ def half_bounds(year: int, half: int) -> tuple[date, date]:
     return (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (date(year, 7, 1), date(year, 12, 31))
 
 
-def default_schedule_start(year: int, half: int) -> date:
+def default_schedule_start(year: int, half: int, today: date | None = None) -> date:
     """Seed 004's survey began on 15 November, six weeks before the year's end: the same place in
-    each half-year (15 May, 15 November)."""
-    return date(year, 5 if half == 1 else 11, 15)
+    each half-year (15 May, 15 November); today when that day has passed in the current half."""
+    planned = date(year, 5 if half == 1 else 11, 15)
+    if today is not None and half_of(today) == (year, half) and planned < today:
+        return today
+    return planned
 
 
 def create(*, name: str, questionnaire: Questionnaire, year: int, half: int, schedule_from: date, purpose: str | None,
@@ -32,6 +36,16 @@ def create(*, name: str, questionnaire: Questionnaire, year: int, half: int, sch
     if questionnaire.status != "approved":
         raise RuleError(_("Only a questionnaire approved by the committee can be used in a survey."))
     starts_on, ends_on = half_bounds(year, half)
+    same = db.session.scalar(select(SurveyProject.name).join(Questionnaire, Questionnaire.id == SurveyProject.questionnaire_id)
+                             .where(SurveyProject.year == year, SurveyProject.half == half,
+                                    Questionnaire.code == questionnaire.code).limit(1))
+    if same:
+        raise RuleError(_("“%(name)s” already surveys %(year)dH%(half)d with this questionnaire: its results would be "
+                          "split between two surveys.", name=same, year=year, half=half))
+    if not starts_on - timedelta(days=92) <= schedule_from <= ends_on:
+        raise RuleError(_("The schedule starts between three months before the half-year and its last day "
+                          "(%(start)s to %(end)s).", start=date_text(starts_on - timedelta(days=92)),
+                          end=date_text(ends_on)))
     project = SurveyProject(name=name, questionnaire_id=questionnaire.id, year=year, half=half, starts_on=starts_on,
                             ends_on=ends_on, purpose=purpose, created_by_id=getattr(created_by, "id", None))
     for position, key in enumerate(PROJECT_STEPS, start=1):
@@ -50,7 +64,7 @@ def set_status(project: SurveyProject, status: str) -> None:
     """planning -> fieldwork -> closed; a closed survey may be reopened for late paper forms."""
     if project.status not in STATUS_MOVES.get(status, ()):
         raise RuleError(_("This survey cannot go from “%(old)s” to that status.", old=project.status_label))
-    if status == "fieldwork" and project.questionnaire.status != "approved":
+    if status == "fieldwork" and project.questionnaire.status == "draft":
         raise RuleError(_("The questionnaire of this survey is not approved by the committee yet."))
     project.status = status
 

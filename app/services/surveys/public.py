@@ -50,7 +50,7 @@ def open_project(day=None) -> SurveyProject | None:
         return db.session.scalar(
             select(SurveyProject).join(Questionnaire, Questionnaire.id == SurveyProject.questionnaire_id)
             .where(SurveyProject.status == "fieldwork", SurveyProject.starts_on <= day, SurveyProject.ends_on >= day,
-                   Questionnaire.kind == "index", Questionnaire.status == "approved")
+                   Questionnaire.kind == "index", Questionnaire.status.in_(("approved", "retired")))
             .order_by(SurveyProject.starts_on.desc(), SurveyProject.id.desc()).limit(1))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.models.base import local_today, utcnow
 from app.models.org import Store
 from app.models.survey import (
     Questionnaire, SurveyInvitation, SurveyProject, SurveyQuestionStats, SurveyResponse,
@@ -25,6 +25,7 @@ from app.models.survey import (
 from app.security.tenancy import unscoped
 from app.services import RuleError
 from app.services.surveys.index import mean, satisfaction_index
+from app.templating import date_text
 
 TEXT_MAX = 2000
 
@@ -95,7 +96,9 @@ def response_index(questionnaire: Questionnaire, scores: dict[str, list[int]]):
 
 def collection_problem(project: SurveyProject, day: date, source: str) -> str | None:
     """Why a response for ``day`` cannot be recorded in ``project`` now, or None."""
-    if project.questionnaire.status != "approved":
+    # A survey keeps the edition it started with: a later edition approved meanwhile (which retires
+    # this one for new surveys) does not stop it.
+    if project.questionnaire.status == "draft":
         return _("The questionnaire of this survey is not approved by the committee yet.")
     if project.status == "closed":
         return _("This survey is closed: no more responses are recorded.")
@@ -103,7 +106,9 @@ def collection_problem(project: SurveyProject, day: date, source: str) -> str | 
         return _("This survey is not collecting responses at the moment.")
     if not project.starts_on <= day <= project.ends_on:
         return _("This survey ran from %(start)s to %(end)s: the date is outside it.",
-                 start=project.starts_on.isoformat(), end=project.ends_on.isoformat())
+                 start=date_text(project.starts_on), end=date_text(project.ends_on))
+    if day > local_today():
+        return _("The date is in the future: enter the day the form was filled in.")
     return None
 
 

@@ -118,8 +118,18 @@ def propose(employee: Employee, period: AppraisalPeriod) -> dict[int, Proposal]:
                 result[indicator.id] = Proposal(mean, str(_l("The store's average audit score over %(n)d audits.",
                                                              n=row[1])))
         elif indicator.source == "evaluation":
-            result[indicator.id] = Proposal(None, str(_l("The half-yearly store evaluation is not in the portal yet; "
-                                                          "enter the score by hand.")))
+            # R52: the store's half-yearly evaluation of the half-year the period ends in.
+            from app.services import evaluation, kpis
+
+            half = kpis.period_of(period.ends_on)
+            found = evaluation.store_score(employee.store_id, half)
+            if found is None or found.score is None:
+                result[indicator.id] = Proposal(None, str(_l("The store has no evaluation score for %(period)s yet.",
+                                                              period=kpis.label(half))))
+            else:
+                result[indicator.id] = Proposal(found.score, str(_l(
+                    "The store's half-yearly evaluation of %(period)s: %(score)s, grade %(grade)s, rank %(rank)d.",
+                    period=kpis.label(half), score=found.score, grade=found.grade, rank=found.rank)))
     return result
 
 
