@@ -113,6 +113,18 @@ def seed_surveys(stores: list[Store]) -> int:
                             customer_id=customer_id, segment="current", token_hash=public.token_hash(
                                 public.token_for(current_app.config["SECRET_KEY"], project.id, customer_id))))
             project.status = "fieldwork" if current else "closed"
+            # R43: an in-depth interview and a focus group in each half-year (seed 004's methods).
+            from app.models.survey import SurveyNote
+
+            held = min(project.starts_on + timedelta(days=75), today)
+            db.session.add_all([
+                SurveyNote(project_id=project.id, kind="interview", held_on=held, participants=3,
+                           who="曾经的核心客户（上海、杭州门店）", created_by_id=getattr(auditor, "id", None),
+                           summary="价格是主要顾虑；售后上门响应慢会直接影响复购；希望门店主动告知促销。"),
+                SurveyNote(project_id=project.id, kind="focus_group", held_on=held + timedelta(days=7), participants=8,
+                           who="潜在客户（社区招募）", created_by_id=getattr(auditor, "id", None),
+                           summary="对品牌认知度一般；宣传资料信息不全；对退货政策不了解。"),
+            ])
         # The post-purchase survey of the current half (R46): a short one, a few answers per store.
         year, half = halves[-1]
         quick = projects.create(name=f"{year}年购后回访（四问）", questionnaire=post, year=year, half=half,

@@ -922,6 +922,12 @@ def main() -> None:
         if importer:
             log(f"import of {IMPORT_ROWS:,} rows into store {importer.store.code} starts")
             importer.start()
+        # BENCH_ONLY="survey,KPI": only the pages whose names contain one of these (a module's pages
+        # measured again after a change; the full run is the record).
+        only = [part.strip().lower() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()]
+        if only:
+            plan = [(user, [p for p in pages if any(o in p.label.lower() for o in only)], note)
+                    for user, pages, note in plan]
         total = sum(len(pages) for _, pages, _ in plan)
         for user, pages, _ in plan:
             for page in pages:

@@ -533,3 +533,42 @@ def test_a_paper_form_dated_in_the_future_is_refused(app, world):
         with pytest.raises(RuleError):
             responses.record(project, db.session.get(Store, world.a_stores[0]), _raw(q, dict.fromkeys("ABCDEFG", 4)),
                              source="paper", answered_on=local_today() + timedelta(days=3))
+
+
+def test_a_purchase_invites_a_consenting_customer_to_the_post_purchase_survey_once(app, world):
+    """R46: the four-question survey after a purchase, for customers who agreed to be contacted."""
+    from app.models import Customer, User
+    from app.services import customers as customer_service
+    from tests.factories import make_customer
+
+    with app.app_context(), unscoped():
+        post = db.session.scalar(select(Questionnaire).where(Questionnaire.code == "POST"))
+        projects.approve(post, db.session.get(User, world.users["viewer"]))
+        project = _current_project(post)
+        store = db.session.get(Store, world.a_stores[1])
+        agreed = make_customer(store, "同意顾客", mobile="13711112222", consent=True)
+        refused = make_customer(store, "未同意顾客", mobile="13711113333", consent=False)
+        actor = db.session.get(User, world.users["owner_a"])
+        for customer in (agreed, refused, agreed):
+            customer_service.record_purchase(db.session.get(Customer, customer.id),
+                                             {"purchased_on": local_today(), "amount": Decimal("99"), "items": "杯子"},
+                                             actor)
+        invited = db.session.execute(select(SurveyInvitation.customer_id, SurveyInvitation.segment).where(
+            SurveyInvitation.project_id == project.id)).all()
+        assert invited == [(agreed.id, "post_purchase")]
+
+
+def test_headquarters_records_interviews_and_focus_groups(app, world, login_as):
+    """R43: interviews and focus groups are recorded against the survey; franchisees don't see them."""
+    project = world.surveys["project"]
+    auditor = login_as("auditor")
+    values = form_on(auditor.get(f"/surveys/projects/{project}/notes").text)
+    values.update(kind="focus_group", held_on="2026-04-10", participants="8", who="上海门店的前核心客户",
+                  summary="价格敏感度高；希望延长退货期限。")
+    assert auditor.post(f"/surveys/projects/{project}/notes", data=values).status_code == 302
+    assert auditor.post(f"/surveys/projects/{project}/notes", data=values).status_code == 302  # Back, then Save
+    page = login_as("viewer").get(f"/surveys/projects/{project}/notes")
+    assert page.text.count("希望延长退货期限") == 1 and 'data-testid="note-form"' not in page.text
+    assert login_as("owner_a").get(f"/surveys/projects/{project}/notes").status_code == 403
+    late = dict(values, held_on=(local_today() + timedelta(days=2)).isoformat(), submission="")
+    assert auditor.post(f"/surveys/projects/{project}/notes", data=late).status_code == 422

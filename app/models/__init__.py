@@ -16,8 +16,8 @@ from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules
 from app.models.org import Franchisee, Region, Store, StoreOwnership
 from app.models.stats import ComplaintMonthStats, StoreMonthStats, StoreStats
 from app.models.survey import (
-    Questionnaire, SurveyIndicator, SurveyInvitation, SurveyProject, SurveyQuestion, SurveyQuestionStats, SurveyResponse,
-    SurveyStep, SurveyStoreStats,
+    Questionnaire, SurveyIndicator, SurveyInvitation, SurveyNote, SurveyProject, SurveyQuestion, SurveyQuestionStats,
+    SurveyResponse, SurveyStep, SurveyStoreStats,
 )
 from app.models.system import CacheStamp, FormReceipt
 from app.models.training import (
@@ -30,7 +30,7 @@ from app.models.user import User, UserSession
 __all__ = [
     "EvaluationScheme", "KpiThreshold", "KpiWarning", "StoreEvaluation", "StoreKpi",
     "Questionnaire", "SurveyIndicator", "SurveyInvitation", "SurveyProject", "SurveyQuestion", "SurveyQuestionStats",
-    "SurveyResponse", "SurveyStep", "SurveyStoreStats",
+    "SurveyResponse", "SurveyStep", "SurveyStoreStats", "SurveyNote",
     "Appraisal", "AppraisalIndicator", "AppraisalPeriod", "Attendance", "Certificate", "Course", "CourseRequirement",
     "Employee", "EmployeeCourse", "EmployeeMove", "Incentive", "PlanEntry", "Position", "SessionStore",
     "StaffingNorm", "StoreTeamStats", "TrainingPlan", "TrainingSession",

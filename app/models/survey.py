@@ -287,6 +287,7 @@ SEGMENTS = {
     "current": _l("Current customers"),
     "past": _l("Past customers (churn warning)"),
     "potential": _l("Potential customers"),
+    "post_purchase": _l("After a purchase"),
 }
 
 
@@ -355,3 +356,32 @@ class SurveyQuestionStats(StoreOwned, db.Model):
     question_id: Mapped[int] = mapped_column(ForeignKey("survey_question.id"))
     total: Mapped[int] = mapped_column(default=0)
     answers: Mapped[int] = mapped_column(default=0)
+
+
+NOTE_KINDS = {
+    "interview": _l("In-depth interview"),
+    "focus_group": _l("Focus group"),
+}
+
+
+class SurveyNote(TimestampMixin, db.Model):
+    """An interview or focus group held for a survey (R43: quarterly, besides the questionnaire;
+    seed 004: in-depth interviews with former core customers, key-point surveys of potential
+    ones): when, with whom, and what was learnt. Headquarters' own record."""
+
+    __table_args__ = (Index("ix_survey_note_project", "project_id", "held_on", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("survey_project.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    held_on: Mapped[date]
+    participants: Mapped[int] = mapped_column(default=1)
+    who: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def kind_label(self):
+        return NOTE_KINDS[self.kind]

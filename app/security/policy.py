@@ -74,6 +74,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Paper forms keyed in, and the follow-up of a very low answer: the stores (and headquarters).
     "surveys.enter": frozenset({"hq_admin", "hq_auditor"}) | FRANCHISE,
     "surveys.follow_up": frozenset({"hq_admin", "hq_auditor"}) | FRANCHISE,
+    # Interviews and focus groups (R43): headquarters' research notes.
+    "surveys.notes": HQ_READERS,
     # The stores send their customers' personal invitation links.
     "surveys.send": FRANCHISE,
     # KPIs, thresholds and warnings (issue 12). Headquarters sets thresholds, the committee

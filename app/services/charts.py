@@ -11,13 +11,13 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
+from app.security.headers import style_nonce
+
 # pygal puts an import hook on ``sys.meta_path`` (for its optional ``pygal.maps`` plug-ins) that
 # has no ``find_spec``: every later import of a module not yet loaded then failed with
 # "'PluginImportFixer' object has no attribute 'find_spec'" (Pillow loading olefile to read a
 # photo upload). The portal uses no pygal maps: the hook is taken off again.
 sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
-
-from app.security.headers import style_nonce
 
 FONT = "'Noto Sans SC', 'Noto Sans CJK SC', sans-serif"
 STYLE = Style(

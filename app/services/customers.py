@@ -128,6 +128,9 @@ def record_purchase(customer: Customer, data: dict, actor: User) -> Purchase:
     )
     analytics.refresh([customer.id])
     care.add_after_sale_tasks(purchase, rules, local_today())
+    from app.services.surveys import sampling
+
+    sampling.after_purchase(customer, purchase)  # R46: the post-purchase survey's invitation
     rollups.touch(customer.store_id, purchase.purchased_on)
     audit.record("purchase.created", actor=actor, target=customer,
                  details={"amount": str(purchase.amount), "on": purchase.purchased_on.isoformat()})

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -199,13 +200,19 @@ def pooled_index(questionnaire, parts_list) -> Decimal | None:
                               {i.code: i.weight for i in questionnaire.indicators})
 
 
-def group_index(rows) -> Decimal | None:
-    """``pooled_index`` of stored store rows (one questionnaire per half-year)."""
+def group_index(rows, questionnaires: dict | None = None) -> Decimal | None:
+    """``pooled_index`` of stored store rows (one questionnaire per half-year). ``questionnaires``
+    keeps the questionnaires loaded across calls (a page adds up many groups: 150 franchisees
+    loaded it, and its indicators, 150 times)."""
     rows = [r for r in rows if r.csi_parts]
     if not rows:
         return None
-    questionnaire = db.session.get(Questionnaire, rows[0].questionnaire_id)
-    return pooled_index(questionnaire, [r.csi_parts for r in rows if r.questionnaire_id == questionnaire.id])
+    cache = questionnaires if questionnaires is not None else {}
+    qid = rows[0].questionnaire_id
+    if qid not in cache:
+        cache[qid] = db.session.scalar(select(Questionnaire).where(Questionnaire.id == qid)
+                                       .options(selectinload(Questionnaire.indicators)))
+    return pooled_index(cache[qid], [r.csi_parts for r in rows if r.questionnaire_id == qid])
 
 
 def refresh(period: int, today: date | None = None) -> int:

@@ -4,12 +4,13 @@ owners acknowledge and answer, and headquarters follows with their age."""
 from collections import defaultdict
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from app import refcache
 from app.blueprints.common import commit_or_explain, create_once, keyset_of
 from app.blueprints.kpis import bp
 from app.blueprints.kpis.forms import ActionForm, CloseForm, ThresholdForm
@@ -39,17 +40,35 @@ def _period_arg() -> int:
     return kpis.period_of(local_today())
 
 
-def _group(rows) -> dict:
+def _group(rows, questionnaires: dict | None = None) -> dict:
     """The figures of a group of stores: rates from the added-up counts, the index from the pooled
     answers (the survey's formula); loyalty, lifetime value, audit score and training completion
     as the mean over the stores with one."""
     figures = kpis.network_totals(rows)
-    figures["csi"] = kpis.group_index(rows)
+    figures["csi"] = kpis.group_index(rows, questionnaires)
     for code in AVERAGED:
         values = [(getattr(r, code), 1) for r in rows if getattr(r, code) is not None]
         weight = sum(w for _, w in values)
         figures[code] = (sum(Decimal(v) * w for v, w in values) / weight).quantize(Decimal("0.01")) if weight else None
     return figures
+
+
+def _groups(scope, period: int):
+    """The scope's, the previous half-year's and each franchisee's figures, and when computed."""
+    all_rows = db.session.scalars(select(StoreKpi).where(StoreKpi.period == period)).all()
+    previous_rows = db.session.scalars(select(StoreKpi).where(StoreKpi.period == kpis.previous(period))).all()
+    questionnaires: dict = {}
+    total, before = _group(all_rows, questionnaires), _group(previous_rows, questionnaires)
+    by_franchisee = []
+    if scope.is_network or len(scope.franchisee_ids or ()) > 1:
+        grouped = defaultdict(list)
+        for row in all_rows:
+            grouped[row.franchisee_id].append(row)
+        names = dict(db.session.execute(select(Franchisee.id, Franchisee.name).where(
+            Franchisee.id.in_(list(grouped) or [0]))).all())
+        by_franchisee = sorted(((names.get(f, "—"), f, _group(rows, questionnaires)) for f, rows in grouped.items()),
+                               key=lambda item: item[0])
+    return total, before, by_franchisee, max((r.computed_at for r in all_rows), default=None)
 
 
 @bp.route("/")
@@ -58,22 +77,17 @@ def index():
     period = _period_arg()
     scope = current_scope._get_current_object()
     periods = db.session.scalars(select(StoreKpi.period).distinct().order_by(StoreKpi.period.desc()).limit(12)).all()
-    all_rows = db.session.scalars(select(StoreKpi).where(StoreKpi.period == period)).all()
-    previous_rows = db.session.scalars(select(StoreKpi).where(StoreKpi.period == kpis.previous(period))).all()
-    total, before = _group(all_rows), _group(previous_rows)
-    by_franchisee = []
-    if scope.is_network or len(scope.franchisee_ids or ()) > 1:
-        grouped = defaultdict(list)
-        for row in all_rows:
-            grouped[row.franchisee_id].append(row)
-        names = dict(db.session.execute(select(Franchisee.id, Franchisee.name).where(
-            Franchisee.id.in_(list(grouped) or [0]))).all())
-        by_franchisee = sorted(((names.get(f, "—"), f, _group(rows)) for f, rows in grouped.items()),
-                               key=lambda item: item[0])
+    cfg = current_app.config
+    if scope.is_network or len(scope.store_ids) > cfg["DASHBOARD_LIVE_MAX_STORES"]:
+        # A thousand stores' rows added up on every visit: a minute-old sum will do (the page says
+        # when the figures were computed); an owner's stores are added up live.
+        total, before, by_franchisee, computed = refcache.cached_for(
+            cfg["DASHBOARD_CACHE_SECONDS"], ("kpi_table", scope, period), lambda: _groups(scope, period))
+    else:
+        total, before, by_franchisee, computed = _groups(scope, period)
     stores = keyset_of(select(StoreKpi, Store.code.label("code"), StoreKpi.id.label("id"))
                        .join(Store, Store.id == StoreKpi.store_id)
                        .where(StoreKpi.period == period).options(selectinload(StoreKpi.store)), BY_STORE, scalars=False)
-    computed = max((r.computed_at for r in all_rows), default=None)
     open_warnings = db.session.scalar(select(func.count()).select_from(
         select(KpiWarning.id).where(KpiWarning.state.in_(("open", "acknowledged"))).limit(1001).subquery()))
     first, last = kpis.bounds(period)

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional, Validation
 from app.blueprints.customers.forms import FlexibleDateField
 from app.forms import AmountField, Chosen, InRange, OnceForm, VersionedForm, choices, safe_text
 from app.models.base import local_today
-from app.models.survey import RESPONDENTS
+from app.models.survey import NOTE_KINDS, RESPONDENTS
 
 
 class ProjectForm(OnceForm):
@@ -80,3 +80,16 @@ class InviteForm(FlaskForm):
     franchisee_id = SelectField(_l("Franchisee"), coerce=int, validators=[Optional()])
     store_size = SelectField(_l("Store size"), validators=[Optional()])
     grade = SelectField(_l("Value grade"), validators=[Optional()])
+
+
+class NoteForm(OnceForm):
+    kind = RadioField(_l("Kind"), choices=choices(NOTE_KINDS.items()), default="interview", validators=[InputRequired()])
+    held_on = FlexibleDateField(_l("Held on"), validators=[DataRequired(message=_l("Enter a valid date."))])
+    participants = IntegerField(_l("Participants"), default=1, validators=[InputRequired(), InRange(1, 500)])
+    who = StringField(_l("With whom"), validators=[DataRequired(), safe_text(200)],
+                      description=_l("E.g. former core customers of the Shanghai stores, potential customers."))
+    summary = TextAreaField(_l("What was learnt"), validators=[DataRequired(), safe_text(4000)])
+
+    def validate_held_on(self, field):
+        if field.data and field.data > local_today():
+            raise ValidationError(_l("Record an interview or focus group after it was held."))

@@ -2,7 +2,7 @@
 by indicator, franchisee and store (from the stored figures), and its status."""
 from collections import defaultdict
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -10,18 +10,20 @@ from sqlalchemy.orm import selectinload
 
 from app.blueprints.common import commit_or_explain, create_once, keyset_of
 from app.blueprints.surveys import bp
-from app.blueprints.surveys.forms import ProjectForm, StepForm
+from app.blueprints.surveys.forms import NoteForm, ProjectForm, StepForm
+from app import refcache
 from app.extensions import db
 from app.forms import EmptyForm, choices
 from app.i18n import current_locale
 from app.models import Franchisee, Store
-from app.models.base import local_today
+from app.models.base import local_today, utcnow
 from app.models.survey import (
-    PROJECT_STATUSES, Questionnaire, SurveyProject, SurveyQuestionStats, SurveyResponse, SurveyStep, SurveyStoreStats,
+    PROJECT_STATUSES, Questionnaire, SurveyNote, SurveyProject, SurveyQuestionStats, SurveyResponse, SurveyStep, SurveyStoreStats,
 )
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.policy import can
+from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
 from app.services import audit as audit_trail
 from app.services.surveys import projects as project_service
@@ -119,7 +121,7 @@ def _results(project: SurveyProject):
         ({"id": f, "name": names.get(f, "—"), "responses": responses_by_franchisee.get(f, 0),
           "csi": response_service.index_of(questionnaire, r)} for f, r in per_franchisee.items()),
         key=lambda row: (row["csi"] is None, -(row["csi"] or 0), row["name"]))
-    return {"means": means, "overall": overall, "by_question": by_question, "totals": totals,
+    return {"as_of": utcnow(), "means": means, "overall": overall, "by_question": by_question, "totals": totals,
             "franchisees": franchisees, "yes_share": {q: mean(t * 100, n) for q, (t, n) in by_question.items()}}
 
 
@@ -135,8 +137,17 @@ def project(survey_project_id: int):
                               Store.code, Store.name)
                        .join(Store, Store.id == SurveyStoreStats.store_id)
                        .where(SurveyStoreStats.project_id == found.id), order, scalars=False)
+    scope = current_scope._get_current_object()
+    cfg = current_app.config
+    if scope.is_network or len(scope.store_ids) > cfg["DASHBOARD_LIVE_MAX_STORES"]:
+        # Hundreds of stores' figures added up on every visit: a minute-old sum will do (the page
+        # says so); a franchisee's few stores are added up live.
+        results = refcache.cached_for(cfg["DASHBOARD_CACHE_SECONDS"], ("survey_results", scope, found.id),
+                                      lambda: _results(found))
+    else:
+        results = _results(found)
     return render_template("surveys/project.html", project=found, questionnaire=questionnaire,
-                           results=_results(found), stores=stores, today=local_today(), sort=request.args.get("sort"),
+                           results=results, stores=stores, today=local_today(), sort=request.args.get("sort"),
                            statuses=PROJECT_STATUSES, empty=EmptyForm())
 
 
@@ -171,3 +182,39 @@ def set_status(survey_project_id: int, status: str):
 
     commit_or_explain(change, _("The survey is now “%(status)s”.", status=PROJECT_STATUSES[status]))
     return redirect(url_for("surveys.project", survey_project_id=found.id))
+
+
+@bp.route("/projects/<int:survey_project_id>/notes", methods=["GET", "POST"])
+@access("surveys.notes")
+def notes(survey_project_id: int):
+    """Interviews and focus groups held for the survey (R43)."""
+    found = get_scoped_or_404(SurveyProject, survey_project_id)
+    form = NoteForm()
+    status = 200
+    if request.method == "POST":
+        if not can(current_user, "surveys.design"):
+            abort(403)
+        if form.validate_on_submit():
+            if form.receipt is not None:
+                return redirect(form.receipt.url)
+
+            def create():
+                note = SurveyNote(project_id=found.id, kind=form.kind.data, held_on=form.held_on.data,
+                                  participants=form.participants.data, who=form.who.data.strip(),
+                                  summary=form.summary.data.strip(), created_by_id=current_user.id)
+                db.session.add(note)
+                db.session.flush()
+                audit_trail.record("survey_note.created", actor=current_user, target=found, details={"kind": note.kind})
+                return note
+
+            done = create_once(form, create, lambda n: url_for("surveys.notes", survey_project_id=found.id),
+                               _("Recorded."))
+            if done:
+                return done
+        status = 422
+    elif can(current_user, "surveys.design"):
+        form = NoteForm(formdata=None, held_on=local_today())
+    rows = db.session.scalars(select(SurveyNote).where(SurveyNote.project_id == found.id)
+                              .options(selectinload(SurveyNote.created_by))
+                              .order_by(SurveyNote.held_on.desc(), SurveyNote.id.desc()).limit(200)).all()
+    return render_template("surveys/notes.html", project=found, rows=rows, form=form), status

@@ -7,6 +7,7 @@ The sample is drawn without reading the whole file: the candidates are taken in 
 from several random starting points (with wrap-around), each an index range, so a draw from a
 million customers costs what a draw from a thousand does."""
 import random
+from datetime import timedelta
 from dataclasses import dataclass
 
 from flask import current_app
@@ -100,3 +101,32 @@ def invite(project: SurveyProject, c: Criteria, user) -> int:
          "segment": c.segment, "created_by_id": getattr(user, "id", None),
          "token_hash": token_hash(token_for(secret, project.id, row.id))} for row in rows])
     return len(rows)
+
+
+def after_purchase(customer, purchase) -> SurveyInvitation | None:
+    """R46 (the Amazon case): a purchase by a customer who agreed to be contacted invites them to
+    the four-question post-purchase survey collecting answers now, at most once per survey (a
+    half-year); the store sends the link with the others. None when there is no such survey."""
+    from app.models.base import local_today
+    from app.models.survey import Questionnaire
+
+    if not customer.consent or customer.is_anonymised or not (customer.mobile or customer.email):
+        return None
+    today = local_today()
+    project_id = db.session.scalar(
+        select(SurveyProject.id).join(Questionnaire, Questionnaire.id == SurveyProject.questionnaire_id)
+        .where(SurveyProject.status == "fieldwork", SurveyProject.starts_on <= today, SurveyProject.ends_on >= today,
+               Questionnaire.kind == "post_purchase", Questionnaire.status.in_(("approved", "retired")))
+        .order_by(SurveyProject.id.desc()).limit(1))
+    if project_id is None or purchase.purchased_on < today - timedelta(days=30):
+        return None  # no survey running, or a purchase entered long after the fact
+    if db.session.scalar(select(SurveyInvitation.id).where(SurveyInvitation.project_id == project_id,
+                                                           SurveyInvitation.customer_id == customer.id)):
+        return None
+    invitation = SurveyInvitation(
+        project_id=project_id, store_id=customer.store_id, franchisee_id=customer.franchisee_id,
+        customer_id=customer.id, segment="post_purchase",
+        token_hash=token_hash(token_for(current_app.config["SECRET_KEY"], project_id, customer.id)))
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation
