@@ -140,7 +140,15 @@ def test_thresholds_where_red_is_better_than_green_are_refused(app, world, login
     with app.app_context(), unscoped():
         assert "retention" not in kpis.approved_thresholds()
     assert auditor.post_form(f"/kpis/thresholds/{draft_id}/approve").status_code == 403
-    assert login_as("viewer").post_form(f"/kpis/thresholds/{draft_id}/approve").status_code == 302
+    viewer = login_as("viewer")
+    assert viewer.post_form(f"/kpis/thresholds/{draft_id}/approve", {"seen": "not-what-the-page-showed"}).status_code == 302
+    with app.app_context(), unscoped():
+        assert "retention" not in kpis.approved_thresholds()  # approving what was not seen is refused
+    import re
+
+    page = viewer.get("/kpis/thresholds").text
+    seen = re.search(rf'action="/kpis/thresholds/{draft_id}/approve".*?name="seen" value="(\w+)"', page, re.S).group(1)
+    assert viewer.post_form(f"/kpis/thresholds/{draft_id}/approve", {"seen": seen}).status_code == 302
     with app.app_context(), unscoped():
         assert kpis.approved_thresholds()["retention"].approved_by_id == world.users["viewer"]
         with pytest.raises(RuleError):

@@ -19,7 +19,7 @@ from app.security.tenancy import unscoped
 from app.services import RuleError
 from app.services.surveys import projects, public, responses, sampling
 from app.services.surveys.index import WeightsError, satisfaction_index
-from tests.pages import form_on
+from tests.pages import form_on, form_with
 
 SEED_004 = {"A": 20, "B": 20, "C": 20, "D": 10, "E": 10, "F": 15, "G": 5}
 
@@ -104,7 +104,8 @@ def test_a_response_stores_its_index_and_the_store_figures_follow(app, world):
                                   source="paper", answered_on=date(2026, 4, 2), respondent="dealer")
         # 4*(5+4+4) + 2*(5+3) + 3*4 + 5 = 52 + 16 + 12 + 5 = 85; 4*(4+4+3) + 2*8 + 3*2 + 3 = 44 + 16 + 6 + 3 = 69.
         assert (first.csi, second.csi) == (Decimal("85.00"), Decimal("69.00"))
-        assert second.follow_up == "open" and second.follow_up_due_on == date(2026, 4, 5)  # an answer of 2
+        # An answer of 2: a follow-up, due 3 days after the form is recorded (keyed in later than answered).
+        assert second.follow_up == "open" and second.follow_up_due_on == local_today() + timedelta(days=3)
         assert first.follow_up is None
         stats = db.session.scalar(select(SurveyStoreStats).where(SurveyStoreStats.store_id == store.id))
         assert (stats.responses, stats.consumers, stats.dealers, stats.low_scores) == (2, 1, 1, 1)
@@ -199,11 +200,21 @@ def test_only_the_committee_approves_and_weights_must_add_up(app, world, login_a
     assert auditor.post(f"/surveys/questionnaires/{draft_id}", data=values).status_code == 302
     assert auditor.post_form(f"/surveys/questionnaires/{draft_id}/approve").status_code == 403
     viewer = login_as("viewer")
-    assert viewer.post_form(f"/surveys/questionnaires/{draft_id}/approve").status_code == 302
+    seen = form_with(viewer.get(f"/surveys/questionnaires/{draft_id}").text, "seen")
+    # Trial 16: a colleague changes the draft while the committee looks at it: nothing approved.
+    changed = dict(values, **{weight_fields[0]: "25", weight_fields[1]: "15"})
+    changed["version"] = form_on(auditor.get(f"/surveys/questionnaires/{draft_id}").text)["version"]
+    assert auditor.post(f"/surveys/questionnaires/{draft_id}", data=changed).status_code == 302
+    assert viewer.post(f"/surveys/questionnaires/{draft_id}/approve", data=seen).status_code == 302
+    with app.app_context(), unscoped():
+        assert db.session.get(Questionnaire, draft_id).status == "draft"
+    values = changed
+    seen = form_with(viewer.get(f"/surveys/questionnaires/{draft_id}").text, "seen")
+    assert viewer.post(f"/surveys/questionnaires/{draft_id}/approve", data=seen).status_code == 302
     with app.app_context(), unscoped():
         approved = db.session.get(Questionnaire, draft_id)
         weights = {i.code: int(i.weight) for i in approved.indicators}
-        assert weights == dict(SEED_004, A=30, B=10)
+        assert weights == dict(SEED_004, A=25, B=15)
         assert approved.status == "approved" and approved.approved_by_id == world.users["viewer"]
 
 

@@ -193,6 +193,7 @@ class KpiWarning(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     store: Mapped[Store] = relationship()
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
     answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
 
     @property
     def label(self):

@@ -30,10 +30,18 @@ STYLE = Style(
 )
 
 
+def _number(value) -> str:
+    """An axis or value label without useless decimals: 100, 87.5, 0.25."""
+    return "—" if value is None else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def _config(**extra):
-    return dict(style=STYLE, js=[], disable_xml_declaration=True, explicit_size=False, width=720, height=320,
-                show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=3, print_values=False,
-                margin=16, truncate_label=-1, truncate_legend=-1, **extra)
+    # Room below for the legend and at the sides for the last label: pygal measures text with
+    # Latin widths, and Chinese labels are wider (trial 16: legends and labels were cut off).
+    return dict(style=STYLE, js=[], disable_xml_declaration=True, explicit_size=False, width=720, height=380,
+                show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=2, print_values=False,
+                margin=16, margin_bottom=36, margin_right=40, truncate_label=-1, truncate_legend=-1,
+                formatter=_number, **extra)
 
 
 SCRIPT = re.compile(r"<script.*?</script>", re.S)
@@ -56,7 +64,7 @@ def trend(title: str, periods: list[str], series: dict[str, list], *, lower: flo
     """Lines over the half-years, one per series."""
     chart = pygal.Line(**_config(title=title, x_labels=periods, dots_size=4, range=(lower, upper)
                                  if lower is not None and upper is not None else None,
-                                 value_formatter=lambda v: f"{v:.2f}{unit}" if v is not None else "—"))
+                                 value_formatter=lambda v: f"{_number(v)}{unit}" if v is not None else "—"))
     for name, values in series.items():
         chart.add(name, [float(v) if v is not None else None for v in values])
     return _svg(chart, title)
@@ -66,10 +74,13 @@ def bars(title: str, labels: list[str], series: dict[str, list], *, horizontal: 
          lower: float | None = None, upper: float | None = None, unit: str = "") -> Markup:
     """Bars per label (stores side by side, indicator means)."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
-    height = max(320, 28 * len(labels) * max(1, len(series)) + 120) if horizontal else 320
-    chart = kind(**dict(_config(title=title, x_labels=labels, value_formatter=lambda v: f"{v:.2f}{unit}"
+    height = max(380, 34 * len(labels) * max(1, len(series)) + 140) if horizontal else 380
+    # Chinese store names are about twice as wide as pygal reckons: leave them their room.
+    left = 16 + 9 * max((len(str(label)) for label in labels), default=0) if horizontal else 16
+    chart = kind(**dict(_config(title=title, x_labels=labels, value_formatter=lambda v: f"{_number(v)}{unit}"
                                 if v is not None else "—", range=(lower, upper)
-                                if lower is not None and upper is not None else None), height=height))
+                                if lower is not None and upper is not None else None), height=height,
+                        margin_left=left))
     for name, values in series.items():
         chart.add(name, [float(v) if v is not None else None for v in values])
     return _svg(chart, title)

@@ -73,9 +73,10 @@ def approve(scheme: EvaluationScheme, user, thresholds: dict[str, KpiThreshold])
 
 
 def draft(weights: dict[str, Decimal], user) -> EvaluationScheme:
-    edition = (db.session.scalar(select(func.max(EvaluationScheme.edition))) or 0) + 1
     db.session.execute(db.delete(EvaluationScheme).where(EvaluationScheme.status == "draft"))
-    scheme = EvaluationScheme(edition=edition, weights={k: str(Decimal(v)) for k, v in weights.items() if Decimal(v)},
+    edition = (db.session.scalar(select(func.max(EvaluationScheme.edition))) or 0) + 1
+    scheme = EvaluationScheme(edition=edition, weights={k: f"{Decimal(v).normalize():f}" for k, v in weights.items()
+                                                        if Decimal(v)},
                               created_by_id=getattr(user, "id", None))
     db.session.add(scheme)
     db.session.flush()

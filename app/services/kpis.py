@@ -357,6 +357,12 @@ def notify_owners(warnings: list[KpiWarning]) -> int:
             store = db.session.get(Store, warning.store_id)
             owners = db.session.scalars(select(User).where(User.franchisee_id == warning.franchisee_id,
                                                            User.role == "franchise_owner", User.active.is_(True))).all()
+            # The store's managers answer warnings too (kpis.respond).
+            from app.models.user import user_store
+
+            owners += db.session.scalars(select(User).join(user_store, user_store.c.user_id == User.id).where(
+                user_store.c.store_id == warning.store_id, User.role == "store_manager",
+                User.active.is_(True))).all()
             told += notifications.notify(owners, "kpi_warning", {
                 "store": f"{store.code} {store.name}", "kpi": warning.kpi, "kind": warning.kind,
                 "period": label(warning.period), "value": str(warning.value)},

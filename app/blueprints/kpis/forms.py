@@ -54,7 +54,10 @@ def scheme_form(formdata, weights):
     class Form(SchemeForm):
         pass
 
+    from app.services.kpis import NO_THRESHOLD
+
     for code, (label, _unit, _higher) in KPIS.items():
-        setattr(Form, f"w_{code}", AmountField(label, places=2, validators=[Optional()]))
-    data = {f"w_{code}": weights.get(code) for code in KPIS}
+        if code not in NO_THRESHOLD:  # counts have no threshold to score them by
+            setattr(Form, f"w_{code}", AmountField(label, places=2, validators=[Optional()]))
+    data = {f"w_{code}": weights.get(code) for code in KPIS if code not in NO_THRESHOLD}
     return Form(formdata=formdata, data=data) if formdata is not None else Form(formdata=None, data=data)

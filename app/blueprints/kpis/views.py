@@ -25,6 +25,7 @@ from app.security.access import access
 from app.security.policy import can
 from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
+from app.services import approvals
 from app.services import audit as audit_trail
 from app.services import kpis
 
@@ -142,7 +143,8 @@ def thresholds():
                               .order_by(KpiThreshold.kpi, KpiThreshold.edition.desc())).all()
     order = list(KPIS)
     rows.sort(key=lambda t: (order.index(t.kpi), -t.edition))
-    return render_template("kpis/thresholds.html", rows=rows, form=form, kpis_=KPIS, empty=EmptyForm()), status
+    return render_template("kpis/thresholds.html", rows=rows, form=form, kpis_=KPIS, empty=EmptyForm(),
+                           seen=approvals.of_threshold), status
 
 
 @bp.route("/thresholds/<int:kpi_threshold_id>/approve", methods=["POST"])
@@ -153,6 +155,7 @@ def approve_threshold(kpi_threshold_id: int):
         abort(400)
 
     def change():
+        approvals.check(request.form.get("seen"), approvals.of_threshold(found))
         kpis.approve_threshold(found, current_user)
         audit_trail.record("kpi_threshold.approved", actor=current_user, target=found, details={"kpi": found.kpi})
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app import refcache
+from app.blueprints.complaints.listing import Filters, complaint_query
 from app.blueprints.kpis import bp
 from app.extensions import db
 from app.models import Complaint, CorrectiveAction, Franchisee, Store, StoreStats, StoreTeamStats
@@ -80,9 +81,10 @@ def _store_todos(store_id: int) -> dict:
 
     return {
         "care_due": stats.care_due if stats else 0,
-        "complaints_overdue": capped(select(Complaint.id).where(
-            Complaint.store_id == store_id, Complaint.is_open.is_(True), Complaint.waiting_since.is_(None),
-            Complaint.resolve_due_at < now)),
+        # The complaint queue's own "overdue" tab (late to answer or to resolve), so the figure
+        # is the list it links to.
+        "complaints_overdue": capped(complaint_query(Filters(tab="overdue", store=store_id), now, now)
+                                     .with_only_columns(Complaint.id)),
         "actions_open": capped(select(CorrectiveAction.id).where(
             CorrectiveAction.store_id == store_id, CorrectiveAction.status.in_(TO_CORRECT_STATUSES))),
         "actions_late": capped(select(CorrectiveAction.id).where(
@@ -159,7 +161,7 @@ def dashboard():
     # Open warnings and their age.
     open_count, oldest = db.session.execute(select(func.count(KpiWarning.id), func.min(KpiWarning.opened_at)).where(
         KpiWarning.state.in_(("open", "acknowledged")))).one()
-    warnings = db.session.execute(select(KpiWarning.id, KpiWarning.kpi, KpiWarning.kind, KpiWarning.value,
+    warnings = db.session.execute(select(KpiWarning.id, KpiWarning.kpi, KpiWarning.kind, KpiWarning.value, KpiWarning.period,
                                          KpiWarning.opened_at, KpiWarning.state, Store.code, Store.name)
                                   .join(Store, Store.id == KpiWarning.store_id)
                                   .where(KpiWarning.state.in_(("open", "acknowledged")))

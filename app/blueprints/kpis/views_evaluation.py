@@ -21,7 +21,9 @@ from app.models.kpi import GRADES, KPIS, EvaluationScheme, StoreEvaluation
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.policy import can
+from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
+from app.services import approvals
 from app.services import audit as audit_trail
 from app.services import evaluation, kpis
 
@@ -44,7 +46,8 @@ def evaluations():
         .join(Franchisee, Franchisee.id == StoreEvaluation.franchisee_id)
         .where(StoreEvaluation.period == period, StoreEvaluation.score.is_not(None))
         .group_by(Franchisee.id, Franchisee.name).order_by(func.avg(StoreEvaluation.score).desc()).limit(200)).all()
-    scheme = evaluation.approved_scheme()
+    used = db.session.scalar(select(StoreEvaluation.scheme_id).where(StoreEvaluation.period == period).limit(1))
+    scheme = db.session.get(EvaluationScheme, used) if used else evaluation.approved_scheme()
     weights_text = list_text(f"{KPIS[k][0]} {Decimal(str(w)).normalize():f} %" for k, w in scheme.weights.items()
                              if k in KPIS) if scheme else ""
     return render_template("kpis/evaluations.html", period=period, periods=periods, page=page, grades=grades,
@@ -75,8 +78,10 @@ def store_evaluation(store_evaluation_id: int):
             status = 409
         else:
             status = 422
+    # The network's number of ranked stores is headquarters' figure; others see the rank alone.
     total = db.session.scalar(select(func.count(StoreEvaluation.id)).where(
-        StoreEvaluation.period == found.period, StoreEvaluation.score.is_not(None)))
+        StoreEvaluation.period == found.period, StoreEvaluation.score.is_not(None))) \
+        if current_scope._get_current_object().is_network else None
     return render_template("kpis/evaluation.html", e=found, form=form, label=kpis.label, kpis_=KPIS, total=total,
                            scheme=db.session.get(EvaluationScheme, found.scheme_id)), status
 
@@ -95,7 +100,7 @@ def evaluation_scheme():
         if not can(current_user, "kpis.thresholds"):
             abort(403)
         if form.validate_on_submit():
-            weights = {code: form[f"w_{code}"].data or Decimal(0) for code in KPIS}
+            weights = {code: form[f"w_{code}"].data or Decimal(0) for code in KPIS if f"w_{code}" in form}
             problem = evaluation.weights_problem(weights, thresholds)
             if problem:
                 flash(_("Not saved: %(problem)s", problem=problem), "danger")
@@ -110,7 +115,8 @@ def evaluation_scheme():
         else:
             status = 422
     return render_template("kpis/scheme.html", form=form, current=current, pending=pending, kpis_=KPIS,
-                           thresholds=thresholds, empty=EmptyForm()), status
+                           thresholds=thresholds, empty=EmptyForm(),
+                           seen=approvals.of_scheme(pending) if pending else None), status
 
 
 @bp.route("/evaluation/scheme/<int:evaluation_scheme_id>/approve", methods=["POST"])
@@ -121,6 +127,7 @@ def approve_scheme(evaluation_scheme_id: int):
         abort(400)
 
     def change():
+        approvals.check(request.form.get("seen"), approvals.of_scheme(found))
         evaluation.approve(found, current_user, kpis.approved_thresholds())
         audit_trail.record("evaluation_scheme.approved", actor=current_user, target=found)
 

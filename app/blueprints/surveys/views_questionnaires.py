@@ -2,7 +2,7 @@
 approves them (R4); an approved edition is frozen and a change is a new edition."""
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from app.models.base import utcnow
 from app.models.survey import SCALE, Questionnaire
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
+from app.services import approvals
 from app.services import audit as audit_trail
 from app.services.surveys import defaults
 from app.services.surveys import projects as project_service
@@ -92,6 +93,7 @@ def questionnaire(questionnaire_id: int):
             status = 422
     previous = db.session.get(Questionnaire, found.previous_id) if found.previous_id else None
     return render_template("surveys/questionnaire.html", q=found, form=form, scale=SCALE, empty=EmptyForm(),
+                           seen=approvals.of_questionnaire(found),
                            problem=project_service.weights_problem(found), previous=previous), status
 
 
@@ -103,6 +105,7 @@ def approve(questionnaire_id: int):
         abort(400)
 
     def change():
+        approvals.check(request.form.get("seen"), approvals.of_questionnaire(found))
         project_service.approve(found, current_user)
         audit_trail.record("questionnaire.approved", actor=current_user, target=found,
                            details={i.code: str(i.weight) for i in found.indicators})

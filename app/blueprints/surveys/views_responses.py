@@ -21,6 +21,7 @@ from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
 from app.services import audit as audit_trail
 from app.services.surveys import responses as response_service
+from app.templating import date_text
 
 NEWEST = Ordering((SurveyResponse.answered_on, SurveyResponse.id), descending=True)
 BY_DUE = Ordering((SurveyResponse.follow_up_due_on, SurveyResponse.id))
@@ -100,7 +101,7 @@ def enter(survey_project_id: int):
             def said(response):
                 if response.follow_up:
                     return _("Response recorded. It has a very low answer: a follow-up is due by %(day)s.",
-                             day=response.follow_up_due_on.isoformat())
+                             day=date_text(response.follow_up_due_on))
                 return _("Response recorded. Enter the next form below.")
 
             done = create_once(form, create, lambda r: url_for("surveys.enter", survey_project_id=found.id,

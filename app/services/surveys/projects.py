@@ -42,9 +42,9 @@ def create(*, name: str, questionnaire: Questionnaire, year: int, half: int, sch
     if same:
         raise RuleError(_("“%(name)s” already surveys %(year)dH%(half)d with this questionnaire: its results would be "
                           "split between two surveys.", name=same, year=year, half=half))
-    if not starts_on - timedelta(days=92) <= schedule_from <= ends_on:
-        raise RuleError(_("The schedule starts between three months before the half-year and its last day "
-                          "(%(start)s to %(end)s).", start=date_text(starts_on - timedelta(days=92)),
+    if not starts_on <= schedule_from <= ends_on:
+        raise RuleError(_("The schedule starts within the half-year surveyed (%(start)s to %(end)s): its "
+                          "fieldwork collects that half-year's answers.", start=date_text(starts_on),
                           end=date_text(ends_on)))
     project = SurveyProject(name=name, questionnaire_id=questionnaire.id, year=year, half=half, starts_on=starts_on,
                             ends_on=ends_on, purpose=purpose, created_by_id=getattr(created_by, "id", None))

@@ -140,7 +140,9 @@ def record(project: SurveyProject, store: Store, raw: dict[int, object], *, sour
         invitation_id=invitation.id if invitation is not None else None, submission=submission,
         entered_by_id=getattr(entered_by, "id", None),
         follow_up="open" if low else None,
-        follow_up_due_on=answered_on + timedelta(days=current_app.config["SURVEY_FOLLOW_UP_DAYS"]) if low else None,
+        # From the day it is recorded: a paper form keyed in days later is not overdue on arrival.
+        follow_up_due_on=max(answered_on, local_today()) + timedelta(days=current_app.config["SURVEY_FOLLOW_UP_DAYS"])
+        if low else None,
     )
     db.session.add(response)
     db.session.flush()
