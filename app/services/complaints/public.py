@@ -55,20 +55,26 @@ def complaint_for_token(token: str, link_days: int, now: datetime | None = None)
 
 # --- spam: a hidden field people leave empty, and the time a person takes to fill the form ---
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="public-complaint-form")
+# Each public form signs its stamps with a salt of its own: a complaint page's stamp is no use on
+# a survey page (services/surveys/public.py) and the other way round.
+COMPLAINT_FORM = "public-complaint-form"
 
 
-def form_stamp(secret_key: str, store_key: str) -> str:
-    """A signed stamp of when the form was shown, for which store."""
-    return _serializer(secret_key).dumps({"store": store_key, "shown": utcnow().timestamp()})
+def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
-def stamp_problem(secret_key: str, stamp: str, store_key: str, min_seconds: int, max_seconds: int) -> str | None:
-    """None when the stamp is ours, for this store, and the form took a human's time; else why not
-    ("forged", "fast", "stale")."""
+def form_stamp(secret_key: str, store_key: str, salt: str = COMPLAINT_FORM) -> str:
+    """A signed stamp of when the form was shown, for which store (or page)."""
+    return _serializer(secret_key, salt).dumps({"store": store_key, "shown": utcnow().timestamp()})
+
+
+def stamp_problem(secret_key: str, stamp: str, store_key: str, min_seconds: int, max_seconds: int,
+                  salt: str = COMPLAINT_FORM) -> str | None:
+    """None when the stamp is ours, for this store (or page), and the form took a human's time; else
+    why not ("forged", "fast", "stale")."""
     try:
-        data = _serializer(secret_key).loads(stamp or "", max_age=max_seconds)
+        data = _serializer(secret_key, salt).loads(stamp or "", max_age=max_seconds)
     except SignatureExpired:
         return "stale"
     except BadSignature:

@@ -6,19 +6,16 @@ import hashlib
 import hmac
 import secrets
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models.base import local_today, utcnow
+from app.models.base import local_today
 from app.models.survey import Questionnaire, SurveyInvitation, SurveyProject
 from app.security.tenancy import unscoped
+from app.services.complaints import public as complaint_pages
+from app.services.complaints.public import token_hash  # noqa: F401  (the same hash for every public link)
 
 TOKEN_MAX = 100
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> tuple[str, str]:
@@ -54,26 +51,15 @@ def open_project(day=None) -> SurveyProject | None:
             .order_by(SurveyProject.starts_on.desc(), SurveyProject.id.desc()).limit(1))
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="public-survey-form")
+SURVEY_FORM = "public-survey-form"
 
 
 def form_stamp(secret_key: str, page: str) -> str:
     """A signed stamp of when the form was shown, for which page (store key or invitation)."""
-    return _serializer(secret_key).dumps({"page": page, "shown": utcnow().timestamp()})
+    return complaint_pages.form_stamp(secret_key, page, salt=SURVEY_FORM)
 
 
 def stamp_problem(secret_key: str, stamp: str, page: str, min_seconds: int, max_seconds: int) -> str | None:
     """None when the stamp is ours, for this page, and the form took a person's time; else
-    "forged", "fast" or "stale"."""
-    try:
-        data = _serializer(secret_key).loads(stamp or "", max_age=max_seconds)
-    except SignatureExpired:
-        return "stale"
-    except BadSignature:
-        return "forged"
-    if not isinstance(data, dict) or data.get("page") != page:
-        return "forged"
-    if utcnow().timestamp() - float(data.get("shown", 0)) < min_seconds:
-        return "fast"
-    return None
+    "forged", "fast" or "stale" (the complaint page's rules, with the survey's own salt)."""
+    return complaint_pages.stamp_problem(secret_key, stamp, page, min_seconds, max_seconds, salt=SURVEY_FORM)
