@@ -191,18 +191,24 @@ def test_the_kpi_page_shows_the_readers_stores_and_says_what_has_no_figure(app, 
         assert login_as("auditor").get(f"/kpis/?period={garbage}").status_code == 200
 
 
+def _more_stores(app, world, prefix: str, periods) -> None:
+    """Six more stores of A, with their figures for ``periods``: a page must not read more for them."""
+    with app.app_context(), unscoped():
+        a = db.session.get(Franchisee, world.a)
+        for n in range(6):
+            make_store(f"{prefix}{n}", f"甲新店{prefix}{n}", a, db.session.get(Region, world.east))
+        db.session.flush()
+        for period in periods:
+            kpis.refresh(period, today=TODAY)
+        db.session.commit()
+
+
 def test_the_kpi_page_reads_stored_figures_in_a_fixed_number_of_statements(app, world, login_as, count_queries):
     client = login_as("auditor")
     client.get("/kpis/?period=20261")
     with count_queries() as few:
         client.get("/kpis/?period=20261")
-    with app.app_context(), unscoped():
-        a = db.session.get(Franchisee, world.a)
-        for n in range(6):
-            make_store(f"A2{n}", f"甲新店{n}", a, db.session.get(Region, world.east))
-        db.session.flush()
-        kpis.refresh(20261, today=TODAY)
-        db.session.commit()
+    _more_stores(app, world, "A2", (20261,))
     with count_queries() as many:
         client.get("/kpis/?period=20261")
     assert len(many) == len(few)
@@ -235,14 +241,7 @@ def test_the_dashboard_reads_a_fixed_number_of_statements(app, world, login_as, 
     client.get("/kpis/dashboard")
     with count_queries() as few:
         client.get("/kpis/dashboard")
-    with app.app_context(), unscoped():
-        a = db.session.get(Franchisee, world.a)
-        for n in range(6):
-            make_store(f"A3{n}", f"甲又店{n}", a, db.session.get(Region, world.east))
-        db.session.flush()
-        for period in (20252, 20261, 20262):
-            kpis.refresh(period, today=TODAY)
-        db.session.commit()
+    _more_stores(app, world, "A3", (20252, 20261, 20262))
     with count_queries() as many:
         client.get("/kpis/dashboard")
     assert len(many) == len(few)

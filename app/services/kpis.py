@@ -60,7 +60,7 @@ def _months(period: int) -> tuple[int, int]:
     return first.year * 100 + first.month, last.year * 100 + last.month
 
 
-def _ratio(part, whole, scale=100) -> Decimal | None:
+def ratio(part, whole, scale=100) -> Decimal | None:
     if not whole:
         return None
     return (Decimal(part) * scale / Decimal(whole)).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -165,13 +165,13 @@ def compute(period: int, today: date | None = None) -> dict[int, dict]:
                 rows[store_id]["clv"] = Decimal(clv).quantize(CENT, rounding=ROUND_HALF_UP)
         for team in db.session.scalars(select(StoreTeamStats)):
             if team.store_id in rows and team.required:
-                rows[team.store_id]["training"] = _ratio(team.done, team.required)
+                rows[team.store_id]["training"] = ratio(team.done, team.required)
 
     for values in rows.values():
-        values["complaint_rate"] = _ratio(values.get("complaints", 0), values.get("purchases", 0), 1000)
-        values["on_time"] = _ratio(values.get("resolved_in_time", 0), values.get("resolved", 0))
-        values["repeat_rate"] = _ratio(values.get("repeat_buyers", 0), values.get("buyers", 0))
-        values["retention"] = _ratio(values.get("retained", 0), values.get("previous_buyers", 0))
+        values["complaint_rate"] = ratio(values.get("complaints", 0), values.get("purchases", 0), 1000)
+        values["on_time"] = ratio(values.get("resolved_in_time", 0), values.get("resolved", 0))
+        values["repeat_rate"] = ratio(values.get("repeat_buyers", 0), values.get("buyers", 0))
+        values["retention"] = ratio(values.get("retained", 0), values.get("previous_buyers", 0))
         if values.get("previous_buyers"):
             values["lost"] = values["previous_buyers"] - values.get("retained", 0)
         values.setdefault("gained", 0)
@@ -331,10 +331,10 @@ def network_totals(rows) -> dict:
                        "resolved", "resolved_in_time", "responses"):
             t[column] += getattr(r, column) or 0
     return {
-        "complaint_rate": _ratio(t["complaints"], t["purchases"], 1000),
-        "on_time": _ratio(t["resolved_in_time"], t["resolved"]),
-        "repeat_rate": _ratio(t["repeat_buyers"], t["buyers"]),
-        "retention": _ratio(t["retained"], t["previous_buyers"]),
+        "complaint_rate": ratio(t["complaints"], t["purchases"], 1000),
+        "on_time": ratio(t["resolved_in_time"], t["resolved"]),
+        "repeat_rate": ratio(t["repeat_buyers"], t["buyers"]),
+        "retention": ratio(t["retained"], t["previous_buyers"]),
         "gained": sum((r.gained or 0) for r in rows) if any(r.gained is not None for r in rows) else None,
         "lost": sum((r.lost or 0) for r in rows) if any(r.lost is not None for r in rows) else None,
         **t,

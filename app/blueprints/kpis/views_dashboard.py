@@ -29,10 +29,6 @@ RANKED = 10
 CAP = 1000
 
 
-def _ratio(part, whole, scale=100):
-    return round(float(part) * scale / float(whole), 2) if whole else None
-
-
 def _by_period(periods: list[int]) -> dict[int, dict]:
     """The scope's figures per half-year, added up in SQL from the stored store rows."""
     k = StoreKpi
@@ -59,8 +55,10 @@ def _by_period(periods: list[int]) -> dict[int, dict]:
             csi = kpis.pooled_index(questionnaire, [p for p, q in parts[period] if q == qid])
         out[period] = {
             "csi": float(csi) if csi is not None else None, "responses": responses or 0,
-            "complaint_rate": _ratio(complaints or 0, purchases, 1000), "on_time": _ratio(in_time or 0, resolved),
-            "repeat_rate": _ratio(repeat or 0, buyers), "retention": _ratio(retained or 0, previous),
+            # The rates as the KPI table computes them (services/kpis.py), from the added-up counts.
+            "complaint_rate": kpis.ratio(complaints or 0, purchases, 1000),
+            "on_time": kpis.ratio(in_time or 0, resolved),
+            "repeat_rate": kpis.ratio(repeat or 0, buyers), "retention": kpis.ratio(retained or 0, previous),
             "gained": gained, "lost": lost if previous else None,
             "mystery": round(float(mystery), 2) if mystery is not None else None,
             "training": round(float(training), 2) if training is not None else None,
