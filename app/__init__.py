@@ -108,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.org import bp as org_bp
     from app.blueprints.kpis import bp as kpis_bp
+    from app.blueprints.logistics import bp as logistics_bp
     from app.blueprints.surveys import bp as surveys_bp
     from app.blueprints.surveys import public_bp as survey_public_bp
     from app.blueprints.training import bp as training_bp
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(kpis_bp)
+    app.register_blueprint(logistics_bp)
     app.register_blueprint(survey_public_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(notifications_bp)

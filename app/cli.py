@@ -86,6 +86,20 @@ def seed_large_surveys(seed_value: int) -> None:
     click.echo(f"surveys: {answered:,} responses")
 
 
+@seed.command("large-deliveries")
+@click.option("--seed", "seed_value", default=42, show_default=True)
+def seed_large_deliveries(seed_value: int) -> None:
+    """Carriers and a year of deliveries for a large database without them (issue 12)."""
+    from app import seed_large_deliveries as loader
+
+    def end_transaction() -> None:
+        db.session.commit()
+
+    with unscoped():
+        made = loader.load(seed_value, click.echo, end_transaction)
+    click.echo(f"deliveries: {made:,}")
+
+
 @users.command("create-admin")
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="The administrator's full name.")
@@ -233,6 +247,18 @@ def kpis_refresh(period: int | None) -> None:
     db.session.commit()
     click.echo(f"{kpis.label(period)}: {stores} stores, {len(warnings)} new warnings, {scored} evaluated, "
                f"{time.perf_counter() - started:.1f} s")
+
+
+@kpis_group.command("rebuild-deliveries")
+def deliveries_rebuild() -> None:
+    """Recount the partners' monthly delivery figures from the deliveries (they are kept as
+    deliveries change; this is for after a bulk load or a repair)."""
+    from app.services import logistics
+
+    with unscoped():
+        rows = logistics.rebuild()
+        db.session.commit()
+    click.echo(f"{rows} partner/store/month rows recounted")
 
 
 def register(app) -> None:

@@ -149,4 +149,7 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
     from app.seed_surveys import seed_kpis
 
     created += seed_kpis()
+    from app.seed_logistics import seed_logistics
+
+    created += seed_logistics()
     return f"demo seed: {created} records created"

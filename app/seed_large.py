@@ -1068,6 +1068,10 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
 
         answered = seed_large_surveys.load(options.seed, progress, end_transaction)
         done(f"surveys: {answered:,} responses, KPIs and warnings")
+        from app import seed_large_deliveries
+
+        shipped = seed_large_deliveries.load(options.seed, progress, end_transaction)
+        done(f"deliveries: {shipped:,}")
         if dialect == "postgresql":
             for table in ("complaint", "complaint_event", "store_audit", "audit_answer", "corrective_action"):
                 db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -147,6 +147,9 @@ THRESHOLDS = {
     "csi": ("85", "75", "5"), "complaint_rate": ("20", "35", None), "on_time": ("90", "75", None),
     "repeat_rate": ("65", "50", "15"), "retention": ("80", "70", "10"), "mystery": ("85", "70", None),
     "training": ("90", "60", None),
+    # The logistics partners' delivery KPIs (the partner pages appraise carriers by them).
+    "delivery_arrival": ("98", "95", None), "delivery_on_time": ("95", "85", None),
+    "delivery_damage": ("1", "3", None), "delivery_complaints": ("2", "5", None),
 }
 
 

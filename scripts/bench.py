@@ -294,6 +294,14 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("KPI warnings", "/kpis/warnings"),
         Page("half-yearly evaluation", "/kpis/evaluation"),
     ]
+    # Deliveries and the logistics partners' KPIs (issue 12, the Amazon case).
+    carrier = conn.execute(text("SELECT id FROM logistics_partner WHERE active ORDER BY id LIMIT 1")).first()
+    pages += [
+        Page("delivery partners", "/logistics/"),
+        Page("delivery partner page", f"/logistics/partners/{carrier.id}" if carrier else None),
+        Page("deliveries on their way", "/logistics/deliveries"),
+        Page("deliveries, all", "/logistics/deliveries?tab=all"),
+    ]
     scope = "all stores" if stores is None else f"{len(stores)} store{'s' * (len(stores) != 1)}"
     return pages, f"{username}: {scope}, {active:,} active customers"
 

@@ -122,6 +122,7 @@ def _snapshot_ids(world):
         staff={k: e.id for k, e in world.staff.items()},
         training={k: x.id for k, x in world.training.items()},
         surveys={k: x.id for k, x in world.surveys.items()},
+        logistics={k: x.id for k, x in world.logistics.items()},
         b_markers=world.b_markers,
     )
 

@@ -1,6 +1,6 @@
 """Plain factory functions and the two-franchisee world every isolation test uses."""
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from app.extensions import db
 from decimal import Decimal
@@ -94,6 +94,7 @@ class World:
     staff: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     surveys: dict = field(default_factory=dict)
+    logistics: dict = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
@@ -105,7 +106,7 @@ class World:
                 self.complaints["b"].reference, "乙方秘密稽核发现", self.audits["b"].reference,
                 "乙方秘密员工", "乙方自办秘密课程", "乙方秘密培训讲师", "13900009999", "乙方秘密考核评语", "乙方秘密计划",
                 "乙方秘密问卷建议", "乙方秘密回访记录", "乙方秘密整改措施",
-                "乙方秘密评估意见"]
+                "乙方秘密评估意见", "乙方秘密配送备注", "BSECRET-TRACK-9"]
 
 
 def make_world() -> World:
@@ -140,7 +141,7 @@ def make_world() -> World:
     # A file from before consent was enforced: a mobile, no consent (R61: listed as "do not contact").
     c["a2"] = make_customer(a_stores[1], "甲二顾客", mobile="13800000002")
     c["b"] = make_customer(b_stores[0], "乙方秘密顾客", mobile="13911112222", email="b-secret@example.cn", **consented)
-    make_purchase(c["b"], date(2024, 5, 1), "888.00", items="乙方秘密商品")
+    b_purchase = make_purchase(c["b"], date(2024, 5, 1), "888.00", items="乙方秘密商品")
     db.session.add(Contact(customer_id=c["b"].id, store_id=c["b"].store_id, franchisee_id=c["b"].franchisee_id,
                            occurred_at=date(2024, 5, 3), method="phone", purpose="return_visit", outcome="乙方秘密商品回访"))
     db.session.add(CustomerImport(store_id=b_stores[0].id, franchisee_id=b.id, created_by_id=u["owner_b"].id,
@@ -150,7 +151,32 @@ def make_world() -> World:
     _world_audits(world)
     _world_training(world)
     _world_surveys(world)
+    _world_logistics(world, b_purchase)
     return world
+
+
+def _world_logistics(world: World, b_purchase: Purchase) -> None:
+    """A carrier headquarters lists; the delivery of B's purchase (damaged, with a tracking number
+    and note only B may read), and B's complaint about it. (A's deliveries are made by the tests
+    that need them: a purchase more for A's customers would change the customer tests' counts.)"""
+    from app.models.logistics import LogisticsPartner
+    from app.services import logistics
+
+    partner = LogisticsPartner(code="SF", name="顺丰速运", active=True)
+    db.session.add(partner)
+    db.session.flush()
+    # Left an hour ago (whatever the hour in Shanghai), promised for today.
+    from app.models.base import utcnow
+
+    moment = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    b_shipment = logistics.record_shipment(b_purchase, {
+        "partner_id": partner.id, "dispatched_at": moment, "promised_on": local_today(),
+        "tracking_no": "BSECRET-TRACK-9", "note": "乙方秘密配送备注"}, world.users["owner_b"])
+    b_shipment.state, b_shipment.delivered_at, b_shipment.on_time, b_shipment.damaged = "delivered", moment, True, True
+    world.complaints["b"].shipment_id = b_shipment.id
+    db.session.flush()
+    logistics.rebuild()
+    world.logistics.update(partner=partner, b_shipment=b_shipment)
 
 
 def make_audit(store: Store, auditor: User, planner: User, *, finding: str = "未主动问候顾客", publish: bool = True,

@@ -30,7 +30,7 @@ PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"
                    "public_key": "no-such-store-key", "token": "no-such-progress-token"}
 # Rows of headquarters' own that every reader of their pages may see (not B's).
 HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod",
-          "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme"}
+          "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme", "LogisticsPartner"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
@@ -39,6 +39,8 @@ NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "Complaint
                 "Position", "AppraisalPeriod",
                 # Headquarters' questionnaires and survey projects with their steps (issue 12).
                 "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme",
+                # Headquarters' list of logistics partners (issue 12, the Amazon case).
+                "LogisticsPartner",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 
@@ -114,7 +116,7 @@ def _fingerprint(app, world):
     from app.models import (
         Attendance, AuditAnswer, AuditPhoto, Certificate, Complaint, ComplaintEvent, ComplaintTask, Contact,
         CorrectiveAction, Course, Customer, CustomerImport, Employee, Franchisee, Purchase, Store, StoreAudit,
-        KpiWarning, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
+        DeliveryMonthStats, KpiWarning, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
     )
 
     with app.app_context(), unscoped():
@@ -144,6 +146,8 @@ def _fingerprint(app, world):
             db.session.execute(select(SurveyStoreStats.__table__).where(SurveyStoreStats.franchisee_id == world.b)).all(),
             db.session.execute(select(KpiWarning.__table__).where(KpiWarning.franchisee_id == world.b)).all(),
             db.session.execute(select(StoreEvaluation.__table__).where(StoreEvaluation.franchisee_id == world.b)).all(),
+            db.session.execute(select(Shipment.__table__).where(Shipment.franchisee_id == world.b)).all(),
+            db.session.execute(select(DeliveryMonthStats.__table__).where(DeliveryMonthStats.franchisee_id == world.b)).all(),
         )
 
 

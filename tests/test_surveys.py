@@ -583,3 +583,109 @@ def test_headquarters_records_interviews_and_focus_groups(app, world, login_as):
     assert login_as("owner_a").get(f"/surveys/projects/{project}/notes").status_code == 403
     late = dict(values, held_on=(local_today() + timedelta(days=2)).isoformat(), submission="")
     assert auditor.post(f"/surveys/projects/{project}/notes", data=late).status_code == 422
+
+
+def test_a_sample_can_be_drawn_by_franchisee_size(app, world):
+    """R44: franchisees by how many stores they run. A and B run two stores each; a new
+    franchisee C runs one: "one store" samples only C's customers, "2 to 5" only A's and B's."""
+    from app.models import Franchisee, Region
+    from tests.factories import make_customer, make_franchisee, make_store
+
+    with app.app_context(), unscoped():
+        c = make_franchisee("丙方加盟商", "FR-C-001")
+        store = make_store("C01", "丙一店", c, db.session.get(Region, world.east))
+        only_c = [make_customer(store, f"丙顾客{i}", mobile=f"1377777{i:04d}", consent=True).id for i in range(3)]
+        project = db.session.get(SurveyProject, world.surveys["project"])
+        single = sampling.Criteria(segment="potential", size=50, franchisee_size="single")
+        assert sampling.invite(project, single, None) == 3
+        invited = set(db.session.scalars(select(SurveyInvitation.customer_id).where(
+            SurveyInvitation.project_id == project.id, SurveyInvitation.segment == "potential")))
+        assert invited == set(only_c)
+        small = sampling.Criteria(segment="potential", size=50, franchisee_size="small")
+        sampling.invite(project, small, None)
+        franchisees = set(db.session.scalars(select(SurveyInvitation.franchisee_id).where(
+            SurveyInvitation.project_id == project.id, SurveyInvitation.segment == "potential",
+            SurveyInvitation.customer_id.not_in(only_c))))
+        assert franchisees <= {world.a, world.b} and db.session.get(Franchisee, c.id) is not None
+        with pytest.raises(RuleError):
+            sampling.invite(project, sampling.Criteria(segment="potential", size=5, franchisee_size="huge"), None)
+
+
+@pytest.fixture
+def mail_server(app, monkeypatch):
+    """A stand-in SMTP server collecting what is sent, and the portal configured to use it."""
+    import smtplib
+
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            sent.append(message)
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    app.config.update(MAIL_SERVER="smtp.example.cn", MAIL_PORT=25, MAIL_SENDER="cx@example.cn")
+    yield sent
+    app.config.update(MAIL_SERVER="")
+
+
+def test_with_a_mail_server_invitations_are_e_mailed_with_the_link_filled_in_only_when_sent(
+        app, world, login_as, mail_server):
+    """R44/R46: customers with an e-mail address get their personal link by e-mail, sent by the
+    periodic job; the link is never stored, the outbox page does not show it, and the invitation
+    is marked sent. Without an address the store sends the link as before."""
+    from datetime import datetime
+
+    from app.models.notification import Delivery
+    from app.services import notifications
+    from tests.factories import make_customer
+
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[1])
+        with_mail = make_customer(store, "邮件顾客", email="mail-me@example.cn", mobile="13755550001", consent=True)
+        without = make_customer(store, "短信顾客", mobile="13755550002", consent=True)
+        project = db.session.get(SurveyProject, world.surveys["project"])
+        assert sampling.invite(project, sampling.Criteria(segment="potential", size=10,
+                                                          store_id=world.a_stores[1]), None) == 2
+        queued = db.session.scalars(select(Delivery).where(Delivery.survey_invitation_id.is_not(None))).all()
+        assert [d.target for d in queued] == ["mail-me@example.cn"]
+        assert "{survey_link}" in queued[0].text and "/survey/i/" not in queued[0].text
+        db.session.commit()
+        assert not mail_server  # nothing is sent inside the request that invites
+        notifications.deliver_due(datetime.utcnow() + timedelta(seconds=1))
+        assert len(mail_server) == 1 and mail_server[0]["To"] == "mail-me@example.cn"
+        body = mail_server[0].get_content()
+        assert "/survey/i/" in body and "{survey_link}" not in body
+        invitation = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.customer_id == with_mail.id))
+        assert invitation.sent_at is not None
+        assert db.session.scalar(select(SurveyInvitation.sent_at).where(
+            SurveyInvitation.customer_id == without.id)) is None
+        token = body.split("/survey/i/")[1].split()[0]
+        assert public.token_hash(token) == invitation.token_hash
+    outbox = login_as("admin").get("/notifications/deliveries?state=sent").text
+    assert "mail-me@example.cn" in outbox and "/survey/i/" not in outbox
+
+
+def test_anonymising_a_customer_drops_their_unsent_invitation_e_mail(app, world, mail_server):
+    from app.models import Customer, User
+    from app.models.notification import Delivery
+    from app.services import customers as customer_service
+    from tests.factories import make_customer
+
+    with app.app_context(), unscoped():
+        store = db.session.get(Store, world.a_stores[1])
+        customer = make_customer(store, "要删除的顾客", email="forget-me@example.cn", consent=True)
+        project = db.session.get(SurveyProject, world.surveys["project"])
+        sampling.invite(project, sampling.Criteria(segment="potential", size=10, store_id=world.a_stores[1]), None)
+        assert db.session.scalar(select(Delivery.id).where(Delivery.target == "forget-me@example.cn"))
+        customer_service.anonymise(db.session.get(Customer, customer.id), "request",
+                                   db.session.get(User, world.users["owner_a"]))
+        assert db.session.scalar(select(Delivery.id).where(Delivery.target == "forget-me@example.cn")) is None

@@ -8,6 +8,7 @@ from app.models.mystery import (
     AuditAnswer, AuditPhoto, AuditQuarterStats, AuditScoreChange, AuditTemplate, CorrectiveAction, StoreAudit,
     TemplateItem, TemplateSection, Touchpoint,
 )
+from app.models.logistics import DeliveryMonthStats, LogisticsPartner, Shipment
 from app.models.kpi import EvaluationScheme, KpiThreshold, KpiWarning, StoreEvaluation, StoreKpi
 from app.models.notification import Delivery, Notification
 from app.models.customer import CareTask, Contact, Customer, CustomerSequence, DuplicateCandidate, NotDuplicate, Purchase
@@ -28,6 +29,7 @@ from app.models.training import (
 from app.models.user import User, UserSession
 
 __all__ = [
+    "DeliveryMonthStats", "LogisticsPartner", "Shipment",
     "EvaluationScheme", "KpiThreshold", "KpiWarning", "StoreEvaluation", "StoreKpi",
     "Questionnaire", "SurveyIndicator", "SurveyInvitation", "SurveyProject", "SurveyQuestion", "SurveyQuestionStats",
     "SurveyResponse", "SurveyStep", "SurveyStoreStats", "SurveyNote",

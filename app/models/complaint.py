@@ -261,6 +261,8 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     # Involves several departments: handled jointly by headquarters like a major one (R20).
     multi_department: Mapped[bool] = mapped_column(default=False)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    # A complaint about a delivery names it: the partner's delivery-complaint rate counts these.
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id"), index=True)
     contact_name: Mapped[str] = mapped_column(String(60))
     contact_phone: Mapped[str | None] = mapped_column(String(30))
     contact_email: Mapped[str | None] = mapped_column(String(254))

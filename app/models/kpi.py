@@ -39,6 +39,17 @@ KPIS = {
     "mystery": (_l("Mystery-shopper score"), "score", True),
     "training": (_l("Training completion"), "percent", True),
 }
+# The delivery KPIs of a logistics partner (seed 004, the Amazon case), from its deliveries
+# (models/logistics.py): they have thresholds like the store KPIs, so the partner pages can
+# appraise carriers against limits the committee approved, but no store row of their own.
+DELIVERY_KPIS = {
+    "delivery_arrival": (_l("Arrival rate"), "percent", True),
+    "delivery_on_time": (_l("On-time delivery rate"), "percent", True),
+    "delivery_damage": (_l("Damage rate"), "percent", False),
+    "delivery_complaints": (_l("Delivery complaint rate"), "percent", False),
+}
+# Everything a threshold can be set for.
+THRESHOLD_KPIS = {**KPIS, **DELIVERY_KPIS}
 # Where each KPI comes from, said when a store has no figure (a source that does not exist yet
 # says so rather than showing a zero).
 KPI_SOURCES = {
@@ -139,11 +150,11 @@ class KpiThreshold(TimestampMixin, VersionedMixin, db.Model):
 
     @property
     def label(self):
-        return KPIS[self.kpi][0]
+        return THRESHOLD_KPIS[self.kpi][0]
 
     @property
     def higher_is_better(self) -> bool:
-        return KPIS[self.kpi][2]
+        return THRESHOLD_KPIS[self.kpi][2]
 
     @property
     def status_label(self):
@@ -197,7 +208,7 @@ class KpiWarning(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
 
     @property
     def label(self):
-        return KPIS[self.kpi][0]
+        return THRESHOLD_KPIS[self.kpi][0]
 
     @property
     def kind_label(self):

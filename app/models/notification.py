@@ -45,6 +45,9 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None]
 
 
+LINK_PLACEHOLDER = "{survey_link}"
+
+
 class Delivery(db.Model):
     """Sending one notification by one channel (or one robot message for a group)."""
 
@@ -62,6 +65,12 @@ class Delivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+    # A survey invitation e-mailed to a customer (issue 12, R44/R46): the text holds LINK_PLACEHOLDER,
+    # replaced by the personal link only when the mail is sent, so the link (which answers the
+    # survey in the customer's name) is never stored or shown on the outbox page.
+    survey_invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_invitation.id", ondelete="CASCADE"), index=True)
 
     notification: Mapped[Notification | None] = relationship()
 

@@ -88,6 +88,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "kpis.close": frozenset({"hq_admin", "hq_auditor", "hq_supervisor"}),
     # Headquarters' qualitative comment on a store's half-yearly evaluation (R51).
     "kpis.comment": frozenset({"hq_admin", "hq_auditor", "hq_supervisor"}),
+    # Deliveries and logistics partners (issue 12, the Amazon case): the stores record their
+    # deliveries; everyone who reads KPIs sees the partners' delivery figures (an owner those of
+    # their stores' deliveries); headquarters keeps the partner list.
+    "logistics.view": HQ_READERS | FRANCHISE,
+    "logistics.record": frozenset({"hq_admin"}) | FRANCHISE,
+    "logistics.partners": frozenset({"hq_admin"}),
     # What was e-mailed or sent to the group robots, and what failed.
     "notifications.deliveries": frozenset({"hq_admin"}),
 }

@@ -28,7 +28,7 @@ from app.models import (
     StoreTeamStats, User,
 )
 from app.models.base import local_today, utcnow
-from app.models.kpi import KPIS, WARNING_KINDS, KpiThreshold, KpiWarning, StoreKpi
+from app.models.kpi import KPIS, THRESHOLD_KPIS, WARNING_KINDS, KpiThreshold, KpiWarning, StoreKpi
 from app.models.survey import Questionnaire, SurveyProject, SurveyQuestionStats, SurveyStoreStats
 from app.security.tenancy import unscoped
 from app.services import RuleError, notifications
@@ -256,14 +256,14 @@ NO_THRESHOLD = ("gained", "lost")
 
 def threshold_problem(kpi: str, green: Decimal, red: Decimal, change_percent: Decimal | None) -> str | None:
     """Why these limits make no sense, or None."""
-    if kpi not in KPIS or kpi in NO_THRESHOLD:
+    if kpi not in THRESHOLD_KPIS or kpi in NO_THRESHOLD:
         return _("Customers gained and lost are counts that grow with the store: they have no threshold.") \
             if kpi in NO_THRESHOLD else _("Unknown KPI.")
-    low, high = UNIT_RANGES[KPIS[kpi][1]]
+    low, high = UNIT_RANGES[THRESHOLD_KPIS[kpi][1]]
     if not (low <= green <= high and low <= red <= high):
         return _("This KPI runs from %(low)s to %(high)s: both limits must lie within it.", low=f"{low:,}",
                  high=f"{high:,}")
-    higher = KPIS[kpi][2]
+    higher = THRESHOLD_KPIS[kpi][2]
     if higher and red > green:
         return _("For this KPI higher is better: the red limit must not be above the green one.")
     if not higher and red < green:
@@ -300,6 +300,8 @@ def evaluate(period: int) -> list[KpiWarning]:
             KpiWarning.period == period))}
         for row in rows:
             for kpi, threshold in thresholds.items():
+                if kpi not in KPIS:
+                    continue  # a partner's delivery KPI: appraised on the partner pages
                 value = row.value(kpi)
                 if value is None:
                     continue

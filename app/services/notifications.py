@@ -122,7 +122,12 @@ def _send_email(delivery: Delivery, config) -> None:
     message["From"] = config["MAIL_SENDER"]
     message["To"] = delivery.target
     message["Subject"] = delivery.subject
-    message.set_content(delivery.text)
+    text = delivery.text
+    if delivery.survey_invitation_id is not None:  # the customer's personal link, filled in now
+        from app.services.surveys import email as survey_email
+
+        text = survey_email.text_with_link(delivery)
+    message.set_content(text)
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=15) as smtp:
         if config["MAIL_USE_TLS"]:
             smtp.starttls()
@@ -177,6 +182,10 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> dict:
             delivery.attempts += 1
             if error is None:
                 delivery.state, delivery.sent_at, delivery.last_error = "sent", utcnow(), None
+                if delivery.survey_invitation_id is not None:
+                    from app.services.surveys import email as survey_email
+
+                    survey_email.mark_sent(delivery)
                 outcome["sent"] += 1
             else:
                 delivery.last_error = error

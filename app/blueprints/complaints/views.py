@@ -20,6 +20,7 @@ from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
 from app.services import customers as customer_files
+from app.services import logistics
 from app.services.complaints import deadlines, settings, workflow
 from app.services.complaints import stats as complaint_stats
 from app.services.customer_fields import normalise_mobile, FieldError
@@ -113,6 +114,11 @@ def new():
     locale = current_locale()
     form = forms.ComplaintForm(stores=stores, categories=settings.categories(), channels=settings.channels(),
                                locale=locale)
+    # A complaint about a delivery (from the delivery's page): its customer, store and category
+    # filled in, and the partner's complaint rate counts it.
+    shipment = logistics.find_shipment(request.args.get("shipment"))
+    if shipment is not None and not form.is_submitted():
+        _fill_from_shipment(form, shipment, stores)
     if form.validate_on_submit():
         store = _chosen_store(form, stores)
         if store is None and form.receipt is None:
@@ -129,12 +135,30 @@ def new():
                             "or tick \"open a customer file\".", value=form.lookup.data))
                 if customer is None and form.create_customer.data:
                     customer = _open_file(store, form)
-                return workflow.open_complaint(store, form.data_for_model(), current_user, customer=customer)
+                complaint = workflow.open_complaint(store, form.data_for_model(), current_user, customer=customer)
+                if shipment is not None and complaint.is_complaint:
+                    logistics.link_complaint(complaint, shipment)
+                return complaint
 
             if done := create_once(form, create, lambda c: url_for("complaints.show", complaint_id=c.id),
                                    lambda c: _promise_message(c)):
                 return done
-    return render_template("complaints/form.html", form=form, stores=stores)
+    return render_template("complaints/form.html", form=form, stores=stores, shipment=shipment)
+
+
+def _fill_from_shipment(form, shipment, stores) -> None:
+    customer = shipment.customer
+    form.kind.data = "complaint"
+    if getattr(form, "store_id", None) is not None:
+        form.store_id.data = shipment.store_id
+    elif getattr(form, "store_code", None) is not None:
+        form.store_code.data = shipment.store.code
+    form.lookup.data = customer.code
+    form.contact_name.data = customer.display_name
+    category = next((c for c in settings.categories() if c.code == "logistics"), None)
+    if category is not None:
+        form.category_id.data = category.id
+    form.title.data = str(_("Delivery by %(partner)s", partner=shipment.partner.name))[:100]
 
 
 def _chosen_store(form, stores) -> Store | None:

@@ -198,6 +198,7 @@ class PurchaseForm(OnceForm):
                                validators=[AnyOf(list(PRODUCT_TYPES), message=_l("Choose the product type."))])
     items = StringField(_l("Items"), validators=[DataRequired(), safe_text(200)])
     channel = SelectField(_l("Channel"), choices=choices(PURCHASE_CHANNELS.items()))
+    deliver = BooleanField(_l("We deliver it: record the delivery next"))
 
     def validate_purchased_on(self, field):
         if field.data and field.data > local_today():

@@ -130,7 +130,14 @@ def _timeline(customer: Customer, limit: int) -> list[dict]:
         select(Contact).where(Contact.customer_id == customer.id)
         .options(joinedload(Contact.staff)).order_by(Contact.occurred_at.desc()).limit(limit)
     ).all()
-    entries = [{"kind": "purchase", "when": p.purchased_on, "sort": (p.purchased_on.isoformat(), 0), "item": p} for p in purchases]
+    from app.models.logistics import Shipment
+
+    # Each purchase's delivery (one query for the page's purchases).
+    shipped = {s.purchase_id: s for s in db.session.scalars(
+        select(Shipment).where(Shipment.customer_id == customer.id, Shipment.purchase_id.in_([p.id for p in purchases]))
+        .options(joinedload(Shipment.partner)))} if purchases else {}
+    entries = [{"kind": "purchase", "when": p.purchased_on, "sort": (p.purchased_on.isoformat(), 0), "item": p,
+                "shipment": shipped.get(p.id)} for p in purchases]
     entries += [{"kind": "contact", "when": c.occurred_at, "sort": (c.occurred_at.isoformat(), 1), "item": c} for c in contacts]
     from app.services.complaints import customers as complaint_files
 

@@ -8,6 +8,7 @@ from app.blueprints.customers.forms import AnonymiseForm, ConsentForm, ContactFo
 from app.models import Customer
 from app.models.base import local_today
 from app.security.access import access
+from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
 from app.services import customer_fields as fields
 from app.services import customers
@@ -36,6 +37,8 @@ def new_purchase(customer_id: int):
         def url_of(purchase):
             if purchase.over_limit:
                 flash(_("This order is above the customer's sales limit."), "warning")
+            if form.deliver.data and can(current_user, "logistics.record"):
+                return url_for("logistics.new_shipment", purchase=purchase.id)
             return url_for("customers.show", customer_id=customer.id)
 
         if done := create_once(form, lambda: customers.record_purchase(customer, data, current_user), url_of,

@@ -18,7 +18,7 @@ from app.extensions import db
 from app.forms import EmptyForm, choices
 from app.models import Franchisee, Store
 from app.models.base import local_today, utcnow
-from app.models.kpi import KPI_SOURCES, KPIS, WARNING_STATES, KpiThreshold, KpiWarning, StoreKpi
+from app.models.kpi import KPI_SOURCES, KPIS, THRESHOLD_KPIS, WARNING_STATES, KpiThreshold, KpiWarning, StoreKpi
 from app.models.survey import Questionnaire, SurveyProject
 from app.pagination import Ordering
 from app.security.access import access
@@ -106,7 +106,7 @@ def index():
 @access("kpis.view")
 def thresholds():
     form = ThresholdForm()
-    form.kpi.choices = choices([(code, label) for code, (label, _unit, _h) in KPIS.items()
+    form.kpi.choices = choices([(code, label) for code, (label, _unit, _h) in THRESHOLD_KPIS.items()
                                 if code not in kpis.NO_THRESHOLD])
     status = 200
     if request.method == "POST":
@@ -141,9 +141,9 @@ def thresholds():
         status = 422
     rows = db.session.scalars(select(KpiThreshold).where(KpiThreshold.status != "retired")
                               .order_by(KpiThreshold.kpi, KpiThreshold.edition.desc())).all()
-    order = list(KPIS)
+    order = list(THRESHOLD_KPIS)
     rows.sort(key=lambda t: (order.index(t.kpi), -t.edition))
-    return render_template("kpis/thresholds.html", rows=rows, form=form, kpis_=KPIS, empty=EmptyForm(),
+    return render_template("kpis/thresholds.html", rows=rows, form=form, kpis_=THRESHOLD_KPIS, empty=EmptyForm(),
                            seen=approvals.of_threshold), status
 
 

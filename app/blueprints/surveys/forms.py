@@ -79,6 +79,7 @@ class InviteForm(FlaskForm):
     region_id = SelectField(_l("Region"), coerce=int, validators=[Optional()])
     franchisee_id = SelectField(_l("Franchisee"), coerce=int, validators=[Optional()])
     store_size = SelectField(_l("Store size"), validators=[Optional()])
+    franchisee_size = SelectField(_l("Franchisee size"), validators=[Optional()])
     grade = SelectField(_l("Value grade"), validators=[Optional()])
 
 

@@ -37,6 +37,8 @@ def invite_form(formdata=None):
         (r.id, r.name) for r in db.session.scalars(select(Region).order_by(Region.code))])
     form.franchisee_id.choices = choices([(0, _("All franchisees"))] + list(franchisee_choices()))
     form.store_size.choices = choices([("", _("All sizes"))] + list(STORE_SIZES.items()))
+    form.franchisee_size.choices = choices([("", _("All franchisees"))] + [
+        ("single", _("Running one store")), ("small", _("Running 2 to 5 stores")), ("large", _("Running 6 stores or more"))])
     form.grade.choices = choices([("", _("All grades"))] + list(GRADES.items()))
     return form
 
@@ -50,7 +52,7 @@ def invite(survey_project_id: int):
         return invitations(survey_project_id, form=form, status=422)
     criteria = sampling.Criteria(segment=form.segment.data, size=form.size.data, region_id=form.region_id.data or None,
                                  franchisee_id=form.franchisee_id.data or None, store_size=form.store_size.data or None,
-                                 grade=form.grade.data or None)
+                                 grade=form.grade.data or None, franchisee_size=form.franchisee_size.data or None)
     try:
         made = sampling.invite(found, criteria, current_user)
     except RuleError:
@@ -92,7 +94,8 @@ def invitations(survey_project_id: int, form=None, status=200):
     if form is None and can(current_user, "surveys.design") and found.status != "closed":
         form = invite_form()
     return render_template("surveys/invitations.html", project=found, page=page, customers=customers, form=form,
-                           stores=store_choices(), store_id=store_id, state=state, open_form=status != 200), status
+                           stores=store_choices(), store_id=store_id, state=state, open_form=status != 200,
+                           mail_enabled=bool(current_app.config.get("MAIL_SERVER"))), status
 
 
 @bp.route("/invitations/<int:survey_invitation_id>", methods=["GET", "POST"])
@@ -121,5 +124,10 @@ def invitation(survey_invitation_id: int):
         with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # what the customer reads
             sms = _("[%(store)s] Dear %(name)s, please tell us how we are doing in a two-minute survey: %(link)s "
                     "Thank you!", store=found.store.name, name=customer.name or "", link=link)
+    from app.models.notification import Delivery
+
+    mail = db.session.scalar(select(Delivery).where(Delivery.survey_invitation_id == found.id)
+                             .order_by(Delivery.id.desc()).limit(1))
     return render_template("surveys/invitation.html", i=found, project=project, customer=customer, link=link, sms=sms,
+                           mail=mail,
                            qr=complaint_pages.qr_inline_svg(link) if link else None, empty=EmptyForm())

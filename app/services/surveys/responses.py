@@ -256,3 +256,11 @@ def erase_for_customer(customer_id: int) -> None:
             texts = {q.id for q in response.questionnaire.questions if q.kind == "text"}
             response.answers = {k: v for k, v in response.answers.items() if int(k) not in texts}
             response.follow_up_note = None
+        # Invitation e-mails not sent yet go no further: the address is erased.
+        from app.models.notification import Delivery
+        from app.models.survey import SurveyInvitation
+
+        db.session.execute(delete(Delivery).where(
+            Delivery.state.in_(("pending", "failed")),
+            Delivery.survey_invitation_id.in_(select(SurveyInvitation.id).where(
+                SurveyInvitation.customer_id == customer_id))).execution_options(synchronize_session=False))

@@ -1,5 +1,6 @@
 """Sampling respondents from the customer file (R44): by segment - current, past (churned) and
-potential customers - narrowed by region, franchisee, store, store size and grade, with a sample
+potential customers - narrowed by region, franchisee, franchisee size (how many stores it runs),
+store, store size and grade, with a sample
 size per segment; only customers who agreed to be contacted and can be reached, each invited at
 most once per survey.
 
@@ -33,6 +34,19 @@ class Criteria:
     store_id: int | None = None
     store_size: str | None = None
     grade: str | None = None
+    franchisee_size: str | None = None
+
+
+# Franchisees by how many open stores they run (R44: sampling by franchisee size).
+FRANCHISEE_SIZES = {"single": (1, 1), "small": (2, 5), "large": (6, None)}
+
+
+def franchisees_of_size(band: str):
+    """The ids of franchisees running a number of open stores within ``band`` (a subquery)."""
+    low, high = FRANCHISEE_SIZES[band]
+    count = func.count(Store.id)
+    stmt = select(Store.franchisee_id).where(Store.status == "open").group_by(Store.franchisee_id).having(count >= low)
+    return stmt.having(count <= high) if high is not None else stmt
 
 
 def candidates(project: SurveyProject, c: Criteria):
@@ -61,6 +75,10 @@ def candidates(project: SurveyProject, c: Criteria):
         stmt = stmt.where(Store.size == c.store_size)
     if c.grade:
         stmt = stmt.where(Customer.grade == c.grade)
+    if c.franchisee_size:
+        if c.franchisee_size not in FRANCHISEE_SIZES:
+            raise RuleError("franchisee_size")
+        stmt = stmt.where(Customer.franchisee_id.in_(franchisees_of_size(c.franchisee_size)))
     return stmt.execution_options(owner_hint=False)
 
 
@@ -100,6 +118,9 @@ def invite(project: SurveyProject, c: Criteria, user) -> int:
         {"project_id": project.id, "store_id": row.store_id, "franchisee_id": row.franchisee_id, "customer_id": row.id,
          "segment": c.segment, "created_by_id": getattr(user, "id", None),
          "token_hash": token_hash(token_for(secret, project.id, row.id))} for row in rows])
+    from app.services.surveys import email
+
+    email.queue(project.id, [row.id for row in rows])  # with a mail server: e-mailed off the request path
     return len(rows)
 
 
@@ -129,4 +150,7 @@ def after_purchase(customer, purchase) -> SurveyInvitation | None:
         token_hash=token_hash(token_for(current_app.config["SECRET_KEY"], project_id, customer.id)))
     db.session.add(invitation)
     db.session.flush()
+    from app.services.surveys import email
+
+    email.queue(project_id, [customer.id])
     return invitation

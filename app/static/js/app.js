@@ -71,6 +71,19 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   document.querySelectorAll("form[data-autosave]").forEach(autosave);
+  // Fields that only matter for one choice of a radio group (data-shown-when="name:value"):
+  // hidden while another is chosen. Without script every field shows, and the server ignores
+  // those that do not apply.
+  document.querySelectorAll("[data-shown-when]").forEach((el) => {
+    const [name, value] = el.dataset.shownWhen.split(":");
+    const form = el.closest("form");
+    const update = () => {
+      const chosen = form.querySelector(`input[name="${name}"]:checked`);
+      el.hidden = Boolean(chosen) && chosen.value !== value;
+    };
+    form.querySelectorAll(`input[name="${name}"]`).forEach((r) => r.addEventListener("change", update));
+    update();
+  });
   // An audit no longer being conducted: what the phone kept of its draft is of no use now.
   document.querySelectorAll("[data-forget-draft]").forEach((el) => {
     try {
