@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Complaint, ComplaintCategory, Purchase
-from app.models.base import local_today
+from app.models.base import local_date, local_today, utcnow
 from app.models.logistics import LogisticsPartner, Shipment
 from app.security.tenancy import unscoped
 from app.services import logistics
@@ -35,7 +35,9 @@ def outcome(rng: random.Random, purchase_day, today, habits) -> dict:
     still on their way, a few past their promised day."""
     late, damaged, failed = habits
     day = min(purchase_day + timedelta(days=rng.choice((0, 0, 1))), today)
+    now = utcnow()
     left = datetime.combine(day, time(rng.randint(9, 17), rng.choice((0, 15, 30, 45)))) - CHINA  # stored in UTC
+    left = min(left, now - timedelta(minutes=30))  # today's deliveries have left already
     promised = day + timedelta(days=rng.randint(2, 4))
     row = {"dispatched_at": left, "month": day.year * 100 + day.month, "promised_on": promised,
            "state": "in_transit", "delivered_at": None, "on_time": None, "damaged": False, "damage_note": None,
@@ -50,7 +52,10 @@ def outcome(rng: random.Random, purchase_day, today, habits) -> dict:
         return row
     arrival_day = min(arrival_day, today)
     arrived = datetime.combine(arrival_day, time(rng.randint(9, 20), rng.choice((0, 20, 40)))) - CHINA
-    row.update(state="delivered", delivered_at=max(arrived, left + timedelta(hours=2)), on_time=arrival_day <= promised,
+    arrived = min(max(arrived, left + timedelta(hours=2)), now - timedelta(minutes=5))
+    if arrived < left + timedelta(hours=1):
+        return row  # left too recently to have arrived: still on its way
+    row.update(state="delivered", delivered_at=arrived, on_time=local_date(arrived) <= promised,
                called_ahead=rng.random() < 0.85)
     if rng.random() < damaged:
         row.update(damaged=True, damage_note=rng.choice(["外包装破损，产品侧面划痕", "床垫包装破损有污渍", "柜门磕碰变形",

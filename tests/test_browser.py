@@ -502,3 +502,37 @@ def test_every_training_page_fits_a_phone(live_server, browser, username, langua
         return found
 
     _module_fits_a_phone(live_server, browser, username, language, "training", "/training/staff", "staff-table", pages)
+
+
+@pytest.mark.parametrize("username, language", [("manager-a1", "zh"), ("hq-admin", "en")])
+def test_every_delivery_page_fits_a_phone(live_server, browser, username, language):
+    def pages(delivery):
+        found = ["/logistics/", "/logistics/deliveries", "/logistics/deliveries?tab=all", delivery,
+                 "/logistics/partners/1", "/logistics/partners/1?period=20251"]
+        if username == "hq-admin":
+            found += ["/logistics/partners/1/edit", "/logistics/partners/new"]  # the heading checked is the last
+        return found
+
+    _module_fits_a_phone(live_server, browser, username, language, "logistics", "/logistics/deliveries?tab=all",
+                         "shipment-table", pages)
+
+
+def test_a_store_manager_records_that_a_delivery_did_not_arrive_on_a_phone(live_server, browser):
+    """The outcome form shows the fields of the outcome chosen (the reason only for "not
+    delivered"), and the saved outcome is on the page."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    _sign_in(page, live_server, "manager-a1")
+    page.goto(live_server + "/logistics/deliveries?tab=in_transit")
+    page.locator("[data-testid=shipment-table] tbody tr a").first.click()
+    assert page.locator("[data-testid=failed-fields]").is_hidden()
+    page.locator("input[name=state][value=failed]").check()
+    assert page.locator("[data-testid=failed-fields]").is_visible()
+    assert page.locator("[data-testid=delivered-fields]").is_hidden()
+    page.select_option("#failure_reason", "refused")
+    page.locator("[data-testid=outcome-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.inner_text("[data-testid=shipment-state]") == "未送达"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "manager-delivery-not-delivered-phone.png")
+    phone.close()

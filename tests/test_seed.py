@@ -38,3 +38,21 @@ def test_demo_accounts_sign_in_with_the_documented_password(app):
     assert client.login("owner-a", "demo-pass-2026").status_code == 302
     page = client.get("/stores").text
     assert "上海徐汇店" in page and "北京朝阳店" not in page
+
+
+def test_the_demo_deliveries_keep_the_portals_own_rules(app, ctx):
+    """Whatever the hour the demo is loaded: no delivery left in the future, none arrived before
+    it left or after now, and the partners' stored figures are what a count from scratch gives."""
+    from app.models.base import utcnow
+    from app.models.logistics import DeliveryMonthStats, Shipment
+    from app.services import logistics
+
+    seed_demo("demo-pass-2026")
+    now = utcnow()
+    shipments = db.session.scalars(select(Shipment)).all()
+    assert shipments and {s.state for s in shipments} == {"delivered", "failed", "in_transit"}
+    assert all(s.dispatched_at <= now for s in shipments)
+    assert all(s.dispatched_at < s.delivered_at <= now for s in shipments if s.delivered_at)
+    stored = {(r.partner_id, r.store_id, r.franchisee_id, r.month): {c: getattr(r, c) for c in logistics.COUNTS}
+              for r in db.session.scalars(select(DeliveryMonthStats))}
+    assert stored == logistics.from_scratch()
