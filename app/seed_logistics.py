@@ -37,7 +37,8 @@ def outcome(rng: random.Random, purchase_day, today, habits) -> dict:
     day = min(purchase_day + timedelta(days=rng.choice((0, 0, 1))), today)
     now = utcnow()
     left = datetime.combine(day, time(rng.randint(9, 17), rng.choice((0, 15, 30, 45)))) - CHINA  # stored in UTC
-    left = min(left, now - timedelta(minutes=30))  # today's deliveries have left already
+    # Today's deliveries have left already (but not before the day began where the stores are).
+    left = max(min(left, now - timedelta(minutes=30)), datetime.combine(day, time(0)) - CHINA)
     promised = day + timedelta(days=rng.randint(2, 4))
     row = {"dispatched_at": left, "month": day.year * 100 + day.month, "promised_on": promised,
            "state": "in_transit", "delivered_at": None, "on_time": None, "damaged": False, "damage_note": None,

@@ -359,3 +359,26 @@ def test_the_charting_library_leaves_imports_alone():
     assert not [f for f in sys.meta_path if type(f).__name__ == "PluginImportFixer"]
     sys.modules.pop("colorsys", None)
     assert importlib.import_module("colorsys").rgb_to_hsv(1, 0, 0)[2] == 1
+
+
+def test_customers_gained_and_lost_open_the_customers_they_count(app, world, counted, login_as):
+    """Every figure links to the list it counts: the hand-counted store's 2026H1 row gained c3 and
+    lost c2; the links open exactly those customers."""
+    with app.app_context(), unscoped():
+        kpis.refresh(20261, today=TODAY)
+        db.session.commit()
+    client = login_as("owner_a")
+    table = client.get("/kpis/?period=20261").text
+    gained = f"/customers/?store={counted}&amp;gained=20261"
+    lost = f"/customers/?store={counted}&amp;lost=20261"
+    assert gained in table and lost in table
+    gained_page = client.get(gained.replace("&amp;", "&")).text
+    lost_page = client.get(lost.replace("&amp;", "&")).text
+    assert "三号" in gained_page and "一号" not in gained_page and "二号" not in gained_page
+    assert "二号" in lost_page and "一号" not in lost_page and "三号" not in lost_page
+    assert 'data-testid="period-filter"' in lost_page
+    # Bought twice in 2026H1: c1; retained (bought in 2025H2 and again): c1.
+    for name in ("repeat", "retained"):
+        assert f"/customers/?store={counted}&amp;{name}=20261" in table
+        listed = client.get(f"/customers/?store={counted}&{name}=20261").text
+        assert "一号" in listed and "二号" not in listed and "三号" not in listed, name

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Complaint, Customer, Franchisee, Region, Store, User
@@ -52,7 +52,8 @@ def a_delivery(app, world):
 def counted(app, world):
     """A new carrier and ten deliveries of A's new store, all dispatched this month (hand count):
     6 arrived on time (1 damaged), 2 arrived late (1 damaged), 1 was refused, 1 is on its way;
-    2 complaints name deliveries, plus a suggestion about one (not a complaint). All last month.
+    2 deliveries were complained about (one twice), another got a suggestion (not a complaint).
+    All last month.
     -> arrival 8/9 = 88.89 %, on time 6/8 = 75.00 %, damage 2/8 = 25.00 %, complaints 2/10 = 20.00 %."""
     with app.app_context(), unscoped():
         a = db.session.get(Franchisee, world.a)
@@ -83,7 +84,8 @@ def counted(app, world):
             else:
                 data["state"] = "in_transit"
             logistics.update_shipment(s, data, owner)
-        for s, kind in ((shipments[0], "complaint"), (shipments[6], "complaint"), (shipments[1], "suggestion")):
+        for s, kind in ((shipments[0], "complaint"), (shipments[0], "complaint"), (shipments[6], "complaint"),
+                        (shipments[1], "suggestion")):
             complaint = make_complaint(store, "送货问题", kind=kind)
             logistics.link_complaint(complaint, s)
         db.session.commit()
@@ -314,3 +316,31 @@ def test_the_partner_pages_read_stored_rows_in_a_fixed_number_of_statements(app,
                                                  - timedelta(hours=1), "promised_on": TODAY}, owner)
         db.session.commit()
     assert statements() == before
+
+
+def test_a_second_delivery_for_a_purchase_opens_the_first(app, world, login_as, a_delivery):
+    client = login_as("manager_a")
+    with app.app_context(), unscoped():
+        purchase = db.session.get(Shipment, a_delivery[0]).purchase_id
+    url = f"/logistics/deliveries/new?purchase={purchase}"
+    assert client.get(url).headers["Location"].endswith(f"/logistics/deliveries/{a_delivery[0]}")
+    response = client.post_form(url, {"partner_id": str(world.logistics["partner"])})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/deliveries/{a_delivery[0]}")
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(func.count(Shipment.id)).where(Shipment.purchase_id == purchase)) == 1
+
+
+def test_a_second_complaint_about_a_delivery_is_pointed_at_the_first(app, world, login_as):
+    b_shipment = world.logistics["b_shipment"]
+    page = login_as("owner_b").get(f"/complaints/new?shipment={b_shipment}").text
+    assert 'data-testid="earlier-complaints"' in page and "乙方秘密投诉" in page
+
+
+@pytest.mark.parametrize("phone, ok", [("95338", True), ("+86 21 6400 1234", True), ("12", False),
+                                       ("1234567890123456789012345", False)])
+def test_a_partners_phone_has_a_sensible_number_of_digits(app, world, login_as, phone, ok):
+    client = login_as("admin")
+    page = client.get("/logistics/partners/new")
+    response = client.post_form("/logistics/partners/new", {**form_on(page.text), "code": "NEW", "name": "新伙伴",
+                                                             "contact_phone": phone, "active": "y"})
+    assert response.status_code == (302 if ok else 422)

@@ -143,6 +143,19 @@ def test_tiny_network_loads_consistently(app, ctx):
                                       .join(SurveyProject, SurveyProject.id == SurveyResponse.project_id).distinct()).all())
     assert answered <= set(db.session.execute(select(StoreKpi.store_id, StoreKpi.period)).all())
     assert _count(StoreEvaluation, StoreEvaluation.rank == 1) >= 7
+    # Deliveries (issue 12, the Amazon case): of the new stores' purchases too, each leaving on or
+    # after its purchase, and the partners' figures equal to a count from scratch.
+    from app.models.logistics import DeliveryMonthStats, Shipment
+    from app.services import logistics
+
+    assert _count(Shipment, Shipment.store_id.in_(new_store_ids)) > 0
+    from app.models.base import local_date
+
+    assert all(local_date(left) >= bought for left, bought in db.session.execute(
+        select(Shipment.dispatched_at, Purchase.purchased_on).join(Purchase, Purchase.id == Shipment.purchase_id)))
+    stored = {(r.partner_id, r.store_id, r.franchisee_id, r.month): {c: getattr(r, c) for c in logistics.COUNTS}
+              for r in db.session.scalars(select(DeliveryMonthStats))}
+    assert stored == logistics.from_scratch()
 
     # Loading twice is refused.
     with pytest.raises(LoadRefused):

@@ -689,3 +689,13 @@ def test_anonymising_a_customer_drops_their_unsent_invitation_e_mail(app, world,
         customer_service.anonymise(db.session.get(Customer, customer.id), "request",
                                    db.session.get(User, world.users["owner_a"]))
         assert db.session.scalar(select(Delivery.id).where(Delivery.target == "forget-me@example.cn")) is None
+
+
+def test_a_franchisee_size_nobody_has_says_so(app, world, login_as):
+    auditor = login_as("auditor")
+    auditor.post_form("/language", {"lang": "en", "next": "/"})
+    url = f"/surveys/projects/{world.surveys['project']}/invite"
+    response = auditor.post_form(url, {"segment": "potential", "size": "5", "region_id": "0", "franchisee_id": "0",
+                                       "franchisee_size": "large", "store_size": "", "grade": ""},
+                                 follow_redirects=True)
+    assert "No franchisee runs that many open stores" in response.text

@@ -128,5 +128,6 @@ class DeliveryMonthStats(StoreOwned, db.Model):
     failed: Mapped[int] = mapped_column(default=0)
     on_time: Mapped[int] = mapped_column(default=0)
     damaged: Mapped[int] = mapped_column(default=0)
+    # Deliveries with at least one complaint about them.
     complaints: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -143,7 +143,9 @@ def new():
             if done := create_once(form, create, lambda c: url_for("complaints.show", complaint_id=c.id),
                                    lambda c: _promise_message(c)):
                 return done
-    return render_template("complaints/form.html", form=form, stores=stores, shipment=shipment)
+    earlier = db.session.scalars(select(Complaint).where(Complaint.shipment_id == shipment.id).order_by(
+        Complaint.received_at)).all() if shipment is not None else []
+    return render_template("complaints/form.html", form=form, stores=stores, shipment=shipment, earlier=earlier)
 
 
 def _fill_from_shipment(form, shipment, stores) -> None:

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, select
+from sqlalchemy import false, func, select
 
 from app.models import Customer, Store
 from app.models.customer import CATEGORIES, GRADES
@@ -33,6 +33,11 @@ ORDERINGS = {
 }
 
 
+def _half_year(value: str) -> int | None:
+    """A half-year (20261) from a link, or None."""
+    return int(value) if len(value) == 5 and value.isdigit() and value[-1] in "12" and value[:4] >= "2000" else None
+
+
 @dataclass
 class Filters:
     q: str = ""
@@ -44,6 +49,15 @@ class Filters:
     tier: int | None = None
     churn: str = ""
     consent: str = ""
+    # The KPI table's links (issue 12): customers gained in a half-year (first purchase in it), and
+    # customers lost in it (bought in the half-year before, at the store filtered, not in this one).
+    gained: int | None = None
+    lost: int | None = None
+    # ... repeat buyers of a half-year (two purchases or more in it), retained ones (bought in the
+    # half-year before and again in this one), and those with a loyalty assessment (the average's).
+    repeat: int | None = None
+    retained: int | None = None
+    assessed: str = ""
     sort: str = "recent"
 
     @classmethod
@@ -62,12 +76,20 @@ class Filters:
             tier=args.get("tier", type=int),
             churn=pick("churn", CHURN_FILTERS),
             consent=pick("consent", CONSENT_FILTERS),
+            gained=_half_year(args.get("gained", "")),
+            lost=_half_year(args.get("lost", "")),
+            repeat=_half_year(args.get("repeat", "")),
+            retained=_half_year(args.get("retained", "")),
+            assessed="1" if args.get("assessed") == "1" else "",
             sort=pick("sort", SORTS) or "recent",
         )
 
     def args(self) -> dict:
         """The non-empty filters, for links that keep them (pagination, export)."""
         return {k: v for k, v in self.__dict__.items() if v not in ("", None) and not (k == "sort" and v == "recent")}
+
+    def args_without(self, *names) -> dict:
+        return {k: v for k, v in self.args().items() if k not in names}
 
     @property
     def narrowed(self) -> bool:
@@ -116,4 +138,26 @@ def customer_query(f: Filters, today, search_phone: bool, columns=None):
         stmt = stmt.where(Customer.tier_id == f.tier)
     if f.churn:
         stmt = stmt.where(analytics.churn_filter(analytics.read_rules(), today, None if f.churn == "any" else f.churn))
+    if f.gained or f.lost or f.repeat or f.retained:
+        from app.models import Purchase
+        from app.services import kpis
+
+        def bought(period, store=None):
+            first, last = kpis.bounds(period)
+            stmt = select(Purchase.id).where(Purchase.customer_id == Customer.id, Purchase.purchased_on >= first,
+                                             Purchase.purchased_on <= last)
+            return stmt.where(Purchase.store_id == store) if store else stmt
+    if f.assessed:
+        stmt = stmt.where(Customer.loyalty_score.is_not(None))
+    if f.repeat:
+        stmt = stmt.where(bought(f.repeat, f.store).with_only_columns(func.count(Purchase.id)).correlate(Customer)
+                          .scalar_subquery() >= 2)
+    if f.retained:
+        stmt = stmt.where(bought(kpis.previous(f.retained), f.store).exists(), bought(f.retained).exists())
+
+    if f.gained:
+        first, last = kpis.bounds(f.gained)
+        stmt = stmt.where(Customer.first_purchase_day >= first.toordinal(), Customer.first_purchase_day <= last.toordinal())
+    if f.lost:
+        stmt = stmt.where(bought(kpis.previous(f.lost), f.store).exists(), ~bought(f.lost).exists())
     return stmt

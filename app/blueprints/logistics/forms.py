@@ -41,6 +41,11 @@ class PartnerForm(VersionedForm):
     contact_name = StringField(_l("Contact person"), validators=[Optional(), safe_text(60)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), safe_text(30), Regexp(
         r"^[0-9 +()-]+$", message=_l("Digits, spaces and + - ( ) only."))])
+
+    def validate_contact_phone(self, field):
+        digits = sum(ch.isdigit() for ch in field.data or "")
+        if field.data and not 3 <= digits <= 15:  # a hotline (95338) up to an international number
+            raise ValidationError(_l("A phone number has 3 to 15 digits."))
     service_area = StringField(_l("Service area"), validators=[Optional(), safe_text(200)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), safe_text(2000)])
     active = BooleanField(_l("In use (stores can choose it)"), default=True)

@@ -112,16 +112,22 @@ def partner(logistics_partner_id: int):
     breakdown.sort(key=lambda r: (r.rates["delivery_on_time"] is None, r.rates["delivery_on_time"] or 0, r.name))
     current = next((t for t in trend if t.period == period), None) or SimpleNamespace(
         period=period, counts={}, rates=logistics.rates({}))
-    chart = None
+    charts_ = []
     if any(t.counts for t in trend):
         from app.services import charts
 
-        chart = charts.trend(_("%(partner)s: delivery rates by half-year (%%)", partner=found.name),
-                             [kpis.label(t.period) for t in trend],
-                             {str(label): [t.rates[code] for t in trend] for code, (label, _u, _h) in DELIVERY_KPIS.items()},
-                             lower=0, upper=100, unit=" %")
+        # Two charts: the rates near 100 % and those near 0 % would flatten each other on one axis.
+        labels = [kpis.label(t.period) for t in trend]
+        higher = {code: v for code, v in DELIVERY_KPIS.items() if v[2]}
+        lower = {code: v for code, v in DELIVERY_KPIS.items() if not v[2]}
+        charts_ = [
+            charts.trend(_("%(partner)s: arrival and on-time rates by half-year (%%)", partner=found.name), labels,
+                         {str(v[0]): [t.rates[code] for t in trend] for code, v in higher.items()}, unit=" %"),
+            charts.trend(_("%(partner)s: damage and complaint rates by half-year (%%)", partner=found.name), labels,
+                         {str(v[0]): [t.rates[code] for t in trend] for code, v in lower.items()}, unit=" %"),
+        ]
     return render_template("logistics/partner.html", p=found, period=period, current=current, trend=trend,
-                           chart=chart, breakdown=breakdown, breakdown_kind=breakdown_kind, kpis_=DELIVERY_KPIS,
+                           charts=charts_, breakdown=breakdown, breakdown_kind=breakdown_kind, kpis_=DELIVERY_KPIS,
                            thresholds=kpis.approved_thresholds(), label=kpis.label, periods=periods,
                            network=scope.is_network)
 
@@ -207,7 +213,9 @@ def new_shipment():
     purchase_id = request.args.get("purchase", type=int)
     purchase = get_scoped_or_404(Purchase, purchase_id or 0, joinedload(Purchase.customer))
     existing = db.session.scalar(select(Shipment.id).where(Shipment.purchase_id == purchase.id))
-    if existing is not None and request.method == "GET":
+    if existing is not None:  # recorded already (by a colleague, or in another tab): that one
+        if request.method == "POST":
+            flash(_("This purchase already has a delivery: here it is. Record what happened on it."), "info")
         return redirect(url_for("logistics.shipment", shipment_id=existing))
     partners = logistics.active_partners()
     form = forms.NewShipmentForm(partners=partners)

@@ -62,7 +62,10 @@ def invite(survey_project_id: int):
     audit_trail.record("survey_project.invited", actor=current_user, target=found,
                        details={"segment": criteria.segment, "asked": criteria.size, "invited": made})
     db.session.commit()
-    if made < criteria.size:
+    if not made and criteria.franchisee_size and not db.session.scalar(
+            select(sampling.franchisees_of_size(criteria.franchisee_size).limit(1).subquery().c[0])):
+        flash(_("No franchisee runs that many open stores: choose another franchisee size."), "danger")
+    elif made < criteria.size:
         flash(_("%(made)d of the %(asked)d customers asked for were invited: no more customers of this segment "
                 "agreed to be contacted and have not been invited yet.", made=made, asked=criteria.size),
               "warning" if made else "danger")

@@ -127,7 +127,7 @@ def open_complaint(store: Store, data: dict, actor: User | None, *, customer: Cu
     if received_at > now:
         raise ComplaintError(str(_l("The time received cannot be in the future.")))
     complaint = Complaint(store_id=store.id, franchisee_id=store.franchisee_id, store=store,
-                          reference=_unused_reference(received_at.date()), received_at=received_at,
+                          reference=_unused_reference(local_date(received_at)), received_at=received_at,
                           received_by_id=actor.id if actor else None, handler_id=actor.id if actor else None,
                           customer_id=customer.id if customer else None, **data)
     if complaint.kind != "complaint":
