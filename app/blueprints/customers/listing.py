@@ -66,7 +66,7 @@ class Filters:
             value = args.get(name, "")
             return value if value in allowed else ""
 
-        return cls(
+        found = cls(
             q=args.get("q", "").strip()[:60],
             store=args.get("store", type=int),
             store_code=args.get("store_code", "").strip().upper()[:20],
@@ -83,6 +83,11 @@ class Filters:
             assessed="1" if args.get("assessed") == "1" else "",
             sort=pick("sort", SORTS) or "recent",
         )
+        if not found.store:
+            # The half-year filters test each customer's purchases: one store's customers (the
+            # KPI table's links name one); across a million customers they would read them all.
+            found.gained = found.lost = found.repeat = found.retained = None
+        return found
 
     def args(self) -> dict:
         """The non-empty filters, for links that keep them (pagination, export)."""
