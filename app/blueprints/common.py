@@ -31,6 +31,20 @@ def keyset_of(stmt, ordering, scalars=True):
                        after=request.args.get("after"), before=request.args.get("before"), scalars=scalars)
 
 
+def summed_for_scope(key: tuple, compute):
+    """``compute()`` for the user's scope: a network's (or a large region's) sums of stored rows are
+    kept a minute (``refcache.cached_for``, the scope in the key); a franchisee's few stores are
+    added up live."""
+    from app import refcache
+    from app.security.scope import current_scope
+
+    scope = current_scope._get_current_object()
+    cfg = current_app.config
+    if scope.is_network or len(scope.store_ids) > cfg["DASHBOARD_LIVE_MAX_STORES"]:
+        return refcache.cached_for(cfg["DASHBOARD_CACHE_SECONDS"], (*key, scope), compute)
+    return compute()
+
+
 COUNT_CAP = 1000
 
 

@@ -4,14 +4,13 @@ owners acknowledge and answer, and headquarters follows with their age."""
 from collections import defaultdict
 from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app import refcache
-from app.blueprints.common import commit_or_explain, create_once, keyset_of
+from app.blueprints.common import commit_or_explain, create_once, keyset_of, summed_for_scope
 from app.blueprints.kpis import bp
 from app.blueprints.kpis.forms import ActionForm, CloseForm, ThresholdForm
 from app.extensions import db
@@ -78,14 +77,9 @@ def index():
     period = _period_arg()
     scope = current_scope._get_current_object()
     periods = db.session.scalars(select(StoreKpi.period).distinct().order_by(StoreKpi.period.desc()).limit(12)).all()
-    cfg = current_app.config
-    if scope.is_network or len(scope.store_ids) > cfg["DASHBOARD_LIVE_MAX_STORES"]:
-        # A thousand stores' rows added up on every visit: a minute-old sum will do (the page says
-        # when the figures were computed); an owner's stores are added up live.
-        total, before, by_franchisee, computed = refcache.cached_for(
-            cfg["DASHBOARD_CACHE_SECONDS"], ("kpi_table", scope, period), lambda: _groups(scope, period))
-    else:
-        total, before, by_franchisee, computed = _groups(scope, period)
+    # A thousand stores' rows added up on every visit: a minute-old sum will do (the page says when
+    # the figures were computed).
+    total, before, by_franchisee, computed = summed_for_scope(("kpi_table", period), lambda: _groups(scope, period))
     stores = keyset_of(select(StoreKpi, Store.code.label("code"), StoreKpi.id.label("id"))
                        .join(Store, Store.id == StoreKpi.store_id)
                        .where(StoreKpi.period == period).options(selectinload(StoreKpi.store)), BY_STORE, scalars=False)

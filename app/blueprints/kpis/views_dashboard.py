@@ -7,11 +7,11 @@ from collections import defaultdict
 from datetime import timedelta
 from types import SimpleNamespace
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app import refcache
+from app.blueprints.common import summed_for_scope
 from app.blueprints.complaints.listing import Filters, complaint_query
 from app.blueprints.kpis import bp
 from app.extensions import db
@@ -107,12 +107,7 @@ def dashboard():
     while len(periods) < TREND_PERIODS:
         periods.append(kpis.previous(periods[-1]))
     periods.reverse()
-    cfg = current_app.config
-    if scope.is_network or len(scope.store_ids) > cfg["DASHBOARD_LIVE_MAX_STORES"]:
-        figures = refcache.cached_for(cfg["DASHBOARD_CACHE_SECONDS"], ("kpi_periods", scope, tuple(periods)),
-                                      lambda: _by_period(periods))
-    else:
-        figures = _by_period(periods)
+    figures = summed_for_scope(("kpi_periods", tuple(periods)), lambda: _by_period(periods))
     while len(periods) > 2 and periods[0] not in figures:  # no history before the portal's first figures
         periods.pop(0)
     labels = [kpis.label(p) for p in periods]

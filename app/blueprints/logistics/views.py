@@ -6,14 +6,14 @@ figure links to the deliveries it counts."""
 from datetime import timedelta
 from types import SimpleNamespace
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import refcache
-from app.blueprints.common import create_once, keyset_of, save_versioned
+from app.blueprints.common import create_once, keyset_of, save_versioned, summed_for_scope
+from app.blueprints.kpis.views import _period_arg
 from app.blueprints.logistics import bp, forms
 from app.extensions import db
 from app.models import Complaint, Franchisee, Purchase, Store
@@ -34,13 +34,6 @@ BY_PROMISE = Ordering((Shipment.promised_on, Shipment.id))
 LATEST = Ordering((Shipment.promised_on, Shipment.id), descending=True)
 
 
-def _period_arg() -> int:
-    value = request.args.get("period", "")
-    if value.isdigit() and len(value) == 5 and value[-1] in "12":
-        return int(value)
-    return kpis.period_of(local_today())
-
-
 def _recent_periods(period: int, n: int = TREND_PERIODS) -> list[int]:
     periods = [period]
     while len(periods) < n:
@@ -48,21 +41,12 @@ def _recent_periods(period: int, n: int = TREND_PERIODS) -> list[int]:
     return list(reversed(periods))
 
 
-def _cached(key: tuple, compute):
-    """Network-wide sums a minute old at most (the page says the figures are live otherwise)."""
-    scope = current_scope._get_current_object()
-    cfg = current_app.config
-    if scope.is_network or len(scope.store_ids) > cfg["DASHBOARD_LIVE_MAX_STORES"]:
-        return refcache.cached_for(cfg["DASHBOARD_CACHE_SECONDS"], (*key, scope), compute)
-    return compute()
-
-
 @bp.route("/")
 @access("logistics.view")
 def index():
     """The partners side by side for a half-year, best on-time rate first."""
     period = _period_arg()
-    counts = _cached(("delivery_partners", period), lambda: logistics.by_partner(period))
+    counts = summed_for_scope(("delivery_partners", period), lambda: logistics.by_partner(period))
     partners = db.session.scalars(select(LogisticsPartner).order_by(LogisticsPartner.name)).all()
     low, high = logistics.months(period)
     retired = [p.id for p in partners if not p.active and p.id not in counts]
@@ -93,7 +77,7 @@ def partner(logistics_partner_id: int):
     found = get_scoped_or_404(LogisticsPartner, logistics_partner_id)
     period = _period_arg()
     periods = _recent_periods(max(period, kpis.period_of(local_today())))
-    by_period = _cached(("delivery_partner", found.id, tuple(periods)),
+    by_period = summed_for_scope(("delivery_partner", found.id, tuple(periods)),
                         lambda: logistics.partner_periods(found.id, periods))
     trend = [SimpleNamespace(period=p, counts=by_period.get(p, {}), rates=logistics.rates(by_period.get(p, {})))
              for p in periods]
