@@ -36,6 +36,7 @@ system-deps:
 	bash scripts/system-deps.sh
 
 run: install translations
+	bash scripts/system-deps.sh run
 	$(FLASK) db upgrade
 	$(FLASK) seed demo --if-empty
 	$(FLASK) customers nightly

@@ -115,6 +115,14 @@ class Config:
     IMPORT_MAX_RUNNING = _int("IMPORT_MAX_RUNNING", 2)
     # "process": a separate `flask customers run-import` process; "inline" runs it in the test.
     IMPORT_RUNNER = os.environ.get("IMPORT_RUNNER", "process")
+    # Printed reports (issue 13): batches go to RQ workers on this Redis when it is set
+    # (`flask reports worker`, any number on any machine); otherwise a process of their own
+    # (`flask reports run-batch`) with REPORT_WORKERS processes; "inline" runs them in the test.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    REPORT_RUNNER = os.environ.get("REPORT_RUNNER", "")
+    REPORT_WORKERS = _int("REPORT_WORKERS", 2)
+    # A running batch without a sign of life from a worker for this long is offered a resume.
+    REPORT_STALL_SECONDS = _int("REPORT_STALL_SECONDS", 300)
     # SQLite only: page cache per connection, in MB (see app/database.py).
     SQLITE_CACHE_MB = _int("SQLITE_CACHE_MB", 48)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
@@ -141,6 +149,8 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     IMPORT_RUNNER = os.environ.get("IMPORT_RUNNER", "inline")
+    REPORT_RUNNER = os.environ.get("REPORT_RUNNER", "inline")
+    REDIS_URL = ""  # a test that wants RQ says so
     SECRET_KEY = "test-secret-key"
     SCHEDULER_SECONDS = 0
     MAIL_SERVER = WECOM_WEBHOOK_URL = DINGTALK_WEBHOOK_URL = ""

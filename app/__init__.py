@@ -33,6 +33,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from app.jobs import start_scheduler
 
     start_scheduler(app)  # only where PORTAL_SCHEDULER_SECONDS is set (make run)
+    from app.services.pdf import subsetting_problem
+
+    problem = subsetting_problem()  # PERFORMANCE.md: without it a Chinese report is 17 times slower
+    if problem:
+        app.logger.warning(problem)
     return app
 
 
@@ -107,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.notifications import bp as notifications_bp
     from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.org import bp as org_bp
+    from app.blueprints.reports import bp as reports_bp
     from app.blueprints.kpis import bp as kpis_bp
     from app.blueprints.logistics import bp as logistics_bp
     from app.blueprints.surveys import bp as surveys_bp
@@ -124,6 +130,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(surveys_bp)
     app.register_blueprint(kpis_bp)
     app.register_blueprint(logistics_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(survey_public_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(notifications_bp)

@@ -261,8 +261,102 @@ def deliveries_rebuild() -> None:
     click.echo(f"{rows} partner/store/month rows recounted")
 
 
+reports_group = AppGroup("reports", help="Printed PDF reports: checks, batches and their workers (issue 13).")
+
+
+@reports_group.command("check")
+def reports_check() -> None:
+    """Check that reports can be printed fast: HarfBuzz subsetting, the shipped fonts, one render."""
+    import time
+
+    from app.services import pdf
+
+    problem = pdf.subsetting_problem()
+    if problem:
+        raise click.ClickException(problem)
+    started = time.perf_counter()
+    pdf.warm_up()
+    click.echo(f"HarfBuzz subsetting available; fonts loaded and a first page printed in "
+               f"{time.perf_counter() - started:.2f} s")
+
+
+@reports_group.command("batch")
+@click.option("--period", type=int, required=True, help="half-year as yyyyh, e.g. 20261")
+@click.option("--franchisee-id", type=int, help="a franchisee's id (default: every open store of the network)")
+@click.option("--lang", "language", default="zh_Hans", type=click.Choice(["zh_Hans", "en"]))
+@click.option("--workers", type=int, default=None, help="processes (default REPORT_WORKERS)")
+def reports_batch(period: int, franchisee_id: int | None, language: str, workers: int | None) -> None:
+    """Print every open store's evaluation report for a half-year, with a progress bar."""
+    import time
+
+    from flask import current_app
+
+    from app.models import Franchisee
+    from app.models.report import ReportBatch
+    from app.security.scope import NETWORK
+    from app.services import RuleError
+    from app.services.reports import batches
+
+    with unscoped():
+        if franchisee_id is not None and db.session.get(Franchisee, franchisee_id) is None:
+            raise click.ClickException(f"no franchisee {franchisee_id}")
+        try:
+            batch = batches.start(period, language, None, NETWORK, franchisee_id, run="cli")
+        except batches.AlreadyRunning as running:
+            raise click.ClickException(f"batch {running.batch.id} for the same stores is under way; "
+                                       f"`flask reports run-batch {running.batch.id}` helps it along")
+        except RuleError as error:
+            raise click.ClickException(str(error))
+        batch_id, total = batch.id, batch.total
+    started = time.perf_counter()
+    with click.progressbar(length=total, label=f"batch {batch_id}: {total} store reports") as bar:
+        seen = [0]
+
+        def progress(finished: int) -> None:
+            bar.update(finished - seen[0])
+            seen[0] = finished
+
+        batches.run_pool(batch_id, workers or current_app.config["REPORT_WORKERS"], progress)
+    with unscoped():
+        batch = db.session.get(ReportBatch, batch_id)
+        click.echo(f"batch {batch_id}: {batch.done} done, {batch.failed} failed in {time.perf_counter() - started:.1f} s")
+
+
+@reports_group.command("run-batch")
+@click.argument("batch_id", type=int)
+@click.option("--workers", type=int, default=None, help="processes (default REPORT_WORKERS)")
+def reports_run_batch(batch_id: int, workers: int | None) -> None:
+    """Render a batch's pending reports (started by the portal when no Redis is configured)."""
+    from flask import current_app
+
+    from app.services.reports import batches
+
+    batches.run_pool(batch_id, workers or current_app.config["REPORT_WORKERS"])
+    click.echo(f"batch {batch_id} finished")
+
+
+@reports_group.command("worker")
+@click.option("--burst", is_flag=True, help="stop when the queue is empty")
+def reports_worker(burst: bool) -> None:
+    """An RQ worker for report batches (REDIS_URL): start one per core, on any machine."""
+    from flask import current_app
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from app.services import pdf
+    from app.services.reports.batches import QUEUE
+
+    url = current_app.config["REDIS_URL"]
+    if not url:
+        raise click.ClickException("REDIS_URL is not set: batches run in a process of their own instead")
+    pdf.warm_up()  # fonts and stylesheet once, before the first job: jobs run in this process
+    connection = Redis.from_url(url)
+    SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=burst)
+
+
 def register(app) -> None:
     app.cli.add_command(kpis_group)
+    app.cli.add_command(reports_group)
     app.cli.add_command(training)
     app.cli.add_command(complaints)
     app.cli.add_command(customers)

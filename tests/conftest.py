@@ -123,6 +123,7 @@ def _snapshot_ids(world):
         training={k: x.id for k, x in world.training.items()},
         surveys={k: x.id for k, x in world.surveys.items()},
         logistics={k: x.id for k, x in world.logistics.items()},
+        reports={k: x.id for k, x in world.reports.items()},
         b_markers=world.b_markers,
     )
 

@@ -95,6 +95,7 @@ class World:
     training: dict = field(default_factory=dict)
     surveys: dict = field(default_factory=dict)
     logistics: dict = field(default_factory=dict)
+    reports: dict = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
@@ -152,7 +153,38 @@ def make_world() -> World:
     _world_training(world)
     _world_surveys(world)
     _world_logistics(world, b_purchase)
+    _world_reports(world)
     return world
+
+
+def _world_reports(world: World) -> None:
+    """B's printed store report (2026H1, as B's owner printed it) and B's finished batch of both
+    its stores' reports: their titles and file names name B's stores; nobody outside B may reach
+    them. The PDF is one small real document rendered once per test process (the world is built
+    for every test: rendering B's full reports each time cost a second a test)."""
+    from app.models.base import utcnow
+    from app.models.report import ReportBatch, ReportBatchItem
+    from app.services import pdf, reports
+
+    if "pdf" not in _B_PDF:
+        _B_PDF["pdf"] = pdf.render("<html><body><h1>门店评估报告</h1><p>B01 乙一秘店 乙方秘密评估意见</p></body></html>")
+    data, pages = _B_PDF["pdf"]
+    owner_b, period = world.users["owner_b"], 20261
+    batch = ReportBatch(period=period, language="zh_Hans", franchisee_id=world.b.id, status="done", runner="inline",
+                        total=2, done=2, created_by_id=owner_b.id, started_at=utcnow(), finished_at=utcnow())
+    db.session.add(batch)
+    db.session.flush()
+    made = []
+    for store in world.b_stores:
+        owners = {"store_id": store.id, "franchisee_id": world.b.id}
+        made.append(reports._keep("store", period, "zh_Hans", f"门店评估报告 · {store.code} {store.name} · 2026H1",
+                                  owners, data, pages, 0, owner_b, batch.id))
+        db.session.add(ReportBatchItem(batch_id=batch.id, status="done", report_id=made[-1].id, **owners))
+    db.session.flush()
+    world.reports.update(b_report=made[0], b_batch=batch)
+
+
+_B_PDF: dict = {}
 
 
 def _world_logistics(world: World, b_purchase: Purchase) -> None:

@@ -82,6 +82,10 @@ def _b_row_id(world, argument: str) -> int:
         row = db.session.scalar(select(model.id).where(model.store_id.in_(world.b_stores)).limit(1))
         if row is not None:
             return row
+        if hasattr(model, "franchisee_id"):  # a record of B's as a whole (a batch of B's reports)
+            row = db.session.scalar(select(model.id).where(model.franchisee_id == world.b).limit(1))
+            if row is not None:
+                return row
     elif model.__name__ in NETWORK_WIDE:
         # Headquarters' own settings rows: they belong to no franchisee. (One the auditor's walk
         # removed - a CSRF-only delete button - is a missing row for the next role.)
@@ -116,7 +120,7 @@ def _fingerprint(app, world):
     from app.models import (
         Attendance, AuditAnswer, AuditPhoto, Certificate, Complaint, ComplaintEvent, ComplaintTask, Contact,
         CorrectiveAction, Course, Customer, CustomerImport, Employee, Franchisee, Purchase, Store, StoreAudit,
-        DeliveryMonthStats, KpiWarning, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
+        DeliveryMonthStats, KpiWarning, Report, ReportBatch, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
     )
 
     with app.app_context(), unscoped():
@@ -148,6 +152,9 @@ def _fingerprint(app, world):
             db.session.execute(select(StoreEvaluation.__table__).where(StoreEvaluation.franchisee_id == world.b)).all(),
             db.session.execute(select(Shipment.__table__).where(Shipment.franchisee_id == world.b)).all(),
             db.session.execute(select(DeliveryMonthStats.__table__).where(DeliveryMonthStats.franchisee_id == world.b)).all(),
+            # B's printed reports and batches: nobody outside B prints, resumes or versions them.
+            db.session.execute(select(Report.id, Report.version).where(Report.franchisee_id == world.b)).all(),
+            db.session.execute(select(ReportBatch.__table__).where(ReportBatch.franchisee_id == world.b)).all(),
         )
 
 
@@ -192,7 +199,8 @@ def test_network_roles_get_every_page_without_error(app, world, login_as, role):
 # The auditor is headquarters' customer-experience department: it reads everything and writes only
 # complaint handling (joint handling of major complaints, R20/R21) and the audits (plans, publishes,
 # verifies; issue 10). An empty post still changes nothing.
-WRITES = {"auditor": ("complaints.", "audits.", "training.", "surveys.", "kpis."), "viewer": ()}
+# It also prints reports (issue 13): a new version of an existing report needs its confirmation.
+WRITES = {"auditor": ("complaints.", "audits.", "training.", "surveys.", "kpis.", "reports."), "viewer": ()}
 
 
 def test_read_only_network_roles_cannot_write(app, world, login_as):

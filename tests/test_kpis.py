@@ -13,7 +13,7 @@ from app.models.kpi import KpiThreshold, KpiWarning, StoreKpi
 from app.security.tenancy import unscoped
 from app.services import RuleError, kpis
 from tests.factories import make_complaint, make_customer, make_purchase, make_store
-from tests.pages import form_on
+from tests.pages import form_on, form_with
 
 TODAY = date(2026, 11, 24)
 
@@ -337,7 +337,7 @@ def test_only_headquarters_comments_and_the_owner_reads_it(app, world, login_as)
         mine = db.session.scalar(select(StoreEvaluation.id).where(StoreEvaluation.store_id == world.a_stores[0]))
         theirs = db.session.scalar(select(StoreEvaluation.id).where(StoreEvaluation.store_id == world.b_stores[0]))
     auditor = login_as("auditor")
-    values = form_on(auditor.get(f"/kpis/evaluation/{mine}").text)
+    values = form_with(auditor.get(f"/kpis/evaluation/{mine}").text, "comment")  # (the page also prints)
     values["comment"] = "服务流程规范；价格满意度偏低，建议加强促销说明。"
     assert auditor.post(f"/kpis/evaluation/{mine}", data=values).status_code == 302
     owner = login_as("owner_a")

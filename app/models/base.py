@@ -102,3 +102,19 @@ class FranchiseeShared:
     @declared_attr
     def franchisee_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("franchisee.id"), index=True)
+
+
+class ReportScoped:
+    """A printed report or a batch of them (issue 13): of one store (``store_id`` set), of a
+    whole franchisee (only ``franchisee_id``) or of the network (neither). The tenant scope
+    shows a store's reports to whoever sees the store, a franchisee's to its owner alone (a
+    store manager sees one store, not the comparison of all of them), the network's to
+    headquarters' network scope alone (app/security/tenancy.py)."""
+
+    @declared_attr
+    def store_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("store.id"), index=True)
+
+    @declared_attr
+    def franchisee_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("franchisee.id"), index=True)

@@ -96,6 +96,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "logistics.partners": frozenset({"hq_admin"}),
     # What was e-mailed or sent to the group robots, and what failed.
     "notifications.deliveries": frozenset({"hq_admin"}),
+    # Printed reports (issue 13): a mystery shopper and a store's staff print none.
+    "reports.view": HQ_READERS | {"franchise_owner", "store_manager"},
+    "reports.generate": frozenset({"hq_admin", "hq_auditor", "hq_supervisor", "franchise_owner", "store_manager"}),
+    "reports.batch": frozenset({"hq_admin", "hq_auditor", "franchise_owner"}),
 }
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from flask import abort
-from sqlalchemy import event, exists, false, or_, select
+from sqlalchemy import and_, event, exists, false, or_, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from app.extensions import db
@@ -23,7 +23,7 @@ from app.models import (
     CorrectiveAction, Customer, CustomerImport, Franchisee, Store, StoreAudit,
 )
 from app.models.survey import SurveyInvitation, SurveyResponse
-from app.models.base import CurrentOwner, FranchiseeShared, StoreOwned
+from app.models.base import CurrentOwner, FranchiseeShared, ReportScoped, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
 
@@ -79,6 +79,8 @@ def _store_owned_models() -> list[type]:
 # nothing of any franchisee's own: what scopes without franchisees (departments, shoppers, the
 # public page) see of them.
 HQ_SHARED_ONLY = with_loader_criteria(FranchiseeShared, lambda cls: cls.franchisee_id.is_(None), include_aliases=True)
+# Printed reports (models.base.ReportScoped) reach none of them.
+NO_REPORTS = with_loader_criteria(ReportScoped, false(), include_aliases=True)
 
 
 @lru_cache(maxsize=64)
@@ -110,7 +112,7 @@ def _department_criteria(department: str):
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
-    options.append(HQ_SHARED_ONLY)
+    options += [HQ_SHARED_ONLY, NO_REPORTS]
     return tuple(options)
 
 
@@ -131,7 +133,7 @@ def _public_criteria(store_id: int, franchisee_id: int, complaint_id: int, invit
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
-    options.append(HQ_SHARED_ONLY)
+    options += [HQ_SHARED_ONLY, NO_REPORTS]
     return tuple(options)
 
 
@@ -168,7 +170,7 @@ def _shopper_criteria(auditor_id: int):
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
-    options.append(HQ_SHARED_ONLY)
+    options += [HQ_SHARED_ONLY, NO_REPORTS]
     return tuple(options)
 
 
@@ -197,6 +199,14 @@ def _criteria(scope, owner_hint: bool = True):
     # ``execution_options(owner_hint=False)``: the hint adds no security, the store list does.
     # An import belongs to the store chosen on upload, but its rows (and their report) may name
     # every store of the franchisee: below the franchisee, only the uploader's own imports.
+    # A store's reports with the store; a franchisee's own (all its stores compared) to its owner
+    # alone; the network's to nobody below headquarters.
+    if scope.level == "franchisee":
+        options.append(with_loader_criteria(ReportScoped, lambda cls: or_(
+            cls.store_id.in_(store_ids), and_(cls.store_id.is_(None), cls.franchisee_id.in_(franchisee_ids))),
+            include_aliases=True))
+    else:
+        options.append(with_loader_criteria(ReportScoped, lambda cls: cls.store_id.in_(store_ids), include_aliases=True))
     if scope.own_uploads_of is not None:
         uploader = scope.own_uploads_of
         options.append(with_loader_criteria(CustomerImport, lambda cls: cls.created_by_id == uploader,
@@ -233,6 +243,12 @@ def _apply_scope(state) -> None:
 
 
 def _allowed(obj, scope) -> bool:
+    if isinstance(obj, ReportScoped):
+        if scope.is_public or scope.department is not None or scope.auditor_id is not None:
+            return False
+        if obj.store_id is not None:
+            return scope.covers_store(obj.store_id)
+        return scope.level == "franchisee" and obj.franchisee_id is not None and scope.covers_franchisee(obj.franchisee_id)
     if isinstance(obj, FranchiseeShared):
         # Headquarters' shared records are written by headquarters (a network scope) only; a
         # franchisee writes its own.
@@ -288,7 +304,7 @@ def _check_writes(session, flush_context, instances) -> None:
     # to complaint.events): nothing of it is written, so only rows with changed columns count.
     dirty = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
     for obj in list(session.new) + dirty + list(session.deleted):
-        if isinstance(obj, (Franchisee, Store, StoreOwned, FranchiseeShared)) and (scope is None or not _allowed(obj, scope)):
+        if isinstance(obj, (Franchisee, Store, StoreOwned, FranchiseeShared, ReportScoped)) and (scope is None or not _allowed(obj, scope)):
             raise ScopeViolation(f"write outside the tenant scope: {obj!r}")
 
 

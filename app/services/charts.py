@@ -71,8 +71,9 @@ def trend(title: str, periods: list[str], series: dict[str, list], *, lower: flo
 
 
 def bars(title: str, labels: list[str], series: dict[str, list], *, horizontal: bool = False,
-         lower: float | None = None, upper: float | None = None, unit: str = "") -> Markup:
-    """Bars per label (stores side by side, indicator means)."""
+         lower: float | None = None, upper: float | None = None, unit: str = "", counts: bool = False) -> Markup:
+    """Bars per label (stores side by side, indicator means); ``counts``: whole numbers on the
+    value axis (no 0.2 of a store)."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     height = max(380, 34 * len(labels) * max(1, len(series)) + 140) if horizontal else 380
     # Chinese store names are about twice as wide as pygal reckons: leave them their room.
@@ -81,6 +82,10 @@ def bars(title: str, labels: list[str], series: dict[str, list], *, horizontal: 
                                 if v is not None else "—", range=(lower, upper)
                                 if lower is not None and upper is not None else None), height=height,
                         margin_left=left))
+    if counts:
+        top = max((v or 0 for values in series.values() for v in values), default=0)
+        step = max(1, -(-int(top) // 8))
+        chart.config.y_labels = list(range(0, int(top) + step + 1, step))
     for name, values in series.items():
         chart.add(name, [float(v) if v is not None else None for v in values])
     return _svg(chart, title)

@@ -324,6 +324,22 @@ def evaluate(period: int) -> list[KpiWarning]:
     return made
 
 
+# KPIs a group's figure is the mean of its stores' figures (the rest are recomputed from counts).
+AVERAGED = ("loyalty", "clv", "mystery", "training")
+
+
+def group_figures(rows, questionnaires: dict | None = None) -> dict:
+    """The figures of a group of stores (a franchisee, the network): rates from the added-up
+    counts, the index from the pooled answers (the survey's formula); loyalty, lifetime value,
+    audit score and training completion as the mean over the stores with one."""
+    figures = network_totals(rows)
+    figures["csi"] = group_index(rows, questionnaires)
+    for code in AVERAGED:
+        values = [getattr(r, code) for r in rows if getattr(r, code) is not None]
+        figures[code] = (sum(Decimal(v) for v in values) / len(values)).quantize(CENT) if values else None
+    return figures
+
+
 def network_totals(rows) -> dict:
     """KPIs of a group of stores from their stored counts (rates recomputed from the counts, not
     averaged): what a franchisee's or the network's row shows."""

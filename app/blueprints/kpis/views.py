@@ -2,7 +2,6 @@
 thresholds headquarters sets and the committee approves (R48, R49, R4); the warnings franchise
 owners acknowledge and answer, and headquarters follows with their age."""
 from collections import defaultdict
-from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -30,7 +29,6 @@ from app.services import kpis
 
 BY_STORE = Ordering((Store.code, StoreKpi.id))
 OLDEST = Ordering((KpiWarning.opened_at, KpiWarning.id))
-AVERAGED = ("loyalty", "clv", "mystery", "training")
 
 
 def _period_arg() -> int:
@@ -40,17 +38,7 @@ def _period_arg() -> int:
     return kpis.period_of(local_today())
 
 
-def _group(rows, questionnaires: dict | None = None) -> dict:
-    """The figures of a group of stores: rates from the added-up counts, the index from the pooled
-    answers (the survey's formula); loyalty, lifetime value, audit score and training completion
-    as the mean over the stores with one."""
-    figures = kpis.network_totals(rows)
-    figures["csi"] = kpis.group_index(rows, questionnaires)
-    for code in AVERAGED:
-        values = [(getattr(r, code), 1) for r in rows if getattr(r, code) is not None]
-        weight = sum(w for _, w in values)
-        figures[code] = (sum(Decimal(v) * w for v, w in values) / weight).quantize(Decimal("0.01")) if weight else None
-    return figures
+_group = kpis.group_figures
 
 
 def _groups(scope, period: int):

@@ -83,6 +83,7 @@ def store_evaluation(store_evaluation_id: int):
         StoreEvaluation.period == found.period, StoreEvaluation.score.is_not(None))) \
         if current_scope._get_current_object().is_network else None
     return render_template("kpis/evaluation.html", e=found, form=form, label=kpis.label, kpis_=KPIS, total=total,
+                           report_form=EmptyForm(),
                            scheme=db.session.get(EvaluationScheme, found.scheme_id)), status
 
 

@@ -1,0 +1,328 @@
+"""Printed reports (issue 13): the archive of issued PDFs, one report on demand, batches of store
+reports with their progress and ZIP, and the exact bytes of any issued version.
+
+Everything is read through the tenant scope (models.base.ReportScoped): a store's reports reach
+whoever sees the store, a franchisee's its owner, the network's headquarters alone; anything
+else is not found."""
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.blueprints.common import keyset_of
+from app.blueprints.reports import bp
+from app.blueprints.reports.forms import BatchForm, StoreReportForm
+from app.extensions import db
+from app.forms import EmptyForm, choices
+from app.models import Complaint, Franchisee, Store, StoreAudit
+from app.models.base import local_today
+from app.models.report import KINDS, Report, ReportBatch, ReportBatchItem
+from app.pagination import Ordering
+from app.security.access import access
+from app.security.policy import can
+from app.security.scope import current_scope
+from app.security.tenancy import get_scoped_or_404
+from app.services import RuleError, kpis
+from app.services import reports as report_service
+from app.services.reports import batches
+
+LATEST = Ordering((Report.generated_at, Report.id), descending=True)
+RECENT_PERIODS = 6
+
+
+def _periods() -> list[int]:
+    periods = [kpis.period_of(local_today())]
+    while len(periods) < RECENT_PERIODS:
+        periods.append(kpis.previous(periods[-1]))
+    return periods
+
+
+def _language() -> str:
+    return "en" if str(get_locale()) == "en" else "zh_Hans"
+
+
+def _store_form(formdata=None) -> StoreReportForm:
+    form = StoreReportForm(formdata=formdata)
+    stores = db.session.execute(select(Store.id, Store.code, Store.name).order_by(Store.code).limit(2000)).all()
+    form.store.choices = choices((str(i), f"{code} {name}") for i, code, name in stores)
+    form.period.choices = choices((str(p), kpis.label(p)) for p in _periods())
+    if formdata is None:
+        form.language.data = _language()
+        form.period.data = str(kpis.previous(_periods()[0]))
+        if request.args.get("store", "").isdigit():
+            form.store.data = request.args["store"]
+        if request.args.get("period", "").isdigit():
+            form.period.data = request.args["period"]
+    return form
+
+
+def _batch_form(formdata=None) -> BatchForm:
+    form = BatchForm(formdata=formdata)
+    if current_scope.is_network:
+        franchisees = db.session.execute(select(Franchisee.id, Franchisee.name)
+                                         .order_by(Franchisee.name).limit(2000)).all()
+        form.franchisee.choices = choices([("", _("Every open store of the network"))] + [
+            (str(i), _("Every open store of %(name)s", name=name)) for i, name in franchisees])
+    else:
+        form.franchisee.choices = choices((str(i), _("Every open store of %(name)s", name=name)) for i, name in db.session.execute(
+            select(Franchisee.id, Franchisee.name).where(Franchisee.id.in_(current_scope.franchisee_ids or ()))))
+    form.period.choices = choices((str(p), kpis.label(p)) for p in _periods())
+    if formdata is None:
+        form.language.data = _language()
+        form.period.data = str(kpis.previous(_periods()[0]))
+    return form
+
+
+def _group_form(formdata=None) -> BatchForm:
+    """A franchisee's report (its owner; headquarters any franchisee's) or the network summary
+    (headquarters)."""
+    form = _batch_form(formdata)
+    if current_scope.is_network:
+        form.franchisee.choices = choices([("", _("The whole network (network summary)"))] + [
+            (c.value, c.label) for c in form.franchisee.choices[1:]])
+    return form
+
+
+def _can_group() -> bool:
+    return can(current_user, "reports.generate") and (current_scope.is_network or current_scope.level == "franchisee")
+
+
+def _can_batch() -> bool:
+    return can(current_user, "reports.batch") and (current_scope.is_network or current_scope.level == "franchisee")
+
+
+@bp.route("/")
+@access("reports.view")
+def index():
+    """The reports issued in the user's scope, newest first, with what can be printed."""
+    stmt = select(Report).options(selectinload(Report.store), selectinload(Report.generated_by))
+    kind = request.args.get("kind", "")
+    if kind in KINDS:
+        stmt = stmt.where(Report.kind == kind)
+    period = request.args.get("period", "")
+    if period.isdigit() and len(period) == 5:
+        stmt = stmt.where(Report.period == int(period))
+    store_arg = request.args.get("store", "")
+    if store_arg.isdigit() and len(store_arg) < 10:
+        stmt = stmt.where(Report.store_id == int(store_arg))
+    page = keyset_of(stmt, LATEST)
+    recent_batches = db.session.scalars(select(ReportBatch).options(selectinload(ReportBatch.franchisee))
+                                        .order_by(ReportBatch.created_at.desc(), ReportBatch.id.desc()).limit(5)).all()
+    return render_template("reports/index.html", page=page, kinds=KINDS, kind=kind, period=period,
+                           periods=_periods(), label=kpis.label,
+                           store_form=_store_form() if can(current_user, "reports.generate") else None,
+                           batch_form=_batch_form() if _can_batch() else None, batches=recent_batches,
+                           group_form=_group_form() if _can_group() else None, is_network=current_scope.is_network)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@access("reports.generate")
+def new():
+    """Print one store's evaluation report now (about a second) and keep it."""
+    form = _store_form(request.form if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                report = report_service.issue("store", period=int(form.period.data), language=form.language.data,
+                                              user=current_user, store_id=int(form.store.data),
+                                              network=current_scope.is_network)
+            except LookupError:
+                abort(404)
+            except RuleError as error:
+                db.session.rollback()
+                flash(str(error), "danger")
+            else:
+                flash(_("The report is ready: version %(v)d.", v=report.version), "success")
+                return redirect(url_for("reports.show", report_id=report.id))
+        return render_template("reports/new.html", form=form), 422
+    return render_template("reports/new.html", form=form)
+
+
+@bp.route("/new-group", methods=["POST"])
+@access("reports.generate")
+def new_group():
+    """Print a franchisee's report (its stores compared and ranked) or the network summary."""
+    if not _can_group():
+        abort(403)
+    form = _group_form(request.form)
+    if not form.validate_on_submit():
+        flash(_("Choose the stores, the half-year and the language."), "danger")
+        return redirect(url_for("reports.index"))
+    franchisee_id = int(form.franchisee.data) if form.franchisee.data else None
+    try:
+        report = report_service.issue("franchisee" if franchisee_id else "network", period=int(form.period.data),
+                                      language=form.language.data, user=current_user, franchisee_id=franchisee_id,
+                                      network=current_scope.is_network)
+    except LookupError:
+        abort(404)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("reports.index"))
+    flash(_("The report is ready: version %(v)d.", v=report.version), "success")
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
+def _issue_record(kind: str, subject_id: int, back: str):
+    get_scoped_or_404(StoreAudit if kind == "audit" else Complaint, subject_id)  # out of scope: not found
+    language = request.form.get("language")
+    if not EmptyForm().validate_on_submit() or language not in ("zh_Hans", "en"):
+        flash(_("Nothing was printed: use the button on the report's page."), "warning")
+        return redirect(back)
+    try:
+        report = report_service.issue(kind, period=None, language=language, user=current_user, subject_id=subject_id,
+                                      network=current_scope.is_network)
+    except LookupError:
+        abort(404)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(back)
+    flash(_("The report is ready: version %(v)d.", v=report.version), "success")
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
+@bp.route("/audits/<int:store_audit_id>", methods=["POST"])
+@access("reports.generate")
+def audit_report(store_audit_id: int):
+    """Print one published mystery-shopper visit, section by section, with its photos."""
+    return _issue_record("audit", store_audit_id, url_for("audits.show", store_audit_id=store_audit_id))
+
+
+@bp.route("/complaints/<int:complaint_id>", methods=["POST"])
+@access("reports.generate")
+def complaint_report(complaint_id: int):
+    """Print one complaint's case file with its whole timeline."""
+    return _issue_record("complaint", complaint_id, url_for("complaints.show", complaint_id=complaint_id))
+
+
+@bp.route("/<int:report_id>")
+@access("reports.view")
+def show(report_id: int):
+    """One issued report: who made it, when, its checksum, and the other versions of it."""
+    report = get_scoped_or_404(Report, report_id, selectinload(Report.store), selectinload(Report.generated_by))
+    versions = db.session.scalars(select(Report).where(Report.key == report.key)
+                                  .order_by(Report.version.desc()).limit(50)
+                                  .options(selectinload(Report.generated_by))).all()
+    return render_template("reports/show.html", report=report, versions=versions, label=kpis.label, form=EmptyForm(),
+                           can_group=_can_group())
+
+
+@bp.route("/<int:report_id>/regenerate", methods=["POST"])
+@access("reports.generate")
+def regenerate(report_id: int):
+    """Print the same report again from today's figures: a new version beside the old ones."""
+    report = get_scoped_or_404(Report, report_id)
+    if not EmptyForm().validate_on_submit() or request.form.get("confirm") != "1":
+        flash(_("Nothing was printed: use the button on the report's page."), "warning")
+        return redirect(url_for("reports.show", report_id=report.id))
+    if report.kind in ("franchisee", "network") and not _can_group():
+        abort(403)
+    try:
+        new_report = report_service.issue(report.kind, period=report.period, language=report.language,
+                                          user=current_user, store_id=report.store_id,
+                                          franchisee_id=report.franchisee_id, network=current_scope.is_network,
+                                          subject_id=report.subject_id)
+    except LookupError:
+        abort(404)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("reports.show", report_id=report.id))
+    flash(_("The report is ready: version %(v)d.", v=new_report.version), "success")
+    return redirect(url_for("reports.show", report_id=new_report.id))
+
+
+@bp.route("/<int:report_id>/pdf")
+@access("reports.view")
+def download(report_id: int):
+    """The exact bytes that were issued (checked against their checksum)."""
+    report = get_scoped_or_404(Report, report_id, selectinload(Report.store), selectinload(Report.franchisee))
+    try:
+        data = report_service.pdf_bytes(report)
+    except RuleError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("reports.show", report_id=report.id))
+    disposition = "attachment" if request.args.get("download") == "1" else "inline"
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'{disposition}; filename="{report.filename}"',
+        "Cache-Control": "private, no-store", "X-Content-SHA256": report.sha256})
+
+
+@bp.route("/batches", methods=["POST"])
+@access("reports.batch")
+def start_batch():
+    """Queue every store report of a franchisee or of the network; the work runs elsewhere."""
+    if not _can_batch():
+        abort(403)
+    form = _batch_form(request.form)
+    if not form.validate_on_submit():
+        flash(_("Choose the stores, the half-year and the language."), "danger")
+        return redirect(url_for("reports.index"))
+    franchisee_id = int(form.franchisee.data) if form.franchisee.data else None
+    try:
+        batch = batches.start(int(form.period.data), form.language.data, current_user, current_scope._get_current_object(),
+                              franchisee_id)
+    except batches.AlreadyRunning as running:
+        flash(str(running), "info")
+        return redirect(url_for("reports.batch", report_batch_id=running.batch.id))
+    except LookupError:
+        abort(404)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+        return redirect(url_for("reports.index"))
+    flash(_("The batch is queued: %(n)d store reports.", n=batch.total), "success")
+    return redirect(url_for("reports.batch", report_batch_id=batch.id))
+
+
+@bp.route("/batches/<int:report_batch_id>")
+@access("reports.view")
+def batch(report_batch_id: int):
+    """A batch's progress (the page refreshes itself while it runs), its failures and its ZIP."""
+    found = get_scoped_or_404(ReportBatch, report_batch_id, selectinload(ReportBatch.franchisee),
+                              selectinload(ReportBatch.created_by))
+    failures = db.session.scalars(select(ReportBatchItem).where(
+        ReportBatchItem.batch_id == found.id, ReportBatchItem.status == "failed")
+        .options(selectinload(ReportBatchItem.store)).order_by(ReportBatchItem.id).limit(200)).all()
+    return render_template("reports/batch.html", batch=found, failures=failures, label=kpis.label,
+                           stalled=batches.stalled(found), form=EmptyForm())
+
+
+@bp.route("/batches/<int:report_batch_id>/resume", methods=["POST"])
+@access("reports.batch")
+def resume_batch(report_batch_id: int):
+    """Send a stopped batch's unfinished and failed stores back to the workers."""
+    found = get_scoped_or_404(ReportBatch, report_batch_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        again = batches.resume(found)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+    else:
+        flash(_("%(n)d store reports are queued again.", n=again), "success")
+    return redirect(url_for("reports.batch", report_batch_id=found.id))
+
+
+@bp.route("/batches/<int:report_batch_id>/zip")
+@access("reports.view")
+def batch_zip(report_batch_id: int):
+    """The finished batch's reports in one ZIP (with the list of stores that failed)."""
+    found = get_scoped_or_404(ReportBatch, report_batch_id, selectinload(ReportBatch.franchisee))
+    if not found.finished:
+        flash(_("The batch is still running; its ZIP is offered when every store is done."), "warning")
+        return redirect(url_for("reports.batch", report_batch_id=found.id))
+    subject = f"franchisee{found.franchisee_id}" if found.franchisee_id else "network"
+    name = f"store-reports-{subject}-{kpis.label(found.period)}-{found.language}-batch{found.id}.zip"
+    content = batches.zip_file(found)
+    headers = {"Cache-Control": "private, no-store"}
+    if isinstance(content, bytes):
+        return Response(content, mimetype="application/zip",
+                        headers={**headers, "Content-Disposition": f'attachment; filename="{name}"'})
+    response = send_file(content, mimetype="application/zip", as_attachment=True, download_name=name)
+    response.headers.update(headers)
+    return response
