@@ -392,7 +392,7 @@ def test_an_unknown_kind_of_report_is_refused(app):
 
 def test_a_franchisee_report_compares_its_own_stores_only(app, world, login_as, tmp_path):
     client = login_as("owner_a")
-    response = client.post_form("/reports/new-group", {"franchisee": world.a, "period": PERIOD, "language": "zh_Hans"})
+    response = client.post_form("/reports/new-group", {"report": "evaluation", "franchisee": world.a, "period": PERIOD, "language": "zh_Hans"})
     assert response.status_code == 302
     report_id = int(response.headers["Location"].rsplit("/", 1)[1])
     text = _text(client.get(f"/reports/{report_id}/pdf").data, tmp_path)
@@ -404,8 +404,8 @@ def test_a_franchisee_report_compares_its_own_stores_only(app, world, login_as, 
         before = db.session.scalar(select(func.count(Report.id)))
     # B's report and the network's are not among the owner's choices; a store manager prints neither.
     for franchisee in (world.b, ""):
-        client.post_form("/reports/new-group", {"franchisee": franchisee, "period": PERIOD, "language": "zh_Hans"})
-    assert login_as("manager_a").post_form("/reports/new-group", {"franchisee": world.a, "period": PERIOD,
+        client.post_form("/reports/new-group", {"report": "evaluation", "franchisee": franchisee, "period": PERIOD, "language": "zh_Hans"})
+    assert login_as("manager_a").post_form("/reports/new-group", {"report": "evaluation", "franchisee": world.a, "period": PERIOD,
                                                                   "language": "zh_Hans"}).status_code == 403
     with app.app_context(), unscoped():
         assert db.session.scalar(select(func.count(Report.id))) == before
@@ -415,7 +415,7 @@ def test_a_franchisee_report_compares_its_own_stores_only(app, world, login_as, 
 
 def test_the_network_summary_ranks_franchisees_and_stores(app, world, login_as, tmp_path):
     client = login_as("auditor")
-    response = client.post_form("/reports/new-group", {"franchisee": "", "period": PERIOD, "language": "en"})
+    response = client.post_form("/reports/new-group", {"report": "evaluation", "franchisee": "", "period": PERIOD, "language": "en"})
     report_id = int(response.headers["Location"].rsplit("/", 1)[1])
     text = "".join(_text(client.get(f"/reports/{report_id}/pdf").data, tmp_path).split())  # names wrap in cells
     for expected in ("Networksummary", "Thewholenetwork", "Franchiseesranked", "Storesranked", "甲方加盟商",
@@ -481,3 +481,44 @@ def test_a_complaint_case_file_holds_the_timeline(app, world, login_as, tmp_path
     # B's complaint is nobody else's to print.
     for role in ("owner_a", "manager_a", "supervisor"):
         assert login_as(role).post_form(f"/reports/complaints/{world.complaints['b']}", {}).status_code == 404
+
+
+def test_a_survey_report_gives_the_index_and_the_customers_suggestions(app, world, login_as, tmp_path):
+    project = world.surveys["project"]
+    # Headquarters: the network's figures, every franchisee ranked, every suggestion.
+    client = login_as("admin")
+    assert 'data-testid="print-survey"' in client.get(f"/surveys/projects/{project}").text
+    response = client.post_form(f"/reports/surveys/{project}", {"language": "zh_Hans"})
+    text = "".join(_text(client.get(response.headers["Location"] + "/pdf").data, tmp_path).split())
+    for expected in ("满意度调查报告", "全网", "满意度指数", "甲方问卷建议", "乙方秘密问卷建议", "乙方秘密加盟商"):
+        assert expected in text, expected
+    # A's owner: A's stores only, nothing of B's.
+    client = login_as("owner_a")
+    response = client.post_form(f"/reports/surveys/{project}", {"language": "zh_Hans"})
+    text = "".join(_text(client.get(response.headers["Location"] + "/pdf").data, tmp_path, "a.pdf").split())
+    assert "甲方问卷建议" in text and "甲方加盟商" in text
+    for marker in world.b_markers:
+        assert "".join(marker.split()) not in text, marker
+    assert login_as("manager_a").post_form(f"/reports/surveys/{project}", {"language": "zh_Hans"}).status_code == 403
+
+
+def test_a_complaint_analysis_counts_the_scopes_complaints(app, world, login_as, tmp_path):
+    from app.services import kpis
+
+    with app.app_context(), unscoped():
+        received = db.session.get(Complaint, world.complaints["a"]).received_at
+    period = kpis.period_of(received.date())
+    client = login_as("owner_a")
+    response = client.post_form("/reports/new-group", {"report": "complaints", "franchisee": world.a, "period": period,
+                                                       "language": "en"})
+    text = _text(client.get(response.headers["Location"] + "/pdf").data, tmp_path)
+    assert "Complaint analysis report" in text and "甲方加盟商" in text and "Stores compared" in text
+    assert "A01 甲一店" in text
+    for marker in world.b_markers:
+        assert marker not in text
+    # A half-year without complaints says so.
+    quiet = kpis.previous(kpis.previous(period))  # a year earlier: still among the form's half-years
+    response = client.post_form("/reports/new-group", {"report": "complaints", "franchisee": world.a, "period": quiet,
+                                                       "language": "en"})
+    text = " ".join(_text(client.get(response.headers["Location"] + "/pdf").data, tmp_path, "e.pdf").split())
+    assert f"No complaint, suggestion or praise was received in {kpis.label(quiet)}" in text

@@ -21,6 +21,8 @@ KINDS = {
     "store": _l("Store evaluation report"),
     "franchisee": _l("Franchisee report"),
     "network": _l("Network summary"),
+    "survey": _l("Satisfaction survey report"),
+    "complaints": _l("Complaint analysis report"),
     "audit": _l("Mystery-shopper audit report"),
     "complaint": _l("Complaint case file"),
 }

@@ -20,3 +20,9 @@ class BatchForm(EmptyForm):
     franchisee = SelectField(_l("Stores"), coerce=str)
     period = SelectField(_l("Half-year"), coerce=str, validators=[InputRequired()])
     language = SelectField(_l("Language"), choices=LANGUAGES, validators=[InputRequired()])
+
+
+class GroupReportForm(BatchForm):
+    report = SelectField(_l("Report"), choices=choices([("evaluation", _l("Evaluation (stores compared and ranked)")),
+                                                       ("complaints", _l("Complaint analysis"))]),
+                         validators=[InputRequired()])

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from app.blueprints.common import keyset_of
 from app.blueprints.reports import bp
-from app.blueprints.reports.forms import BatchForm, StoreReportForm
+from app.blueprints.reports.forms import BatchForm, GroupReportForm, StoreReportForm
 from app.extensions import db
 from app.forms import EmptyForm, choices
 from app.models import Complaint, Franchisee, Store, StoreAudit
@@ -58,8 +58,8 @@ def _store_form(formdata=None) -> StoreReportForm:
     return form
 
 
-def _batch_form(formdata=None) -> BatchForm:
-    form = BatchForm(formdata=formdata)
+def _batch_form(formdata=None, form_class=BatchForm):
+    form = form_class(formdata=formdata)
     if current_scope.is_network:
         franchisees = db.session.execute(select(Franchisee.id, Franchisee.name)
                                          .order_by(Franchisee.name).limit(2000)).all()
@@ -75,10 +75,10 @@ def _batch_form(formdata=None) -> BatchForm:
     return form
 
 
-def _group_form(formdata=None) -> BatchForm:
+def _group_form(formdata=None) -> GroupReportForm:
     """A franchisee's report (its owner; headquarters any franchisee's) or the network summary
-    (headquarters)."""
-    form = _batch_form(formdata)
+    (headquarters), or the complaint analysis of either."""
+    form = _batch_form(formdata, GroupReportForm)
     if current_scope.is_network:
         form.franchisee.choices = choices([("", _("The whole network (network summary)"))] + [
             (c.value, c.label) for c in form.franchisee.choices[1:]])
@@ -151,8 +151,9 @@ def new_group():
         flash(_("Choose the stores, the half-year and the language."), "danger")
         return redirect(url_for("reports.index"))
     franchisee_id = int(form.franchisee.data) if form.franchisee.data else None
+    kind = "complaints" if form.report.data == "complaints" else "franchisee" if franchisee_id else "network"
     try:
-        report = report_service.issue("franchisee" if franchisee_id else "network", period=int(form.period.data),
+        report = report_service.issue(kind, period=int(form.period.data),
                                       language=form.language.data, user=current_user, franchisee_id=franchisee_id,
                                       network=current_scope.is_network)
     except LookupError:
@@ -176,6 +177,32 @@ def _issue_record(kind: str, subject_id: int, back: str):
                                       network=current_scope.is_network)
     except LookupError:
         abort(404)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(back)
+    flash(_("The report is ready: version %(v)d.", v=report.version), "success")
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
+@bp.route("/surveys/<int:survey_project_id>", methods=["POST"])
+@access("reports.generate")
+def survey_report(survey_project_id: int):
+    """Print a survey project's report for the network (headquarters) or the owner's stores."""
+    from app.models.survey import SurveyProject
+
+    project = get_scoped_or_404(SurveyProject, survey_project_id)
+    if not _can_group():
+        abort(403)
+    back = url_for("surveys.project", survey_project_id=project.id)
+    language = request.form.get("language")
+    if not EmptyForm().validate_on_submit() or language not in ("zh_Hans", "en"):
+        flash(_("Nothing was printed: use the button on the report's page."), "warning")
+        return redirect(back)
+    own = None if current_scope.is_network else next(iter(current_scope.franchisee_ids))
+    try:
+        report = report_service.issue("survey", period=None, language=language, user=current_user,
+                                      subject_id=project.id, franchisee_id=own, network=current_scope.is_network)
     except RuleError as error:
         db.session.rollback()
         flash(str(error), "warning")
@@ -218,7 +245,7 @@ def regenerate(report_id: int):
     if not EmptyForm().validate_on_submit() or request.form.get("confirm") != "1":
         flash(_("Nothing was printed: use the button on the report's page."), "warning")
         return redirect(url_for("reports.show", report_id=report.id))
-    if report.kind in ("franchisee", "network") and not _can_group():
+    if report.kind in ("franchisee", "network", "survey", "complaints") and not _can_group():
         abort(403)
     try:
         new_report = report_service.issue(report.kind, period=report.period, language=report.language,

@@ -1,6 +1,5 @@
 """Survey projects (测评项目, R43-R45): the list, a project's schedule of eight steps, its results
 by indicator, franchisee and store (from the stored figures), and its status."""
-from collections import defaultdict
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,10 +14,10 @@ from app import refcache
 from app.extensions import db
 from app.forms import EmptyForm, choices
 from app.i18n import current_locale
-from app.models import Franchisee, Store
-from app.models.base import local_today, utcnow
+from app.models import Store
+from app.models.base import local_today
 from app.models.survey import (
-    PROJECT_STATUSES, Questionnaire, SurveyNote, SurveyProject, SurveyQuestionStats, SurveyResponse, SurveyStep, SurveyStoreStats,
+    PROJECT_STATUSES, Questionnaire, SurveyNote, SurveyProject, SurveyResponse, SurveyStep, SurveyStoreStats,
 )
 from app.pagination import Ordering
 from app.security.access import access
@@ -27,8 +26,7 @@ from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
 from app.services import audit as audit_trail
 from app.services.surveys import projects as project_service
-from app.services.surveys import responses as response_service
-from app.services.surveys.index import mean
+from app.services.surveys import results as survey_results
 
 BY_INDEX = Ordering((SurveyStoreStats.csi, SurveyStoreStats.id))
 BY_STORE = Ordering((Store.code, SurveyStoreStats.id))
@@ -88,43 +86,6 @@ def new_project():
     return index(form=form, status=422)
 
 
-def _results(project: SurveyProject):
-    """Indicator means and the index for the whole scope and per franchisee, from the stored
-    figures (one grouped read each)."""
-    questionnaire = project.questionnaire
-    rows = db.session.execute(select(SurveyQuestionStats.question_id, func.sum(SurveyQuestionStats.total),
-                                     func.sum(SurveyQuestionStats.answers))
-                              .where(SurveyQuestionStats.project_id == project.id)
-                              .group_by(SurveyQuestionStats.question_id)).all()
-    by_question = {q: (t, n) for q, t, n in rows}
-    means = response_service.indicator_means(questionnaire, rows)
-    overall = response_service.index_of(questionnaire, rows) if rows else None
-    totals = db.session.execute(select(func.coalesce(func.sum(SurveyStoreStats.responses), 0),
-                                       func.coalesce(func.sum(SurveyStoreStats.consumers), 0),
-                                       func.coalesce(func.sum(SurveyStoreStats.dealers), 0),
-                                       func.coalesce(func.sum(SurveyStoreStats.low_scores), 0),
-                                       func.count(SurveyStoreStats.id))
-                                .where(SurveyStoreStats.project_id == project.id)).one()
-    per_franchisee = defaultdict(list)
-    for franchisee_id, question_id, total, count in db.session.execute(
-            select(SurveyQuestionStats.franchisee_id, SurveyQuestionStats.question_id,
-                   func.sum(SurveyQuestionStats.total), func.sum(SurveyQuestionStats.answers))
-            .where(SurveyQuestionStats.project_id == project.id)
-            .group_by(SurveyQuestionStats.franchisee_id, SurveyQuestionStats.question_id)):
-        per_franchisee[franchisee_id].append((question_id, total, count))
-    responses_by_franchisee = dict(db.session.execute(
-        select(SurveyStoreStats.franchisee_id, func.sum(SurveyStoreStats.responses))
-        .where(SurveyStoreStats.project_id == project.id).group_by(SurveyStoreStats.franchisee_id)).all())
-    names = dict(db.session.execute(select(Franchisee.id, Franchisee.name).where(
-        Franchisee.id.in_(list(per_franchisee) or [0]))).all())
-    franchisees = sorted(
-        ({"id": f, "name": names.get(f, "—"), "responses": responses_by_franchisee.get(f, 0),
-          "csi": response_service.index_of(questionnaire, r)} for f, r in per_franchisee.items()),
-        key=lambda row: (row["csi"] is None, -(row["csi"] or 0), row["name"]))
-    return {"as_of": utcnow(), "means": means, "overall": overall, "by_question": by_question, "totals": totals,
-            "franchisees": franchisees, "yes_share": {q: mean(t * 100, n) for q, (t, n) in by_question.items()}}
-
-
 @bp.route("/projects/<int:survey_project_id>")
 @access("surveys.view")
 def project(survey_project_id: int):
@@ -143,9 +104,9 @@ def project(survey_project_id: int):
         # Hundreds of stores' figures added up on every visit: a minute-old sum will do (the page
         # says so); a franchisee's few stores are added up live.
         results = refcache.cached_for(cfg["DASHBOARD_CACHE_SECONDS"], ("survey_results", scope, found.id),
-                                      lambda: _results(found))
+                                      lambda: survey_results.results(found))
     else:
-        results = _results(found)
+        results = survey_results.results(found)
     return render_template("surveys/project.html", project=found, questionnaire=questionnaire,
                            results=results, stores=stores, today=local_today(), sort=request.args.get("sort"),
                            statuses=PROJECT_STATUSES, empty=EmptyForm())

@@ -26,7 +26,7 @@ from app.services import RuleError, kpis as kpi_service
 from app.services import charts, pdf
 from app.models.kpi import KPIS
 from app.services.reports import groups as group_report
-from app.services.reports import records
+from app.services.reports import analysis, records
 from app.services.reports import store as store_report
 
 def key_of(kind: str, period: int | None, franchisee_id: int | None, store_id: int | None, language: str,
@@ -93,6 +93,57 @@ def group_html(franchisee_id: int | None, period: int, language: str, *, user_na
     return html, title, numbers, {"store_id": None, "franchisee_id": franchisee_id}
 
 
+def survey_html(project_id: int, language: str, *, user_name: str, franchisee_id: int | None) -> tuple[str, str, str, dict]:
+    """A survey project's report (R55) for the caller's scope: the network (headquarters) or
+    ``franchisee_id``'s stores (its owner, whose scope already holds only those)."""
+    from app.models.survey import Questionnaire, SurveyProject
+
+    project = db.session.scalar(select(SurveyProject).where(SurveyProject.id == project_id))
+    if project is None:
+        raise LookupError(project_id)
+    with force_locale(language):
+        s = analysis.survey_figures(project, language, by_store=franchisee_id is not None)
+        questionnaire = db.session.get(Questionnaire, project.questionnaire_id)
+        subject = _franchisee_name(franchisee_id) if franchisee_id else _("The whole network")
+        chart = None
+        if s["has_data"] and s["means"]:
+            chart = charts.bars(_("Satisfaction indicators (0–100)"), [f"{c} {n}" for c, n, _w, _m in s["means"]],
+                                {project.name: [m * 20 if m is not None else None for _c, _n, _w, m in s["means"]]},
+                                horizontal=True, lower=0, upper=100)
+        title = f"{_('Satisfaction survey report')} · {project.name} · {subject}"
+        html = render_template("reports/pdf/survey.html", s=s, project=project, subject=subject, chart=chart,
+                               questionnaire_name=questionnaire.label(language) if questionnaire else "—", title=title,
+                               generated_by=user_name, generated_at=utcnow(), language=language)
+        numbers = _("Page {page} of {pages}")
+    return html, title, numbers, {"store_id": None, "franchisee_id": franchisee_id, "subject_id": project.id,
+                                  "subject_label": f"survey{project.id}"}
+
+
+def complaints_html(period: int, language: str, *, user_name: str, franchisee_id: int | None) -> tuple[str, str, str, dict]:
+    """The half-year's complaint analysis (R57) of the network or of one franchisee's stores."""
+    with force_locale(language):
+        a = analysis.complaint_figures(period, language, franchisee_id)
+        subject = _franchisee_name(franchisee_id) if franchisee_id else _("The whole network")
+        chart = None
+        if a["has_data"]:
+            chart = charts.bars(_("Complaints received by month"), [f"{m // 100}-{m % 100:02d}" for m, _n, _r in a["monthly"]],
+                                {_("Received"): [n for _m, n, _r in a["monthly"]]}, counts=True)
+        title = f"{_('Complaint analysis report')} · {subject} · {kpi_service.label(period)}"
+        html = render_template("reports/pdf/complaints.html", a=a, subject=subject, chart=chart, title=title,
+                               period_label=kpi_service.label(period), bounds=kpi_service.bounds(period),
+                               by_store=franchisee_id is not None, generated_by=user_name, generated_at=utcnow(),
+                               language=language)
+        numbers = _("Page {page} of {pages}")
+    return html, title, numbers, {"store_id": None, "franchisee_id": franchisee_id}
+
+
+def _franchisee_name(franchisee_id: int) -> str:
+    name = db.session.scalar(select(Franchisee.name).where(Franchisee.id == franchisee_id))
+    if name is None:
+        raise LookupError(franchisee_id)
+    return name
+
+
 SCORE_REASONS = {"submitted": _l("Submitted"), "appeal": _l("Re-scored on appeal")}
 
 
@@ -147,6 +198,11 @@ def issue(kind: str, *, period: int | None, language: str, user=None, store_id: 
         html, title, numbers, owners = group_html(franchisee_id, period, language, user_name=name)
     elif kind == "network" and network:
         html, title, numbers, owners = group_html(None, period, language, user_name=name)
+    elif kind == "survey" and subject_id is not None and (network or franchisee_id is not None):
+        html, title, numbers, owners = survey_html(subject_id, language, user_name=name,
+                                                   franchisee_id=None if network else franchisee_id)
+    elif kind == "complaints" and (network or franchisee_id is not None):
+        html, title, numbers, owners = complaints_html(period, language, user_name=name, franchisee_id=franchisee_id)
     elif kind == "audit" and subject_id is not None:
         html, title, numbers, owners = audit_html(subject_id, language, user_name=name)
     elif kind == "complaint" and subject_id is not None:
