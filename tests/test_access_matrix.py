@@ -30,7 +30,8 @@ PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"
                    "public_key": "no-such-store-key", "token": "no-such-progress-token"}
 # Rows of headquarters' own that every reader of their pages may see (not B's).
 HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod",
-          "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme", "LogisticsPartner"}
+          "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme", "LogisticsPartner",
+          "ReportSchedule"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
@@ -41,6 +42,8 @@ NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "Complaint
                 "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme",
                 # Headquarters' list of logistics partners (issue 12, the Amazon case).
                 "LogisticsPartner",
+                # Headquarters' half-yearly report schedules (issue 13).
+                "ReportSchedule",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 
@@ -200,7 +203,9 @@ def test_network_roles_get_every_page_without_error(app, world, login_as, role):
 # complaint handling (joint handling of major complaints, R20/R21) and the audits (plans, publishes,
 # verifies; issue 10). An empty post still changes nothing.
 # It also prints reports (issue 13): a new version of an existing report needs its confirmation.
-WRITES = {"auditor": ("complaints.", "audits.", "training.", "surveys.", "kpis.", "reports."), "viewer": ()}
+# The committee (viewer) answers the reports sent to it with its improvement measures (R56).
+WRITES = {"auditor": ("complaints.", "audits.", "training.", "surveys.", "kpis.", "reports."),
+          "viewer": ("reports.answer",)}
 
 
 def test_read_only_network_roles_cannot_write(app, world, login_as):

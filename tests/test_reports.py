@@ -201,7 +201,10 @@ def test_nobody_prints_a_store_outside_their_scope(app, world, login_as):
     assert "甲一店" in page and "甲二店" not in page
     for role in ("staff_a", "shopper", "dept"):
         assert login_as(role).get("/reports/new").status_code == 403
+    for role in ("staff_a", "shopper"):
         assert login_as(role).get("/reports/").status_code == 403
+    # A department reads only what headquarters sent it: nothing yet.
+    assert 'data-testid="report-row"' not in login_as("dept").get("/reports/").text
     with app.app_context():
         # The service itself refuses a store the scope does not cover.
         activate(Scope("franchisee", frozenset({world.a}), frozenset(world.a_stores)))
@@ -522,3 +525,88 @@ def test_a_complaint_analysis_counts_the_scopes_complaints(app, world, login_as,
                                                        "language": "en"})
     text = " ".join(_text(client.get(response.headers["Location"] + "/pdf").data, tmp_path, "e.pdf").split())
     assert f"No complaint, suggestion or praise was received in {kpis.label(quiet)}" in text
+
+
+def test_a_distributed_report_reaches_its_addressees_who_answer_with_measures(app, world, login_as):
+    from app.models import Notification
+    from app.models.report import ReportRecipient
+
+    report_id, _data = _issue(app, world)  # A01's store report, printed by A's owner
+    admin = login_as("admin")
+    response = admin.post_form(f"/reports/{report_id}/distribute", {"owners": "y", "committee": "y",
+                                                                    "departments": "customer_service"})
+    assert response.status_code == 302
+    page = admin.get(f"/reports/{report_id}").text
+    assert page.count('data-testid="not-answered"') == 3
+    # Sending again tells nobody twice.
+    admin.post_form(f"/reports/{report_id}/distribute", {"owners": "y", "committee": "y"})
+    with app.app_context(), unscoped():
+        assert db.session.scalar(select(func.count(ReportRecipient.id)).where(
+            ReportRecipient.report_id == report_id)) == 3
+        told = db.session.scalars(select(Notification.user_id).where(Notification.kind == "report_distributed")).all()
+        assert sorted(told) == sorted([world.users["owner_a"], world.users["viewer"], world.users["dept"]])
+    # The department now sees it (and only it), answers; the owner answers too.
+    dept = login_as("dept")
+    assert "A01" in dept.get("/reports/").text and dept.get(f"/reports/{report_id}/pdf").status_code == 200
+    assert dept.get(f"/reports/{world.reports['b_report']}").status_code == 404
+    from tests.pages import form_with
+
+    values = form_with(dept.get(f"/reports/{report_id}").text, "answer")
+    values["answer"] = "客服部：每周抽查回访录音，培训话术。"
+    assert dept.post(f"/reports/{report_id}/answer", data=values).status_code == 302
+    owner = login_as("owner_a")
+    inbox = owner.get("/reports/").text
+    assert 'data-testid="inbox"' in inbox and "待填写改进措施" in inbox
+    values = form_with(owner.get(f"/reports/{report_id}").text, "answer")
+    values["answer"] = "门店：每日晨会复盘投诉。"
+    assert owner.post(f"/reports/{report_id}/answer", data=values).status_code == 302
+    page = admin.get(f"/reports/{report_id}").text
+    assert "每周抽查回访录音" in page and "每日晨会复盘投诉" in page and page.count('data-testid="not-answered"') == 1
+    # Nobody answers for another: A's store manager has no answer to give; B's owner cannot see it.
+    assert login_as("manager_a").post_form(f"/reports/{report_id}/answer", {"answer": "x"}).status_code == 403
+    # An answer saved by a colleague meanwhile is not overwritten silently.
+    stale = form_with(owner.get(f"/reports/{report_id}").text, "answer")
+    values = dict(stale, answer="门店：第二版措施。")
+    assert owner.post(f"/reports/{report_id}/answer", data=values).status_code == 302
+    stale["answer"] = "门店：另一人的措施。"
+    owner.post(f"/reports/{report_id}/answer", data=stale)
+    with app.app_context(), unscoped():
+        saved = db.session.scalar(select(ReportRecipient.answer).where(ReportRecipient.report_id == report_id,
+                                                                       ReportRecipient.kind == "owner"))
+        assert saved == "门店：第二版措施。"
+    # A network report has no franchise owner to go to.
+    response = admin.post_form("/reports/new-group", {"report": "evaluation", "franchisee": "", "period": PERIOD,
+                                                      "language": "zh_Hans"})
+    network_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    page = admin.post_form(f"/reports/{network_id}/distribute", {"owners": "y"}, follow_redirects=True).text
+    assert "没有可发送的加盟商负责人" in page
+
+
+def test_a_schedule_prints_and_sends_once_a_half_year_is_over(app, world, login_as):
+    from datetime import date
+
+    from app.models.report import ReportRecipient, ReportSchedule
+    from app.services.reports import distribution
+
+    admin = login_as("admin")
+    assert admin.post_form("/reports/schedules", {"kind": "store", "language": "zh_Hans", "owners": "y",
+                                                  "departments": "customer_service"}).status_code == 302
+    assert admin.post_form("/reports/schedules", {"kind": "network", "language": "en", "committee": "y"}).status_code == 302
+    assert login_as("owner_a").get("/reports/schedules").status_code == 403
+    with app.app_context(), unscoped():
+        assert distribution.run_due(date(2026, 7, 2)) == 2  # 2026H1 is over
+        assert distribution.run_due(date(2026, 8, 1)) == 0  # ... and done once
+        db.session.commit()
+        batch = db.session.scalar(select(ReportBatch).where(ReportBatch.schedule_id.is_not(None)))
+        assert (batch.status, batch.period, batch.done) == ("done", 20261, 4)
+        owners = db.session.scalars(select(ReportRecipient.key).join(Report).where(Report.batch_id == batch.id)).all()
+        assert owners.count(f"owner:{world.a}") == 2 and owners.count(f"owner:{world.b}") == 2
+        assert owners.count("department:customer_service") == 4
+        network = db.session.scalar(select(Report).where(Report.kind == "network", Report.period == 20261,
+                                                         Report.generated_by_id.is_(None)))
+        assert network is not None and network.language == "en"
+        assert db.session.scalar(select(ReportRecipient.key).where(ReportRecipient.report_id == network.id)) == "committee"
+        assert all(s.last_period == 20261 for s in db.session.scalars(select(ReportSchedule)))
+    # B's owner got B's store reports, A's owner A's: each sees their own.
+    inbox = login_as("owner_a").get("/reports/").text
+    assert "A01" in inbox and "乙一秘店" not in inbox

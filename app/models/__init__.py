@@ -20,7 +20,7 @@ from app.models.survey import (
     Questionnaire, SurveyIndicator, SurveyInvitation, SurveyNote, SurveyProject, SurveyQuestion, SurveyQuestionStats,
     SurveyResponse, SurveyStep, SurveyStoreStats,
 )
-from app.models.report import Report, ReportBatch, ReportBatchItem, ReportFile
+from app.models.report import Report, ReportBatch, ReportBatchItem, ReportFile, ReportRecipient, ReportSchedule
 from app.models.system import CacheStamp, FormReceipt
 from app.models.training import (
     Appraisal, AppraisalIndicator, AppraisalPeriod, Attendance, Certificate, Course, CourseRequirement, Employee,
@@ -30,7 +30,7 @@ from app.models.training import (
 from app.models.user import User, UserSession
 
 __all__ = [
-    "Report", "ReportBatch", "ReportBatchItem", "ReportFile",
+    "Report", "ReportBatch", "ReportBatchItem", "ReportFile", "ReportRecipient", "ReportSchedule",
     "DeliveryMonthStats", "LogisticsPartner", "Shipment",
     "EvaluationScheme", "KpiThreshold", "KpiWarning", "StoreEvaluation", "StoreKpi",
     "Questionnaire", "SurveyIndicator", "SurveyInvitation", "SurveyProject", "SurveyQuestion", "SurveyQuestionStats",

@@ -9,11 +9,11 @@ that failed."""
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import ReportScoped, utcnow
+from app.models.base import ReportScoped, TimestampMixin, VersionedMixin, utcnow
 from app.models.org import Franchisee, Store
 from app.models.user import User
 
@@ -94,7 +94,7 @@ class ReportFile(db.Model):
 
 class ReportBatch(ReportScoped, db.Model):
     """The store reports of every open store of a franchisee (``franchisee_id``) or of the
-    network (neither) for a half-year."""
+    network (neither) for a half-year; or (``kind`` "franchisee") every franchisee's report."""
 
     __tablename__ = "report_batch"
     __table_args__ = (Index("ix_report_batch_created", "created_at", "id"),)
@@ -114,6 +114,8 @@ class ReportBatch(ReportScoped, db.Model):
     finished_at: Mapped[datetime | None]
     # Last sign of life from a worker: a running batch silent for long has lost its worker.
     heartbeat_at: Mapped[datetime | None]
+    # A scheduled batch: its finished reports are distributed as the schedule says.
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("report_schedule.id"))
 
     franchisee: Mapped[Franchisee | None] = relationship()
     created_by: Mapped[User | None] = relationship()
@@ -132,8 +134,8 @@ class ReportBatch(ReportScoped, db.Model):
 
 
 class ReportBatchItem(ReportScoped, db.Model):
-    """One store of a batch: pending until a worker has rendered (or failed) its report. Scoped
-    as that store's report is (its ``store_id`` and the store's franchisee)."""
+    """One store (or franchisee) of a batch: pending until a worker has rendered (or failed) its
+    report. Scoped as that report is (its ``store_id`` and franchisee)."""
 
     __tablename__ = "report_batch_item"
     __table_args__ = (
@@ -147,5 +149,73 @@ class ReportBatchItem(ReportScoped, db.Model):
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"))
     error: Mapped[str | None] = mapped_column(String(300))
 
-    store: Mapped[Store] = relationship()
+    store: Mapped[Store | None] = relationship()
+    franchisee: Mapped[Franchisee | None] = relationship()
     report: Mapped[Report | None] = relationship()
+
+
+RECIPIENT_KINDS = {
+    "owner": _l("Franchise owner"),
+    "committee": _l("Customer-experience committee"),
+    "department": _l("Department"),
+}
+SCHEDULE_KINDS = {
+    "store": _l("Every open store's evaluation report"),
+    "franchisee": _l("Every franchisee's report"),
+    "network": _l("Network summary"),
+    "complaints": _l("Network complaint analysis"),
+}
+
+
+class ReportRecipient(VersionedMixin, db.Model):
+    """One addressee of a distributed report (R56): a franchisee's owner, the committee or a
+    headquarters department. They are told in the portal (and by e-mail when SMTP is set), and
+    answer with their improvement measures; headquarters sees who has answered. ``key`` names
+    the addressee ("owner:12", "committee", "department:logistics")."""
+
+    __tablename__ = "report_recipient"
+    __table_args__ = (UniqueConstraint("report_id", "key"), Index("ix_report_recipient_department", "department"),
+                      Index("ix_report_recipient_franchisee", "franchisee_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(12))
+    franchisee_id: Mapped[int | None] = mapped_column(ForeignKey("franchisee.id"))
+    department: Mapped[str | None] = mapped_column(String(30))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    report: Mapped[Report] = relationship()
+    franchisee: Mapped[Franchisee | None] = relationship()
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+    @property
+    def kind_label(self):
+        return RECIPIENT_KINDS.get(self.kind, self.kind)
+
+
+class ReportSchedule(TimestampMixin, VersionedMixin, db.Model):
+    """A period report headquarters has printed and distributed each half-year once it is over
+    (``flask complaints tick``, the periodic job): the kind, the language, and to whom."""
+
+    __tablename__ = "report_schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(8), default="zh_Hans")
+    to_owners: Mapped[bool] = mapped_column(default=True)
+    to_committee: Mapped[bool] = mapped_column(default=False)
+    departments: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    # The last half-year it ran for (yyyyh): each half-year runs once.
+    last_period: Mapped[int | None]
+    last_run_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    @property
+    def kind_label(self):
+        return SCHEDULE_KINDS.get(self.kind, self.kind)

@@ -97,9 +97,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # What was e-mailed or sent to the group robots, and what failed.
     "notifications.deliveries": frozenset({"hq_admin"}),
     # Printed reports (issue 13): a mystery shopper and a store's staff print none.
-    "reports.view": HQ_READERS | {"franchise_owner", "store_manager"},
+    "reports.view": HQ_READERS | {"franchise_owner", "store_manager", "hq_department"},
     "reports.generate": frozenset({"hq_admin", "hq_auditor", "hq_supervisor", "franchise_owner", "store_manager"}),
     "reports.batch": frozenset({"hq_admin", "hq_auditor", "franchise_owner"}),
+    # R56: headquarters sends period reports; their addressees answer with improvement measures.
+    "reports.distribute": frozenset({"hq_admin", "hq_auditor"}),
+    "reports.respond": frozenset({"franchise_owner", "hq_department", "hq_viewer"}),
 }
 
 

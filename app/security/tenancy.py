@@ -22,6 +22,7 @@ from app.models import (
     AuditAnswer, AuditPhoto, AuditScoreChange, Complaint, ComplaintAttachment, ComplaintEvent, ComplaintTask,
     CorrectiveAction, Customer, CustomerImport, Franchisee, Store, StoreAudit,
 )
+from app.models.report import Report, ReportBatch, ReportBatchItem, ReportRecipient
 from app.models.survey import SurveyInvitation, SurveyResponse
 from app.models.base import CurrentOwner, FranchiseeShared, ReportScoped, StoreOwned
 
@@ -112,7 +113,12 @@ def _department_criteria(department: str):
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
-    options += [HQ_SHARED_ONLY, NO_REPORTS]
+    # The reports headquarters sent to the department (R56), and nothing else printed.
+    options += [HQ_SHARED_ONLY,
+                with_loader_criteria(Report, lambda cls: cls.id.in_(select(ReportRecipient.report_id).where(
+                    ReportRecipient.department == department)), include_aliases=True),
+                with_loader_criteria(ReportBatch, false(), include_aliases=True),
+                with_loader_criteria(ReportBatchItem, false(), include_aliases=True)]
     return tuple(options)
 
 
@@ -245,7 +251,7 @@ def _apply_scope(state) -> None:
 def _allowed(obj, scope) -> bool:
     if isinstance(obj, ReportScoped):
         if scope.is_public or scope.department is not None or scope.auditor_id is not None:
-            return False
+            return False  # (a department answers on a ReportRecipient row, never writes a report)
         if obj.store_id is not None:
             return scope.covers_store(obj.store_id)
         return scope.level == "franchisee" and obj.franchisee_id is not None and scope.covers_franchisee(obj.franchisee_id)

@@ -7,18 +7,20 @@ else is not found."""
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.blueprints.common import keyset_of
 from app.blueprints.reports import bp
-from app.blueprints.reports.forms import BatchForm, GroupReportForm, StoreReportForm
+from app.blueprints.reports.forms import AnswerForm, BatchForm, DistributeForm, GroupReportForm, ScheduleForm, StoreReportForm
 from app.extensions import db
 from app.forms import EmptyForm, choices
 from app.models import Complaint, Franchisee, Store, StoreAudit
 from app.models.base import local_today
-from app.models.report import KINDS, Report, ReportBatch, ReportBatchItem
+from app.models.report import KINDS, SCHEDULE_KINDS, Report, ReportBatch, ReportBatchItem, ReportRecipient, ReportSchedule
+from app.models.user import DEPARTMENTS
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.policy import can
@@ -26,7 +28,7 @@ from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
 from app.services import RuleError, kpis
 from app.services import reports as report_service
-from app.services.reports import batches
+from app.services.reports import batches, distribution
 
 LATEST = Ordering((Report.generated_at, Report.id), descending=True)
 RECENT_PERIODS = 6
@@ -114,7 +116,9 @@ def index():
                            periods=_periods(), label=kpis.label,
                            store_form=_store_form() if can(current_user, "reports.generate") else None,
                            batch_form=_batch_form() if _can_batch() else None, batches=recent_batches,
-                           group_form=_group_form() if _can_group() else None, is_network=current_scope.is_network)
+                           group_form=_group_form() if _can_group() else None, is_network=current_scope.is_network,
+                           inbox=distribution.inbox(current_user), departments=DEPARTMENTS,
+                           can_schedule=can(current_user, "reports.distribute"))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -233,8 +237,58 @@ def show(report_id: int):
     versions = db.session.scalars(select(Report).where(Report.key == report.key)
                                   .order_by(Report.version.desc()).limit(50)
                                   .options(selectinload(Report.generated_by))).all()
+    recipients = db.session.scalars(select(ReportRecipient).where(ReportRecipient.report_id == report.id)
+                                    .options(selectinload(ReportRecipient.franchisee),
+                                             selectinload(ReportRecipient.answered_by))
+                                    .order_by(ReportRecipient.id)).all()
+    mine = distribution.recipient_for(report, current_user)
     return render_template("reports/show.html", report=report, versions=versions, label=kpis.label, form=EmptyForm(),
-                           can_group=_can_group())
+                           can_group=_can_group(), recipients=recipients, mine=mine,
+                           answer_form=AnswerForm(obj=mine) if mine is not None else None,
+                           distribute_form=DistributeForm() if can(current_user, "reports.distribute") else None,
+                           departments=DEPARTMENTS)
+
+
+@bp.route("/<int:report_id>/distribute", methods=["POST"])
+@access("reports.distribute")
+def distribute(report_id: int):
+    """Send the report to its franchise owner, the committee and departments (R56)."""
+    report = get_scoped_or_404(Report, report_id)
+    form = DistributeForm()
+    if not form.validate_on_submit():
+        flash(_("Choose at least one addressee."), "danger")
+        return redirect(url_for("reports.show", report_id=report.id))
+    try:
+        added = distribution.distribute(report, owners=form.owners.data, committee=form.committee.data,
+                                        departments=form.departments.data, user=current_user)
+        db.session.commit()
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        flash(ngettext("Sent to %(num)d new addressee.", "Sent to %(num)d new addressees.", added) if added
+              else _("Every addressee chosen has it already: nobody was told twice."), "success")
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
+@bp.route("/<int:report_id>/answer", methods=["POST"])
+@access("reports.respond")
+def answer(report_id: int):
+    """The addressee's improvement measures in response to the report (R56)."""
+    report = get_scoped_or_404(Report, report_id)
+    mine = distribution.recipient_for(report, current_user)
+    if mine is None:
+        abort(404)
+    form = AnswerForm(obj=mine)
+    if form.validate_on_submit():
+        from app.blueprints.common import save_versioned
+
+        if save_versioned(form, mine, lambda: distribution.respond(mine, form.answer.data.strip(), current_user)):
+            flash(_("Your improvement measures are saved; headquarters sees them on this page."), "success")
+            return redirect(url_for("reports.show", report_id=report.id))
+    else:
+        flash(_("Write your improvement measures (up to 4,000 characters)."), "danger")
+    return redirect(url_for("reports.show", report_id=report.id))
 
 
 @bp.route("/<int:report_id>/regenerate", methods=["POST"])
@@ -313,7 +367,8 @@ def batch(report_batch_id: int):
                               selectinload(ReportBatch.created_by))
     failures = db.session.scalars(select(ReportBatchItem).where(
         ReportBatchItem.batch_id == found.id, ReportBatchItem.status == "failed")
-        .options(selectinload(ReportBatchItem.store)).order_by(ReportBatchItem.id).limit(200)).all()
+        .options(selectinload(ReportBatchItem.store), selectinload(ReportBatchItem.franchisee))
+        .order_by(ReportBatchItem.id).limit(200)).all()
     return render_template("reports/batch.html", batch=found, failures=failures, label=kpis.label,
                            stalled=batches.stalled(found), form=EmptyForm())
 
@@ -353,3 +408,38 @@ def batch_zip(report_batch_id: int):
     response = send_file(content, mimetype="application/zip", as_attachment=True, download_name=name)
     response.headers.update(headers)
     return response
+
+
+@bp.route("/schedules", methods=["GET", "POST"])
+@access("reports.distribute")
+def schedules():
+    """Reports printed and sent by themselves each half-year once it is over (R56)."""
+    form = ScheduleForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            db.session.add(ReportSchedule(kind=form.kind.data, language=form.language.data, to_owners=form.owners.data,
+                                          to_committee=form.committee.data, departments=list(form.departments.data),
+                                          created_by_id=current_user.id))
+            db.session.commit()
+            flash(_("The schedule is saved: it runs once each half-year is over."), "success")
+            return redirect(url_for("reports.schedules"))
+        status = 422
+    else:
+        status = 200
+    rows = db.session.scalars(select(ReportSchedule).order_by(ReportSchedule.id)).all()
+    return render_template("reports/schedules.html", form=form, rows=rows, kinds=SCHEDULE_KINDS,
+                           departments=DEPARTMENTS, label=kpis.label, toggle=EmptyForm()), status
+
+
+@bp.route("/schedules/<int:report_schedule_id>/toggle", methods=["POST"])
+@access("reports.distribute")
+def toggle_schedule(report_schedule_id: int):
+    """Pause or resume a schedule."""
+    found = db.session.get(ReportSchedule, report_schedule_id)
+    if found is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        found.active = not found.active
+        db.session.commit()
+        flash(_("The schedule is running again.") if found.active else _("The schedule is paused."), "success")
+    return redirect(url_for("reports.schedules"))

@@ -200,9 +200,19 @@ def _tick(now: datetime) -> dict:
     from app.services.audits import alerts as audit_alerts
 
     audits = audit_alerts.tick(now)
+    # Scheduled period reports (issue 13, R56): once a half-year is over. A failure there must not
+    # stop the notifications below from going out.
+    from app.services.reports import distribution
+
+    try:
+        scheduled = distribution.run_due()
+    except Exception:  # logged; the schedule is tried again next half-year or by hand
+        current_app.logger.exception("scheduled reports failed")
+        db.session.rollback()
+        scheduled = 0
     sent = notifications.deliver_due(now)
     return {"erased": erased, "threshold_warnings": warned, "late_ack": len(late_ack), "late": len(late),
-            "hq_late": len(hq_late), "levels_told": told, **audits, **sent}
+            "hq_late": len(hq_late), "levels_told": told, "report_schedules": scheduled, **audits, **sent}
 
 
 # --- what the workflow tells people as it happens ---------------------------------------------

@@ -48,28 +48,36 @@ def runner() -> str:
     return "rq" if current_app.config["REDIS_URL"] else "process"
 
 
-def start(period: int, language: str, user, scope, franchisee_id: int | None = None, run: str | None = None) -> ReportBatch:
+def start(period: int, language: str, user, scope, franchisee_id: int | None = None, run: str | None = None,
+          kind: str = "store", schedule_id: int | None = None) -> ReportBatch:
     """Queue the store reports of ``franchisee_id``'s open stores (None: the network's) for
-    ``period``; ``scope`` is the caller's tenant scope. ``run="cli"``: the caller renders the
-    batch itself (``run_pool``)."""
+    ``period`` (``kind`` "franchisee": every franchisee's report, headquarters only); ``scope`` is
+    the caller's tenant scope. ``run="cli"``: the caller renders the batch itself (``run_pool``)."""
+    if kind not in ("store", "franchisee") or (kind == "franchisee" and not scope.is_network):
+        raise RuleError(_("Unknown report."))
     if franchisee_id is None and not scope.is_network:
         raise RuleError(_("Only headquarters prints the whole network's reports."))
     if franchisee_id is not None and not (scope.is_network or (scope.level == "franchisee"
                                                                and scope.covers_franchisee(franchisee_id))):
         raise LookupError(franchisee_id)
     running = db.session.scalar(select(ReportBatch).where(
-        ReportBatch.period == period, ReportBatch.language == language, ReportBatch.status.in_(("queued", "running")),
+        ReportBatch.kind == kind, ReportBatch.period == period, ReportBatch.language == language, ReportBatch.status.in_(("queued", "running")),
         ReportBatch.franchisee_id.is_(None) if franchisee_id is None else ReportBatch.franchisee_id == franchisee_id))
     if running is not None:
         raise AlreadyRunning(running)
     stores = select(Store.id).where(Store.status == "open")
     if franchisee_id is not None:
         stores = stores.where(Store.franchisee_id == franchisee_id)
-    rows = db.session.execute(select(Store.id, Store.franchisee_id).where(Store.id.in_(stores)).order_by(Store.code)).all()
+    if kind == "store":
+        rows = db.session.execute(select(Store.id, Store.franchisee_id).where(Store.id.in_(stores))
+                                  .order_by(Store.code)).all()
+    else:  # each franchisee with an open store
+        rows = [(None, fid) for fid in db.session.scalars(select(Store.franchisee_id).where(Store.id.in_(stores))
+                                                         .distinct().order_by(Store.franchisee_id))]
     if not rows:
         raise RuleError(_("There is no open store to report on."))
-    batch = ReportBatch(period=period, language=language, franchisee_id=franchisee_id, total=len(rows),
-                        created_by_id=getattr(user, "id", None), runner=run or runner())
+    batch = ReportBatch(kind=kind, period=period, language=language, franchisee_id=franchisee_id, total=len(rows),
+                        created_by_id=getattr(user, "id", None), runner=run or runner(), schedule_id=schedule_id)
     db.session.add(batch)
     db.session.flush()
     db.session.execute(ReportBatchItem.__table__.insert(), [
@@ -160,7 +168,7 @@ def work(batch_id: int, limit: int | None = None, progress=None) -> int:
             return 0
         user = db.session.get(User, batch.created_by_id) if batch.created_by_id else None
         network = batch.franchisee_id is None or (user is not None and user.role in ("hq_admin", "hq_auditor", "hq_viewer"))
-        period, language = batch.period, batch.language
+        period, language, kind = batch.period, batch.language, batch.kind
         db.session.commit()
         while limit is None or done < limit:
             item = _claim(batch_id)
@@ -168,8 +176,8 @@ def work(batch_id: int, limit: int | None = None, progress=None) -> int:
                 break
             item_id = item.id
             try:
-                report = reports.issue("store", period=period, language=language, user=user, store_id=item.store_id,
-                                       batch_id=batch_id, network=network)
+                report = reports.issue(kind, period=period, language=language, user=user, store_id=item.store_id,
+                                       franchisee_id=item.franchisee_id, batch_id=batch_id, network=network)
                 values, counter = {"status": "done", "report_id": report.id, "error": None}, "done"
             except Exception as error:  # noqa: BLE001 - one store's failure must not stop the others
                 db.session.rollback()
@@ -196,9 +204,17 @@ def _finish_if_complete(batch_id: int) -> None:
         return
     failed = db.session.scalar(select(func.count(ReportBatchItem.id)).where(
         ReportBatchItem.batch_id == batch_id, ReportBatchItem.status == "failed"))
-    db.session.execute(update(ReportBatch).where(ReportBatch.id == batch_id, ReportBatch.finished_at.is_(None)).values(
-        status="failed" if failed else "done", finished_at=utcnow()).execution_options(synchronize_session=False))
+    finished = db.session.execute(update(ReportBatch).where(
+        ReportBatch.id == batch_id, ReportBatch.finished_at.is_(None)).values(
+        status="failed" if failed else "done", finished_at=utcnow()).execution_options(synchronize_session=False)).rowcount
     db.session.commit()
+    if finished:  # this worker finished it: a scheduled batch's reports go out now, once
+        from app.services.reports import distribution
+
+        batch = db.session.get(ReportBatch, batch_id)
+        if batch.schedule_id:
+            distribution.distribute_batch(batch)
+            db.session.commit()
 
 
 def stalled(batch: ReportBatch) -> bool:
@@ -231,12 +247,16 @@ def zip_file(batch: ReportBatch):
     file beyond (the response closes it), with a list of the stores that failed; PDFs are compressed already, so
     they are stored, not deflated. Every read goes through the caller's tenant scope, one file
     per short transaction: nothing stays open across the whole batch."""
+    from app.models import Franchisee
+
     rows = db.session.execute(
-        select(ReportBatchItem.status, ReportBatchItem.error, Store.code, Store.name, Report.id, Report.kind,
+        select(ReportBatchItem.status, ReportBatchItem.error, func.coalesce(Store.code, ""),
+               func.coalesce(Store.name, Franchisee.name), Report.id, Report.kind,
                Report.period, Report.language, Report.version, Report.franchisee_id, Report.sha256)
-        .join(Store, Store.id == ReportBatchItem.store_id)
+        .outerjoin(Store, Store.id == ReportBatchItem.store_id)
+        .outerjoin(Franchisee, Franchisee.id == ReportBatchItem.franchisee_id)
         .outerjoin(Report, Report.id == ReportBatchItem.report_id)
-        .where(ReportBatchItem.batch_id == batch.id).order_by(Store.code)).all()
+        .where(ReportBatchItem.batch_id == batch.id).order_by(Store.code, ReportBatchItem.id)).all()
     db.session.commit()
     failed_lines = []
     spool = tempfile.TemporaryFile()
@@ -250,7 +270,7 @@ def zip_file(batch: ReportBatch):
             if data is None or hashlib.sha256(data).hexdigest() != digest:
                 failed_lines.append(f"{code} {name}: " + _("the file does not match its checksum"))
                 continue
-            archive.writestr(file_name(kind, code, franchisee_id, period, language, version), data)
+            archive.writestr(file_name(kind, code or None, franchisee_id, period, language, version), data)
         if failed_lines:
             archive.writestr("not-generated.txt", "\n".join(failed_lines) + "\n")
     if spool.tell() <= 16 * 1024 * 1024:

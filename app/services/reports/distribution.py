@@ -1,0 +1,159 @@
+"""Report distribution (R56) and the half-yearly schedules.
+
+A period report goes to the franchise owner it is about, the customer-experience committee and
+the departments concerned: each is an addressee (``ReportRecipient``) told in the portal and by
+e-mail when SMTP is set (the notification queue), and each answers with its improvement
+measures; headquarters sees who has answered. Sending the same report to the same addressee
+again tells nobody twice.
+
+A schedule prints a kind of report once a half-year is over and distributes it: store and
+franchisee reports as a batch (off the request path, like any batch), the network summary and
+the complaint analysis as single reports. ``run_due`` is called by the periodic job."""
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+from app.models.base import local_today, utcnow
+from app.models.report import Report, ReportBatch, ReportRecipient, ReportSchedule
+from app.models.user import DEPARTMENTS
+from app.security.tenancy import unscoped
+from app.services import RuleError, notifications
+from app.services import kpis as kpi_service
+
+
+@notifications.message("report_distributed")
+def _distributed_text(d):
+    return (_l("Report to read: %(title)s", title=d["title"]),
+            _l("Please read the report and enter your improvement measures on its page."))
+
+
+def _users_of(recipient: ReportRecipient) -> list[User]:
+    stmt = select(User).where(User.active.is_(True))
+    if recipient.kind == "owner":
+        stmt = stmt.where(User.role == "franchise_owner", User.franchisee_id == recipient.franchisee_id)
+    elif recipient.kind == "committee":
+        stmt = stmt.where(User.role == "hq_viewer")
+    else:
+        stmt = stmt.where(User.role == "hq_department", User.department == recipient.department)
+    return db.session.scalars(stmt).all()
+
+
+def distribute(report: Report, *, owners: bool, committee: bool, departments, user) -> int:
+    """Address ``report`` to its franchise owner (when it is about one franchisee or store), the
+    committee and ``departments``; returns how many addressees are new (each is told once)."""
+    wanted = []
+    if owners:
+        if report.franchisee_id is None:
+            raise RuleError(_("This report is about the whole network: it has no franchise owner to go to."))
+        wanted.append((f"owner:{report.franchisee_id}", "owner", report.franchisee_id, None))
+    if committee:
+        wanted.append(("committee", "committee", None, None))
+    for department in departments or ():
+        if department not in DEPARTMENTS:
+            raise RuleError(_("Unknown department."))
+        wanted.append((f"department:{department}", "department", None, department))
+    if not wanted:
+        raise RuleError(_("Choose at least one addressee."))
+    existing = set(db.session.scalars(select(ReportRecipient.key).where(ReportRecipient.report_id == report.id)))
+    added = 0
+    with unscoped():  # the addressees' users are not the sender's tenant rows
+        for key, kind, franchisee_id, department in wanted:
+            if key in existing:
+                continue
+            recipient = ReportRecipient(report_id=report.id, key=key, kind=kind, franchisee_id=franchisee_id,
+                                        department=department, sent_by_id=getattr(user, "id", None))
+            db.session.add(recipient)
+            notifications.notify(_users_of(recipient), "report_distributed", {"title": report.title},
+                                 url=f"/reports/{report.id}")
+            added += 1
+    return added
+
+
+def recipient_for(report: Report, user) -> ReportRecipient | None:
+    """The addressee ``user`` answers for on this report, if any."""
+    if user.role == "franchise_owner":
+        key = f"owner:{user.franchisee_id}"
+    elif user.role == "hq_department":
+        key = f"department:{user.department}"
+    elif user.role == "hq_viewer":
+        key = "committee"
+    else:
+        return None
+    return db.session.scalar(select(ReportRecipient).where(ReportRecipient.report_id == report.id,
+                                                           ReportRecipient.key == key))
+
+
+def respond(recipient: ReportRecipient, answer: str, user) -> None:
+    recipient.answer = answer
+    recipient.answered_at, recipient.answered_by_id = utcnow(), user.id
+
+
+def inbox(user, limit: int = 20):
+    """The reports sent to ``user``'s franchisee, department or committee, unanswered first."""
+    keys = []
+    if user.role == "franchise_owner":
+        keys.append(f"owner:{user.franchisee_id}")
+    elif user.role == "hq_department":
+        keys.append(f"department:{user.department}")
+    elif user.role == "hq_viewer":
+        keys.append("committee")
+    if not keys:
+        return []
+    return db.session.execute(
+        select(ReportRecipient, Report).join(Report, Report.id == ReportRecipient.report_id)
+        .where(ReportRecipient.key.in_(keys))
+        .order_by(ReportRecipient.answered_at.is_not(None), ReportRecipient.sent_at.desc(), ReportRecipient.id.desc())
+        .limit(limit)).all()
+
+
+def run_due(today=None) -> int:
+    """Run every active schedule whose last half-year is over and not yet done; returns how many
+    ran. Store and franchisee reports start a batch (its reports are distributed as they finish);
+    the network's reports are printed here, in the periodic job."""
+    from app.security.scope import NETWORK
+    from app.services import reports
+    from app.services.reports import batches
+
+    today = today or local_today()
+    period = kpi_service.previous(kpi_service.period_of(today))
+    ran = 0
+    with unscoped():
+        due = db.session.scalars(select(ReportSchedule).where(ReportSchedule.active.is_(True))).all()
+        due = [s for s in due if (s.last_period or 0) < period]
+        db.session.commit()
+        for schedule in due:
+            schedule.last_period, schedule.last_run_at = period, utcnow()
+            db.session.commit()  # claimed first: a second job running meanwhile does not start it again
+            if schedule.kind in ("store", "franchisee"):
+                try:
+                    batches.start(period, schedule.language, None, NETWORK, None, kind=schedule.kind,
+                                  schedule_id=schedule.id)
+                except batches.AlreadyRunning:
+                    pass
+            else:
+                report = reports.issue("network" if schedule.kind == "network" else "complaints", period=period,
+                                       language=schedule.language, network=True)
+                distribute_as_scheduled(report, schedule)
+                db.session.commit()
+            ran += 1
+    return ran
+
+
+def distribute_as_scheduled(report: Report, schedule: ReportSchedule) -> int:
+    return distribute(report, owners=schedule.to_owners and report.franchisee_id is not None,
+                      committee=schedule.to_committee, departments=schedule.departments or [], user=None) \
+        if (schedule.to_owners and report.franchisee_id is not None) or schedule.to_committee or schedule.departments \
+        else 0
+
+
+def distribute_batch(batch: ReportBatch) -> int:
+    """A scheduled batch's finished reports, each to its addressees."""
+    schedule = db.session.get(ReportSchedule, batch.schedule_id) if batch.schedule_id else None
+    if schedule is None:
+        return 0
+    told = 0
+    for report in db.session.scalars(select(Report).where(Report.batch_id == batch.id)):
+        told += distribute_as_scheduled(report, schedule)
+    return told
