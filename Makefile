@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
 
-.PHONY: bench bench-import run test install install-dev translations translations-update system-deps clean
+.PHONY: bench bench-pdf bench-import run test install install-dev translations translations-update system-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -60,6 +60,13 @@ clean:
 bench: install translations
 	bash scripts/system-deps.sh bench
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_pdf.py
+
+# PDF reports on the same dataset: a fresh worker's first report, warm reports against a bare
+# WeasyPrint render, file sizes, and every open store's report as one batch (scripts/bench_pdf.py).
+bench-pdf: install translations
+	bash scripts/system-deps.sh bench
+	$(PY) scripts/bench_pdf.py
 
 # Seconds and peak memory of a 100,000-row customer import (ROWS=... to change).
 bench-import: install translations

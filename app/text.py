@@ -9,3 +9,12 @@ _WIDTH[0x3000] = 0x20
 
 def fold_width(value) -> str:
     return unicodedata.normalize("NFC", str(value or "")).translate(_WIDTH)
+
+
+def list_text(items) -> str:
+    """Items as a list in the language in force: "A、B和C", "A, B, and C" (pages and reports)."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    items = [str(item) for item in items]
+    return format_list(items, locale=get_locale() or "zh_Hans") if items else ""

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import FormReceipt
 from app.services import RuleError
 from app.templating import datetime_text
+from app.text import list_text  # noqa: F401  (the pages import it from here)
 
 
 def page_of(stmt):
@@ -56,14 +57,6 @@ def capped_count(stmt, cap: int = COUNT_CAP) -> int:
 def count_of(stmt) -> int:
     """How many rows ``stmt`` returns, counted by the database (scope applies as usual)."""
     return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-
-
-def list_text(items) -> str:
-    """Items as a list in the user's language: "A、B和C", "A, B, and C"."""
-    from babel.lists import format_list
-    from flask_babel import get_locale
-
-    return format_list(list(items), locale=get_locale() or "zh_Hans") if items else ""
 
 
 def _shown(field) -> str:

@@ -72,6 +72,16 @@ class Report(ReportScoped, db.Model):
         return KINDS.get(self.kind, self.kind)
 
     @property
+    def subject_text(self) -> str:
+        """What the report is about, for lists: the store, the record, the franchisee or ""."""
+        if self.store_id:
+            text = f"{self.store.code} {self.store.name}"
+            return f"{text} · {self.subject_label}" if self.subject_label else text
+        if self.franchisee_id:
+            return self.franchisee.name
+        return ""
+
+    @property
     def filename(self) -> str:
         return file_name(self.kind, self.store.code if self.store_id else None, self.franchisee_id, self.period,
                          self.language, self.version, self.subject_label)

@@ -9,8 +9,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased, selectinload
 
 from app.blueprints.common import keyset_of
 from app.blueprints.reports import bp
@@ -99,20 +99,32 @@ def _can_batch() -> bool:
 @access("reports.view")
 def index():
     """The reports issued in the user's scope, newest first, with what can be printed."""
-    stmt = select(Report).options(selectinload(Report.store), selectinload(Report.generated_by))
+    stmt = select(Report).options(selectinload(Report.store), selectinload(Report.franchisee),
+                                  selectinload(Report.generated_by))
     kind = request.args.get("kind", "")
     if kind in KINDS:
         stmt = stmt.where(Report.kind == kind)
+    else:
+        kind = ""
     period = request.args.get("period", "")
-    if period.isdigit() and len(period) == 5:
+    if period.isdigit() and len(period) == 5 and 2000 <= int(period) // 10 <= 2100 and period[-1] in "12":
         stmt = stmt.where(Report.period == int(period))
+    else:
+        period = ""
     store_arg = request.args.get("store", "")
-    if store_arg.isdigit() and len(store_arg) < 10:
-        stmt = stmt.where(Report.store_id == int(store_arg))
+    store_filter = db.session.scalar(select(Store).where(Store.id == int(store_arg))) \
+        if store_arg.isdigit() and len(store_arg) < 10 else None
+    if store_filter is not None:
+        stmt = stmt.where(Report.store_id == store_filter.id)
+    all_versions = request.args.get("versions") == "all"
+    if not all_versions:  # one line per report: its latest version (the page lists the others)
+        newer = aliased(Report)
+        stmt = stmt.where(~exists().where(newer.key == Report.key, newer.version > Report.version))
     page = keyset_of(stmt, LATEST)
     recent_batches = db.session.scalars(select(ReportBatch).options(selectinload(ReportBatch.franchisee))
                                         .order_by(ReportBatch.created_at.desc(), ReportBatch.id.desc()).limit(5)).all()
     return render_template("reports/index.html", page=page, kinds=KINDS, kind=kind, period=period,
+                           store_filter=store_filter, all_versions=all_versions,
                            periods=_periods(), label=kpis.label,
                            store_form=_store_form() if can(current_user, "reports.generate") else None,
                            batch_form=_batch_form() if _can_batch() else None, batches=recent_batches,

@@ -24,6 +24,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from app.database import write_transaction
 from app.extensions import db
 from app.models import Store, User
 from app.models.base import utcnow
@@ -145,13 +146,13 @@ def _claim(batch_id: int) -> ReportBatchItem | None:
         if item_id is None:
             db.session.commit()
             return None
-        won = db.session.execute(update(ReportBatchItem).where(
-            ReportBatchItem.id == item_id, ReportBatchItem.status == "pending").values(status="running")
-            .execution_options(synchronize_session=False)).rowcount
-        db.session.execute(update(ReportBatch).where(ReportBatch.id == batch_id).values(
-            status="running", heartbeat_at=utcnow(), started_at=func.coalesce(ReportBatch.started_at, utcnow()))
-            .execution_options(synchronize_session=False))
-        db.session.commit()
+        with write_transaction(db.session):  # SQLite: the write lock first, waiting for the other worker
+            won = db.session.execute(update(ReportBatchItem).where(
+                ReportBatchItem.id == item_id, ReportBatchItem.status == "pending").values(status="running")
+                .execution_options(synchronize_session=False)).rowcount
+            db.session.execute(update(ReportBatch).where(ReportBatch.id == batch_id).values(
+                status="running", heartbeat_at=utcnow(), started_at=func.coalesce(ReportBatch.started_at, utcnow()))
+                .execution_options(synchronize_session=False))
         if won:
             return db.session.get(ReportBatchItem, item_id)
 
@@ -179,16 +180,25 @@ def work(batch_id: int, limit: int | None = None, progress=None) -> int:
                 report = reports.issue(kind, period=period, language=language, user=user, store_id=item.store_id,
                                        franchisee_id=item.franchisee_id, batch_id=batch_id, network=network)
                 values, counter = {"status": "done", "report_id": report.id, "error": None}, "done"
-            except Exception as error:  # noqa: BLE001 - one store's failure must not stop the others
+            except RuleError as error:  # a reason the reader can act on
+                db.session.rollback()
+                values, counter = {"status": "failed", "error": str(error)[:300]}, "failed"
+            except Exception:  # noqa: BLE001 - one store's failure must not stop the others
                 db.session.rollback()
                 current_app.logger.exception("report batch %s: item %s failed", batch_id, item_id)
-                values, counter = {"status": "failed", "error": f"{type(error).__name__}: {error}"[:300]}, "failed"
-            db.session.execute(update(ReportBatchItem).where(ReportBatchItem.id == item_id).values(**values)
-                               .execution_options(synchronize_session=False))
+                # The details are in the worker's log; the page and the ZIP say it in the batch's language.
+                from app.i18n import force_locale
+
+                with force_locale(language):
+                    message = _("The report could not be printed; the details are in the report worker's log. "
+                                "Resume the batch to try again.")
+                values, counter = {"status": "failed", "error": message[:300]}, "failed"
             column = getattr(ReportBatch, counter)
-            db.session.execute(update(ReportBatch).where(ReportBatch.id == batch_id).values(
-                {counter: column + 1, "heartbeat_at": utcnow()}).execution_options(synchronize_session=False))
-            db.session.commit()
+            with write_transaction(db.session):
+                db.session.execute(update(ReportBatchItem).where(ReportBatchItem.id == item_id).values(**values)
+                                   .execution_options(synchronize_session=False))
+                db.session.execute(update(ReportBatch).where(ReportBatch.id == batch_id).values(
+                    {counter: column + 1, "heartbeat_at": utcnow()}).execution_options(synchronize_session=False))
             done += 1
             if progress:
                 progress(1)
@@ -204,10 +214,11 @@ def _finish_if_complete(batch_id: int) -> None:
         return
     failed = db.session.scalar(select(func.count(ReportBatchItem.id)).where(
         ReportBatchItem.batch_id == batch_id, ReportBatchItem.status == "failed"))
-    finished = db.session.execute(update(ReportBatch).where(
-        ReportBatch.id == batch_id, ReportBatch.finished_at.is_(None)).values(
-        status="failed" if failed else "done", finished_at=utcnow()).execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
+    with write_transaction(db.session):
+        finished = db.session.execute(update(ReportBatch).where(
+            ReportBatch.id == batch_id, ReportBatch.finished_at.is_(None)).values(
+            status="failed" if failed else "done", finished_at=utcnow()).execution_options(
+            synchronize_session=False)).rowcount
     if finished:  # this worker finished it: a scheduled batch's reports go out now, once
         from app.services.reports import distribution
 

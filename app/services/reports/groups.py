@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from flask_babel import gettext as _
+
+from app.text import list_text
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -154,14 +156,14 @@ def _conclusions(g: GroupFigures, network: bool) -> None:
                          score=f"{g.average_score:.2f}"))
     greens = [k.label for k in g.kpis if k.colour == "green"]
     if greens:
-        g.state.append(_("Within the green limit: %(kpis)s.", kpis="、".join(greens)))
+        g.state.append(_("Within the green limit: %(kpis)s.", kpis=list_text(greens)))
     for label, red, amber, code in g.red_counts:
         g.problems.append(_("%(kpi)s: %(red)d stores red, %(amber)d amber.", kpi=label, red=red, amber=amber))
-        if red and code in SUGGESTIONS:
+        if code in SUGGESTIONS:
             g.suggestions.append(SUGGESTIONS[code]())
     weakest = [r for r in g.rows if r["score"] is not None][-3:]
     if len(g.rows) > 3 and weakest:
-        g.problems.append(_("Lowest scores: %(stores)s.", stores="、".join(
+        g.problems.append(_("Lowest scores: %(stores)s.", stores=list_text(
             f"{r['code']} {r['name']} ({_fmt(r['score'])})" for r in reversed(weakest))))
     if g.weakest and g.weakest[0][1] < 80:
         g.problems.append(_("Weakest mystery-shopper touchpoint: %(name)s, %(score)s on average.",

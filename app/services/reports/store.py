@@ -8,6 +8,8 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
+
+from app.text import list_text
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -143,7 +145,7 @@ def figures(store: Store, period: int, thresholds: dict, locale: str, *, network
     _team(f, store)
     f.warnings = [(str(KPIS.get(w.kpi, (w.kpi,))[0]), str(w.kind_label), w.value, w.limit, str(w.state_label))
                   for w in db.session.scalars(select(KpiWarning).where(
-                      KpiWarning.store_id == store.id, KpiWarning.state != "closed")
+                      KpiWarning.store_id == store.id, KpiWarning.period == period, KpiWarning.state != "closed")
                       .order_by(KpiWarning.opened_at.desc()).limit(20))]
     f.has_data = bool(row is not None and (row.purchases or row.responses or row.complaints or row.mystery is not None)
                       or f.complaints.get("received") or f.audits.get("audits"))
@@ -259,7 +261,7 @@ def _conclusions(f: StoreFigures) -> None:
                            else _("Rank %(rank)d in the network.", rank=f.rank))
     greens = [k.label for k in f.kpis if k.colour == "green"]
     if greens:
-        f.state.append(_("Within the green limit: %(kpis)s.", kpis="、".join(greens)))
+        f.state.append(_("Within the green limit: %(kpis)s.", kpis=list_text(greens)))
     for k in f.kpis:
         if k.colour in ("red", "amber"):
             f.problems.append(_("%(kpi)s is %(colour)s: %(value)s against the green limit %(green)s.",
