@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Franchisee, Region, Store, StoreOwnership, User
+from app.models.base import local_today
 from app.security.passwords import hash_password
 
 REGIONS = [
@@ -152,4 +153,24 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
     from app.seed_logistics import seed_logistics
 
     created += seed_logistics()
+    created += _seed_report_schedules()
     return f"demo seed: {created} records created"
+
+
+def _seed_report_schedules() -> int:
+    """Two half-yearly report schedules (issue 13, R56): every store's evaluation report to its
+    franchise owner and customer service, the network summary to the committee. Nothing is
+    printed at seed time (the demo's half-year is not over); the reports page prints on demand."""
+    from app.models.report import ReportSchedule
+    from app.services import kpis
+
+    if db.session.scalar(select(ReportSchedule.id).limit(1)) is not None:
+        return 0
+    done = kpis.previous(kpis.period_of(local_today()))  # the half-year already over: next one runs
+    db.session.add_all([
+        ReportSchedule(kind="store", language="zh_Hans", to_owners=True, departments=["customer_service"],
+                       last_period=done),
+        ReportSchedule(kind="network", language="zh_Hans", to_owners=False, to_committee=True, last_period=done),
+    ])
+    db.session.flush()
+    return 2

@@ -4,22 +4,27 @@ reports with their progress and ZIP, and the exact bytes of any issued version.
 Everything is read through the tenant scope (models.base.ReportScoped): a store's reports reach
 whoever sees the store, a franchisee's its owner, the network's headquarters alone; anything
 else is not found."""
-from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.blueprints.common import keyset_of
 from app.blueprints.reports import bp
-from app.blueprints.reports.forms import AnswerForm, BatchForm, DistributeForm, GroupReportForm, ScheduleForm, StoreReportForm
+from app.blueprints.reports.forms import (
+    AnswerForm,
+    BatchForm,
+    DistributeForm,
+    GroupReportForm,
+    StoreReportForm,
+)
 from app.extensions import db
 from app.forms import EmptyForm, choices
 from app.models import Complaint, Franchisee, Store, StoreAudit
 from app.models.base import local_today
-from app.models.report import KINDS, SCHEDULE_KINDS, Report, ReportBatch, ReportBatchItem, ReportRecipient, ReportSchedule
+from app.models.report import KINDS, Report, ReportBatch, ReportRecipient
 from app.models.user import DEPARTMENTS
 from app.pagination import Ordering
 from app.security.access import access
@@ -28,7 +33,7 @@ from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
 from app.services import RuleError, kpis
 from app.services import reports as report_service
-from app.services.reports import batches, distribution
+from app.services.reports import distribution
 
 LATEST = Ordering((Report.generated_at, Report.id), descending=True)
 RECENT_PERIODS = 6
@@ -261,48 +266,6 @@ def show(report_id: int):
                            departments=DEPARTMENTS)
 
 
-@bp.route("/<int:report_id>/distribute", methods=["POST"])
-@access("reports.distribute")
-def distribute(report_id: int):
-    """Send the report to its franchise owner, the committee and departments (R56)."""
-    report = get_scoped_or_404(Report, report_id)
-    form = DistributeForm()
-    if not form.validate_on_submit():
-        flash(_("Choose at least one addressee."), "danger")
-        return redirect(url_for("reports.show", report_id=report.id))
-    try:
-        added = distribution.distribute(report, owners=form.owners.data, committee=form.committee.data,
-                                        departments=form.departments.data, user=current_user)
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        flash(ngettext("Sent to %(num)d new addressee.", "Sent to %(num)d new addressees.", added) if added
-              else _("Every addressee chosen has it already: nobody was told twice."), "success")
-    return redirect(url_for("reports.show", report_id=report.id))
-
-
-@bp.route("/<int:report_id>/answer", methods=["POST"])
-@access("reports.respond")
-def answer(report_id: int):
-    """The addressee's improvement measures in response to the report (R56)."""
-    report = get_scoped_or_404(Report, report_id)
-    mine = distribution.recipient_for(report, current_user)
-    if mine is None:
-        abort(404)
-    form = AnswerForm(obj=mine)
-    if form.validate_on_submit():
-        from app.blueprints.common import save_versioned
-
-        if save_versioned(form, mine, lambda: distribution.respond(mine, form.answer.data.strip(), current_user)):
-            flash(_("Your improvement measures are saved; headquarters sees them on this page."), "success")
-            return redirect(url_for("reports.show", report_id=report.id))
-    else:
-        flash(_("Write your improvement measures (up to 4,000 characters)."), "danger")
-    return redirect(url_for("reports.show", report_id=report.id))
-
-
 @bp.route("/<int:report_id>/regenerate", methods=["POST"])
 @access("reports.generate")
 def regenerate(report_id: int):
@@ -342,116 +305,3 @@ def download(report_id: int):
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'{disposition}; filename="{report.filename}"',
         "Cache-Control": "private, no-store", "X-Content-SHA256": report.sha256})
-
-
-@bp.route("/batches", methods=["POST"])
-@access("reports.batch")
-def start_batch():
-    """Queue every store report of a franchisee or of the network; the work runs elsewhere."""
-    if not _can_batch():
-        abort(403)
-    form = _batch_form(request.form)
-    if not form.validate_on_submit():
-        flash(_("Choose the stores, the half-year and the language."), "danger")
-        return redirect(url_for("reports.index"))
-    franchisee_id = int(form.franchisee.data) if form.franchisee.data else None
-    try:
-        batch = batches.start(int(form.period.data), form.language.data, current_user, current_scope._get_current_object(),
-                              franchisee_id)
-    except batches.AlreadyRunning as running:
-        flash(str(running), "info")
-        return redirect(url_for("reports.batch", report_batch_id=running.batch.id))
-    except LookupError:
-        abort(404)
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(url_for("reports.index"))
-    flash(_("The batch is queued: %(n)d store reports.", n=batch.total), "success")
-    return redirect(url_for("reports.batch", report_batch_id=batch.id))
-
-
-@bp.route("/batches/<int:report_batch_id>")
-@access("reports.view")
-def batch(report_batch_id: int):
-    """A batch's progress (the page refreshes itself while it runs), its failures and its ZIP."""
-    found = get_scoped_or_404(ReportBatch, report_batch_id, selectinload(ReportBatch.franchisee),
-                              selectinload(ReportBatch.created_by))
-    failures = db.session.scalars(select(ReportBatchItem).where(
-        ReportBatchItem.batch_id == found.id, ReportBatchItem.status == "failed")
-        .options(selectinload(ReportBatchItem.store), selectinload(ReportBatchItem.franchisee))
-        .order_by(ReportBatchItem.id).limit(200)).all()
-    return render_template("reports/batch.html", batch=found, failures=failures, label=kpis.label,
-                           stalled=batches.stalled(found), form=EmptyForm())
-
-
-@bp.route("/batches/<int:report_batch_id>/resume", methods=["POST"])
-@access("reports.batch")
-def resume_batch(report_batch_id: int):
-    """Send a stopped batch's unfinished and failed stores back to the workers."""
-    found = get_scoped_or_404(ReportBatch, report_batch_id)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        again = batches.resume(found)
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-    else:
-        flash(_("%(n)d store reports are queued again.", n=again), "success")
-    return redirect(url_for("reports.batch", report_batch_id=found.id))
-
-
-@bp.route("/batches/<int:report_batch_id>/zip")
-@access("reports.view")
-def batch_zip(report_batch_id: int):
-    """The finished batch's reports in one ZIP (with the list of stores that failed)."""
-    found = get_scoped_or_404(ReportBatch, report_batch_id, selectinload(ReportBatch.franchisee))
-    if not found.finished:
-        flash(_("The batch is still running; its ZIP is offered when every store is done."), "warning")
-        return redirect(url_for("reports.batch", report_batch_id=found.id))
-    subject = f"franchisee{found.franchisee_id}" if found.franchisee_id else "network"
-    name = f"store-reports-{subject}-{kpis.label(found.period)}-{found.language}-batch{found.id}.zip"
-    content = batches.zip_file(found)
-    headers = {"Cache-Control": "private, no-store"}
-    if isinstance(content, bytes):
-        return Response(content, mimetype="application/zip",
-                        headers={**headers, "Content-Disposition": f'attachment; filename="{name}"'})
-    response = send_file(content, mimetype="application/zip", as_attachment=True, download_name=name)
-    response.headers.update(headers)
-    return response
-
-
-@bp.route("/schedules", methods=["GET", "POST"])
-@access("reports.distribute")
-def schedules():
-    """Reports printed and sent by themselves each half-year once it is over (R56)."""
-    form = ScheduleForm()
-    if request.method == "POST":
-        if form.validate_on_submit():
-            db.session.add(ReportSchedule(kind=form.kind.data, language=form.language.data, to_owners=form.owners.data,
-                                          to_committee=form.committee.data, departments=list(form.departments.data),
-                                          created_by_id=current_user.id))
-            db.session.commit()
-            flash(_("The schedule is saved: it runs once each half-year is over."), "success")
-            return redirect(url_for("reports.schedules"))
-        status = 422
-    else:
-        status = 200
-    rows = db.session.scalars(select(ReportSchedule).order_by(ReportSchedule.id)).all()
-    return render_template("reports/schedules.html", form=form, rows=rows, kinds=SCHEDULE_KINDS,
-                           departments=DEPARTMENTS, label=kpis.label, toggle=EmptyForm()), status
-
-
-@bp.route("/schedules/<int:report_schedule_id>/toggle", methods=["POST"])
-@access("reports.distribute")
-def toggle_schedule(report_schedule_id: int):
-    """Pause or resume a schedule."""
-    found = db.session.get(ReportSchedule, report_schedule_id)
-    if found is None:
-        abort(404)
-    if EmptyForm().validate_on_submit():
-        found.active = not found.active
-        db.session.commit()
-        flash(_("The schedule is running again.") if found.active else _("The schedule is paused."), "success")
-    return redirect(url_for("reports.schedules"))

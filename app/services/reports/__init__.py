@@ -11,7 +11,6 @@ import hashlib
 import time
 
 from flask import render_template
-from app.i18n import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -20,15 +19,17 @@ from sqlalchemy.orm import selectinload
 
 from app.database import write_transaction
 from app.extensions import db
+from app.i18n import force_locale
 from app.models import Franchisee, Store
 from app.models.base import local_today, utcnow
-from app.models.report import Report, ReportFile
-from app.services import RuleError, kpis as kpi_service
-from app.services import charts, pdf
 from app.models.kpi import KPIS
-from app.services.reports import groups as group_report
+from app.models.report import Report, ReportFile
+from app.services import RuleError, charts, pdf
+from app.services import kpis as kpi_service
 from app.services.reports import analysis, records
+from app.services.reports import groups as group_report
 from app.services.reports import store as store_report
+
 
 def _chart_label(code: str, name: str) -> str:
     """An indicator's label in a chart: short enough to leave the bars their room (trial 18: the
