@@ -539,3 +539,37 @@ def test_a_store_manager_records_that_a_delivery_did_not_arrive_on_a_phone(live_
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     _shot(page, "manager-delivery-not-delivered-phone.png")
     phone.close()
+
+
+@pytest.mark.parametrize("username, language", [("owner-a", "zh"), ("hq-admin", "en")])
+def test_reports_are_printed_and_read_on_a_phone(live_server, browser, username, language):
+    """Issue 13: on a 390-px phone the owner (Chinese) and headquarters (English) print a store
+    report from the report page, open its page and the PDF, start a batch and follow it to its
+    ZIP; no report page is wider than the screen."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    if language == "en":
+        page.goto(live_server + "/login")
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
+    _sign_in(page, live_server, username)
+    page.goto(live_server + "/reports/")
+    with page.expect_navigation():
+        page.locator("[data-testid=store-report-form] button[type=submit]").click()
+    assert "/reports/" in page.url and page.locator("[data-testid=checksum]").count() == 1
+    report_page = page.url.replace(live_server, "")
+    pdf = page.request.get(live_server + report_page + "/pdf")
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF-")
+    page.goto(live_server + "/reports/")
+    with page.expect_navigation():
+        page.locator("[data-testid=batch-form] button[type=submit]").click()
+    batch_page = page.url.replace(live_server, "")
+    # The batch runs in a process of its own; its page refreshes itself until the ZIP is offered.
+    page.locator("[data-testid=batch-zip]").wait_for(timeout=90_000)
+    zipped = page.request.get(live_server + batch_page + "/zip")
+    assert zipped.status == 200 and zipped.body()[:2] == b"PK"
+    wide = _wider_than_screen(page, live_server, ["/reports/", report_page, batch_page, "/reports/?versions=all"]
+                              + (["/reports/schedules"] if username == "hq-admin" else []))
+    _shot(page, f"{username}-reports-phone-{language}.png")
+    assert wide == {}
+    context.close()
