@@ -161,6 +161,30 @@ def new():
     return render_template("reports/new.html", form=form)
 
 
+def _print_and_show(back: str, kind: str, **values):
+    """Print a report now and open its page: out of the caller's scope is not found, a broken
+    rule is said on ``back``."""
+    try:
+        report = report_service.issue(kind, user=current_user, network=current_scope.is_network, **values)
+    except LookupError:
+        abort(404)
+    except RuleError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(back)
+    flash(_("The report is ready: version %(v)d.", v=report.version), "success")
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
+def _posted_language() -> str | None:
+    """The language a print button posted (with a valid CSRF token), or None: nothing is printed."""
+    language = request.form.get("language")
+    if not EmptyForm().validate_on_submit() or language not in ("zh_Hans", "en"):
+        flash(_("Nothing was printed: use the button on the report's page."), "warning")
+        return None
+    return language
+
+
 @bp.route("/new-group", methods=["POST"])
 @access("reports.generate")
 def new_group():
@@ -173,37 +197,16 @@ def new_group():
         return redirect(url_for("reports.index"))
     franchisee_id = int(form.franchisee.data) if form.franchisee.data else None
     kind = "complaints" if form.report.data == "complaints" else "franchisee" if franchisee_id else "network"
-    try:
-        report = report_service.issue(kind, period=int(form.period.data),
-                                      language=form.language.data, user=current_user, franchisee_id=franchisee_id,
-                                      network=current_scope.is_network)
-    except LookupError:
-        abort(404)
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(url_for("reports.index"))
-    flash(_("The report is ready: version %(v)d.", v=report.version), "success")
-    return redirect(url_for("reports.show", report_id=report.id))
+    return _print_and_show(url_for("reports.index"), kind, period=int(form.period.data), language=form.language.data,
+                           franchisee_id=franchisee_id)
 
 
 def _issue_record(kind: str, subject_id: int, back: str):
     get_scoped_or_404(StoreAudit if kind == "audit" else Complaint, subject_id)  # out of scope: not found
-    language = request.form.get("language")
-    if not EmptyForm().validate_on_submit() or language not in ("zh_Hans", "en"):
-        flash(_("Nothing was printed: use the button on the report's page."), "warning")
+    language = _posted_language()
+    if language is None:
         return redirect(back)
-    try:
-        report = report_service.issue(kind, period=None, language=language, user=current_user, subject_id=subject_id,
-                                      network=current_scope.is_network)
-    except LookupError:
-        abort(404)
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-        return redirect(back)
-    flash(_("The report is ready: version %(v)d.", v=report.version), "success")
-    return redirect(url_for("reports.show", report_id=report.id))
+    return _print_and_show(back, kind, period=None, language=language, subject_id=subject_id)
 
 
 @bp.route("/surveys/<int:survey_project_id>", methods=["POST"])
@@ -216,20 +219,11 @@ def survey_report(survey_project_id: int):
     if not _can_group():
         abort(403)
     back = url_for("surveys.project", survey_project_id=project.id)
-    language = request.form.get("language")
-    if not EmptyForm().validate_on_submit() or language not in ("zh_Hans", "en"):
-        flash(_("Nothing was printed: use the button on the report's page."), "warning")
+    language = _posted_language()
+    if language is None:
         return redirect(back)
     own = None if current_scope.is_network else next(iter(current_scope.franchisee_ids))
-    try:
-        report = report_service.issue("survey", period=None, language=language, user=current_user,
-                                      subject_id=project.id, franchisee_id=own, network=current_scope.is_network)
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-        return redirect(back)
-    flash(_("The report is ready: version %(v)d.", v=report.version), "success")
-    return redirect(url_for("reports.show", report_id=report.id))
+    return _print_and_show(back, "survey", period=None, language=language, subject_id=project.id, franchisee_id=own)
 
 
 @bp.route("/audits/<int:store_audit_id>", methods=["POST"])
@@ -276,19 +270,9 @@ def regenerate(report_id: int):
         return redirect(url_for("reports.show", report_id=report.id))
     if report.kind in ("franchisee", "network", "survey", "complaints") and not _can_group():
         abort(403)
-    try:
-        new_report = report_service.issue(report.kind, period=report.period, language=report.language,
-                                          user=current_user, store_id=report.store_id,
-                                          franchisee_id=report.franchisee_id, network=current_scope.is_network,
-                                          subject_id=report.subject_id)
-    except LookupError:
-        abort(404)
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(url_for("reports.show", report_id=report.id))
-    flash(_("The report is ready: version %(v)d.", v=new_report.version), "success")
-    return redirect(url_for("reports.show", report_id=new_report.id))
+    return _print_and_show(url_for("reports.show", report_id=report.id), report.kind, period=report.period,
+                           language=report.language, store_id=report.store_id, franchisee_id=report.franchisee_id,
+                           subject_id=report.subject_id)
 
 
 @bp.route("/<int:report_id>/pdf")
