@@ -648,3 +648,43 @@ def test_the_case_file_masks_the_customer_and_lists_show_one_line_per_report(app
     assert client.get("/reports/?kind=complaint&versions=all").text.count('data-testid="report-row"') == 2
     # The report's page offers printing it again to whoever may print it.
     assert 'data-testid="regenerate"' in login_as("manager_a").get(f"/reports/{second}").text
+
+
+def test_periods_cover_half_years_and_quarters():
+    from datetime import date
+
+    from app.services.reports import periods
+
+    assert periods.parse("202603") == 202603 and periods.parse("20262") == 20262
+    for bad in ("202605", "20263", "99999", "abc", "", None, "2026031", "-20261", "1" * 25):
+        assert periods.parse(bad) is None, bad
+    assert periods.half_of(202603) == 20262 and periods.half_of(202602) == 20261
+    assert periods.months(202603) == [202607, 202608, 202609]
+    assert periods.bounds(202604) == (date(2026, 10, 1), date(2026, 12, 31))
+    assert periods.quarters(20262) == (2026, (3, 4)) and periods.previous(202601) == 202504
+    assert periods.label(202603) == "2026Q3" and periods.label(20261) == "2026H1"
+    offered = periods.recent(today=date(2026, 11, 25))
+    assert offered[:3] == [20262, 202604, 202603] and 20251 in offered and 202601 in offered
+
+
+def test_a_quarter_report_counts_the_quarters_complaints_and_says_whose_kpis(app, world, login_as, tmp_path):
+    from app.services.reports import periods
+
+    with app.app_context(), unscoped():
+        received = db.session.get(Complaint, world.complaints["a"]).received_at.date()
+    quarter = periods.of(received, quarter=True)
+    client = login_as("owner_a")
+    response = client.post_form("/reports/new", {"store": world.a_stores[0], "period": quarter, "language": "en"})
+    assert response.status_code == 302, response.text[:300]
+    text = "".join(_text(client.get(response.headers["Location"] + "/pdf").data, tmp_path).split()).replace("-", "")
+    half = periods.label(periods.half_of(quarter))
+    assert f"Quarter{periods.label(quarter)}" in text
+    assert f"KPIsandtheevaluationarehalfyearly:thoseof{half}" in text  # (a line may break at the hyphen)
+    assert "5ComplaintsReceivedResolvedintimeAveragetimetoresolveOpennow1" in text  # the quarter's one complaint
+    # The complaint analysis of the quarter before counts none of it.
+    earlier = periods.previous(quarter)
+    if earlier in periods.recent():
+        response = client.post_form("/reports/new-group", {"report": "complaints", "franchisee": world.a,
+                                                           "period": earlier, "language": "en"})
+        text = " ".join(_text(client.get(response.headers["Location"] + "/pdf").data, tmp_path, "q.pdf").split())
+        assert f"No complaint, suggestion or praise was received in {periods.label(earlier)}" in text

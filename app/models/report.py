@@ -91,7 +91,8 @@ def file_name(kind: str, store_code: str | None, franchisee_id: int | None, peri
               version: int, subject_label: str | None = None) -> str:
     """A report's file name: what, whose, when (or which record), language and version."""
     subject = store_code if store_code else f"franchisee{franchisee_id}" if franchisee_id else "network"
-    when = f"-{period // 10}H{period % 10}" if period else f"-{subject_label}" if subject_label else ""
+    when = (f"-{period // 100}Q{period % 100}" if period and period >= 100000 else f"-{period // 10}H{period % 10}"
+            if period else f"-{subject_label}" if subject_label else "")
     return f"{kind}-{subject}{when}-{language}-v{version}.pdf"
 
 

@@ -2,6 +2,7 @@
 from scoped queries (the stores and franchisees the user sees), so a store of another
 franchisee is not a choice at all."""
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -14,13 +15,13 @@ LANGUAGES = choices([("zh_Hans", "中文"), ("en", "English")])
 
 class StoreReportForm(EmptyForm):
     store = SelectField(_l("Store"), coerce=str, validators=[InputRequired()])
-    period = SelectField(_l("Half-year"), coerce=str, validators=[InputRequired()])
+    period = SelectField(lazy_pgettext("report", "Period"), coerce=str, validators=[InputRequired()])
     language = SelectField(_l("Language"), choices=LANGUAGES, validators=[InputRequired()])
 
 
 class BatchForm(EmptyForm):
     franchisee = SelectField(_l("Stores"), coerce=str)
-    period = SelectField(_l("Half-year"), coerce=str, validators=[InputRequired()])
+    period = SelectField(lazy_pgettext("report", "Period"), coerce=str, validators=[InputRequired()])
     language = SelectField(_l("Language"), choices=LANGUAGES, validators=[InputRequired()])
 
 

@@ -33,17 +33,20 @@ from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
 from app.services import RuleError, kpis
 from app.services import reports as report_service
-from app.services.reports import distribution
+from app.services.reports import distribution, periods
 
 LATEST = Ordering((Report.generated_at, Report.id), descending=True)
 RECENT_PERIODS = 6
 
 
 def _periods() -> list[int]:
-    periods = [kpis.period_of(local_today())]
-    while len(periods) < RECENT_PERIODS:
-        periods.append(kpis.previous(periods[-1]))
-    return periods
+    """The half-years and quarters the forms offer, newest first."""
+    return periods.recent(RECENT_PERIODS)
+
+
+def _last_half_year() -> str:
+    """What the forms propose: the last half-year that is over."""
+    return str(kpis.previous(kpis.period_of(local_today())))
 
 
 def _language() -> str:
@@ -54,13 +57,13 @@ def _store_form(formdata=None) -> StoreReportForm:
     form = StoreReportForm(formdata=formdata)
     stores = db.session.execute(select(Store.id, Store.code, Store.name).order_by(Store.code).limit(2000)).all()
     form.store.choices = choices((str(i), f"{code} {name}") for i, code, name in stores)
-    form.period.choices = choices((str(p), kpis.label(p)) for p in _periods())
+    form.period.choices = choices((str(p), periods.label(p)) for p in _periods())
     if formdata is None:
         form.language.data = _language()
-        form.period.data = str(kpis.previous(_periods()[0]))
+        form.period.data = _last_half_year()
         if request.args.get("store", "").isdigit():
             form.store.data = request.args["store"]
-        if request.args.get("period", "").isdigit():
+        if periods.parse(request.args.get("period")) in _periods():
             form.period.data = request.args["period"]
     return form
 
@@ -75,10 +78,10 @@ def _batch_form(formdata=None, form_class=BatchForm):
     else:
         form.franchisee.choices = choices((str(i), _("Every open store of %(name)s", name=name)) for i, name in db.session.execute(
             select(Franchisee.id, Franchisee.name).where(Franchisee.id.in_(current_scope.franchisee_ids or ()))))
-    form.period.choices = choices((str(p), kpis.label(p)) for p in _periods())
+    form.period.choices = choices((str(p), periods.label(p)) for p in _periods())
     if formdata is None:
         form.language.data = _language()
-        form.period.data = str(kpis.previous(_periods()[0]))
+        form.period.data = _last_half_year()
     return form
 
 
@@ -112,7 +115,7 @@ def index():
     else:
         kind = ""
     period = request.args.get("period", "")
-    if period.isdigit() and len(period) == 5 and 2000 <= int(period) // 10 <= 2100 and period[-1] in "12":
+    if periods.parse(period) is not None:
         stmt = stmt.where(Report.period == int(period))
     else:
         period = ""
@@ -130,7 +133,7 @@ def index():
                                         .order_by(ReportBatch.created_at.desc(), ReportBatch.id.desc()).limit(5)).all()
     return render_template("reports/index.html", page=page, kinds=KINDS, kind=kind, period=period,
                            store_filter=store_filter, all_versions=all_versions,
-                           periods=_periods(), label=kpis.label,
+                           periods=_periods(), label=periods.label,
                            store_form=_store_form() if can(current_user, "reports.generate") else None,
                            batch_form=_batch_form() if _can_batch() else None, batches=recent_batches,
                            group_form=_group_form() if _can_group() else None, is_network=current_scope.is_network,
@@ -253,7 +256,7 @@ def show(report_id: int):
                                              selectinload(ReportRecipient.answered_by))
                                     .order_by(ReportRecipient.id)).all()
     mine = distribution.recipient_for(report, current_user)
-    return render_template("reports/show.html", report=report, versions=versions, label=kpis.label, form=EmptyForm(),
+    return render_template("reports/show.html", report=report, versions=versions, label=periods.label, form=EmptyForm(),
                            can_group=_can_group(), recipients=recipients, mine=mine,
                            answer_form=AnswerForm(obj=mine) if mine is not None else None,
                            distribute_form=DistributeForm() if can(current_user, "reports.distribute") else None,

@@ -24,8 +24,8 @@ from app.models.report import ReportBatch, ReportBatchItem
 from app.security.access import access
 from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
-from app.services import RuleError, kpis
-from app.services.reports import batches
+from app.services import RuleError
+from app.services.reports import batches, periods
 
 
 @bp.route("/batches", methods=["POST"])
@@ -65,7 +65,7 @@ def batch(report_batch_id: int):
         ReportBatchItem.batch_id == found.id, ReportBatchItem.status == "failed")
         .options(selectinload(ReportBatchItem.store), selectinload(ReportBatchItem.franchisee))
         .order_by(ReportBatchItem.id).limit(200)).all()
-    return render_template("reports/batch.html", batch=found, failures=failures, label=kpis.label,
+    return render_template("reports/batch.html", batch=found, failures=failures, label=periods.label,
                            stalled=batches.stalled(found), form=EmptyForm())
 
 
@@ -95,7 +95,7 @@ def batch_zip(report_batch_id: int):
         flash(_("The batch is still running; its ZIP is offered when every store is done."), "warning")
         return redirect(url_for("reports.batch", report_batch_id=found.id))
     subject = f"franchisee{found.franchisee_id}" if found.franchisee_id else "network"
-    name = f"store-reports-{subject}-{kpis.label(found.period)}-{found.language}-batch{found.id}.zip"
+    name = f"{found.kind}-reports-{subject}-{periods.label(found.period)}-{found.language}-batch{found.id}.zip"
     content = batches.zip_file(found)
     headers = {"Cache-Control": "private, no-store"}
     if isinstance(content, bytes):

@@ -26,7 +26,7 @@ from app.models.kpi import KPIS
 from app.models.report import Report, ReportFile
 from app.services import RuleError, charts, pdf
 from app.services import kpis as kpi_service
-from app.services.reports import analysis, records
+from app.services.reports import analysis, periods, records
 from app.services.reports import groups as group_report
 from app.services.reports import store as store_report
 
@@ -37,9 +37,12 @@ def _chart_label(code: str, name: str) -> str:
     return f"{code} {name if len(name) <= 14 else name[:13] + '…'}"
 
 
-def _interim(period: int) -> bool:
-    """The half-year is not over: its figures are as of today."""
-    return kpi_service.bounds(period)[1] >= local_today()
+def _period_values(period: int) -> dict:
+    """What the templates say of the period: its label and days, whether it is a quarter (whose
+    KPIs are its half-year's) and whether it is over."""
+    return dict(period_label=periods.label(period), bounds=periods.bounds(period), quarter=periods.is_quarter(period),
+                half_label=kpi_service.label(periods.half_of(period)), interim=periods.interim(period),
+                today=local_today())
 
 
 def key_of(kind: str, period: int | None, franchisee_id: int | None, store_id: int | None, language: str,
@@ -65,14 +68,13 @@ def store_html(store_id: int, period: int, language: str, *, user_name: str, net
         chart = None
         if figures.indicators:
             chart = charts.bars(_("Satisfaction indicators (0–100)"), [_chart_label(c, n) for c, n, *_rest in figures.indicators],
-                                {kpi_service.label(period): [i[4] for i in figures.indicators],
-                                 kpi_service.label(kpi_service.previous(period)):
+                                {kpi_service.label(periods.half_of(period)): [i[4] for i in figures.indicators],
+                                 kpi_service.label(kpi_service.previous(periods.half_of(period))):
                                      [figures.indicators_previous.get(i[0]) for i in figures.indicators]},
                                 horizontal=True, lower=0, upper=100)
-        title = _("Store evaluation report") + f" · {store.code} {store.name} · {kpi_service.label(period)}"
-        html = render_template("reports/pdf/store.html", f=figures, chart=chart, interim=_interim(period),
-                               today=local_today(), title=title, period_label=kpi_service.label(period),
-                               bounds=kpi_service.bounds(period), generated_by=user_name, generated_at=utcnow(),
+        title = _("Store evaluation report") + f" · {store.code} {store.name} · {periods.label(period)}"
+        html = render_template("reports/pdf/store.html", f=figures, chart=chart, **_period_values(period),
+                               title=title, generated_by=user_name, generated_at=utcnow(),
                                language=language)
         numbers = _("Page {page} of {pages}")
     return html, title, numbers, {"store_id": store.id, "franchisee_id": store.franchisee_id}
@@ -98,10 +100,9 @@ def group_html(franchisee_id: int | None, period: int, language: str, *, user_na
         if g.has_data and g.grades and any(n for _l, n in g.grades):
             chart = charts.bars(_("Stores by grade"), [label for label, _n in g.grades], {_("Stores"): [n for _l, n in g.grades]},
                                 counts=True)
-        title = f"{heading} · {subject} · {kpi_service.label(period)}"
-        html = render_template("reports/pdf/group.html", g=g, chart=chart, interim=_interim(period),
-                               today=local_today(), title=title, heading=heading, subject=subject,
-                               network=network, period_label=kpi_service.label(period), bounds=kpi_service.bounds(period),
+        title = f"{heading} · {subject} · {periods.label(period)}"
+        html = render_template("reports/pdf/group.html", g=g, chart=chart, **_period_values(period),
+                               title=title, heading=heading, subject=subject, network=network,
                                generated_by=user_name, generated_at=utcnow(), language=language, kpis_=KPIS,
                                compared=group_report.COMPARED, ends=group_report.RANK_ENDS)
         numbers = _("Page {page} of {pages}")
@@ -143,10 +144,9 @@ def complaints_html(period: int, language: str, *, user_name: str, franchisee_id
         if a["has_data"]:
             chart = charts.bars(_("Complaints received by month"), [f"{m // 100}-{m % 100:02d}" for m, _n, _r in a["monthly"]],
                                 {_("Received"): [n for _m, n, _r in a["monthly"]]}, counts=True)
-        title = f"{_('Complaint analysis report')} · {subject} · {kpi_service.label(period)}"
+        title = f"{_('Complaint analysis report')} · {subject} · {periods.label(period)}"
         html = render_template("reports/pdf/complaints.html", a=a, subject=subject, chart=chart, title=title,
-                               interim=_interim(period), today=local_today(),
-                               period_label=kpi_service.label(period), bounds=kpi_service.bounds(period),
+                               **_period_values(period),
                                by_store=franchisee_id is not None, generated_by=user_name, generated_at=utcnow(),
                                language=language)
         numbers = _("Page {page} of {pages}")

@@ -20,7 +20,7 @@ from app.models import (
 )
 from app.models.survey import SurveyProject, SurveyQuestion, SurveyResponse, SurveyStoreStats
 from app.services import kpis as kpi_service
-from app.services.reports.store import _months
+from app.services.reports import periods
 from app.services.surveys import results as survey_results
 from app.services.surveys.index import mean
 
@@ -72,7 +72,7 @@ def survey_figures(project: SurveyProject, locale: str, by_store: bool) -> dict:
 
 
 def complaint_figures(period: int, locale: str, franchisee_id: int | None) -> dict:
-    months = _months(period)
+    months = periods.months(period)
     c = ComplaintMonthStats
 
     def scoped(stmt):
@@ -119,7 +119,7 @@ def complaint_figures(period: int, locale: str, franchisee_id: int | None) -> di
     capa = select(func.count(Complaint.id)).where(Complaint.corrective_action.is_not(None))
     if franchisee_id is not None:
         capa = capa.where(Complaint.franchisee_id == franchisee_id)
-    first, last = kpi_service.bounds(period)
+    first, last = periods.bounds(period)
     window = (Complaint.received_at >= datetime.combine(first, time()),
               Complaint.received_at < datetime.combine(last + timedelta(days=1), time()))
     capa_open = db.session.scalar(capa.where(*window, Complaint.capa_verified_at.is_(None))) or 0

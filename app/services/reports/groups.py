@@ -19,7 +19,8 @@ from app.models import (
 )
 from app.models.kpi import GRADES, KPIS
 from app.services import kpis as kpi_service
-from app.services.reports.store import SUGGESTIONS, KpiLine, _fmt, _months, _quarters
+from app.services.reports import periods
+from app.services.reports.store import SUGGESTIONS, KpiLine, _fmt
 
 CENT = Decimal("0.01")
 # The columns of the stores' comparison table.
@@ -54,11 +55,12 @@ def figures(period: int, thresholds: dict, locale: str, franchisee_id: int | Non
     def mine(stmt, model):
         return stmt.where(model.franchisee_id == franchisee_id) if franchisee_id is not None else stmt
 
-    rows = db.session.scalars(mine(select(StoreKpi).where(StoreKpi.period == period), StoreKpi)).all()
-    previous = db.session.scalars(mine(select(StoreKpi).where(StoreKpi.period == kpi_service.previous(period)),
+    half = periods.half_of(period)  # a quarter's KPIs and evaluation are its half-year's (R51)
+    rows = db.session.scalars(mine(select(StoreKpi).where(StoreKpi.period == half), StoreKpi)).all()
+    previous = db.session.scalars(mine(select(StoreKpi).where(StoreKpi.period == kpi_service.previous(half)),
                                        StoreKpi)).all()
     evaluations = {e.store_id: e for e in db.session.scalars(mine(select(StoreEvaluation).where(
-        StoreEvaluation.period == period), StoreEvaluation))}
+        StoreEvaluation.period == half), StoreEvaluation))}
     store_ids = {r.store_id for r in rows} | set(evaluations)
     stores = {s.id: s for s in db.session.scalars(select(Store).where(Store.id.in_(store_ids)))} if store_ids else {}
     g = GroupFigures(period, has_data=bool(rows and any(r.purchases or r.responses or r.complaints or r.mystery is not None
@@ -125,7 +127,7 @@ def _franchisees(g: GroupFigures, rows, questionnaires) -> None:
 
 
 def _weak_points(g: GroupFigures, period: int, locale: str, franchisee_id: int | None) -> None:
-    year, quarters = _quarters(period)
+    year, quarters = periods.quarters(period)
     a = AuditQuarterStats
     stmt = (select(a.touchpoint_id, func.sum(a.score_sum), func.sum(a.audits))
             .where(a.year == year, a.quarter.in_(quarters), a.touchpoint_id != 0).group_by(a.touchpoint_id))
@@ -137,9 +139,10 @@ def _weak_points(g: GroupFigures, period: int, locale: str, franchisee_id: int |
     g.weakest = sorted(((names.get(tid, "—"), (Decimal(total) / n).quantize(CENT), n) for tid, total, n in sums),
                        key=lambda t: t[1])[:5]
     c = ComplaintMonthStats
-    stmt = (select(c.value_id, func.sum(c.received)).where(c.dimension == "category", c.month.in_(_months(period)))
+    stmt = (select(c.value_id, func.sum(c.received)).where(c.dimension == "category", c.month.in_(periods.months(period)))
             .group_by(c.value_id).order_by(func.sum(c.received).desc()))
-    total = select(func.coalesce(func.sum(c.received), 0)).where(c.dimension == "total", c.month.in_(_months(period)))
+    total = select(func.coalesce(func.sum(c.received), 0)).where(c.dimension == "total",
+                                                                 c.month.in_(periods.months(period)))
     if franchisee_id is not None:
         stmt, total = stmt.where(c.franchisee_id == franchisee_id), total.where(c.franchisee_id == franchisee_id)
     category_names = {k.id: k.label(locale) for k in db.session.scalars(select(ComplaintCategory))}

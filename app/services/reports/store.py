@@ -22,6 +22,7 @@ from app.models.kpi import GRADES, KPIS
 from app.models.mystery import ACTION_STATUSES, OPEN_ACTION_STATUSES
 from app.models.survey import Questionnaire
 from app.services import kpis as kpi_service
+from app.services.reports import periods
 from app.services.surveys.index import mean, percent
 
 CENT = Decimal("0.01")
@@ -85,16 +86,6 @@ class StoreFigures:
     suggestions: list[str] = field(default_factory=list)
 
 
-def _months(period: int) -> list[int]:
-    first, last = kpi_service.bounds(period)
-    return [first.year * 100 + m for m in range(first.month, last.month + 1)]
-
-
-def _quarters(period: int) -> tuple[int, tuple[int, int]]:
-    year, half = divmod(period, 10)
-    return year, (1, 2) if half == 1 else (3, 4)
-
-
 def kpi_lines(row: StoreKpi | None, previous: StoreKpi | None, thresholds: dict) -> list[KpiLine]:
     lines = []
     for code, (label, unit, higher) in KPIS.items():
@@ -109,11 +100,12 @@ def kpi_lines(row: StoreKpi | None, previous: StoreKpi | None, thresholds: dict)
 def figures(store: Store, period: int, thresholds: dict, locale: str, *, network_rank: bool) -> StoreFigures:
     """Every figure of one store's report; ``network_rank`` adds how many stores were ranked
     (headquarters' figure; a franchisee sees its rank alone, as on the evaluation page)."""
-    row = db.session.scalar(select(StoreKpi).where(StoreKpi.store_id == store.id, StoreKpi.period == period))
+    half = periods.half_of(period)  # a quarter's KPIs and evaluation are its half-year's (R51)
+    row = db.session.scalar(select(StoreKpi).where(StoreKpi.store_id == store.id, StoreKpi.period == half))
     prev = db.session.scalar(select(StoreKpi).where(StoreKpi.store_id == store.id,
-                                                    StoreKpi.period == kpi_service.previous(period)))
+                                                    StoreKpi.period == kpi_service.previous(half)))
     ev = db.session.scalar(select(StoreEvaluation).where(StoreEvaluation.store_id == store.id,
-                                                         StoreEvaluation.period == period))
+                                                         StoreEvaluation.period == half))
     f = StoreFigures(store.id, store.code, store.name, store.region.name, store.city, store.franchisee.name, period,
                      has_data=False)
     f.kpis = kpi_lines(row, prev, thresholds)
@@ -124,7 +116,7 @@ def figures(store: Store, period: int, thresholds: dict, locale: str, *, network
         f.missing = [str(KPIS[c][0]) for c in ev.missing if c in KPIS]
         if network_rank and f.rank:
             f.ranked = db.session.scalar(select(func.count(StoreEvaluation.id)).where(
-                StoreEvaluation.period == period, StoreEvaluation.score.is_not(None)))
+                StoreEvaluation.period == half, StoreEvaluation.score.is_not(None)))
     if row is not None:
         f.csi, f.responses = row.csi, row.responses
         f.csi_previous = prev.csi if prev is not None else None
@@ -145,7 +137,7 @@ def figures(store: Store, period: int, thresholds: dict, locale: str, *, network
     _team(f, store)
     f.warnings = [(str(KPIS.get(w.kpi, (w.kpi,))[0]), str(w.kind_label), w.value, w.limit, str(w.state_label))
                   for w in db.session.scalars(select(KpiWarning).where(
-                      KpiWarning.store_id == store.id, KpiWarning.period == period, KpiWarning.state != "closed")
+                      KpiWarning.store_id == store.id, KpiWarning.period == half, KpiWarning.state != "closed")
                       .order_by(KpiWarning.opened_at.desc()).limit(20))]
     f.has_data = bool(row is not None and (row.purchases or row.responses or row.complaints or row.mystery is not None)
                       or f.complaints.get("received") or f.audits.get("audits"))
@@ -154,7 +146,7 @@ def figures(store: Store, period: int, thresholds: dict, locale: str, *, network
 
 
 def _complaints(f: StoreFigures, store: Store, period: int, locale: str) -> None:
-    months = _months(period)
+    months = periods.months(period)
     s = ComplaintMonthStats
     totals = db.session.execute(select(
         func.coalesce(func.sum(s.received), 0), func.coalesce(func.sum(s.major), 0),
@@ -180,7 +172,7 @@ def _complaints(f: StoreFigures, store: Store, period: int, locale: str) -> None
         .group_by(s.value_id).order_by(func.sum(s.received).desc())).all()
     names = {c.id: c.label(locale) for c in db.session.scalars(select(ComplaintCategory))}
     f.categories = [(names.get(vid, _("No category")), n) for vid, n in by_category if n]
-    first, last = kpi_service.bounds(period)
+    first, last = periods.bounds(period)
     window = (Complaint.store_id == store.id, Complaint.received_at >= datetime.combine(first, time()),
               Complaint.received_at < datetime.combine(last + timedelta(days=1), time()))
     f.causes = [(c.reference, names.get(c.category_id, "—"), c.root_cause) for c in db.session.scalars(
@@ -193,7 +185,7 @@ def _complaints(f: StoreFigures, store: Store, period: int, locale: str) -> None
 
 
 def _audits(f: StoreFigures, store: Store, period: int, locale: str) -> None:
-    year, quarters = _quarters(period)
+    year, quarters = periods.quarters(period)
     a = AuditQuarterStats
     rows = db.session.scalars(select(a).where(a.store_id == store.id, a.year == year, a.quarter.in_(quarters))).all()
     overall = [r for r in rows if r.touchpoint_id == 0]
