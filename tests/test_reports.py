@@ -591,9 +591,10 @@ def test_a_schedule_prints_and_sends_once_a_half_year_is_over(app, world, login_
     from app.services.reports import distribution
 
     admin = login_as("admin")
-    assert admin.post_form("/reports/schedules", {"kind": "store", "language": "zh_Hans", "owners": "y",
+    assert admin.post_form("/reports/schedules", {"kind": "store", "every": "half", "language": "zh_Hans", "owners": "y",
                                                   "departments": "customer_service"}).status_code == 302
-    assert admin.post_form("/reports/schedules", {"kind": "network", "language": "en", "committee": "y"}).status_code == 302
+    assert admin.post_form("/reports/schedules", {"kind": "network", "every": "half", "language": "en",
+                                                  "committee": "y"}).status_code == 302
     assert login_as("owner_a").get("/reports/schedules").status_code == 403
     with app.app_context(), unscoped():
         assert distribution.run_due(date(2026, 7, 2)) == 2  # 2026H1 is over
@@ -688,3 +689,22 @@ def test_a_quarter_report_counts_the_quarters_complaints_and_says_whose_kpis(app
                                                            "period": earlier, "language": "en"})
         text = " ".join(_text(client.get(response.headers["Location"] + "/pdf").data, tmp_path, "q.pdf").split())
         assert f"No complaint, suggestion or praise was received in {periods.label(earlier)}" in text
+
+
+def test_a_quarterly_schedule_runs_once_each_quarter(app, world, login_as):
+    from datetime import date
+
+    from app.models.report import ReportSchedule
+    from app.services.reports import distribution
+
+    assert login_as("admin").post_form("/reports/schedules", {"kind": "complaints", "every": "quarter",
+                                                              "language": "zh_Hans", "committee": "y"}).status_code == 302
+    with app.app_context(), unscoped():
+        assert distribution.run_due(date(2026, 4, 2)) == 1  # 2026Q1 is over
+        assert distribution.run_due(date(2026, 5, 2)) == 0
+        assert distribution.run_due(date(2026, 7, 2)) == 1  # then 2026Q2
+        db.session.commit()
+        assert db.session.scalar(select(ReportSchedule.last_period)) == 202602
+        printed = db.session.scalars(select(Report.period).where(Report.kind == "complaints")
+                                     .order_by(Report.id)).all()
+        assert printed == [202601, 202602]

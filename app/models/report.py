@@ -170,6 +170,7 @@ RECIPIENT_KINDS = {
     "committee": _l("Customer-experience committee"),
     "department": _l("Department"),
 }
+SCHEDULE_EVERY = {"half": _l("Each half-year"), "quarter": _l("Each quarter")}
 SCHEDULE_KINDS = {
     "store": _l("Every open store's evaluation report"),
     "franchisee": _l("Every franchisee's report"),
@@ -210,19 +211,20 @@ class ReportRecipient(VersionedMixin, db.Model):
 
 
 class ReportSchedule(TimestampMixin, VersionedMixin, db.Model):
-    """A period report headquarters has printed and distributed each half-year once it is over
-    (``flask complaints tick``, the periodic job): the kind, the language, and to whom."""
+    """A period report headquarters has printed and distributed each half-year or quarter once
+    it is over (``flask complaints tick``, the periodic job): the kind, the language, to whom."""
 
     __tablename__ = "report_schedule"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
+    every: Mapped[str] = mapped_column(String(8), default="half", server_default="half")  # half | quarter
     language: Mapped[str] = mapped_column(String(8), default="zh_Hans")
     to_owners: Mapped[bool] = mapped_column(default=True)
     to_committee: Mapped[bool] = mapped_column(default=False)
     departments: Mapped[list] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
-    # The last half-year it ran for (yyyyh): each half-year runs once.
+    # The last period it ran for (services/reports/periods.py): each period runs once.
     last_period: Mapped[int | None]
     last_run_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -40,6 +40,7 @@ def upgrade():
     op.create_table('report_schedule',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('every', sa.String(length=8), nullable=False, server_default='half'),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('to_owners', sa.Boolean(), nullable=False),
     sa.Column('to_committee', sa.Boolean(), nullable=False),

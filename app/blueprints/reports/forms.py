@@ -7,7 +7,7 @@ from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from app.forms import EmptyForm, MultiCheckboxField, VersionedForm, choices
-from app.models.report import SCHEDULE_KINDS
+from app.models.report import SCHEDULE_EVERY, SCHEDULE_KINDS
 from app.models.user import DEPARTMENTS
 
 LANGUAGES = choices([("zh_Hans", "中文"), ("en", "English")])
@@ -43,6 +43,7 @@ class AnswerForm(VersionedForm):
 
 class ScheduleForm(EmptyForm):
     kind = SelectField(_l("Report"), choices=choices(SCHEDULE_KINDS.items()), validators=[InputRequired()])
+    every = SelectField(_l("How often"), choices=choices(SCHEDULE_EVERY.items()), validators=[InputRequired()])
     language = SelectField(_l("Language"), choices=LANGUAGES, validators=[InputRequired()])
     owners = BooleanField(_l("To the franchise owners"), default=True)
     committee = BooleanField(_l("To the customer-experience committee"))

@@ -10,12 +10,12 @@ from app.blueprints.reports import bp
 from app.blueprints.reports.forms import AnswerForm, DistributeForm, ScheduleForm
 from app.extensions import db
 from app.forms import EmptyForm
-from app.models.report import SCHEDULE_KINDS, Report, ReportSchedule
+from app.models.report import SCHEDULE_EVERY, SCHEDULE_KINDS, Report, ReportSchedule
 from app.models.user import DEPARTMENTS
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
-from app.services import RuleError, kpis
-from app.services.reports import distribution
+from app.services import RuleError
+from app.services.reports import distribution, periods
 
 
 @bp.route("/<int:report_id>/distribute", methods=["POST"])
@@ -67,18 +67,20 @@ def schedules():
     form = ScheduleForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            db.session.add(ReportSchedule(kind=form.kind.data, language=form.language.data, to_owners=form.owners.data,
+            db.session.add(ReportSchedule(kind=form.kind.data, every=form.every.data, language=form.language.data,
+                                          to_owners=form.owners.data,
                                           to_committee=form.committee.data, departments=list(form.departments.data),
                                           created_by_id=current_user.id))
             db.session.commit()
-            flash(_("The schedule is saved: it runs once each half-year is over."), "success")
+            flash(_("The schedule is saved: it runs once each period is over."), "success")
             return redirect(url_for("reports.schedules"))
         status = 422
     else:
         status = 200
     rows = db.session.scalars(select(ReportSchedule).order_by(ReportSchedule.id)).all()
     return render_template("reports/schedules.html", form=form, rows=rows, kinds=SCHEDULE_KINDS,
-                           departments=DEPARTMENTS, label=kpis.label, toggle=EmptyForm()), status
+                           departments=DEPARTMENTS, label=periods.label, every=SCHEDULE_EVERY,
+                           toggle=EmptyForm()), status
 
 
 @bp.route("/schedules/<int:report_schedule_id>/toggle", methods=["POST"])

@@ -21,6 +21,7 @@ from app.models.user import DEPARTMENTS
 from app.security.tenancy import unscoped
 from app.services import RuleError, notifications
 from app.services import kpis as kpi_service
+from app.services.reports import periods
 
 
 @notifications.message("report_distributed")
@@ -109,7 +110,7 @@ def inbox(user, limit: int = 20):
 
 
 def run_due(today=None) -> int:
-    """Run every active schedule whose last half-year is over and not yet done; returns how many
+    """Run every active schedule whose last half-year (or quarter) is over and not yet done; returns how many
     ran. Store and franchisee reports start a batch (its reports are distributed as they finish);
     the network's reports are printed here, in the periodic job."""
     from app.security.scope import NETWORK
@@ -117,13 +118,15 @@ def run_due(today=None) -> int:
     from app.services.reports import batches
 
     today = today or local_today()
-    period = kpi_service.previous(kpi_service.period_of(today))
+    ended = {"half": kpi_service.previous(kpi_service.period_of(today)),
+             "quarter": periods.previous(periods.of(today, quarter=True))}
     ran = 0
     with unscoped():
         due = db.session.scalars(select(ReportSchedule).where(ReportSchedule.active.is_(True))).all()
-        due = [s for s in due if (s.last_period or 0) < period]
+        due = [s for s in due if (s.last_period or 0) < ended.get(s.every, ended["half"])]
         db.session.commit()
         for schedule in due:
+            period = ended.get(schedule.every, ended["half"])
             schedule.last_period, schedule.last_run_at = period, utcnow()
             db.session.commit()  # claimed first: a second job running meanwhile does not start it again
             if schedule.kind in ("store", "franchisee"):
