@@ -571,7 +571,8 @@ def test_a_distributed_report_reaches_its_addressees_who_answer_with_measures(ap
     values = dict(stale, answer="门店：第二版措施。")
     assert owner.post(f"/reports/{report_id}/answer", data=values).status_code == 302
     stale["answer"] = "门店：另一人的措施。"
-    owner.post(f"/reports/{report_id}/answer", data=stale)
+    clash = owner.post(f"/reports/{report_id}/answer", data=stale)
+    assert clash.status_code == 409 and "门店：另一人的措施。" in clash.text  # refused, nothing typed is lost
     with app.app_context(), unscoped():
         saved = db.session.scalar(select(ReportRecipient.answer).where(ReportRecipient.report_id == report_id,
                                                                        ReportRecipient.kind == "owner"))
@@ -585,31 +586,41 @@ def test_a_distributed_report_reaches_its_addressees_who_answer_with_measures(ap
 
 
 def test_a_schedule_prints_and_sends_once_a_half_year_is_over(app, world, login_as):
-    from datetime import date
+    from datetime import timedelta
 
     from app.models.report import ReportRecipient, ReportSchedule
-    from app.services.reports import distribution
+    from app.services.reports import distribution, periods
 
     admin = login_as("admin")
     assert admin.post_form("/reports/schedules", {"kind": "store", "every": "half", "language": "zh_Hans", "owners": "y",
                                                   "departments": "customer_service"}).status_code == 302
     assert admin.post_form("/reports/schedules", {"kind": "network", "every": "half", "language": "en",
                                                   "committee": "y"}).status_code == 302
+    # Refused: no addressee, owners for a network report, a copy of an active schedule.
+    for values in ({"kind": "complaints", "every": "half", "language": "en"},
+                   {"kind": "network", "every": "quarter", "language": "en", "owners": "y"},
+                   {"kind": "store", "every": "half", "language": "zh_Hans", "committee": "y"}):
+        assert admin.post_form("/reports/schedules", values).status_code == 422
     assert login_as("owner_a").get("/reports/schedules").status_code == 403
     with app.app_context(), unscoped():
-        assert distribution.run_due(date(2026, 7, 2)) == 2  # 2026H1 is over
-        assert distribution.run_due(date(2026, 8, 1)) == 0  # ... and done once
+        assert db.session.scalar(select(func.count(ReportSchedule.id))) == 2
+        # Nothing is printed for the half-year already over; the next one runs once it ends.
+        assert distribution.run_due() == 0
+        coming = periods.next_after(distribution.ended("half"))
+        after = periods.bounds(coming)[1] + timedelta(days=2)
+        assert distribution.run_due(after) == 2
+        assert distribution.run_due(after + timedelta(days=30)) == 0  # ... and once
         db.session.commit()
         batch = db.session.scalar(select(ReportBatch).where(ReportBatch.schedule_id.is_not(None)))
-        assert (batch.status, batch.period, batch.done) == ("done", 20261, 4)
+        assert (batch.status, batch.period, batch.done) == ("done", coming, 4)
         owners = db.session.scalars(select(ReportRecipient.key).join(Report).where(Report.batch_id == batch.id)).all()
         assert owners.count(f"owner:{world.a}") == 2 and owners.count(f"owner:{world.b}") == 2
         assert owners.count("department:customer_service") == 4
-        network = db.session.scalar(select(Report).where(Report.kind == "network", Report.period == 20261,
+        network = db.session.scalar(select(Report).where(Report.kind == "network", Report.period == coming,
                                                          Report.generated_by_id.is_(None)))
         assert network is not None and network.language == "en"
         assert db.session.scalar(select(ReportRecipient.key).where(ReportRecipient.report_id == network.id)) == "committee"
-        assert all(s.last_period == 20261 for s in db.session.scalars(select(ReportSchedule)))
+        assert all(s.last_period == coming for s in db.session.scalars(select(ReportSchedule)))
     # B's owner got B's store reports, A's owner A's: each sees their own.
     inbox = login_as("owner_a").get("/reports/").text
     assert "A01" in inbox and "乙一秘店" not in inbox
@@ -692,19 +703,27 @@ def test_a_quarter_report_counts_the_quarters_complaints_and_says_whose_kpis(app
 
 
 def test_a_quarterly_schedule_runs_once_each_quarter(app, world, login_as):
-    from datetime import date
+    from datetime import timedelta
 
     from app.models.report import ReportSchedule
-    from app.services.reports import distribution
+    from app.services.reports import distribution, periods
 
     assert login_as("admin").post_form("/reports/schedules", {"kind": "complaints", "every": "quarter",
                                                               "language": "zh_Hans", "committee": "y"}).status_code == 302
+    first = periods.next_after(distribution.ended("quarter"))
+    second = periods.next_after(first)
     with app.app_context(), unscoped():
-        assert distribution.run_due(date(2026, 4, 2)) == 1  # 2026Q1 is over
-        assert distribution.run_due(date(2026, 5, 2)) == 0
-        assert distribution.run_due(date(2026, 7, 2)) == 1  # then 2026Q2
+        assert distribution.run_due(periods.bounds(first)[1] + timedelta(days=1)) == 1
+        assert distribution.run_due(periods.bounds(first)[1] + timedelta(days=40)) == 0
+        assert distribution.run_due(periods.bounds(second)[1] + timedelta(days=1)) == 1
         db.session.commit()
-        assert db.session.scalar(select(ReportSchedule.last_period)) == 202602
+        assert db.session.scalar(select(ReportSchedule.last_period)) == second
         printed = db.session.scalars(select(Report.period).where(Report.kind == "complaints")
                                      .order_by(Report.id)).all()
-        assert printed == [202601, 202602]
+        assert printed == [first, second]
+
+def test_a_report_printed_by_headquarters_holds_no_unpublished_finding(app, world, tmp_path):
+    # Headquarters sees the unpublished audit of A02; the file is kept where A's people read it.
+    _id, data = _issue(app, world, index=1, user="admin")
+    text = "".join(_text(data, tmp_path).split())
+    assert "甲方未发布的稽核发现" not in text

@@ -246,21 +246,31 @@ def complaint_report(complaint_id: int):
 @bp.route("/<int:report_id>")
 @access("reports.view")
 def show(report_id: int):
-    """One issued report: who made it, when, its checksum, and the other versions of it."""
+    """One issued report: who made it, when, its checksum, the other versions, and to whom it
+    was sent with their answers."""
     report = get_scoped_or_404(Report, report_id, selectinload(Report.store), selectinload(Report.generated_by))
+    return render_show(report)
+
+
+def render_show(report: Report, answer_form: AnswerForm | None = None, status: int = 200):
+    """The report's page; ``answer_form`` as the addressee typed it (a refused save keeps it)."""
     versions = db.session.scalars(select(Report).where(Report.key == report.key)
                                   .order_by(Report.version.desc()).limit(50)
                                   .options(selectinload(Report.generated_by))).all()
-    recipients = db.session.scalars(select(ReportRecipient).where(ReportRecipient.report_id == report.id)
+    # The addressees of every version: printing again does not lose who was sent it and answered.
+    recipients = db.session.scalars(select(ReportRecipient).join(Report, Report.id == ReportRecipient.report_id)
+                                    .where(Report.key == report.key)
                                     .options(selectinload(ReportRecipient.franchisee),
-                                             selectinload(ReportRecipient.answered_by))
-                                    .order_by(ReportRecipient.id)).all()
+                                             selectinload(ReportRecipient.answered_by),
+                                             selectinload(ReportRecipient.report))
+                                    .order_by(ReportRecipient.id).limit(200)).all()
     mine = distribution.recipient_for(report, current_user)
+    if answer_form is None and mine is not None:
+        answer_form = AnswerForm(obj=mine)
     return render_template("reports/show.html", report=report, versions=versions, label=periods.label, form=EmptyForm(),
-                           can_group=_can_group(), recipients=recipients, mine=mine,
-                           answer_form=AnswerForm(obj=mine) if mine is not None else None,
+                           can_group=_can_group(), recipients=recipients, mine=mine, answer_form=answer_form,
                            distribute_form=DistributeForm() if can(current_user, "reports.distribute") else None,
-                           departments=DEPARTMENTS)
+                           departments=DEPARTMENTS), status
 
 
 @bp.route("/<int:report_id>/regenerate", methods=["POST"])

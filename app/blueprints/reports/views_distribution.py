@@ -6,7 +6,9 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.blueprints.common import save_versioned
 from app.blueprints.reports import bp
+from app.blueprints.reports.views import render_show
 from app.blueprints.reports.forms import AnswerForm, DistributeForm, ScheduleForm
 from app.extensions import db
 from app.forms import EmptyForm
@@ -50,14 +52,13 @@ def answer(report_id: int):
         abort(404)
     form = AnswerForm(obj=mine)
     if form.validate_on_submit():
-        from app.blueprints.common import save_versioned
-
         if save_versioned(form, mine, lambda: distribution.respond(mine, form.answer.data.strip(), current_user)):
             flash(_("Your improvement measures are saved; headquarters sees them on this page."), "success")
             return redirect(url_for("reports.show", report_id=report.id))
+        status = 409  # a colleague saved meanwhile: the page shows both, nothing typed is lost
     else:
-        flash(_("Write your improvement measures (up to 4,000 characters)."), "danger")
-    return redirect(url_for("reports.show", report_id=report.id))
+        status = 422
+    return render_show(report, answer_form=form, status=status)
 
 
 @bp.route("/schedules", methods=["GET", "POST"])
@@ -67,19 +68,24 @@ def schedules():
     form = ScheduleForm()
     if request.method == "POST":
         if form.validate_on_submit():
-            db.session.add(ReportSchedule(kind=form.kind.data, every=form.every.data, language=form.language.data,
-                                          to_owners=form.owners.data,
-                                          to_committee=form.committee.data, departments=list(form.departments.data),
-                                          created_by_id=current_user.id))
-            db.session.commit()
-            flash(_("The schedule is saved: it runs once each period is over."), "success")
-            return redirect(url_for("reports.schedules"))
+            try:
+                schedule = distribution.new_schedule(form.kind.data, form.every.data, form.language.data,
+                                                     form.owners.data, form.committee.data, list(form.departments.data),
+                                                     current_user)
+            except RuleError as error:
+                db.session.rollback()
+                flash(str(error), "danger")
+            else:
+                db.session.commit()
+                flash(_("The schedule is saved: it first runs when %(period)s is over.",
+                        period=periods.label(periods.next_after(schedule.last_period))), "success")
+                return redirect(url_for("reports.schedules"))
         status = 422
     else:
         status = 200
     rows = db.session.scalars(select(ReportSchedule).order_by(ReportSchedule.id)).all()
     return render_template("reports/schedules.html", form=form, rows=rows, kinds=SCHEDULE_KINDS,
-                           departments=DEPARTMENTS, label=periods.label, every=SCHEDULE_EVERY,
+                           departments=DEPARTMENTS, label=periods.label, next_after=periods.next_after, every=SCHEDULE_EVERY,
                            toggle=EmptyForm()), status
 
 

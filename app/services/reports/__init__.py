@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from app.database import write_transaction
 from app.extensions import db
 from app.i18n import force_locale
-from app.models import Franchisee, Store
+from app.models import Franchisee, Store, StoreAudit
 from app.models.base import local_today, utcnow
 from app.models.kpi import KPIS
 from app.models.report import Report, ReportFile
@@ -98,7 +98,9 @@ def group_html(franchisee_id: int | None, period: int, language: str, *, user_na
         subject = subject or _("The whole network")
         chart = None
         if g.has_data and g.grades and any(n for _l, n in g.grades):
-            chart = charts.bars(_("Stores by grade"), [label for label, _n in g.grades], {_("Stores"): [n for _l, n in g.grades]},
+            # The grade letters under the bars (the English names ran together); the cards name them.
+            chart = charts.bars(_("Stores by grade"), [label.split(" · ")[0] for label, _n in g.grades],
+                                {_("Stores"): [n for _l, n in g.grades]},
                                 counts=True)
         title = f"{heading} · {subject} · {periods.label(period)}"
         html = render_template("reports/pdf/group.html", g=g, chart=chart, **_period_values(period),
@@ -128,6 +130,7 @@ def survey_html(project_id: int, language: str, *, user_name: str, franchisee_id
                                 horizontal=True, lower=0, upper=100)
         title = f"{_('Satisfaction survey report')} · {project.name} · {subject}"
         html = render_template("reports/pdf/survey.html", s=s, project=project, subject=subject, chart=chart,
+                               interim=project.ends_on >= local_today(), today=local_today(),
                                questionnaire_name=questionnaire.label(language) if questionnaire else "—", title=title,
                                generated_by=user_name, generated_at=utcnow(), language=language)
         numbers = _("Page {page} of {pages}")
@@ -166,11 +169,14 @@ SCORE_REASONS = {"submitted": _l("Submitted"), "appeal": _l("Re-scored on appeal
 def audit_html(audit_id: int, language: str, *, user_name: str) -> tuple[str, str, str, dict]:
     """One published mystery-shopper visit, section by section (only published ones: the file
     is kept where the store's people can read it)."""
+    published = db.session.scalar(select(StoreAudit.published_at).where(StoreAudit.id == audit_id))
+    if published is None:  # (said in the reader's language, before the report's is forced)
+        if db.session.scalar(select(StoreAudit.id).where(StoreAudit.id == audit_id)) is None:
+            raise LookupError(audit_id)
+        raise RuleError(_("An audit is printed once headquarters has published it."))
     with force_locale(language):
         f = records.audit_figures(audit_id, language)
         audit = f["audit"]
-        if audit.published_at is None:
-            raise RuleError(_("An audit is printed once headquarters has published it."))
         auditor = audit.auditor
         # The store's people read the kept file: a mystery shopper stays "a mystery shopper".
         shown = (_("Mystery shopper") if auditor is not None and auditor.role == "mystery_shopper"
@@ -187,7 +193,7 @@ def audit_html(audit_id: int, language: str, *, user_name: str) -> tuple[str, st
 def complaint_html(complaint_id: int, language: str, *, user_name: str) -> tuple[str, str, str, dict]:
     """One complaint's case file: the facts, the customer's words, causes and actions, tasks and
     the whole timeline."""
-    from app.models.complaint import EVENT_KINDS, STATUSES
+    from app.models.complaint import CHECKLIST, EVENT_KINDS, STATUSES
     from app.models.user import DEPARTMENTS
 
     with force_locale(language):
@@ -196,6 +202,7 @@ def complaint_html(complaint_id: int, language: str, *, user_name: str) -> tuple
         title = f"{_('Complaint case file')} · {c.reference}"
         html = render_template("reports/pdf/complaint.html", **f, title=title, generated_by=user_name,
                                generated_at=utcnow(), language=language, event_kinds=EVENT_KINDS, statuses=STATUSES,
+                               checklist=CHECKLIST,
                                departments=DEPARTMENTS)
         numbers = _("Page {page} of {pages}")
     return html, title, numbers, {"store_id": c.store_id, "franchisee_id": c.franchisee_id, "subject_id": c.id,

@@ -73,7 +73,7 @@ def distribute(report: Report, *, owners: bool, committee: bool, departments, us
 
 
 def recipient_for(report: Report, user) -> ReportRecipient | None:
-    """The addressee ``user`` answers for on this report, if any."""
+    """The addressee ``user`` answers for on this report (the newest version sent to them), if any."""
     if user.role == "franchise_owner":
         key = f"owner:{user.franchisee_id}"
     elif user.role == "hq_department":
@@ -82,8 +82,9 @@ def recipient_for(report: Report, user) -> ReportRecipient | None:
         key = "committee"
     else:
         return None
-    return db.session.scalar(select(ReportRecipient).where(ReportRecipient.report_id == report.id,
-                                                           ReportRecipient.key == key))
+    return db.session.scalar(select(ReportRecipient).join(Report, Report.id == ReportRecipient.report_id)
+                             .where(Report.key == report.key, ReportRecipient.key == key)
+                             .order_by(Report.version.desc()).limit(1))
 
 
 def respond(recipient: ReportRecipient, answer: str, user) -> None:
@@ -109,6 +110,34 @@ def inbox(user, limit: int = 20):
         .limit(limit)).all()
 
 
+def ended(every: str, today=None) -> int:
+    """The last half-year (or quarter) that is over."""
+    today = today or local_today()
+    if every == "quarter":
+        return periods.previous(periods.of(today, quarter=True))
+    return kpi_service.previous(kpi_service.period_of(today))
+
+
+def new_schedule(kind: str, every: str, language: str, owners: bool, committee: bool, departments: list, user):
+    """A schedule that first runs for the next period to end (the last one is not printed at
+    once - trial 19); refused without an addressee, with owners for a network report, or as a
+    copy of an active schedule."""
+    if owners and kind in ("network", "complaints"):
+        raise RuleError(_("A network report has no franchise owner to go to: choose the committee or departments."))
+    if not (owners or committee or departments):
+        raise RuleError(_("Choose at least one addressee."))
+    twin = db.session.scalar(select(ReportSchedule.id).where(
+        ReportSchedule.kind == kind, ReportSchedule.every == every, ReportSchedule.language == language,
+        ReportSchedule.active.is_(True)).limit(1))
+    if twin is not None:
+        raise RuleError(_("An active schedule already prints these reports: pause it first or change it."))
+    schedule = ReportSchedule(kind=kind, every=every, language=language, to_owners=owners, to_committee=committee,
+                              departments=departments, created_by_id=user.id, last_period=ended(every))
+    db.session.add(schedule)
+    db.session.flush()
+    return schedule
+
+
 def run_due(today=None) -> int:
     """Run every active schedule whose last half-year (or quarter) is over and not yet done; returns how many
     ran. Store and franchisee reports start a batch (its reports are distributed as they finish);
@@ -118,15 +147,14 @@ def run_due(today=None) -> int:
     from app.services.reports import batches
 
     today = today or local_today()
-    ended = {"half": kpi_service.previous(kpi_service.period_of(today)),
-             "quarter": periods.previous(periods.of(today, quarter=True))}
+    over = {every: ended(every, today) for every in ("half", "quarter")}
     ran = 0
     with unscoped():
         due = db.session.scalars(select(ReportSchedule).where(ReportSchedule.active.is_(True))).all()
-        due = [s for s in due if (s.last_period or 0) < ended.get(s.every, ended["half"])]
+        due = [s for s in due if (s.last_period or 0) < over.get(s.every, over["half"])]
         db.session.commit()
         for schedule in due:
-            period = ended.get(schedule.every, ended["half"])
+            period = over.get(schedule.every, over["half"])
             schedule.last_period, schedule.last_run_at = period, utcnow()
             db.session.commit()  # claimed first: a second job running meanwhile does not start it again
             if schedule.kind in ("store", "franchisee"):

@@ -101,7 +101,7 @@ def figures(period: int, thresholds: dict, locale: str, franchisee_id: int | Non
         _franchisees(g, rows, questionnaires)
     _weak_points(g, period, locale, franchisee_id)
     g.open_warnings = db.session.scalar(mine(select(func.count(KpiWarning.id)).where(
-        KpiWarning.state != "closed"), KpiWarning)) or 0
+        KpiWarning.period == half, KpiWarning.state != "closed"), KpiWarning)) or 0
     _conclusions(g, franchisee_id is None)
     return g
 
@@ -161,7 +161,7 @@ def _conclusions(g: GroupFigures, network: bool) -> None:
     if greens:
         g.state.append(_("Within the green limit: %(kpis)s.", kpis=list_text(greens)))
     for label, red, amber, code in g.red_counts:
-        g.problems.append(_("%(kpi)s: %(red)d stores red, %(amber)d amber.", kpi=label, red=red, amber=amber))
+        g.problems.append(_("%(kpi)s: red in %(red)d stores, amber in %(amber)d.", kpi=label, red=red, amber=amber))
         if code in SUGGESTIONS:
             g.suggestions.append(SUGGESTIONS[code]())
     weakest = [r for r in g.rows if r["score"] is not None][-3:]
@@ -172,7 +172,7 @@ def _conclusions(g: GroupFigures, network: bool) -> None:
         g.problems.append(_("Weakest mystery-shopper touchpoint: %(name)s, %(score)s on average.",
                             name=g.weakest[0][0], score=g.weakest[0][1]))
     if g.open_warnings:
-        g.problems.append(_("%(count)d warnings are open.", count=g.open_warnings))
+        g.problems.append(_("Open warnings of the half-year: %(count)d.", count=g.open_warnings))
     if network and g.franchisees and len(g.franchisees) > 1:
         g.suggestions.append(_("Pair the franchisees at the bottom of the ranking with those at the top to share "
                                "their practice."))

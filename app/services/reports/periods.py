@@ -74,6 +74,15 @@ def previous(period: int) -> int:
     return (year - 1) * 100 + 4 if quarter == 1 else period - 1
 
 
+def next_after(period: int) -> int:
+    """The period after ``period`` (of the same kind)."""
+    if is_quarter(period):
+        year, quarter = divmod(period, 100)
+        return (year + 1) * 100 + 1 if quarter == 4 else period + 1
+    year, half = divmod(period, 10)
+    return period + 1 if half == 1 else (year + 1) * 10 + 1
+
+
 def recent(halves: int = 6, quarters_: int = 4, today: date | None = None) -> list[int]:
     """The periods a report form offers, newest first: half-years and quarters interleaved."""
     today = today or local_today()

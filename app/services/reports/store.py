@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import (
     AuditQuarterStats, Complaint, ComplaintCategory, ComplaintMonthStats, CorrectiveAction, KpiWarning, Store,
-    StoreEvaluation, StoreKpi, StoreTeamStats, Touchpoint,
+    StoreAudit, StoreEvaluation, StoreKpi, StoreTeamStats, Touchpoint,
 )
 from app.models.kpi import GRADES, KPIS
 from app.models.mystery import ACTION_STATUSES, OPEN_ACTION_STATUSES
@@ -135,7 +135,9 @@ def figures(store: Store, period: int, thresholds: dict, locale: str, *, network
     _complaints(f, store, period, locale)
     _audits(f, store, period, locale)
     _team(f, store)
-    f.warnings = [(str(KPIS.get(w.kpi, (w.kpi,))[0]), str(w.kind_label), w.value, w.limit, str(w.state_label))
+    f.warnings = [(str(KPIS.get(w.kpi, (w.kpi,))[0]), str(w.kind_label),
+                   w.value if w.kind != "change" or w.previous is None else f"{_fmt(w.previous)} → {_fmt(w.value)}",
+                   w.limit if w.kind != "change" else f"± {_fmt(w.limit)} %", str(w.state_label))
                   for w in db.session.scalars(select(KpiWarning).where(
                       KpiWarning.store_id == store.id, KpiWarning.period == half, KpiWarning.state != "closed")
                       .order_by(KpiWarning.opened_at.desc()).limit(20))]
@@ -204,8 +206,13 @@ def _audits(f: StoreFigures, store: Store, period: int, locale: str) -> None:
     averages = sorted(((names.get(tid, "—"), (total / n).quantize(CENT), n) for tid, (total, n) in per_touchpoint.items()
                        if n), key=lambda t: t[1])
     f.weakest = averages[:5]
+    # Published audits' findings only, whoever prints: the file is kept where the store's people
+    # read it, and they never see an audit before headquarters publishes it (trial 19).
+    audits = StoreAudit.__table__  # Core columns: the scope's own published-audit criterion stays as it is
+    published = select(audits.c.id).where(audits.c.store_id == store.id, audits.c.published_at.is_not(None))
     base = select(CorrectiveAction).where(CorrectiveAction.store_id == store.id,
-                                          CorrectiveAction.status.in_(OPEN_ACTION_STATUSES))
+                                          CorrectiveAction.status.in_(OPEN_ACTION_STATUSES),
+                                          CorrectiveAction.audit_id.in_(published))
     f.open_findings_count = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     f.open_findings = [(a_.audit.reference if a_.audit else "—", a_.finding, a_.due_on, str(ACTION_STATUSES.get(a_.status, a_.status)))
                        for a_ in db.session.scalars(base.order_by(CorrectiveAction.due_on, CorrectiveAction.id).limit(10)
