@@ -727,3 +727,16 @@ def test_a_report_printed_by_headquarters_holds_no_unpublished_finding(app, worl
     _id, data = _issue(app, world, index=1, user="admin")
     text = "".join(_text(data, tmp_path).split())
     assert "甲方未发布的稽核发现" not in text
+
+
+def test_a_batch_still_runs_when_redis_is_down(app, world, monkeypatch):
+    started = []
+    monkeypatch.setattr("app.jobs.start_command", lambda *args, **kwargs: started.append(args))
+    with app.app_context(), unscoped():
+        app.config.update(REDIS_URL="redis://127.0.0.1:1/0", REPORT_RUNNER="")  # nothing listens on port 1
+        try:
+            batch = batches.start(PERIOD, "zh_Hans", db.session.get(User, world.users["owner_a"]), NETWORK, world.a)
+        finally:
+            app.config.update(REDIS_URL="", REPORT_RUNNER="inline")
+        assert db.session.get(ReportBatch, batch.id).runner == "process"
+    assert started == [("reports", "run-batch", str(batch.id))]

@@ -95,18 +95,33 @@ def dispatch(batch: ReportBatch) -> None:
     if kind == "inline":
         work(batch.id)
     elif kind == "rq":
-        queue = rq_queue()
+        from redis.exceptions import RedisError
+
         pending = db.session.scalar(select(func.count(ReportBatchItem.id)).where(
             ReportBatchItem.batch_id == batch.id, ReportBatchItem.status == "pending")) or 0
-        for _i in range(max(1, -(-pending // ITEMS_PER_JOB))):
-            queue.enqueue("app.services.reports.batches.rq_job", batch.id, ITEMS_PER_JOB,
-                          job_timeout=ITEMS_PER_JOB * 60, result_ttl=3600, failure_ttl=86400)
+        try:
+            queue = rq_queue()
+            for _i in range(max(1, -(-pending // ITEMS_PER_JOB))):
+                queue.enqueue("app.services.reports.batches.rq_job", batch.id, ITEMS_PER_JOB,
+                              job_timeout=ITEMS_PER_JOB * 60, result_ttl=3600, failure_ttl=86400)
+        except RedisError:
+            # Redis is down: the batch still runs, in a process of its own (and the log says why).
+            current_app.logger.exception("report batch %s: Redis unreachable, running it in a process", batch.id)
+            db.session.rollback()
+            db.session.execute(update(ReportBatch).where(ReportBatch.id == batch.id).values(runner="process")
+                               .execution_options(synchronize_session=False))
+            db.session.commit()
+            _start_process(batch.id)
     else:
-        from app.jobs import start_command
+        _start_process(batch.id)
 
-        folder = Path(current_app.instance_path)
-        folder.mkdir(parents=True, exist_ok=True)
-        start_command("reports", "run-batch", str(batch.id), log_path=folder / f"report-batch-{batch.id}.log")
+
+def _start_process(batch_id: int) -> None:
+    from app.jobs import start_command
+
+    folder = Path(current_app.instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    start_command("reports", "run-batch", str(batch_id), log_path=folder / f"report-batch-{batch_id}.log")
 
 
 def rq_queue():
