@@ -583,6 +583,9 @@ def test_a_distributed_report_reaches_its_addressees_who_answer_with_measures(ap
     network_id = int(response.headers["Location"].rsplit("/", 1)[1])
     page = admin.post_form(f"/reports/{network_id}/distribute", {"owners": "y"}, follow_redirects=True).text
     assert "没有可发送的加盟商负责人" in page
+    # A department without anyone in the portal yet: sent, and the sender is told nobody read it.
+    page = admin.post_form(f"/reports/{network_id}/distribute", {"departments": "marketing"}, follow_redirects=True).text
+    assert "尚无人拥有门户账号" in page
 
 
 def test_a_schedule_prints_and_sends_once_a_half_year_is_over(app, world, login_as):

@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.blueprints.common import save_versioned
+from app.blueprints.common import list_text, save_versioned
 from app.blueprints.reports import bp
 from app.blueprints.reports.views import render_show
 from app.blueprints.reports.forms import AnswerForm, DistributeForm, ScheduleForm
@@ -30,8 +30,9 @@ def distribute(report_id: int):
         flash(_("Choose at least one addressee."), "danger")
         return redirect(url_for("reports.show", report_id=report.id))
     try:
+        unreached: list = []
         added = distribution.distribute(report, owners=form.owners.data, committee=form.committee.data,
-                                        departments=form.departments.data, user=current_user)
+                                        departments=form.departments.data, user=current_user, unreached=unreached)
         db.session.commit()
     except RuleError as error:
         db.session.rollback()
@@ -39,6 +40,9 @@ def distribute(report_id: int):
     else:
         flash(ngettext("Sent to %(num)d new addressee.", "Sent to %(num)d new addressees.", added) if added
               else _("Every addressee chosen has it already: nobody was told twice."), "success")
+        if unreached:
+            flash(_("Nobody could be told for %(who)s: no one there has an account in the portal yet.",
+                    who=list_text(unreached)), "warning")
     return redirect(url_for("reports.show", report_id=report.id))
 
 

@@ -41,9 +41,10 @@ def _users_of(recipient: ReportRecipient) -> list[User]:
     return db.session.scalars(stmt).all()
 
 
-def distribute(report: Report, *, owners: bool, committee: bool, departments, user) -> int:
+def distribute(report: Report, *, owners: bool, committee: bool, departments, user, unreached: list | None = None) -> int:
     """Address ``report`` to its franchise owner (when it is about one franchisee or store), the
-    committee and ``departments``; returns how many addressees are new (each is told once)."""
+    committee and ``departments``; returns how many addressees are new (each is told once).
+    ``unreached`` collects the new addressees nobody could be told (no active account yet)."""
     wanted = []
     if owners:
         if report.franchisee_id is None:
@@ -66,8 +67,10 @@ def distribute(report: Report, *, owners: bool, committee: bool, departments, us
             recipient = ReportRecipient(report_id=report.id, key=key, kind=kind, franchisee_id=franchisee_id,
                                         department=department, sent_by_id=getattr(user, "id", None))
             db.session.add(recipient)
-            notifications.notify(_users_of(recipient), "report_distributed", {"title": report.title},
-                                 url=f"/reports/{report.id}")
+            told = notifications.notify(_users_of(recipient), "report_distributed", {"title": report.title},
+                                        url=f"/reports/{report.id}")
+            if not told and unreached is not None:
+                unreached.append(str(DEPARTMENTS.get(department, department)) if department else str(recipient.kind_label))
             added += 1
     return added
 
