@@ -208,6 +208,18 @@ WIDER_THAN_SCREEN = """() => { const w = document.documentElement.clientWidth; c
   return out.slice(0, 5); }"""
 
 
+def _phone_signed_in(browser, base, username, language):
+    """A 390 x 844 phone signed in as ``username``, the portal switched to ``language`` first."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    if language == "en":
+        page.goto(base + "/login")
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
+    _sign_in(page, base, username)
+    return context, page
+
+
 def _wider_than_screen(page, base, pages) -> dict:
     """Open each page (all must answer 200): what on it is wider than the screen, by address."""
     wide = {}
@@ -223,13 +235,7 @@ def _wider_than_screen(page, base, pages) -> dict:
 def test_every_customer_page_fits_a_phone(live_server, browser, username, language):
     """Issue 8: at 390 x 844 no element of any customer page is wider than the screen (lists
     become cards, tabs and the sub-navigation wrap), in both languages."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    if language == "en":
-        page.goto(live_server + "/login")
-        with page.expect_navigation():
-            page.select_option("#lang-select", "en")
-    _sign_in(page, live_server, username)
+    context, page = _phone_signed_in(browser, live_server, username, language)
     page.goto(live_server + "/customers/?sort=spend")
     customer = page.locator("[data-testid=customer-table] tbody tr a").first.get_attribute("href")
     pages = ["/", "/customers/", "/customers/?sort=spend&category=vip", "/customers/churn", "/customers/churn?consent=no",
@@ -321,13 +327,7 @@ def _module_fits_a_phone(live_server, browser, username, language, module, listi
     """Sign in on a 390 x 844 phone in ``language``, take the first record of ``listing`` and
     open ``pages_of(record)``: nothing on any of them is wider than the screen, and an English
     heading has no Chinese left in it."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    if language == "en":
-        page.goto(live_server + "/login")
-        with page.expect_navigation():
-            page.select_option("#lang-select", "en")
-    _sign_in(page, live_server, username)
+    context, page = _phone_signed_in(browser, live_server, username, language)
     page.goto(live_server + listing)
     record = page.locator(f"[data-testid={table}] tbody tr a").first.get_attribute("href")
     wide = _wider_than_screen(page, live_server, pages_of(record))
@@ -546,13 +546,7 @@ def test_reports_are_printed_and_read_on_a_phone(live_server, browser, username,
     """Issue 13: on a 390-px phone the owner (Chinese) and headquarters (English) print a store
     report from the report page, open its page and the PDF, start a batch and follow it to its
     ZIP; no report page is wider than the screen."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    if language == "en":
-        page.goto(live_server + "/login")
-        with page.expect_navigation():
-            page.select_option("#lang-select", "en")
-    _sign_in(page, live_server, username)
+    context, page = _phone_signed_in(browser, live_server, username, language)
     page.goto(live_server + "/reports/")
     with page.expect_navigation():
         page.locator("[data-testid=store-report-form] button[type=submit]").click()
