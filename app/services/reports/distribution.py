@@ -176,10 +176,13 @@ def run_due(today=None) -> int:
 
 
 def distribute_as_scheduled(report: Report, schedule: ReportSchedule) -> int:
-    return distribute(report, owners=schedule.to_owners and report.franchisee_id is not None,
-                      committee=schedule.to_committee, departments=schedule.departments or [], user=None) \
-        if (schedule.to_owners and report.franchisee_id is not None) or schedule.to_committee or schedule.departments \
-        else 0
+    """Send a scheduled report to the schedule's addressees (owners only of a franchisee's or
+    store's report)."""
+    owners = schedule.to_owners and report.franchisee_id is not None
+    if not (owners or schedule.to_committee or schedule.departments):
+        return 0
+    return distribute(report, owners=owners, committee=schedule.to_committee, departments=schedule.departments or [],
+                      user=None)
 
 
 def distribute_batch(batch: ReportBatch) -> int:
