@@ -115,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.reports import bp as reports_bp
     from app.blueprints.kpis import bp as kpis_bp
     from app.blueprints.logistics import bp as logistics_bp
+    from app.blueprints.loyalty import bp as loyalty_bp
     from app.blueprints.surveys import bp as surveys_bp
     from app.blueprints.surveys import public_bp as survey_public_bp
     from app.blueprints.training import bp as training_bp
@@ -130,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(surveys_bp)
     app.register_blueprint(kpis_bp)
     app.register_blueprint(logistics_bp)
+    app.register_blueprint(loyalty_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(survey_public_bp)
     app.register_blueprint(feedback_bp)

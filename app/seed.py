@@ -153,6 +153,9 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
     from app.seed_logistics import seed_logistics
 
     created += seed_logistics()
+    from app.seed_loyalty import seed_loyalty
+
+    created += seed_loyalty()
     created += _seed_report_schedules()
     return f"demo seed: {created} records created"
 

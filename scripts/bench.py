@@ -302,6 +302,15 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("deliveries on their way", "/logistics/deliveries"),
         Page("deliveries, all", "/logistics/deliveries?tab=all"),
     ]
+    # The loyalty programme (issue 14): the ledger of the sample customer, the counter's form,
+    # redemptions and the catalogue, and the points lapsing soon.
+    pages += [
+        Page("points ledger", f"/loyalty/customers/{sample.id}" if sample else None),
+        Page("redeem form", f"/loyalty/customers/{sample.id}/redeem" if sample else None),
+        Page("redemptions", "/loyalty/"),
+        Page("reward catalogue", "/loyalty/rewards"),
+        Page("care: points lapsing", "/customers/care?tab=points"),
+    ]
     scope = "all stores" if stores is None else f"{len(stores)} store{'s' * (len(stores) != 1)}"
     return pages, f"{username}: {scope}, {active:,} active customers"
 
@@ -321,7 +330,8 @@ def dataset_sizes(conn) -> dict:
     from sqlalchemy import text
 
     return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-            for t in ("store", "customer", "purchase", "complaint", "store_audit", "audit_answer", "employee", "attendance")}
+            for t in ("store", "customer", "purchase", "points_entry", "complaint", "store_audit", "audit_answer", "employee",
+                      "attendance")}
 
 
 # --- 2. gunicorn --------------------------------------------------------------------------

@@ -124,6 +124,7 @@ def _snapshot_ids(world):
         surveys={k: x.id for k, x in world.surveys.items()},
         logistics={k: x.id for k, x in world.logistics.items()},
         reports={k: x.id for k, x in world.reports.items()},
+        loyalty={k: x.id for k, x in world.loyalty.items()},
         b_markers=world.b_markers,
     )
 

@@ -96,6 +96,7 @@ class World:
     surveys: dict = field(default_factory=dict)
     logistics: dict = field(default_factory=dict)
     reports: dict = field(default_factory=dict)
+    loyalty: dict = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
@@ -107,7 +108,8 @@ class World:
                 self.complaints["b"].reference, "乙方秘密稽核发现", self.audits["b"].reference,
                 "乙方秘密员工", "乙方自办秘密课程", "乙方秘密培训讲师", "13900009999", "乙方秘密考核评语", "乙方秘密计划",
                 "乙方秘密问卷建议", "乙方秘密回访记录", "乙方秘密整改措施",
-                "乙方秘密评估意见", "乙方秘密配送备注", "BSECRET-TRACK-9"]
+                "乙方秘密评估意见", "乙方秘密配送备注", "BSECRET-TRACK-9",
+                "乙方秘密积分调整", "乙方秘密兑换备注", "乙方秘密退货说明"]
 
 
 def make_world() -> World:
@@ -154,7 +156,25 @@ def make_world() -> World:
     _world_surveys(world)
     _world_logistics(world, b_purchase)
     _world_reports(world)
+    _world_loyalty(world, b_purchase)
     return world
+
+
+def _world_loyalty(world: World, b_purchase: Purchase) -> None:
+    """A reward in headquarters' catalogue; B's customer's points corrected by hand, a redemption
+    and a return of B's purchase, each with a note only B may read."""
+    from app.models import Reward
+    from app.services.loyalty import redemption, returns
+
+    reward = Reward(code="W-TOWEL", name_zh="毛巾礼盒", name_en="Towel box", kind="gift", points=300, stock=5)
+    db.session.add(reward)
+    db.session.flush()
+    owner_b, customer = world.users["owner_b"], world.customers["b"]
+    redemption.adjust(customer, 1000, "乙方秘密积分调整", owner_b)
+    b_redemption = redemption.redeem(customer, reward, 1, "乙方秘密兑换备注", owner_b)
+    b_return = returns.record_return(b_purchase, Decimal("88.00"), "quality", "乙方秘密退货说明", b_purchase.purchased_on,
+                                     owner_b)
+    world.loyalty.update(reward=reward, b_redemption=b_redemption, b_return=b_return)
 
 
 def _world_reports(world: World) -> None:

@@ -31,7 +31,7 @@ PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"
 # Rows of headquarters' own that every reader of their pages may see (not B's).
 HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod",
           "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme", "LogisticsPartner",
-          "ReportSchedule"}
+          "ReportSchedule", "Reward"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
@@ -44,6 +44,8 @@ NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "Complaint
                 "LogisticsPartner",
                 # Headquarters' half-yearly report schedules (issue 13).
                 "ReportSchedule",
+                # Headquarters' redemption catalogue (issue 14).
+                "Reward",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 
@@ -123,7 +125,7 @@ def _fingerprint(app, world):
     from app.models import (
         Attendance, AuditAnswer, AuditPhoto, Certificate, Complaint, ComplaintEvent, ComplaintTask, Contact,
         CorrectiveAction, Course, Customer, CustomerImport, Employee, Franchisee, Purchase, Store, StoreAudit,
-        DeliveryMonthStats, KpiWarning, Report, ReportBatch, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
+        DeliveryMonthStats, KpiWarning, PointsEntry, PurchaseReturn, Redemption, Report, ReportBatch, Reward, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
     )
 
     with app.app_context(), unscoped():
@@ -158,6 +160,11 @@ def _fingerprint(app, world):
             # B's printed reports and batches: nobody outside B prints, resumes or versions them.
             db.session.execute(select(Report.id, Report.version).where(Report.franchisee_id == world.b)).all(),
             db.session.execute(select(ReportBatch.__table__).where(ReportBatch.franchisee_id == world.b)).all(),
+            # B's points, redemptions and returns (issue 14), and the catalogue's stock they take from.
+            db.session.execute(select(PointsEntry.__table__).where(PointsEntry.franchisee_id == world.b)).all(),
+            db.session.execute(select(Redemption.__table__).where(Redemption.franchisee_id == world.b)).all(),
+            db.session.execute(select(PurchaseReturn.__table__).where(PurchaseReturn.franchisee_id == world.b)).all(),
+            db.session.execute(select(Reward.id, Reward.stock, Reward.redeemed)).all(),
         )
 
 

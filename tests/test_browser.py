@@ -567,3 +567,37 @@ def test_reports_are_printed_and_read_on_a_phone(live_server, browser, username,
     _shot(page, f"{username}-reports-phone-{language}.png")
     assert wide == {}
     context.close()
+
+
+@pytest.mark.parametrize("username, language", [("staff-a1", "zh"), ("hq-admin", "en")])
+def test_points_are_redeemed_at_the_counter_on_a_phone(live_server, browser, username, language):
+    """Issue 14: from the customer's page on a phone, redeem a gift: the balance falls by its
+    price and the ledger shows the entry; every loyalty page fits the screen in both languages."""
+    context, page = _phone_signed_in(browser, live_server, username, language)
+    page.goto(live_server + "/customers/?sort=spend")
+    customer = page.locator("[data-testid=customer-table] tbody tr a").first.get_attribute("href")
+    page.goto(live_server + customer)
+    before = int(re.sub(r"\D", "", page.inner_text("[data-testid=points-box] .fs-5")))
+    page.locator("[data-testid=points-box] a", has_text="兑换" if language == "zh" else "Redeem").click()
+    page.wait_for_load_state()
+    option = page.locator("#reward_id option", has_text="纯棉毛巾礼盒" if language == "zh" else "Cotton towel gift box")
+    page.select_option("#reward_id", option.get_attribute("value"))
+    page.locator("[data-testid=redeem-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert ("已兑换" if language == "zh" else "Redeemed") in page.inner_text(".alert-success")
+    after = int(re.sub(r"\D", "", page.inner_text("[data-testid=points-balance]")))
+    assert after == before - 600
+    first_row = page.inner_text("[data-testid=ledger-row] >> nth=0")
+    assert "-600" in first_row and ("纯棉毛巾礼盒" if language == "zh" else "Cotton towel gift box") in first_row
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, f"{username}-redeemed-phone-{language}.png")
+    points = page.url.removeprefix(live_server)
+    pages = ["/loyalty/", "/loyalty/rewards", "/loyalty/tiers", points, points + "/redeem", customer,
+             customer + "/purchases/new", "/customers/care?tab=points"]
+    if username == "hq-admin":
+        pages += [points + "/adjust", "/loyalty/rewards/new", "/loyalty/rewards/1", "/loyalty/tiers/2"]
+    wide = _wider_than_screen(page, live_server, pages)
+    if language == "en":
+        assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
+    assert wide == {}
+    context.close()

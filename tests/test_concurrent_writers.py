@@ -136,3 +136,29 @@ def test_two_confirmations_of_one_import_at_once_import_it_once(portal):
         time.sleep(0.2)
     assert "已导入 2 位客户" in page
     assert "并发甲" in owner.get("/customers/?" + urllib.parse.urlencode({"q": "并发甲"}))[1]
+
+
+def test_two_counters_redeeming_the_last_gift_at_once_one_succeeds_the_other_is_told(portal):
+    """Issue 14: the balance and the stock change together or not at all; of two counters taking
+    the last mug at the same moment exactly one gets it, the other a clear message, never a 500."""
+    admin = Browser(portal).sign_in("hq-admin")
+    rewards = admin.get("/loyalty/rewards")[1]
+    mug_id = next(m for m in re.findall(r'/loyalty/rewards/(\d+)"', rewards)
+                  if "GIFT-MUG" in admin.get(f"/loyalty/rewards/{m}")[1])
+    edit = admin.get(f"/loyalty/rewards/{mug_id}")[1]
+    stock = int(re.search(r'data-testid="stock">(\d+)<', edit).group(1))
+    restock = FormReader()
+    restock.feed(edit[edit.index('data-testid="restock-form"') - 200:])
+    assert admin.post(f"/loyalty/rewards/{mug_id}/stock", {"csrf_token": restock.values["csrf_token"],
+                                                           "change": str(1 - stock)})[0] == 200
+    manager, owner = Browser(portal).sign_in("manager-a1"), Browser(portal).sign_in("owner-a")
+    listed = manager.get("/customers/?sort=spend")[1]
+    first, second = re.findall(r'href="/customers/(\d+)"', listed)[:2]
+    forms = [(manager, f"/loyalty/customers/{first}/redeem"), (owner, f"/loyalty/customers/{second}/redeem")]
+    posts = [(who, path, who.form(path) | {"reward_id": mug_id, "quantity": "1"}) for who, path in forms]
+    results = _at_once(*[lambda who=who, path=path, data=data: who.post(path, data) for who, path, data in posts])
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200, 422], statuses
+    assert sum("已兑换 品牌马克杯" in page for _, page in results) == 1
+    assert sum("库存不足：GIFT-MUG 仅剩 0" in page for _, page in results) == 1
+    assert 'data-testid="stock">0<' in admin.get(f"/loyalty/rewards/{mug_id}")[1]

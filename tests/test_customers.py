@@ -300,8 +300,8 @@ def test_empty_fields_print_as_nothing_not_none(app, world, login_as):
 
 
 RULE_FIELDS = ("vip_min_spend", "vip_min_orders", "vip_min_product_types", "grade_a_min_clv", "grade_b_min_clv",
-               "gross_margin_pct", "discount_rate_pct",
-               "points_per_yuan", "churn_interval_factor", "churn_min_days", "churn_single_purchase_days",
+               "gross_margin_pct", "discount_rate_pct", "points_per_yuan", "points_valid_months", "points_notice_days",
+               "churn_interval_factor", "churn_min_days", "churn_single_purchase_days",
                "freq_window_days", "freq_drop_pct", "freq_min_previous", "return_visit_after_days",
                "care_lookahead_days", "retention_years", "import_retention_days", "follow_up_after_days")
 

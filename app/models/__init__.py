@@ -14,6 +14,7 @@ from app.models.notification import Delivery, Notification
 from app.models.customer import CareTask, Contact, Customer, CustomerSequence, DuplicateCandidate, NotDuplicate, Purchase
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
+from app.models.loyalty import PointsEntry, PurchaseReturn, Redemption, Reward
 from app.models.org import Franchisee, Region, Store, StoreOwnership
 from app.models.stats import ComplaintMonthStats, StoreMonthStats, StoreStats
 from app.models.survey import (
@@ -30,6 +31,7 @@ from app.models.training import (
 from app.models.user import User, UserSession
 
 __all__ = [
+    "PointsEntry", "PurchaseReturn", "Redemption", "Reward",
     "Report", "ReportBatch", "ReportBatchItem", "ReportFile", "ReportRecipient", "ReportSchedule",
     "DeliveryMonthStats", "LogisticsPartner", "Shipment",
     "EvaluationScheme", "KpiThreshold", "KpiWarning", "StoreEvaluation", "StoreKpi",

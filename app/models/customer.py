@@ -70,6 +70,7 @@ CONTACT_PURPOSES = {
     "holiday": _l("Holiday care"),
     "churn": _l("Win-back"),
     "complaint": _l("Complaint follow-up"),
+    "points_expiry": _l("Points expiry reminder"),
 }
 # The network's product lines (R8: the category counts how many a customer buys).
 PRODUCT_TYPES = {
@@ -271,11 +272,23 @@ class Purchase(StoreOwned, TimestampMixin, db.Model):
     # The product line (PRODUCT_TYPES); purchases recorded before it was asked have none.
     product_type: Mapped[str | None] = mapped_column(String(20))
     points_earned: Mapped[int] = mapped_column(default=0)
+    # Returns (models/loyalty.PurchaseReturn): what has been refunded so far, which the
+    # customer's spend leaves out, and the points taken back for it.
+    returned_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"), server_default="0")
+    points_reversed: Mapped[int] = mapped_column(default=0, server_default="0")
     over_limit: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     customer: Mapped[Customer] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.amount - (self.returned_amount or 0)
+
+    @property
+    def fully_returned(self) -> bool:
+        return bool(self.returned_amount) and self.returned_amount >= self.amount
 
 
 class Contact(StoreOwned, TimestampMixin, db.Model):
@@ -303,6 +316,8 @@ class Contact(StoreOwned, TimestampMixin, db.Model):
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id"), index=True)
     holiday_id: Mapped[int | None] = mapped_column(ForeignKey("care_holiday.id"))
     care_year: Mapped[int | None]
+    # A points-expiry notice: the day the points it warned of lapse (services/loyalty/expiry.py).
+    points_expiry_on: Mapped[date | None]
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     customer: Mapped[Customer] = relationship()

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String
+from sqlalchemy import JSON, ForeignKey, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -25,6 +25,10 @@ class CustomerRules(TimestampMixin, VersionedMixin, db.Model):
     gross_margin_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("30"), server_default="30")
     discount_rate_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("10"), server_default="10")
     points_per_yuan: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("1"))
+    # Points lapse this many months after the month they were earned in (0 = never); consenting
+    # customers are reminded this many days before (services/loyalty/expiry.py).
+    points_valid_months: Mapped[int] = mapped_column(default=24, server_default="24")
+    points_notice_days: Mapped[int] = mapped_column(default=30, server_default="30")
     # Churn (R50): absent for factor x own usual interval (at least min days) ...
     churn_interval_factor: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("2.0"))
     churn_min_days: Mapped[int] = mapped_column(default=30)
@@ -68,6 +72,15 @@ class MembershipTier(BilingualName, TimestampMixin, VersionedMixin, db.Model):
     min_orders: Mapped[int] = mapped_column(default=0)
     min_points: Mapped[int] = mapped_column(default=0)
     active_within_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Privileges (特权, seed 003): what members of the tier get, shown on the customer's page and
+    # where staff record a purchase. The points multiplier applies to every purchase they make.
+    discount_pct: Mapped[Decimal] = mapped_column(Numeric(4, 1), default=Decimal("0"), server_default="0")
+    points_multiplier: Mapped[Decimal] = mapped_column(Numeric(3, 1), default=Decimal("1"), server_default="1")
+    free_delivery: Mapped[bool] = mapped_column(default=False, server_default=false())
+    priority_service: Mapped[bool] = mapped_column(default=False, server_default=false())
+    birthday_gift: Mapped[bool] = mapped_column(default=False, server_default=false())
+    extra_zh: Mapped[str | None] = mapped_column(String(200))
+    extra_en: Mapped[str | None] = mapped_column(String(200))
 
     def __str__(self) -> str:
         return self.name_zh

@@ -103,6 +103,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # R56: headquarters sends period reports; their addressees answer with improvement measures.
     "reports.distribute": frozenset({"hq_admin", "hq_auditor"}),
     "reports.respond": frozenset({"franchise_owner", "hq_department", "hq_viewer"}),
+    # The loyalty programme (issue 14). Whoever reads a customer's file reads their points; the
+    # counter (store staff too) redeems and records returns; a correction of points by hand, or a
+    # redemption cancelled, needs a store manager, the owner or headquarters; headquarters keeps
+    # the catalogue, the tiers' privileges and the points rules.
+    "loyalty.view": HQ_READERS | FRANCHISE,
+    "loyalty.redeem": frozenset({"hq_admin"}) | FRANCHISE,
+    "loyalty.returns": frozenset({"hq_admin"}) | FRANCHISE,
+    "loyalty.adjust": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    "loyalty.catalogue": frozenset({"hq_admin"}),
 }
 
 

@@ -77,6 +77,8 @@ RULE_DEFAULTS = {
     "gross_margin_pct": Decimal("30"),
     "discount_rate_pct": Decimal("10"),
     "points_per_yuan": Decimal("1"),
+    "points_valid_months": 24,
+    "points_notice_days": 30,
     "churn_interval_factor": Decimal("2.0"),
     "churn_min_days": 30,
     "churn_single_purchase_days": 180,
@@ -450,12 +452,13 @@ def refresh(customer_ids, today: date | None = None) -> None:
                 select(
                     Purchase.customer_id,
                     func.count(Purchase.id).label("count"),
-                    func.coalesce(func.sum(Purchase.amount), 0).label("total"),
+                    func.coalesce(func.sum(Purchase.amount - Purchase.returned_amount), 0).label("total"),
                     func.min(Purchase.purchased_on).label("first"),
                     func.max(Purchase.purchased_on).label("last"),
                     func.count(Purchase.product_type.distinct()).label("types"),
                 )
-                .where(Purchase.customer_id.in_(ids))
+                # A purchase returned in full is no purchase; a part returned counts what was kept.
+                .where(Purchase.customer_id.in_(ids), Purchase.returned_amount < Purchase.amount)
                 .group_by(Purchase.customer_id)
             )
         }

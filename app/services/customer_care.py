@@ -107,6 +107,8 @@ def _ref_of(contact: Contact) -> str | None:
         return f"f:{contact.purchase_id}"
     if contact.purpose == "birthday" and contact.care_year:
         return f"b:{contact.care_year}"
+    if contact.purpose == "points_expiry" and contact.points_expiry_on:
+        return f"x:{contact.points_expiry_on:%Y%m%d}"
     if contact.purpose == "holiday" and contact.holiday_id:
         return f"h:{contact.holiday_id}"
     return None
@@ -259,6 +261,8 @@ def due_window(kind: str, rules, today: date) -> tuple[date, date]:
     first = today - timedelta(days=MISSED_AFTER_DAYS) if kind in AFTER_SALE_KINDS else today
     if kind == COMPLAINT_KIND:
         first = date(2000, 1, 1)  # every follow-up still owed, however late
+    if kind == "points":
+        first = today - timedelta(days=rules.points_notice_days)  # listed until the points lapse
     return first, last
 
 

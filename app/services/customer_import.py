@@ -864,6 +864,7 @@ def _derived_state_of_updates(ids: list[int], today) -> None:
     """Figures (points decide tiers), duplicate pairs, consent on care tasks and roll-ups of the
     updated customers, a slice per short transaction."""
     from app.services import customer_care, customer_duplicates, rollups
+    from app.services.loyalty import ledger
 
     with unscoped():
         for start in range(0, len(ids), 2000):
@@ -1056,6 +1057,7 @@ def _derived_state_of_import(imported, today, count: int) -> None:
     """Duplicates, care tasks and roll-ups for the stores and franchisees the file touched,
     each in a short transaction of its own."""
     from app.services import customer_care, customer_duplicates, rollups
+    from app.services.loyalty import ledger
 
     with unscoped():
         touched = db.session.execute(select(Customer.store_id, Customer.franchisee_id).where(imported).distinct()).all()
@@ -1069,6 +1071,8 @@ def _derived_state_of_import(imported, today, count: int) -> None:
                 customer_duplicates.rebuild(franchisee_id)
         with write_transaction(db.session):
             customer_care.generate(analytics.get_rules(), today, imported)
+        with write_transaction(db.session):
+            ledger.backfill(analytics.get_rules(), imported)  # the points on file open each new ledger
         for store_id in sorted({s for s, _ in touched}):
             with write_transaction(db.session):
                 rollups.touch(store_id, today)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Contact, Customer, CustomerSequence, Purchase, Store, User
+from app.models import Contact, Customer, CustomerSequence, Purchase, PurchaseReturn, Redemption, Store, User
 from app.models.base import utcnow, local_today
 from app.models.customer import mobile_tail
 from app.services import RuleError, audit, rollups
@@ -18,6 +18,7 @@ from app.services import customer_care as care
 from app.services import customer_duplicates as duplicates
 from app.services import customer_fields as fields
 from app.services.customer_fields import name_key
+from app.services.loyalty import ledger
 from app.security.tenancy import unscoped
 
 # Erased when a customer is anonymised: who they are and how to reach them.
@@ -114,7 +115,9 @@ def record_purchase(customer: Customer, data: dict, actor: User) -> Purchase:
     rules = analytics.get_rules()
     purchase = Purchase(customer_id=customer.id, store_id=customer.store_id,
                         franchisee_id=customer.franchisee_id, created_by=actor, **data)
-    purchase.points_earned = points_for(purchase.amount, rules)
+    # The tier's privilege (issue 14): members of higher tiers earn more points per yuan.
+    multiplier = customer.tier.points_multiplier if customer.tier is not None else 1
+    purchase.points_earned = int(points_for(purchase.amount, rules) * multiplier)
     purchase.over_limit = bool(
         customer.is_business and customer.sales_limit and purchase.amount > customer.sales_limit
     )
@@ -123,9 +126,10 @@ def record_purchase(customer: Customer, data: dict, actor: User) -> Purchase:
     db.session.execute(
         update(Customer)
         .where(Customer.id == customer.id)
-        .values(points=Customer.points + purchase.points_earned, last_activity_on=max(purchase.purchased_on, local_today()))
+        .values(last_activity_on=max(purchase.purchased_on, local_today()))
         .execution_options(synchronize_session=False)
     )
+    ledger.earn_for_purchase(customer, purchase, rules, actor)
     analytics.refresh([customer.id])
     care.add_after_sale_tasks(purchase, rules, local_today())
     from app.services.surveys import sampling
@@ -196,6 +200,10 @@ def anonymise(customer: Customer, reason: str, actor: User | None) -> None:
     from app.services.complaints import customers as complaint_files
 
     customer_file.erase_text(customer.id)
+    # Notes typed at the counter may name the person; the points and amounts stay.
+    for model in (Redemption, PurchaseReturn):
+        db.session.execute(update(model).where(model.customer_id == customer.id).values(note=None)
+                           .execution_options(synchronize_session=False))
     complaint_files.erase_for_customer(customer.id)
     from app.services.surveys import responses as survey_responses
 
@@ -259,13 +267,12 @@ def merge(keep: Customer, other: Customer, actor: User) -> dict:
     if other.consent and not keep.consent:
         keep.consent, keep.consent_at = True, other.consent_at
         keep.consent_method, keep.consent_purpose = other.consent_method, other.consent_purpose
-    keep.points += other.points
     keep.updated_by = actor
     keep.last_activity_on = max(keep.last_activity_on, other.last_activity_on)
     _derive(keep)
     moved = {}
     with unscoped():
-        for model in (Purchase, Contact):
+        for model in (Purchase, Contact, Redemption, PurchaseReturn):
             result = db.session.execute(
                 update(model).where(model.customer_id == other.id)
                 .values(customer_id=keep.id).execution_options(synchronize_session=False)
@@ -281,7 +288,7 @@ def merge(keep: Customer, other: Customer, actor: User) -> dict:
 
         moved.update(survey_responses.moved_with_customer(keep, other.id))
     other.merged_into_id = keep.id
-    other.points = 0
+    ledger.merge(keep, other, actor)
     other.updated_by = actor
     db.session.flush()
     analytics.refresh([keep.id, other.id])

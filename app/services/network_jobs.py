@@ -26,6 +26,7 @@ from app.extensions import db
 from app.models import Customer, CustomerRules, FormReceipt, Franchisee, Store
 from app.models.base import utcnow, local_today
 from app.security.tenancy import unscoped
+from app.services.loyalty import expiry, ledger
 from app.services import customer_analytics as analytics
 from app.services import customer_care as care
 from app.services import customer_duplicates as duplicates
@@ -116,6 +117,14 @@ def _nightly(today: date, progress) -> None:
         made += care.generate(rules, today, in_slice)
         db.session.commit()
     _timed(progress, f"figures as of today, churn flags and care tasks ({made} tasks made)", started)
+
+    # Points (issue 14): what lapsed yesterday goes, slice by slice; then the notices of what lapses soon.
+    started = time.perf_counter()
+    with unscoped():
+        lapsed = expiry.expire(today, commit=db.session.commit)
+        told = expiry.notify(rules, today)
+    db.session.commit()
+    _timed(progress, f"points expiry ({lapsed} customers' points lapsed, {told} notices made)", started)
 
     started = time.perf_counter()
     pairs = 0
@@ -211,6 +220,11 @@ def rebuild_all(progress=_quiet) -> None:
     optimise(full=True)
     recompute_figures(progress)
     _timed(progress, "customer figures", started)
+    started = time.perf_counter()
+    with writer(), unscoped():
+        written = ledger.backfill(analytics.get_rules())
+        db.session.commit()
+    _timed(progress, f"points ledger ({written:,} entries)", started)
     reclaim(progress)
     nightly(progress=progress)
 

@@ -31,6 +31,7 @@ from app.services import customer_analytics as analytics
 from app.services import customer_fields as fields
 from app.services import customer_import as common
 from app.services.customers import points_for
+from app.services.loyalty import ledger
 from app.text import fold_width
 
 COLUMNS = {
@@ -244,6 +245,9 @@ def import_rows(job: CustomerImport, actor: User) -> dict:
         db.session.execute(
             table.update().where(table.c.id == bindparam("p_id")).values(points=table.c.points + bindparam("p_points")),
             [{"p_id": cid, "p_points": n} for cid, n in points.items()])
+        # The points ledger (issue 14): an earn entry for each imported purchase with points.
+        for start in range(0, len(customer_ids), 5000):
+            ledger.backfill(rules, Customer.id.in_(customer_ids[start:start + 5000]))
         db.session.execute(update(CustomerImport).where(CustomerImport.id == job_id)
                            .values(state="done", imported_rows=len(rows)))
         audit.record("purchases.imported", actor=db.session.get(User, actor_id),

@@ -69,7 +69,7 @@ def refresh_stores(store_ids=None, today: date | None = None, rules=None) -> int
                                                    CareTask.due_on >= today - timedelta(days=MISSED_AFTER_DAYS)))),
             CareTask.store_id, ids)
         duplicates = _grouped(select(DuplicateCandidate.store_id, func.count()), DuplicateCandidate.store_id, ids)
-        purchases = _grouped(select(Purchase.store_id, func.count(), func.coalesce(func.sum(Purchase.amount), 0)),
+        purchases = _grouped(select(Purchase.store_id, func.count(), func.coalesce(func.sum(Purchase.amount - Purchase.returned_amount), 0)),
                              Purchase.store_id, ids)
         now = utcnow()
         rows = []
@@ -107,7 +107,7 @@ def refresh_months(store_months) -> None:
         for store_id, month in sorted(set(store_months)):
             start, end = _month_bounds(month)
             count, spend = db.session.execute(
-                select(func.count(), func.coalesce(func.sum(Purchase.amount), 0))
+                select(func.count(), func.coalesce(func.sum(Purchase.amount - Purchase.returned_amount), 0))
                 .where(Purchase.store_id == store_id, Purchase.purchased_on >= start, Purchase.purchased_on < end)
             ).one()
             new = db.session.scalar(select(func.count()).where(
@@ -143,7 +143,7 @@ def rebuild(progress=None) -> None:
                 row.update(zip(names, values))
 
         month = _month_of(Purchase.purchased_on)
-        collect(select(Purchase.store_id, month, func.count(), func.sum(Purchase.amount))
+        collect(select(Purchase.store_id, month, func.count(), func.sum(Purchase.amount - Purchase.returned_amount))
                 .group_by(Purchase.store_id, month), ("purchases", "spend"))
         month = _month_of(Customer.created_at)
         collect(select(Customer.store_id, month, func.count()).group_by(Customer.store_id, month), ("new_customers",))

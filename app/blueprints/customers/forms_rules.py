@@ -34,6 +34,8 @@ class RulesForm(VersionedForm):
     gross_margin_pct = _dec(_l("Gross margin (%)"), Decimal("0.01"), 100)
     discount_rate_pct = _dec(_l("Yearly discount rate (%)"), 0, 100)
     points_per_yuan = _dec(_l("Points per yuan spent"), 0, 100)
+    points_valid_months = _int(_l("Points lapse after (months, 0 = never)"), 0, 120)
+    points_notice_days = _int(_l("Tell customers this many days before their points lapse"), 0, 180)
     churn_interval_factor = _dec(_l("Absent: times the customer's usual interval"), 1, 20, places=1)
     churn_min_days = _int(_l("Absent: at least this many days"), 1, 3650)
     churn_single_purchase_days = _int(_l("Absent after a single purchase: days"), 1, 3650)

@@ -19,6 +19,7 @@ from app.security.tenancy import get_scoped_or_404
 from app.services import customer_analytics as analytics
 from app.services import customer_care as care
 from app.services import customers
+from app.services.loyalty import expiry
 from app.services.customer_analytics import CHURN_REASONS, SUGGESTED_ACTIONS
 
 
@@ -73,7 +74,7 @@ def care_schedule():
     holiday = None
     if tab.startswith("holiday-"):
         holiday = next((h for h in holidays if f"holiday-{h.id}" == tab), None)
-    if holiday is None and tab not in ("birthday", "follow_up", care.COMPLAINT_KIND, NO_CONSENT):
+    if holiday is None and tab not in ("birthday", "follow_up", care.COMPLAINT_KIND, expiry.KIND, NO_CONSENT):
         tab = "return"
     kind = "holiday" if holiday else "return" if tab == NO_CONSENT else tab
     stmt = care.due_tasks(kind, rules, today, holiday.id if holiday else None, consent=tab != NO_CONSENT).options(
@@ -83,7 +84,7 @@ def care_schedule():
     )
     page = keyset_of(stmt, CARE_ORDER)
     counts = {k: capped_count(care.due_tasks(k, rules, today).with_only_columns(CareTask.id))
-              for k in ("return", "follow_up", "birthday", care.COMPLAINT_KIND)}
+              for k in ("return", "follow_up", "birthday", care.COMPLAINT_KIND, expiry.KIND)}
     counts[NO_CONSENT] = capped_count(care.due_tasks("return", rules, today, consent=False)
                                       .with_only_columns(CareTask.id))
     complaints = {}
@@ -94,9 +95,14 @@ def care_schedule():
         ids = [int(t.ref[2:]) for t in page.items]
         complaints = {row.id: row for row in db.session.execute(
             select(Complaint.id, Complaint.reference, Complaint.title).where(Complaint.id.in_(ids))).all()}
+    lapse_days, lapsing = {}, {}
+    if tab == expiry.KIND and page.items:
+        # The points each notice is about (one statement for the page).
+        lapse_days = {t.ref[2:]: expiry.day_of(t.ref) for t in page.items}
+        lapsing = expiry.lapsing_points([t.customer_id for t in page.items], set(lapse_days.values()))
     return render_template(
         "customers/care.html", page=page, tab=tab, holiday=holiday, holidays=holidays, counts=counts, today=today,
-        complaints=complaints,
+        complaints=complaints, lapse_days=lapse_days, lapsing=lapsing,
         rules=rules, locale=str(get_locale()),
     )
 
@@ -113,6 +119,11 @@ def _care_target(customer: Customer, kind: str, ref: int | None):
         if ref not in (today.year, today.year + 1) or not customer.birthday_md:
             abort(404)
         return {"care_year": ref}, ref
+    if kind == "points_expiry":
+        day = expiry.day_of(f"x:{ref}")
+        if day is None or not expiry.lapsing_points([customer.id], {day}):
+            abort(404)
+        return {"points_expiry_on": day}, day
     if kind == "holiday":
         holiday = db.session.scalar(select(CareHoliday).where(CareHoliday.id == ref))
         if holiday is None:

@@ -22,6 +22,7 @@ from app.services import audit, customers
 from app.services import customer_analytics as analytics
 from app.services import customer_file
 from app.services.customer_care import next_birthday
+from app.services.loyalty import catalogue, ledger
 
 
 def scoped_stores() -> list[Store]:
@@ -177,6 +178,8 @@ def show(customer_id: int):
         show_contacts=can(current_user, "customers.contact_details"),
         analysis=customer_file.latest_by_topic(customer_file.analysis_history(customer.id, limit=50)),
         value=analytics.value_parts(customer, rules, today),
+        expiring=ledger.expiring(customer.id, today)[:1],
+        privileges=catalogue.privileges_of(customer.tier, str(get_locale())),
     )
     audit.record_read("customer.viewed", actor=current_user, target=customer,
                       once_per_seconds=current_app.config["AUDIT_VIEW_WINDOW_SECONDS"])

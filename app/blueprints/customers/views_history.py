@@ -1,4 +1,5 @@
 from flask import flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,6 +13,7 @@ from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
 from app.services import customer_fields as fields
 from app.services import customers
+from app.services.loyalty import catalogue
 
 
 def _back(customer):
@@ -44,7 +46,8 @@ def new_purchase(customer_id: int):
         if done := create_once(form, lambda: customers.record_purchase(customer, data, current_user), url_of,
                                _("Purchase recorded.")):
             return done
-    return render_template("customers/purchase_form.html", form=form, customer=customer)
+    return render_template("customers/purchase_form.html", form=form, customer=customer,
+                           privileges=catalogue.privileges_of(customer.tier, str(get_locale())))
 
 
 @bp.route("/<int:customer_id>/contacts/new", methods=["GET", "POST"])

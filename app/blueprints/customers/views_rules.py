@@ -37,7 +37,7 @@ def _rules_page(form, tier_form=None, holiday_form=None, status=200):
 
 
 # Rules that decide no customer's figures: changing only these re-grades nobody.
-NOT_GRADING = {"retention_years", "import_retention_days"}
+NOT_GRADING = {"retention_years", "import_retention_days", "points_per_yuan", "points_valid_months", "points_notice_days"}
 
 
 def _save_and_regrade(form, obj, action: str):

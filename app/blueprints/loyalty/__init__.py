@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("loyalty", __name__, url_prefix="/loyalty")
+
+from app.blueprints.loyalty import views, views_catalogue  # noqa: E402,F401
