@@ -50,7 +50,93 @@ def seed_loyalty() -> int:
     created += ledger.backfill(analytics.get_rules())
     if db.session.scalar(select(func.count(Redemption.id))):
         return created
-    return created + _counter_activity()
+    return created + _counter_activity() + _offers() + _relations()
+
+
+LOST_ORDERS = [("布艺沙发三人位", 6800, "PRICE", "宜家"), ("定制窗帘全屋", 4200, "DELIVERY", None),
+               ("实木餐桌", 5200, "STOCK", None), ("独立弹簧床垫", 3900, "PRICE", "某电商平台")]
+REVIEWS = [("stable", 4, "合作稳定，顾客对送装服务满意，计划下季度更换客厅灯具。", "邀请参加新品品鉴会"),
+           ("weakening", 3, "近半年到店次数减少，反映售后响应偏慢。", "店长亲自回访，安排优先服务")]
+
+
+def _relations() -> int:
+    """Per store: churned customers marked lost, lost orders, and reviewed VIP relationships."""
+    from app.models import LostReason
+    from app.services.loyalty import relations
+
+    made = relations.install_reasons()
+    today = local_today()
+    made += relations.add_important(today)
+    reasons = {r.code: r for r in db.session.scalars(select(LostReason))}
+    for store in db.session.scalars(select(Store).order_by(Store.code)):
+        actor = db.session.scalar(select(User).where(User.franchisee_id == store.franchisee_id,
+                                                     User.role.in_(["store_manager", "franchise_owner"]))
+                                  .order_by(User.role.desc(), User.id).limit(1))
+        if actor is None:
+            continue
+        churned = db.session.scalars(select(Customer).where(
+            Customer.store_id == store.id, Customer.churn_flags > 0, Customer.anonymised_at.is_(None),
+            Customer.merged_into_id.is_(None)).order_by(Customer.id).limit(3)).all()
+        for customer, code in zip(churned, ("PRICE", "SERVICE", "MOVED")):
+            relations.mark_lost(customer, reasons[code], max(customer.last_purchase_on or today, today - timedelta(days=20)),
+                                "电话回访确认" if code == "SERVICE" else None, actor)
+            made += 1
+        for i, (items, amount, code, competitor) in enumerate(LOST_ORDERS[:2 + len(store.code) % 3]):
+            relations.record_lost_order(store, {"lost_on": today - timedelta(days=5 + 17 * i), "amount": Decimal(amount),
+                                                "items": items, "reason_id": reasons[code].id,
+                                                "competitor": competitor, "customer_id": None, "note": None}, actor)
+            made += 1
+        vips = db.session.scalars(select(Customer).where(
+            Customer.store_id == store.id, Customer.category == "vip", Customer.anonymised_at.is_(None),
+            Customer.merged_into_id.is_(None)).order_by(Customer.total_spend.desc()).limit(2)).all()
+        for customer, (status, quality, findings, actions) in zip(vips, REVIEWS):
+            relation = relations.relationship_of(customer, create=True)
+            relation.manager_id = actor.id
+            relations.record_review(customer, {"reviewed_on": today - timedelta(days=150), "status": status,
+                                               "quality": quality, "findings": findings, "actions": actions,
+                                               "next_review_on": today + timedelta(days=30 if status == "stable" else -3)},
+                                    actor)
+            made += 1
+    db.session.flush()
+    return made
+
+
+def _offers() -> int:
+    """Headquarters' spring offer issued to every consenting silver-and-above member, a franchisee's
+    member-day offer for one of its stores, and the coupons used with purchases since the start."""
+    from app.models.offer import Coupon, Offer
+    from app.services.loyalty import offers
+
+    today = local_today()
+    admin = db.session.scalar(select(User).where(User.role == "hq_admin").order_by(User.id).limit(1))
+    if admin is None or db.session.scalar(select(Offer.id).limit(1)) is not None:
+        return 0
+    made = 0
+    spring = offers.save_offer(None, {
+        "code": "SPRING-100", "title_zh": "春季焕新 满1000减100", "title_en": "Spring refresh: 100 off 1,000",
+        "kind": "amount", "value": Decimal("100"), "min_spend": Decimal("1000"), "starts_on": today - timedelta(days=30),
+        "ends_on": today + timedelta(days=30), "min_tier_rank": 2, "description": "每位会员限用一次，不与其他优惠同享",
+        "active": True}, [], None, admin)
+    made += offers.issue(spring, select(Customer), admin)
+    owner = db.session.scalar(select(User).where(User.role == "franchise_owner").order_by(User.id).limit(1))
+    if owner is not None:
+        store = db.session.scalar(select(Store).where(Store.franchisee_id == owner.franchisee_id).order_by(Store.code))
+        member_day = offers.save_offer(None, {
+            "code": "MEMBER-DAY-9", "title_zh": "会员日九折", "title_en": "Member day: 10% off", "kind": "percent",
+            "value": Decimal("10"), "min_spend": Decimal("0"), "starts_on": today - timedelta(days=7),
+            "ends_on": today + timedelta(days=60), "min_tier_rank": None, "description": "每月第一个周六",
+            "active": True}, [store], owner.franchisee_id, owner)
+        made += offers.issue(member_day, select(Customer).where(Customer.store_id == store.id), owner)
+    # Coupons used with purchases made since the offer began, as the counters record them.
+    for coupon in db.session.scalars(
+            select(Coupon).where(Coupon.offer_id == spring.id).order_by(Coupon.id).limit(400)).all()[::7]:
+        purchase = db.session.scalar(
+            select(Purchase).where(Purchase.customer_id == coupon.customer_id, Purchase.amount >= 1000,
+                                   Purchase.purchased_on >= spring.starts_on).order_by(Purchase.id).limit(1))
+        if purchase is not None:
+            offers.use(coupon, purchase, admin)
+    db.session.flush()
+    return made
 
 
 def _counter_activity() -> int:

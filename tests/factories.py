@@ -2,12 +2,14 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+
 from app.extensions import db
 from decimal import Decimal
 
 from app.models import (
-    CalendarDay, CareHoliday, Contact, Customer, CustomerImport, Franchisee, MembershipTier, Purchase, Region, Store, StoreOwnership,
-    User,
+    CalendarDay, CareHoliday, Contact, Customer, CustomerImport, Franchisee, LostReason, MembershipTier, Purchase, Region,
+    Store, StoreOwnership, User,
 )
 from app.services.customer_fields import name_key
 from app.models.base import local_today
@@ -109,7 +111,8 @@ class World:
                 "乙方秘密员工", "乙方自办秘密课程", "乙方秘密培训讲师", "13900009999", "乙方秘密考核评语", "乙方秘密计划",
                 "乙方秘密问卷建议", "乙方秘密回访记录", "乙方秘密整改措施",
                 "乙方秘密评估意见", "乙方秘密配送备注", "BSECRET-TRACK-9",
-                "乙方秘密积分调整", "乙方秘密兑换备注", "乙方秘密退货说明"]
+                "乙方秘密积分调整", "乙方秘密兑换备注", "乙方秘密退货说明", "乙方秘密会员日优惠",
+                "乙方秘密流失说明", "乙方秘密损失订单", "乙方秘密关系评估"]
 
 
 def make_world() -> World:
@@ -174,7 +177,29 @@ def _world_loyalty(world: World, b_purchase: Purchase) -> None:
     b_redemption = redemption.redeem(customer, reward, 1, "乙方秘密兑换备注", owner_b)
     b_return = returns.record_return(b_purchase, Decimal("88.00"), "quality", "乙方秘密退货说明", b_purchase.purchased_on,
                                      owner_b)
-    world.loyalty.update(reward=reward, b_redemption=b_redemption, b_return=b_return)
+    from app.services.loyalty import offers
+
+    # B's own offer for its first store (its title only B may read), issued to B's customer.
+    b_offer = offers.save_offer(None, {
+        "code": "B-SECRET-DAY", "title_zh": "乙方秘密会员日优惠", "title_en": "B member day", "kind": "percent",
+        "value": Decimal("10"), "min_spend": Decimal("0"), "starts_on": local_today() - timedelta(days=1),
+        "ends_on": local_today() + timedelta(days=30), "min_tier_rank": None, "description": None, "active": True},
+        [world.b_stores[0]], world.b.id, owner_b)
+    offers.issue(b_offer, select(Customer).where(Customer.id == customer.id), owner_b)
+    from app.services.loyalty import relations
+
+    # B's customer marked lost (stayed away since 2024), B's lost order, and a review of the relationship.
+    relations.install_reasons()
+    reason = db.session.scalar(select(LostReason).where(LostReason.code == "PRICE"))
+    b_loss = relations.mark_lost(customer, reason, local_today() - timedelta(days=3), "乙方秘密流失说明", owner_b)
+    b_order = relations.record_lost_order(world.b_stores[0], {
+        "lost_on": local_today() - timedelta(days=2), "amount": Decimal("4500"), "items": "乙方秘密损失订单",
+        "reason_id": reason.id, "competitor": None, "customer_id": None, "note": None}, owner_b)
+    relations.record_review(customer, {"reviewed_on": local_today() - timedelta(days=1), "status": "stable", "quality": 4,
+                                       "findings": "乙方秘密关系评估", "actions": None,
+                                       "next_review_on": local_today() + timedelta(days=10)}, owner_b)
+    world.loyalty.update(reward=reward, b_redemption=b_redemption, b_return=b_return, b_offer=b_offer, b_loss=b_loss,
+                         b_order=b_order)
 
 
 def _world_reports(world: World) -> None:

@@ -31,7 +31,7 @@ PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"
 # Rows of headquarters' own that every reader of their pages may see (not B's).
 HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod",
           "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme", "LogisticsPartner",
-          "ReportSchedule", "Reward"}
+          "ReportSchedule", "Reward", "LostReason"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
@@ -44,8 +44,8 @@ NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "Complaint
                 "LogisticsPartner",
                 # Headquarters' half-yearly report schedules (issue 13).
                 "ReportSchedule",
-                # Headquarters' redemption catalogue (issue 14).
-                "Reward",
+                # Headquarters' redemption catalogue and list of reasons for losses (issue 14).
+                "Reward", "LostReason",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 
@@ -125,7 +125,7 @@ def _fingerprint(app, world):
     from app.models import (
         Attendance, AuditAnswer, AuditPhoto, Certificate, Complaint, ComplaintEvent, ComplaintTask, Contact,
         CorrectiveAction, Course, Customer, CustomerImport, Employee, Franchisee, Purchase, Store, StoreAudit,
-        DeliveryMonthStats, KpiWarning, PointsEntry, PurchaseReturn, Redemption, Report, ReportBatch, Reward, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
+        Coupon, CustomerLoss, CustomerRelationship, DeliveryMonthStats, LostOrder, RelationshipReview, KpiWarning, Offer, PointsEntry, PurchaseReturn, Redemption, Report, ReportBatch, Reward, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
     )
 
     with app.app_context(), unscoped():
@@ -165,6 +165,16 @@ def _fingerprint(app, world):
             db.session.execute(select(Redemption.__table__).where(Redemption.franchisee_id == world.b)).all(),
             db.session.execute(select(PurchaseReturn.__table__).where(PurchaseReturn.franchisee_id == world.b)).all(),
             db.session.execute(select(Reward.id, Reward.stock, Reward.redeemed)).all(),
+            # B's own offer and the coupons of B's customers.
+            db.session.execute(select(Offer.__table__).where(Offer.franchisee_id == world.b)).all(),
+            db.session.execute(select(Coupon.__table__).where(Coupon.franchisee_id == world.b)).all(),
+            # B's lost customer and order, and its relationship with its reviews (R69, R70).
+            db.session.execute(select(CustomerLoss.__table__).where(CustomerLoss.franchisee_id == world.b)).all(),
+            db.session.execute(select(LostOrder.__table__).where(LostOrder.franchisee_id == world.b)).all(),
+            db.session.execute(select(CustomerRelationship.__table__).where(
+                CustomerRelationship.franchisee_id == world.b)).all(),
+            db.session.execute(select(RelationshipReview.__table__).where(
+                RelationshipReview.franchisee_id == world.b)).all(),
         )
 
 

@@ -601,3 +601,118 @@ def test_points_are_redeemed_at_the_counter_on_a_phone(live_server, browser, use
         assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
     assert wide == {}
     context.close()
+
+
+def test_an_owner_makes_and_issues_an_offer_and_a_manager_uses_it_on_phones(live_server, browser):
+    """Issue 14: the owner (English, on a phone) makes an offer for their stores, chooses the VIPs
+    with the customer list's filters and issues it; a store manager (Chinese, on a phone) records a
+    purchase with one of the coupons; the offer's results count it."""
+    context, page = _phone_signed_in(browser, live_server, "owner-a", "en")
+    page.goto(live_server + "/loyalty/offers/new")
+    page.fill("#code", "PHONE-VIP")
+    page.fill("#title_zh", "手机专享 满800减80")
+    page.fill("#title_en", "Phone special: 80 off 800")
+    page.fill("#value", "80")
+    page.fill("#min_spend", "800")
+    from datetime import timedelta
+
+    from app.models.base import local_today
+
+    page.fill("#ends_on", (local_today() + timedelta(days=14)).isoformat())
+    page.locator("[data-testid=offer-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    offer = page.url.removeprefix(live_server)
+    assert "Phone special" in page.inner_text("h1")
+    page.locator("[data-testid=issue-link]").click()
+    page.wait_for_load_state()
+    page.select_option("select[name=category]", "vip")
+    page.locator("[data-testid=customer-filters] button[type=submit]").click()
+    page.wait_for_load_state()
+    page.locator("[data-testid=issue-these]").click()
+    page.wait_for_load_state()
+    count = int(re.sub(r"\D", "", page.inner_text("[data-testid=issue-count]")))
+    assert count > 0
+    page.locator("#confirm").check()
+    page.locator("[data-testid=issue-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert f"{count:,}" in page.inner_text(".alert-success")
+    assert int(re.sub(r"\D", "", page.inner_text("[data-testid=offer-results] .col-6 >> nth=0"))) == count
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "owner-a-offer-issued-phone-en.png")
+    context.close()
+
+    context, page = _phone_signed_in(browser, live_server, "manager-a1", "zh")
+    page.goto(live_server + "/customers/?consent=yes&category=vip")
+    for href in page.locator("[data-testid=customer-table] tbody tr a").evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))"):
+        page.goto(live_server + href + "/purchases/new")
+        options = page.locator("#coupon_id option", has_text="手机专享")
+        if options.count():
+            break
+    else:
+        pytest.fail("no VIP of the store holds the new coupon")
+    page.fill("#amount", "1200")
+    page.select_option("#product_type", "furniture")
+    page.fill("#items", "餐椅")
+    page.select_option("#coupon_id", options.first.get_attribute("value"))
+    page.locator("[data-testid=purchase-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "手机专享" in page.inner_text("[data-testid=timeline-coupon] >> nth=0")
+    page.goto(live_server + offer)
+    assert int(re.sub(r"\D", "", page.inner_text("[data-testid=offer-results] .col-6 >> nth=1"))) == 1
+    assert "¥1,200.00" in page.inner_text("[data-testid=offer-results]")
+    _shot(page, "manager-a1-offer-used-phone-zh.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+@pytest.mark.parametrize("username, language", [("manager-a1", "zh"), ("owner-a", "en")])
+def test_lost_customers_orders_and_relationship_reviews_on_a_phone(live_server, browser, username, language):
+    """Issue 14 (R69, R70): on a phone, mark a churned customer lost, record a lost order, review a
+    VIP relationship; the analysis counts them; every page of it fits the screen."""
+    context, page = _phone_signed_in(browser, live_server, username, language)
+    page.goto(live_server + "/customers/churn")
+    for href in page.locator("[data-testid=churn-table] tbody tr a").evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))")[:20]:
+        page.goto(live_server + href)
+        if page.locator("[data-testid=mark-lost]").count():
+            break
+    else:
+        pytest.fail("no churned customer that is not already lost")
+    page.locator("[data-testid=mark-lost]").click()
+    page.wait_for_load_state()
+    page.select_option("#reason_id", index=1)
+    page.locator("[data-testid=lost-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("[data-testid=lost-badge]").is_visible()
+    page.goto(live_server + "/loyalty/lost/orders/new")
+    if page.locator("#store_id option").count() > 1:  # an owner of several stores chooses one
+        page.select_option("#store_id", index=1)
+    page.fill("#amount", "5600")
+    page.fill("#items", "布艺沙发" if language == "zh" else "Fabric sofa")
+    page.select_option("#reason_id", index=1)
+    page.locator("[data-testid=lost-order-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("[data-testid=lost-order-row]").count() >= 1
+    page.goto(live_server + "/loyalty/reviews")
+    page.locator("[data-testid=review-row] a").first.click()
+    page.wait_for_load_state()
+    page.select_option("#status", "stable")
+    page.fill("#quality", "4")
+    page.fill("#findings", "关系稳定" if language == "zh" else "Steady relationship")
+    from datetime import timedelta
+
+    from app.models.base import local_today
+
+    page.fill("#next_review_on", (local_today() + timedelta(days=90)).isoformat())
+    page.locator("[data-testid=review-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert ("关系稳定" if language == "zh" else "Steady relationship") in page.inner_text("[data-testid=review-history]")
+    _shot(page, f"{username}-relationship-phone-{language}.png")
+    wide = _wider_than_screen(page, live_server, ["/loyalty/lost", "/loyalty/lost?by=reason", "/loyalty/lost/orders",
+                                                  "/loyalty/reviews", "/loyalty/segments", "/loyalty/offers",
+                                                  "/loyalty/lost/reasons", page.url.removeprefix(live_server)])
+    if language == "en":
+        assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
+    assert wide == {}
+    context.close()

@@ -296,3 +296,10 @@ def test_imported_customers_carry_the_figures_the_rules_give_them(app, world, ow
         db.session.flush()
         db.session.expire_all()
         assert rows() == written and len(written) == 2
+        # Issue 14: the points on file open each new customer's ledger.
+        from app.models import PointsEntry
+        from app.services.loyalty import ledger
+
+        assert ledger.check() == []
+        assert sorted(db.session.scalars(select(PointsEntry.points).join(Customer, Customer.id == PointsEntry.customer_id)
+                                         .where(Customer.name.in_(["积分多", "积分少"])))) == [10, 30000]

@@ -219,6 +219,13 @@ def test_a_purchase_history_import_gives_migrated_customers_their_real_figures(a
         assert one.points == 9 * 3000 + 500 and one.grade == "A"
         purchases = db.session.scalars(select(Purchase).where(Purchase.customer_id == one.id)).all()
         assert {p.channel for p in purchases} == {"in_store", "wechat"}
+        # Issue 14: each imported purchase earned its points as a ledger entry.
+        from app.models import PointsEntry
+        from app.services.loyalty import ledger
+
+        assert ledger.check() == []
+        assert db.session.scalar(select(func.count()).where(
+            PointsEntry.customer_id == one.id, PointsEntry.kind == "earn")) == 10
     page = owner.get(f"/customers/imports/{job.id}").text
     assert "10 笔消费已导入" in page
     report = owner.get(f"/customers/imports/{job.id}/rows.csv").data.decode("utf-8-sig")

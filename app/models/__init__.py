@@ -15,6 +15,10 @@ from app.models.customer import CareTask, Contact, Customer, CustomerSequence, D
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
 from app.models.loyalty import PointsEntry, PurchaseReturn, Redemption, Reward
+from app.models.offer import Coupon, Offer
+from app.models.relationship import (
+    CustomerLoss, CustomerRelationship, LostOrder, LostReason, RelationshipReview,
+)
 from app.models.org import Franchisee, Region, Store, StoreOwnership
 from app.models.stats import ComplaintMonthStats, StoreMonthStats, StoreStats
 from app.models.survey import (
@@ -31,7 +35,8 @@ from app.models.training import (
 from app.models.user import User, UserSession
 
 __all__ = [
-    "PointsEntry", "PurchaseReturn", "Redemption", "Reward",
+    "PointsEntry", "PurchaseReturn", "Redemption", "Reward", "Coupon", "Offer",
+    "CustomerLoss", "CustomerRelationship", "LostOrder", "LostReason", "RelationshipReview",
     "Report", "ReportBatch", "ReportBatchItem", "ReportFile", "ReportRecipient", "ReportSchedule",
     "DeliveryMonthStats", "LogisticsPartner", "Shipment",
     "EvaluationScheme", "KpiThreshold", "KpiWarning", "StoreEvaluation", "StoreKpi",

@@ -112,6 +112,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "loyalty.returns": frozenset({"hq_admin"}) | FRANCHISE,
     "loyalty.adjust": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
     "loyalty.catalogue": frozenset({"hq_admin"}),
+    # Coupons and offers: headquarters makes the network's, an owner their franchisee's; stores'
+    # managers issue them to the customers a list chose.
+    "loyalty.offers": frozenset({"hq_admin", "franchise_owner"}),
+    "loyalty.issue": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    # Lost customers and lost orders are recorded where they happen (R69); relationship owners and
+    # reviews are for the store's management and headquarters (R70).
+    "loyalty.lost": frozenset({"hq_admin"}) | FRANCHISE,
+    "loyalty.reviews": frozenset({"hq_admin", "hq_supervisor", "franchise_owner", "store_manager"}),
 }
 
 

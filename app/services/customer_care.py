@@ -170,7 +170,9 @@ def update_next_care(where) -> None:
 
 def _insert_tasks(source) -> int:
     table = CareTask.__table__
-    return max(db.session.execute(insert(table).from_select(_TASK_COLUMNS, source)).rowcount or 0, 0)
+    # preserve_rowcount: without it SQLAlchemy 2.1 reports -1 for an INSERT ... SELECT on psycopg.
+    inserted = insert(table).from_select(_TASK_COLUMNS, source).execution_options(preserve_rowcount=True)
+    return max(db.session.execute(inserted).rowcount or 0, 0)
 
 
 def _task_exists(ref):

@@ -864,7 +864,6 @@ def _derived_state_of_updates(ids: list[int], today) -> None:
     """Figures (points decide tiers), duplicate pairs, consent on care tasks and roll-ups of the
     updated customers, a slice per short transaction."""
     from app.services import customer_care, customer_duplicates, rollups
-    from app.services.loyalty import ledger
 
     with unscoped():
         for start in range(0, len(ids), 2000):

@@ -6,10 +6,13 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.extensions import db
-from app.models import Contact, Customer, CustomerSequence, Purchase, PurchaseReturn, Redemption, Store, User
+from app.models import (
+    Contact, Customer, CustomerLoss, CustomerRelationship, CustomerSequence, LostOrder, Purchase, PurchaseReturn,
+    Redemption, RelationshipReview, Store, User,
+)
 from app.models.base import utcnow, local_today
 from app.models.customer import mobile_tail
 from app.services import RuleError, audit, rollups
@@ -18,7 +21,7 @@ from app.services import customer_care as care
 from app.services import customer_duplicates as duplicates
 from app.services import customer_fields as fields
 from app.services.customer_fields import name_key
-from app.services.loyalty import ledger
+from app.services.loyalty import ledger, relations
 from app.security.tenancy import unscoped
 
 # Erased when a customer is anonymised: who they are and how to reach them.
@@ -130,6 +133,7 @@ def record_purchase(customer: Customer, data: dict, actor: User) -> Purchase:
         .execution_options(synchronize_session=False)
     )
     ledger.earn_for_purchase(customer, purchase, rules, actor)
+    relations.won_back(customer.id, purchase.purchased_on)
     analytics.refresh([customer.id])
     care.add_after_sale_tasks(purchase, rules, local_today())
     from app.services.surveys import sampling
@@ -200,6 +204,7 @@ def anonymise(customer: Customer, reason: str, actor: User | None) -> None:
     from app.services.complaints import customers as complaint_files
 
     customer_file.erase_text(customer.id)
+    relations.erase_for_customer(customer.id)
     # Notes typed at the counter may name the person; the points and amounts stay.
     for model in (Redemption, PurchaseReturn):
         db.session.execute(update(model).where(model.customer_id == customer.id).values(note=None)
@@ -272,7 +277,9 @@ def merge(keep: Customer, other: Customer, actor: User) -> dict:
     _derive(keep)
     moved = {}
     with unscoped():
-        for model in (Purchase, Contact, Redemption, PurchaseReturn):
+        # The merged-away record's relationship goes; its reviews and losses join the kept one's.
+        db.session.execute(delete(CustomerRelationship).where(CustomerRelationship.customer_id == other.id))
+        for model in (Purchase, Contact, Redemption, PurchaseReturn, CustomerLoss, RelationshipReview, LostOrder):
             result = db.session.execute(
                 update(model).where(model.customer_id == other.id)
                 .values(customer_id=keep.id).execution_options(synchronize_session=False)

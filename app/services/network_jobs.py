@@ -26,7 +26,7 @@ from app.extensions import db
 from app.models import Customer, CustomerRules, FormReceipt, Franchisee, Store
 from app.models.base import utcnow, local_today
 from app.security.tenancy import unscoped
-from app.services.loyalty import expiry, ledger
+from app.services.loyalty import expiry, ledger, relations
 from app.services import customer_analytics as analytics
 from app.services import customer_care as care
 from app.services import customer_duplicates as duplicates
@@ -125,6 +125,11 @@ def _nightly(today: date, progress) -> None:
         told = expiry.notify(rules, today)
     db.session.commit()
     _timed(progress, f"points expiry ({lapsed} customers' points lapsed, {told} notices made)", started)
+    started = time.perf_counter()
+    with unscoped():
+        added = relations.add_important(today)
+    db.session.commit()
+    _timed(progress, f"relationships of new VIP and business customers ({added} added)", started)
 
     started = time.perf_counter()
     pairs = 0

@@ -199,6 +199,8 @@ class PurchaseForm(OnceForm):
     items = StringField(_l("Items"), validators=[DataRequired(), safe_text(200)])
     channel = SelectField(_l("Channel"), choices=choices(PURCHASE_CHANNELS.items()))
     deliver = BooleanField(_l("We deliver it: record the delivery next"))
+    # The customer's coupons usable here today (the view fills the choices; 0: none used).
+    coupon_id = SelectField(_l("Coupon used"), coerce=int, choices=[], validate_choice=False)
 
     def validate_purchased_on(self, field):
         if field.data and field.data > local_today():

@@ -12,7 +12,7 @@ from app.blueprints.customers.forms import CustomerForm, NewCustomerForm, scoped
 from app.blueprints.customers.listing import CHURN_FILTERS, CONSENT_FILTERS, SORTS, Filters, customer_query
 from app.extensions import db
 from app.i18n import translated
-from app.models import AuditEvent, Contact, Customer, Franchisee, Purchase, Store, StoreStats
+from app.models import AuditEvent, Contact, Coupon, Customer, Franchisee, Purchase, Store, StoreStats
 from app.models.base import local_today
 from app.models.customer import CATEGORIES, GRADES
 from app.security.access import access
@@ -22,7 +22,7 @@ from app.services import audit, customers
 from app.services import customer_analytics as analytics
 from app.services import customer_file
 from app.services.customer_care import next_birthday
-from app.services.loyalty import catalogue, ledger
+from app.services.loyalty import catalogue, segments
 
 
 def scoped_stores() -> list[Store]:
@@ -99,7 +99,18 @@ def index():
         consent_filters=translated(CONSENT_FILTERS),
         sorts=translated(SORTS),
         locale=str(get_locale()),
+        issuing=_issuing(),
     )
+
+
+def _issuing():
+    """The offer the list is choosing customers for (``?offer=``), if the user may issue it."""
+    offer_id = request.args.get("offer", type=int)
+    if not offer_id or not can(current_user, "loyalty.issue"):
+        return None
+    from app.models.offer import Offer
+
+    return db.session.scalar(select(Offer).where(Offer.id == offer_id))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -125,7 +136,8 @@ TIMELINE_SHORT, TIMELINE_LONG = 20, 500
 def _timeline(customer: Customer, limit: int) -> list[dict]:
     purchases = db.session.scalars(
         select(Purchase).where(Purchase.customer_id == customer.id)
-        .options(joinedload(Purchase.created_by)).order_by(Purchase.purchased_on.desc()).limit(limit)
+        .options(joinedload(Purchase.created_by), joinedload(Purchase.coupon).joinedload(Coupon.offer))
+        .order_by(Purchase.purchased_on.desc()).limit(limit)
     ).all()
     contacts = db.session.scalars(
         select(Contact).where(Contact.customer_id == customer.id)
@@ -138,7 +150,7 @@ def _timeline(customer: Customer, limit: int) -> list[dict]:
         select(Shipment).where(Shipment.customer_id == customer.id, Shipment.purchase_id.in_([p.id for p in purchases]))
         .options(joinedload(Shipment.partner)))} if purchases else {}
     entries = [{"kind": "purchase", "when": p.purchased_on, "sort": (p.purchased_on.isoformat(), 0), "item": p,
-                "shipment": shipped.get(p.id)} for p in purchases]
+                "shipment": shipped.get(p.id), "coupon": p.coupon} for p in purchases]
     entries += [{"kind": "contact", "when": c.occurred_at, "sort": (c.occurred_at.isoformat(), 1), "item": c} for c in contacts]
     from app.services.complaints import customers as complaint_files
 
@@ -178,8 +190,9 @@ def show(customer_id: int):
         show_contacts=can(current_user, "customers.contact_details"),
         analysis=customer_file.latest_by_topic(customer_file.analysis_history(customer.id, limit=50)),
         value=analytics.value_parts(customer, rules, today),
-        expiring=ledger.expiring(customer.id, today)[:1],
         privileges=catalogue.privileges_of(customer.tier, str(get_locale())),
+        loyalty=segments.summary(customer, today),
+        segment_names=segments.SEGMENTS,
     )
     audit.record_read("customer.viewed", actor=current_user, target=customer,
                       once_per_seconds=current_app.config["AUDIT_VIEW_WINDOW_SECONDS"])

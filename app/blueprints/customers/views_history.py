@@ -13,7 +13,8 @@ from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
 from app.services import customer_fields as fields
 from app.services import customers
-from app.services.loyalty import catalogue
+from app.services import RuleError
+from app.services.loyalty import catalogue, offers
 
 
 def _back(customer):
@@ -23,12 +24,17 @@ def _back(customer):
 @bp.route("/<int:customer_id>/purchases/new", methods=["GET", "POST"])
 @access("customers.edit")
 def new_purchase(customer_id: int):
-    """Record a purchase: points, figures, grade and tier follow at once."""
+    """Record a purchase: points, figures, grade and tier follow at once; a coupon is used with it."""
     customer = get_scoped_or_404(Customer, customer_id)
+    coupons = offers.usable(customer, customer.store_id)
     form = PurchaseForm()
+    form.coupon_id.choices = [(0, _("No coupon"))] + [
+        (c.id, _("%(offer)s (until %(day)s)", offer=c.offer.title(str(get_locale())), day=c.offer.ends_on.isoformat()))
+        for c in coupons]
     if not form.is_submitted():
         form.purchased_on.data = local_today()
-    if form.validate_on_submit():
+    chosen = next((c for c in coupons if c.id == form.coupon_id.data), None) if form.coupon_id.data else None
+    if form.validate_on_submit() and _coupon_fits(form, chosen, customer):
         data = {
             "purchased_on": form.purchased_on.data,
             "amount": form.amount.data,
@@ -43,11 +49,31 @@ def new_purchase(customer_id: int):
                 return url_for("logistics.new_shipment", purchase=purchase.id)
             return url_for("customers.show", customer_id=customer.id)
 
-        if done := create_once(form, lambda: customers.record_purchase(customer, data, current_user), url_of,
-                               _("Purchase recorded.")):
+        def record():
+            purchase = customers.record_purchase(customer, data, current_user)
+            if chosen is not None:
+                offers.use(chosen, purchase, current_user)  # refused if another counter used it meanwhile
+            return purchase
+
+        if done := create_once(form, record, url_of, _("Purchase recorded.")):
             return done
-    return render_template("customers/purchase_form.html", form=form, customer=customer,
+    return render_template("customers/purchase_form.html", form=form, customer=customer, coupons=coupons,
                            privileges=catalogue.privileges_of(customer.tier, str(get_locale())))
+
+
+def _coupon_fits(form, coupon, customer) -> bool:
+    """The chosen coupon goes with this purchase (date, store, spend); if not, the field says why."""
+    if form.coupon_id.data and coupon is None:  # used at another counter since the form was opened
+        form.coupon_id.errors.append(_("This coupon was already used or withdrawn."))
+        return False
+    if coupon is None:
+        return True
+    try:
+        offers.check_use(coupon, customer, customer.store_id, form.purchased_on.data, form.amount.data)
+    except RuleError as error:
+        form.coupon_id.errors.append(str(error))
+        return False
+    return True
 
 
 @bp.route("/<int:customer_id>/contacts/new", methods=["GET", "POST"])

@@ -19,7 +19,7 @@ from app.models.loyalty import REDEMPTION_STATES
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
-from app.services.loyalty import catalogue, ledger, redemption, returns
+from app.services.loyalty import catalogue, ledger, offers, redemption, returns
 from app.services import customer_fields as fields
 
 NEWEST = Ordering((PointsEntry.id,), descending=True)
@@ -50,7 +50,8 @@ def points(customer_id: int):
         .join(Reward, Reward.id == Redemption.reward_id).where(Redemption.id.in_(redemption_ids)))} \
         if redemption_ids else {}
     return render_template("loyalty/points.html", customer=customer, page=page, rewards=rewards,
-                           expiring=ledger.expiring(customer.id), locale=_locale(),
+                           expiring=ledger.expiring(customer.id), locale=_locale(), coupons=offers.held(customer.id),
+                           today=local_today(),
                            privileges=catalogue.privileges_of(customer.tier, _locale()))
 
 

@@ -92,11 +92,11 @@ def expire(today: date, commit=None) -> int:
             due = (PointsEntry.customer_id.in_(ids), PointsEntry.remaining > 0, PointsEntry.expires_on < today)
             lapsing = (select(PointsEntry.customer_id.label("cid"), func.sum(PointsEntry.remaining).label("pts"))
                        .where(*due).group_by(PointsEntry.customer_id).subquery())
-            db.session.execute(insert(PointsEntry).from_select(
+            db.session.execute(insert(PointsEntry.__table__).from_select(
                 ["customer_id", "store_id", "franchisee_id", "kind", "points", "balance", "remaining", "created_at"],
                 select(Customer.id, Customer.store_id, Customer.franchisee_id, literal("expire"), -lapsing.c.pts,
                        Customer.points - lapsing.c.pts, literal(0), literal(utcnow()))
-                .join(lapsing, lapsing.c.cid == Customer.id)))
+                .join(lapsing, lapsing.c.cid == Customer.id)).execution_options(preserve_rowcount=True))
             db.session.execute(
                 update(Customer).where(Customer.id.in_(ids))
                 .values(points=Customer.points - select(func.coalesce(func.sum(PointsEntry.remaining), 0))

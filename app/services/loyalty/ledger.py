@@ -178,9 +178,9 @@ def backfill(rules, where=None) -> int:
                 .where(Purchase.points_earned > 0, ~already))
         if where is not None:
             earn = earn.where(Purchase.customer_id.in_(select(Customer.id).where(where)))
-        written += db.session.execute(insert(PointsEntry).from_select(
+        written += db.session.execute(insert(PointsEntry.__table__).from_select(
             ["customer_id", "store_id", "franchisee_id", "kind", "points", "balance", "remaining", "expires_on",
-             "purchase_id", "created_at"], earn)).rowcount or 0
+             "purchase_id", "created_at"], earn).execution_options(preserve_rowcount=True)).rowcount or 0
         sums = (select(PointsEntry.customer_id.label("cid"), func.sum(PointsEntry.points).label("total"))
                 .group_by(PointsEntry.customer_id).subquery())
         missing = Customer.points - func.coalesce(sums.c.total, 0)
@@ -189,7 +189,7 @@ def backfill(rules, where=None) -> int:
                    .outerjoin(sums, sums.c.cid == Customer.id).where(missing != 0))
         if where is not None:
             opening = opening.where(where)
-        written += db.session.execute(insert(PointsEntry).from_select(
+        written += db.session.execute(insert(PointsEntry.__table__).from_select(
             ["customer_id", "store_id", "franchisee_id", "kind", "points", "balance", "remaining", "created_at"],
-            opening)).rowcount or 0
+            opening).execution_options(preserve_rowcount=True)).rowcount or 0
     return written
