@@ -50,7 +50,51 @@ def seed_loyalty() -> int:
     created += ledger.backfill(analytics.get_rules())
     if db.session.scalar(select(func.count(Redemption.id))):
         return created
-    return created + _counter_activity() + _offers() + _relations()
+    return created + _counter_activity() + _offers() + _relations() + _events()
+
+
+def _events() -> int:
+    """Per franchisee: a club of its VIPs, last month's member day with guests who came and their
+    feedback, a coming holiday event, and a product design session (R75)."""
+    from datetime import datetime, time
+
+    from app.models.event import EventGuest, MemberEvent
+    from app.services.loyalty import events
+
+    today = local_today()
+    if db.session.scalar(select(MemberEvent.id).limit(1)) is not None:
+        return 0
+    made = 0
+    owners = db.session.scalars(select(User).where(User.role == "franchise_owner").order_by(User.id)).all()
+    for owner in owners:
+        store = db.session.scalar(select(Store).where(Store.franchisee_id == owner.franchisee_id).order_by(Store.code))
+        if store is None:
+            continue
+        club = events.save_club(None, {"name": f"{store.name}家居生活俱乐部", "description": "VIP 会员的长期交流圈：新品品鉴、家居课堂",
+                                       "store_id": store.id, "active": True}, owner.franchisee_id, owner)
+        vips = select(Customer).where(Customer.store_id == store.id, Customer.category == "vip")
+        made += events.join(club, vips, owner, today)
+        plans = [("会员日：秋季家纺焕新", "member_day", "秋季家纺", "lottery,gift", today - timedelta(days=24), None),
+                 ("元旦新品发布会", "launch", "新年新家", "talk,lottery,gift", today + timedelta(days=20), None),
+                 ("沙发舒适度共创会", "design", "下一代布艺沙发", "talk", today - timedelta(days=10), club.id)]
+        for title, kind, theme, activities, day, club_id in plans:
+            event = events.save_event(None, {"title": title, "kind": kind, "theme": theme,
+                                             "starts_at": datetime.combine(day, time(6, 0)), "place": None,
+                                             "store_id": store.id, "club_id": club_id,
+                                             "description": "门店会员活动"}, activities.split(","),
+                                      owner.franchisee_id, owner)
+            made += events.invite(event, vips if club_id else select(Customer).where(
+                Customer.store_id == store.id, Customer.category.in_(("vip", "regular"))).limit(40), owner)
+            if day < today:
+                guests = db.session.scalars(select(EventGuest).where(EventGuest.event_id == event.id)
+                                            .order_by(EventGuest.id)).all()
+                events.sign_in(event, {g.id for g in guests}, {g.id for g in guests[::2]}, owner)
+                for i, guest in enumerate(guests[::2][:6]):
+                    events.feedback(guest, (5, 4, 4, 3, 5, 4)[i], ("很喜欢抽奖环节", "希望多些新品介绍", None,
+                                                                   "时间有点短", None, "服务热情")[i], owner)
+                event.review = "到场率约五成，抽奖环节反响最好；下次提前一周短信提醒，并增加新品讲解时间。"
+    db.session.flush()
+    return made
 
 
 LOST_ORDERS = [("布艺沙发三人位", 6800, "PRICE", "宜家"), ("定制窗帘全屋", 4200, "DELIVERY", None),

@@ -112,7 +112,8 @@ class World:
                 "乙方秘密问卷建议", "乙方秘密回访记录", "乙方秘密整改措施",
                 "乙方秘密评估意见", "乙方秘密配送备注", "BSECRET-TRACK-9",
                 "乙方秘密积分调整", "乙方秘密兑换备注", "乙方秘密退货说明", "乙方秘密会员日优惠",
-                "乙方秘密流失说明", "乙方秘密损失订单", "乙方秘密关系评估"]
+                "乙方秘密流失说明", "乙方秘密损失订单", "乙方秘密关系评估", "乙方秘密会员活动", "乙方秘密俱乐部",
+                "乙方秘密活动反馈"]
 
 
 def make_world() -> World:
@@ -198,8 +199,22 @@ def _world_loyalty(world: World, b_purchase: Purchase) -> None:
     relations.record_review(customer, {"reviewed_on": local_today() - timedelta(days=1), "status": "stable", "quality": 4,
                                        "findings": "乙方秘密关系评估", "actions": None,
                                        "next_review_on": local_today() + timedelta(days=10)}, owner_b)
+    from app.services.loyalty import events
+
+    # B's club and member event, B's customer a member and a guest who came and said something.
+    b_club = events.save_club(None, {"name": "乙方秘密俱乐部", "description": None, "store_id": world.b_stores[0].id,
+                                     "active": True}, world.b.id, owner_b)
+    only_b = select(Customer).where(Customer.id == customer.id)
+    events.join(b_club, only_b, owner_b, local_today())
+    b_event = events.save_event(None, {"title": "乙方秘密会员活动", "kind": "member_day", "theme": None,
+                                       "starts_at": datetime(2026, 3, 1, 6), "place": None,
+                                       "store_id": world.b_stores[0].id, "club_id": b_club.id, "description": None},
+                                ["gift"], world.b.id, owner_b)
+    events.invite(b_event, only_b, owner_b)
+    guest = events.walk_in(b_event, customer, owner_b)
+    events.feedback(guest, 5, "乙方秘密活动反馈", owner_b)
     world.loyalty.update(reward=reward, b_redemption=b_redemption, b_return=b_return, b_offer=b_offer, b_loss=b_loss,
-                         b_order=b_order)
+                         b_order=b_order, b_club=b_club, b_event=b_event)
 
 
 def _world_reports(world: World) -> None:

@@ -125,7 +125,7 @@ def _fingerprint(app, world):
     from app.models import (
         Attendance, AuditAnswer, AuditPhoto, Certificate, Complaint, ComplaintEvent, ComplaintTask, Contact,
         CorrectiveAction, Course, Customer, CustomerImport, Employee, Franchisee, Purchase, Store, StoreAudit,
-        Coupon, CustomerLoss, CustomerRelationship, DeliveryMonthStats, LostOrder, RelationshipReview, KpiWarning, Offer, PointsEntry, PurchaseReturn, Redemption, Report, ReportBatch, Reward, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
+        Club, ClubMember, Coupon, CustomerLoss, EventGuest, MemberEvent, CustomerRelationship, DeliveryMonthStats, LostOrder, RelationshipReview, KpiWarning, Offer, PointsEntry, PurchaseReturn, Redemption, Report, ReportBatch, Reward, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
     )
 
     with app.app_context(), unscoped():
@@ -175,6 +175,11 @@ def _fingerprint(app, world):
                 CustomerRelationship.franchisee_id == world.b)).all(),
             db.session.execute(select(RelationshipReview.__table__).where(
                 RelationshipReview.franchisee_id == world.b)).all(),
+            # B's club and event, its members and guests.
+            db.session.execute(select(Club.__table__).where(Club.franchisee_id == world.b)).all(),
+            db.session.execute(select(MemberEvent.__table__).where(MemberEvent.franchisee_id == world.b)).all(),
+            db.session.execute(select(ClubMember.__table__).where(ClubMember.franchisee_id == world.b)).all(),
+            db.session.execute(select(EventGuest.__table__).where(EventGuest.franchisee_id == world.b)).all(),
         )
 
 

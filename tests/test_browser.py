@@ -716,3 +716,52 @@ def test_lost_customers_orders_and_relationship_reviews_on_a_phone(live_server, 
         assert not re.search(r"[\u4e00-\u9fff]{2,}", page.inner_text("h1")), "Chinese left in an English heading"
     assert wide == {}
     context.close()
+
+
+@pytest.mark.parametrize("username, language", [("manager-a1", "zh"), ("owner-a", "en")])
+def test_a_member_event_is_planned_invited_and_signed_in_on_a_phone(live_server, browser, username, language):
+    """Issue 14 (R75, seed 003): plan a product design session on a phone, invite the store's VIPs
+    from the customer list, tick who came on the sign-in sheet, note a guest's feedback."""
+    context, page = _phone_signed_in(browser, live_server, username, language)
+    page.goto(live_server + "/loyalty/events/new")
+    page.fill("#title", "沙发共创会" if language == "zh" else "Sofa design session")
+    page.select_option("#kind", "design")
+    from datetime import timedelta
+
+    from app.models.base import local_today
+
+    page.fill("#starts_at", f"{local_today() + timedelta(days=3)}T14:00")
+    page.locator("input[name=activities][value=talk]").check()
+    if page.locator("#store_id option").count() > 1:
+        page.select_option("#store_id", index=1)
+    page.locator("[data-testid=event-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    event = page.url.removeprefix(live_server)
+    page.locator("[data-testid=invite-link]").click()
+    page.wait_for_load_state()
+    page.select_option("select[name=category]", "vip")
+    page.locator("[data-testid=customer-filters] button[type=submit]").click()
+    page.wait_for_load_state()
+    page.locator("[data-testid=issue-these]").click()
+    page.wait_for_load_state()
+    page.locator("#confirm").check()
+    page.locator("[data-testid=issue-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("[data-testid=guest-row]").count() > 0
+    page.locator("[data-testid=guest-row] input[name=came]").first.check()
+    page.locator("[data-testid=sign-in-sheet] button[type=submit]").click()
+    page.wait_for_load_state()
+    page.goto(live_server + event)
+    assert int(re.sub(r"\D", "", page.inner_text("[data-testid=event-figures] .col-6 >> nth=1"))) == 1
+    page.locator("[data-testid=guest-row] a[data-bs-toggle=collapse]").first.click()
+    form = page.locator("form.collapse.show")
+    form.locator("input[name=rating]").fill("5")
+    form.locator("input[name=feedback]").fill("很有收获" if language == "zh" else "Very useful")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert ("很有收获" if language == "zh" else "Very useful") in page.inner_text("[data-testid=sign-in-sheet]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, f"{username}-event-phone-{language}.png")
+    wide = _wider_than_screen(page, live_server, ["/loyalty/events", event, "/loyalty/clubs", "/loyalty/clubs/1"])
+    assert wide == {}
+    context.close()

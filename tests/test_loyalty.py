@@ -317,7 +317,7 @@ def test_a_return_is_recorded_from_the_purchase_and_too_much_is_refused(app, wor
     assert too_much.status_code == 422 and "500.01" in too_much.text  # what was typed stays
     done = client.post(url, data=form_on(client.get(url).text) | {"amount": "125", "reason": "quality"},
                        follow_redirects=True)
-    assert "退货已登记：退款 125.00 元，扣回 125 积分" in done.text
+    assert "退货已登记：退款 ¥125.00，扣回 125 积分" in done.text
 
 
 def test_a_store_manager_cancels_a_redemption_but_store_staff_cannot(app, world, login_as, counter):
@@ -386,3 +386,57 @@ def test_the_ledger_page_reads_a_fixed_number_of_statements(app, world, login_as
     with count_queries() as many:
         page = client.get(f"/loyalty/customers/{customer_id}")
     assert len(many) == len(few), (len(few), len(many))
+
+
+def test_a_return_does_not_take_back_points_that_already_lapsed(shop):
+    """Trial 20: a purchase whose points lapsed, returned in full, took them a second time."""
+    customer, actor, _gift = shop
+    old = _buy(customer, "1307", TODAY - timedelta(days=800), actor=actor)
+    _buy(customer, "100", actor=actor)
+    lot = db.session.scalar(select(PointsEntry).where(PointsEntry.purchase_id == old.id))
+    expiry.expire(lot.expires_on + timedelta(days=1))
+    db.session.refresh(customer)
+    assert customer.points == 100
+    returns.record_return(old, Decimal("1307"), "quality", None, TODAY, actor)
+    db.session.refresh(customer)
+    assert customer.points == 100 and ledger.check() == []
+
+
+def test_a_cancelled_redemption_gives_the_points_back_with_their_own_date(shop):
+    """Trial 20: cancelling gave the points a new two-year life."""
+    customer, actor, gift = shop
+    _buy(customer, "500", TODAY - timedelta(days=700), actor=actor)
+    lapse = db.session.scalar(select(PointsEntry.expires_on).where(PointsEntry.customer_id == customer.id))
+    done = redemption.redeem(customer, gift, 1, None, actor)
+    redemption.cancel(done, "顾客改选", actor)
+    back = db.session.scalar(select(PointsEntry).where(PointsEntry.redemption_id == done.id,
+                                                       PointsEntry.kind == "reversal"))
+    assert back.expires_on == lapse and back.remaining == 300
+
+
+def test_a_store_corrects_points_within_a_limit_and_takes_away_at_most_the_balance(shop, world):
+    customer, actor, _gift = shop
+    with pytest.raises(PointsError, match="总部|headquarters"):
+        redemption.adjust(customer, redemption.STORE_ADJUST_LIMIT + 1, "大额", actor)
+    redemption.adjust(customer, 10, "补录", actor)
+    with pytest.raises(PointsError, match="最多只能扣减 10|At most 10"):
+        redemption.adjust(customer, -11, "扣减", actor)
+    redemption.adjust(customer, redemption.STORE_ADJUST_LIMIT + 1, "总部补发", db.session.get(User, world.users["admin"]))
+
+
+def test_a_reminder_already_done_is_not_done_twice(app, world, login_as):
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            customer = db.session.get(Customer, world.customers["a"])
+            lapse = TODAY + timedelta(days=5)
+            ledger.post(customer, "adjust", 90, None, reason="测试", expires_on=lapse)
+            expiry.notify(analytics_rules(), TODAY)
+            db.session.commit()
+    client = login_as("manager_a")
+    url = f"/customers/{world.customers['a']}/care/points_expiry?ref={lapse:%Y%m%d}&tab=points"
+    form = form_on(client.get(url).text)
+    assert client.post(url, data=form | {"outcome": "已提醒"}).status_code == 302
+    again = client.get(url, follow_redirects=True)
+    assert "该提醒已完成" in again.text

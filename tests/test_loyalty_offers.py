@@ -155,3 +155,13 @@ def test_hostile_offer_values_get_a_message(login_as, value, message):
         "starts_on": TODAY.isoformat(), "ends_on": (TODAY - timedelta(days=1)).isoformat()})
     assert response.status_code == 422 and message in response.text
     assert "优惠的结束日期不能早于开始日期" in response.text
+
+
+def test_offer_codes_are_unique_per_owner_not_across_franchisees(people, world):
+    """Trial 20: A learned that B had an offer "B-SECRET-DAY" by trying the code."""
+    _found, admin, first, _second = people
+    owner_a = db.session.get(User, world.users["owner_a"])
+    mine = _offer(owner_a, stores=[first], franchisee_id=world.a, code="B-SECRET-DAY")
+    assert mine.code == "B-SECRET-DAY"
+    with pytest.raises(OfferError, match="已有|already"):
+        _offer(owner_a, franchisee_id=world.a, code="b-secret-day")

@@ -97,6 +97,14 @@ def test_important_customers_get_a_review_date_and_a_review_moves_it(shop):
         TODAY, TODAY + timedelta(days=90), "weakening")
     due = set(db.session.scalars(relations.due_reviews(TODAY).with_only_columns(CustomerRelationship.customer_id)))
     assert vip.id not in due
+    # Trial 20: a review entered late joins the history but does not move the schedule back.
+    relations.record_review(vip, {"reviewed_on": TODAY - timedelta(days=400), "status": "stable", "quality": 5,
+                                  "findings": "补录", "actions": None, "next_review_on": TODAY - timedelta(days=300)},
+                            actor)
+    assert relations.relationship_of(vip).next_review_on == TODAY + timedelta(days=90)
+    with pytest.raises(RelationError):
+        relations.record_review(vip, {"reviewed_on": TODAY, "status": "stable", "quality": 4, "findings": "x",
+                                      "actions": None, "next_review_on": TODAY + timedelta(days=4000)}, actor)
 
 
 def test_segments_place_customers_by_value_loyalty_and_satisfaction(shop):
@@ -134,7 +142,7 @@ def test_the_pages_for_each_role(app, world, login_as):
     good = manager.post(f"/loyalty/customers/{customer_id}/relationship/review", data=form | {
         "status": "stable", "quality": "4", "findings": "关系稳定", "next_review_on": (TODAY + timedelta(days=30)).isoformat()},
         follow_redirects=True)
-    assert "评审已记录" in good.text and "关系稳定" in good.text
+    assert "关系评估已登记" in good.text and "关系稳定" in good.text
     assert login_as("staff_a").post_form(f"/loyalty/customers/{customer_id}/relationship/review", {}).status_code == 403
     for url in ("/loyalty/lost", "/loyalty/lost?by=reason", "/loyalty/lost/orders", "/loyalty/reviews",
                 "/loyalty/segments", "/loyalty/lost/reasons", "/loyalty/lost/orders/new"):

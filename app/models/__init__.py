@@ -15,6 +15,7 @@ from app.models.customer import CareTask, Contact, Customer, CustomerSequence, D
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
 from app.models.loyalty import PointsEntry, PurchaseReturn, Redemption, Reward
+from app.models.event import Club, ClubMember, EventGuest, MemberEvent
 from app.models.offer import Coupon, Offer
 from app.models.relationship import (
     CustomerLoss, CustomerRelationship, LostOrder, LostReason, RelationshipReview,
@@ -36,6 +37,7 @@ from app.models.user import User, UserSession
 
 __all__ = [
     "PointsEntry", "PurchaseReturn", "Redemption", "Reward", "Coupon", "Offer",
+    "Club", "ClubMember", "EventGuest", "MemberEvent",
     "CustomerLoss", "CustomerRelationship", "LostOrder", "LostReason", "RelationshipReview",
     "Report", "ReportBatch", "ReportBatchItem", "ReportFile", "ReportRecipient", "ReportSchedule",
     "DeliveryMonthStats", "LogisticsPartner", "Shipment",

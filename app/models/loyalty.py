@@ -68,6 +68,8 @@ class PointsEntry(CurrentOwner, db.Model):
     # The customer's balance just after this entry.
     balance: Mapped[int]
     remaining: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What of this lot lapsed unused (a return of its purchase does not take those back again).
+    lapsed: Mapped[int] = mapped_column(default=0, server_default="0")
     expires_on: Mapped[date | None]
     reason: Mapped[str | None] = mapped_column(String(200))
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id"), index=True)

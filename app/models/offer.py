@@ -34,7 +34,9 @@ offer_store = Table(
 
 class Offer(FranchiseeShared, TimestampMixin, VersionedMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    # Unique among its owner's offers (services/loyalty/offers.py): a franchisee cannot learn of
+    # another's offers by trying their codes.
+    code: Mapped[str] = mapped_column(String(20), index=True)
     title_zh: Mapped[str] = mapped_column(String(60))
     title_en: Mapped[str] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(10), default="amount")

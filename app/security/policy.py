@@ -120,6 +120,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # reviews are for the store's management and headquarters (R70).
     "loyalty.lost": frozenset({"hq_admin"}) | FRANCHISE,
     "loyalty.reviews": frozenset({"hq_admin", "hq_supervisor", "franchise_owner", "store_manager"}),
+    # Member events and clubs: planned by headquarters, owners and store managers; whoever is at
+    # the door signs guests in and notes their feedback.
+    "loyalty.events": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
+    "loyalty.sign_in": frozenset({"hq_admin"}) | FRANCHISE,
 }
 
 

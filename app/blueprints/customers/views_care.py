@@ -138,6 +138,9 @@ def care_done(customer_id: int, kind: str):
     """Mark a care task done: the outcome goes into the contact log."""
     customer = get_scoped_or_404(Customer, customer_id)
     refs, target = _care_target(customer, kind, request.args.get("ref", type=int))
+    if kind == "points_expiry" and not expiry.notice_open(customer.id, target):
+        flash(_("This reminder was already done."), "info")
+        return redirect(url_for("customers.care_schedule", tab=expiry.KIND))
     if not customer.consent:  # R61: the list offers no button for these; neither does the URL
         flash(_("%(name)s did not agree to be contacted: no care calls. Record their consent first if they agree.",
                 name=customer.display_name), "warning")

@@ -99,18 +99,36 @@ def index():
         consent_filters=translated(CONSENT_FILTERS),
         sorts=translated(SORTS),
         locale=str(get_locale()),
-        issuing=_issuing(),
+        choosing=_choosing(f),
     )
 
 
-def _issuing():
-    """The offer the list is choosing customers for (``?offer=``), if the user may issue it."""
-    offer_id = request.args.get("offer", type=int)
-    if not offer_id or not can(current_user, "loyalty.issue"):
-        return None
+def _choosing(f):
+    """What the list is choosing customers for: an offer to issue (``?offer=``), an event to invite
+    them to (``?event=``) or a club to join (``?club=``), if the user may; None otherwise."""
+    from app.models.event import Club, MemberEvent
     from app.models.offer import Offer
 
-    return db.session.scalar(select(Offer).where(Offer.id == offer_id))
+    kinds = (("offer", Offer, "loyalty.issue", "loyalty.issue", "loyalty.offer", "offer_id",
+              _("Issuing %(what)s: choose the customers with the filters below, then issue it to the customers "
+                "listed (those who agreed to be contacted).")),
+             ("event", MemberEvent, "loyalty.events", "loyalty.invite", "loyalty.event", "member_event_id",
+              _("Inviting to %(what)s: choose the customers with the filters below, then invite the customers "
+                "listed (those who agreed to be contacted).")),
+             ("club", Club, "loyalty.events", "loyalty.join_club", "loyalty.club", "club_id",
+              _("Adding members to %(what)s: choose the customers with the filters below, then add the customers "
+                "listed (those who agreed to be contacted).")))
+    for arg, model, permission, action, back, key, text in kinds:
+        ident = request.args.get(arg, type=int)
+        if not ident or not can(current_user, permission):
+            continue
+        found = db.session.scalar(select(model).where(model.id == ident))
+        if found is None:
+            return None
+        name = found.title(str(get_locale())) if arg == "offer" else str(found)
+        return {"arg": arg, "id": found.id, "text": text % {"what": name},
+                "go": url_for(action, **{key: found.id}, **f.args_without()), "back": url_for(back, **{key: found.id})}
+    return None
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -86,11 +86,15 @@ class NewRewardForm(OnceForm, RewardForm):
 
 
 class RestockForm(OnceForm):
-    change = _whole(_l("Add to stock (negative to write off)"), -1_000_000, 1_000_000)
+    change = _whole(_l("Add to stock (negative to write off)"), -1_000_000, 1_000_000, required=False)
     uncounted = BooleanField(_l("Stop counting stock (a service, unlimited)"))
 
     def validate_change(self, field):
-        if field.data == 0 and not self.uncounted.data:
+        if self.uncounted.data:
+            if field.data:
+                raise ValidationError(_l("Leave the number empty (or 0) to stop counting the stock."))
+            return
+        if not field.data:
             raise ValidationError(_l("Enter a number other than 0."))
 
 

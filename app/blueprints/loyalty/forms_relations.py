@@ -83,5 +83,5 @@ class ReviewForm(OnceForm):
         InRange(min=1, max=5, message=_l("Enter a number from %(min)s to %(max)s.", min=1, max=5))])
     findings = TextAreaField(_l("What the review found"), validators=[DataRequired(), safe_text(2000)])
     actions = TextAreaField(_l("What we will do"), validators=[Optional(), safe_text(2000)])
-    next_review_on = FlexibleDateField(_l("Next review"), validators=[InputRequired(message=_l("Enter a valid date."))])
+    next_review_on = FlexibleDateField(_l("Next relationship review"), validators=[InputRequired(message=_l("Enter a valid date."))])
 

@@ -113,7 +113,7 @@ def new_return(purchase_id: int):
                                                 (form.note.data or "").strip() or None, form.returned_on.data,
                                                 current_user),
             lambda r: url_for("customers.show", customer_id=purchase.customer_id),
-            lambda r: _("Return recorded: %(amount)s refunded, %(points)s points taken back.",
+            lambda r: _("Return recorded: ¥%(amount)s refunded, %(points)s points taken back.",
                         amount=f"{r.amount:,.2f}", points=f"{r.points_reversed:,}"))):
         return done
     status = 422 if form.is_submitted() else 200

@@ -255,7 +255,7 @@ def relationship_review(customer_id: int):
         data["actions"] = (review.actions.data or "").strip() or None
         if done := create_once(review, lambda: relations.record_review(customer, data, current_user),
                                lambda r: url_for("loyalty.relationship", customer_id=customer.id),
-                               _("Review recorded.")):
+                               _("Relationship review recorded.")):
             return done
     relation = relations.relationship_of(customer)
     owners = OwnersForm(obj=relation, formdata=None, version=relation.version if relation else 1,

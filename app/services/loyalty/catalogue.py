@@ -49,6 +49,9 @@ def restock(reward: Reward, change: int, uncounted: bool, actor) -> None:
         if uncounted:
             db.session.execute(update(Reward).where(Reward.id == reward.id).values(stock=None)
                                .execution_options(synchronize_session=False))
+        elif reward.stock is None and change < 0:
+            raise RuleError(_l("This reward's stock is not counted: there is nothing to write off. Add a "
+                               "quantity to start counting it."))
         else:
             moved = db.session.execute(
                 update(Reward).where(Reward.id == reward.id, func.coalesce(Reward.stock, 0) + change >= 0)

@@ -46,6 +46,11 @@ def lapsing_points(customer_ids, days) -> dict[tuple[int, str], int]:
     return {(cid, f"{day:%Y%m%d}"): int(points) for cid, day, points in rows}
 
 
+def notice_open(customer_id: int, day: date) -> bool:
+    return db.session.scalar(select(CareTask.id).where(CareTask.customer_id == customer_id, CareTask.kind == KIND,
+                                                       CareTask.ref == ref_for(day), CareTask.state == "open")) is not None
+
+
 def notify(rules, today: date, where=None) -> int:
     """Make the notice tasks of lots lapsing in the notice window; returns how many were made."""
     if not rules.points_valid_months or not rules.points_notice_days:
@@ -103,7 +108,8 @@ def expire(today: date, commit=None) -> int:
                         .where(PointsEntry.customer_id == Customer.id, PointsEntry.remaining > 0,
                                PointsEntry.expires_on < today).scalar_subquery())
                 .execution_options(synchronize_session=False))
-            db.session.execute(update(PointsEntry).where(*due).values(remaining=0)
+            db.session.execute(update(PointsEntry).where(*due)
+                               .values(lapsed=PointsEntry.lapsed + PointsEntry.remaining, remaining=0)
                                .execution_options(synchronize_session=False))
             # The notices of dates now past close: nothing is left to warn of (references sort by date).
             db.session.execute(

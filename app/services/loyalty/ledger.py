@@ -70,10 +70,12 @@ def post(customer: Customer, kind: str, points: int, actor=None, *, reason: str 
         if points > 0:
             remaining = min(points, max(balance, 0))  # what paid back a negative balance is spent
         else:
-            _consume(customer.id, -points)
+            # A taking-away entry keeps the earliest date of the lots it spent: cancelling it gives
+            # the points back with that date, not a new life.
+            expires_on = _consume(customer.id, -points)
         entry = PointsEntry(customer_id=customer.id, store_id=customer.store_id, franchisee_id=customer.franchisee_id,
                             kind=kind, points=points, balance=balance, remaining=remaining,
-                            expires_on=expires_on if remaining else None, reason=reason,
+                            expires_on=expires_on if remaining or points < 0 else None, reason=reason,
                             created_by_id=actor.id if actor is not None else None, **refs)
         db.session.add(entry)
         db.session.flush()
@@ -82,22 +84,25 @@ def post(customer: Customer, kind: str, points: int, actor=None, *, reason: str 
     return entry
 
 
-def _consume(customer_id: int, points: int) -> None:
-    """Take ``points`` off the customer's open lots, those expiring first first (no date last)."""
+def _consume(customer_id: int, points: int) -> date | None:
+    """Take ``points`` off the customer's open lots, those expiring first first (no date last);
+    returns the earliest date of the lots taken from."""
     lots = db.session.execute(
-        select(PointsEntry.id, PointsEntry.remaining)
+        select(PointsEntry.id, PointsEntry.remaining, PointsEntry.expires_on)
         .where(PointsEntry.customer_id == customer_id, PointsEntry.remaining > 0)
         .order_by(PointsEntry.expires_on.is_(None), PointsEntry.expires_on, PointsEntry.id)
     ).all()
-    left = points
-    for lot_id, remaining in lots:
+    left, earliest = points, None
+    for lot_id, remaining, expires_on in lots:
         if left <= 0:
             break
+        earliest = earliest or expires_on
         taken = min(remaining, left)
         db.session.execute(update(PointsEntry).where(PointsEntry.id == lot_id)
                            .values(remaining=PointsEntry.remaining - taken)
                            .execution_options(synchronize_session=False))
         left -= taken
+    return earliest
 
 
 def earn_for_purchase(customer: Customer, purchase: Purchase, rules, actor=None) -> PointsEntry | None:

@@ -39,6 +39,12 @@ def save_offer(offer: Offer | None, data: dict, stores: list[Store], franchisee_
         values["value"] = 0
     if values["ends_on"] < values["starts_on"]:
         raise OfferError(_l("The offer must end on or after the day it starts."))
+    with unscoped():
+        taken = db.session.scalar(select(Offer.id).where(
+            Offer.code == values["code"], Offer.franchisee_id.is_(None) if franchisee_id is None
+            else Offer.franchisee_id == franchisee_id, Offer.id != (offer.id if offer else 0)))
+    if taken is not None:
+        raise OfferError(_l("You already have an offer with this code."))
     if offer is None:
         offer = Offer(**values, franchisee_id=franchisee_id, created_by_id=actor.id)
         db.session.add(offer)

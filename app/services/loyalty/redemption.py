@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Customer, MembershipTier, Redemption, Reward
+from app.models import Customer, MembershipTier, PointsEntry, Redemption, Reward
 from app.models.base import local_today, utcnow
 from app.security.tenancy import unscoped
 from app.services import audit, customer_analytics
@@ -84,11 +84,18 @@ def cancel(redemption: Redemption, reason: str, actor) -> None:
             .values(stock=Reward.stock + redemption.quantity, redeemed=Reward.redeemed - redemption.quantity)
             .execution_options(synchronize_session=False))
     customer = redemption.customer
+    # The points come back with the date of the lots they were taken from (none: they never lapse).
+    spent = db.session.scalar(select(PointsEntry.expires_on).where(PointsEntry.redemption_id == redemption.id,
+                                                                   PointsEntry.kind == "redeem"))
     ledger.post(customer, "reversal", redemption.points, actor, reason=reason, redemption_id=redemption.id,
-                expires_on=ledger.expiry_for(redemption.created_at.date(), customer_analytics.get_rules()))
+                expires_on=spent)
     db.session.refresh(redemption)
     audit.record("points.redemption_cancelled", actor=actor, target=customer,
                  details={"redemption": redemption.id, "points": redemption.points})
+
+
+# A store's correction by hand stays below this; a larger one is headquarters' to make.
+STORE_ADJUST_LIMIT = 50_000
 
 
 def adjust(customer: Customer, points: int, reason: str, actor) -> None:
@@ -96,6 +103,12 @@ def adjust(customer: Customer, points: int, reason: str, actor) -> None:
     _usable(customer)
     if not reason.strip():
         raise PointsError(_l("Say why the points are adjusted."))
+    if actor.franchisee_id is not None and abs(points) > STORE_ADJUST_LIMIT:
+        raise PointsError(_l("A correction of more than %(limit)s points is made by headquarters.",
+                             limit=f"{STORE_ADJUST_LIMIT:,}"))
+    if points < 0 and customer.points < -points:
+        raise PointsError(_l("At most %(balance)s points can be taken away: that is the balance.",
+                             balance=f"{max(customer.points, 0):,}"))
     expires_on = ledger.expiry_for(local_today(), customer_analytics.get_rules()) if points > 0 else None
     ledger.post(customer, "adjust", points, actor, reason=reason.strip(), expires_on=expires_on)
     audit.record("points.adjusted", actor=actor, target=customer, details={"points": points})

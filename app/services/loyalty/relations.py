@@ -169,12 +169,17 @@ def record_review(customer: Customer, data: dict, actor) -> RelationshipReview:
     relation = relationship_of(customer, create=True)
     if data["next_review_on"] <= data["reviewed_on"]:
         raise RelationError(_l("The next review must come after this one."))
+    if data["next_review_on"] > data["reviewed_on"] + timedelta(days=3 * 366):
+        raise RelationError(_l("The next review must come within three years."))
     review = RelationshipReview(customer_id=customer.id, store_id=customer.store_id,
                                 franchisee_id=customer.franchisee_id, reviewer_id=actor.id, **data)
     db.session.add(review)
-    relation.last_review_on = data["reviewed_on"]
-    relation.next_review_on = data["next_review_on"]
-    relation.status, relation.quality = data["status"], data["quality"]
+    # A review entered late (dated before the last one) joins the history; the latest one sets
+    # the relationship's status and its next date.
+    if relation.last_review_on is None or data["reviewed_on"] >= relation.last_review_on:
+        relation.last_review_on = data["reviewed_on"]
+        relation.next_review_on = data["next_review_on"]
+        relation.status, relation.quality = data["status"], data["quality"]
     db.session.flush()
     audit.record("relationship.reviewed", actor=actor, target=customer,
                  details={"status": review.status, "quality": review.quality})

@@ -10,10 +10,10 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import Customer, Purchase, PurchaseReturn
+from app.models import Customer, PointsEntry, Purchase, PurchaseReturn
 from app.models.base import local_today
 from app.services import RuleError, audit, rollups
 from app.services import customer_analytics as analytics
@@ -28,13 +28,14 @@ def returnable(purchase: Purchase) -> Decimal:
     return purchase.amount - (purchase.returned_amount or Decimal("0"))
 
 
-def points_to_reverse(purchase: Purchase, returned_total: Decimal) -> int:
+def points_to_reverse(purchase: Purchase, returned_total: Decimal, lapsed: int = 0) -> int:
     """How many of the purchase's points a refunded total takes back: in proportion, rounded
-    down, and all of them when nothing is left."""
+    down, and all of them when nothing is left; points of it that already lapsed unused are not
+    taken back a second time."""
+    earned = max(purchase.points_earned - lapsed, 0)
     if returned_total >= purchase.amount:
-        return purchase.points_earned
-    share = (Decimal(purchase.points_earned) * returned_total / purchase.amount).to_integral_value(ROUND_FLOOR)
-    return int(share)
+        return earned
+    return int((Decimal(earned) * returned_total / purchase.amount).to_integral_value(ROUND_FLOOR))
 
 
 def record_return(purchase: Purchase, amount: Decimal, reason: str, note: str | None, returned_on: date,
@@ -54,7 +55,9 @@ def record_return(purchase: Purchase, amount: Decimal, reason: str, note: str | 
         raise ReturnError(_l("Someone recorded another return of this purchase meanwhile; "
                              "open it again to see what is left."))
     db.session.refresh(purchase)
-    reverse = points_to_reverse(purchase, purchase.returned_amount) - purchase.points_reversed
+    lapsed = db.session.scalar(select(func.coalesce(func.sum(PointsEntry.lapsed), 0)).where(
+        PointsEntry.purchase_id == purchase.id, PointsEntry.kind == "earn")) or 0
+    reverse = max(points_to_reverse(purchase, purchase.returned_amount, int(lapsed)) - purchase.points_reversed, 0)
     record = PurchaseReturn(purchase_id=purchase.id, customer_id=purchase.customer_id, store_id=purchase.store_id,
                             franchisee_id=purchase.franchisee_id, returned_on=returned_on, amount=amount,
                             reason=reason, note=note, points_reversed=max(reverse, 0), created_by_id=actor.id)

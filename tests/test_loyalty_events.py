@@ -1,0 +1,104 @@
+"""Member events and customer clubs (issue 14; R70, R75; seed 003): invitations from the customer
+list's filters to consenting customers, the sign-in sheet with walk-ins, feedback from those who
+came, the event's review, and clubs with their members; each role's pages."""
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Customer, Store, User
+from app.models.base import local_today
+from app.models.event import EventGuest, MemberEvent
+from app.services.loyalty import events
+from app.services.loyalty.events import EventError
+from tests.factories import make_customer
+from tests.pages import form_on
+
+TODAY = local_today()
+
+
+def _event(actor, franchisee_id, store=None, **values):
+    data = {"title": "会员日", "kind": "member_day", "theme": None, "starts_at": datetime(TODAY.year, TODAY.month,
+                                                                                            TODAY.day, 6),
+            "place": None, "store_id": store.id if store else None, "club_id": None, "description": None} | values
+    return events.save_event(None, data, ["lottery", "gift"], franchisee_id, actor)
+
+
+@pytest.fixture
+def shop(ctx, world):
+    store = db.session.get(Store, world.a_stores[0])
+    owner = db.session.get(User, world.users["owner_a"])
+    people = [make_customer(store, f"嘉宾{i}", consent=i != 2) for i in range(4)]
+    return store, owner, people
+
+
+def test_invitations_reach_consenting_customers_once_and_the_sheet_counts_who_came(shop, world):
+    store, owner, people = shop
+    event = _event(owner, world.a, store)
+    chosen = select(Customer).where(Customer.id.in_([c.id for c in people]))
+    assert events.preview(event, chosen) == (3, 1)
+    assert events.invite(event, chosen, owner) == 3
+    assert events.invite(event, chosen, owner) == 0
+    guests = db.session.scalars(select(EventGuest).where(EventGuest.event_id == event.id)).all()
+    listed = {g.id for g in guests}
+    events.sign_in(event, listed, {guests[0].id}, owner)
+    assert (event.invited, event.attended) == (3, 1)
+    # Not invited (no consent), but came: signed in at the door.
+    events.walk_in(event, people[2], owner)
+    assert (event.invited, event.attended) == (3, 2)
+    with pytest.raises(EventError):
+        events.feedback(guests[1], 5, "好", owner)  # did not come
+    events.feedback(guests[0], 4, "抽奖有趣", owner)
+    assert events.ratings(event.id) == (1, 4.0)
+    b_customer = db.session.get(Customer, world.customers["b"])
+    with pytest.raises(EventError):
+        events.walk_in(event, b_customer, owner)  # another franchisee's customer at A's event
+
+
+def test_a_club_takes_consenting_members_once(shop, world):
+    store, owner, people = shop
+    club = events.save_club(None, {"name": "家居俱乐部", "description": None, "store_id": store.id, "active": True},
+                            world.a, owner)
+    chosen = select(Customer).where(Customer.id.in_([c.id for c in people]))
+    assert events.join(club, chosen, owner, TODAY) == 3
+    assert events.join(club, chosen, owner, TODAY) == 0
+    assert club.members_count == 3
+
+
+def test_the_event_pages_for_each_role(app, world, login_as):
+    manager = login_as("manager_a")
+    form = form_on(manager.get("/loyalty/events/new").text)
+    created = manager.post("/loyalty/events/new", data=form | {
+        "title": "元旦新品发布会", "kind": "launch", "starts_at": f"{TODAY + timedelta(days=7)}T10:00",
+        "store_id": str(world.a_stores[0]), "activities": ["lottery", "talk"]})
+    assert created.status_code == 302
+    event_url = created.headers["Location"]
+    event_id = int(event_url.rstrip("/").split("/")[-1])
+    assert 'data-testid="issuing"' in manager.get(f"/customers/?event={event_id}&consent=yes").text
+    preview = manager.get(f"/loyalty/events/{event_id}/invite?consent=yes")
+    assert preview.status_code == 200 and "位同意接受联系的客户" in preview.text
+    done = manager.post_form(f"/loyalty/events/{event_id}/invite?consent=yes", {"confirm": "y"}, follow_redirects=True)
+    assert "已邀请" in done.text
+    staff = login_as("staff_a")
+    page = staff.get(event_url).text
+    assert 'data-testid="guest-row"' in page
+    guest_id = page.split('name="listed" value="')[1].split('"')[0]
+    saved = staff.post_form(f"/loyalty/events/{event_id}/sheet", {"listed": guest_id, "came": guest_id},
+                            follow_redirects=True)
+    assert "签到表已保存" in saved.text
+    wrong = staff.post_form(f"/loyalty/events/{event_id}/walk-in", {"code": "B01-乙方秘密顾客"})
+    assert wrong.status_code == 422 and "您的客户中没有该编号" in wrong.text
+    bad = staff.post_form(f"/loyalty/events/guests/{guest_id}/feedback", {"rating": "9"}, follow_redirects=True)
+    assert "1 至 5" in bad.text
+    assert staff.get("/loyalty/events/new").status_code == 403
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            assert db.session.get(MemberEvent, event_id).attended == 1
+    english = login_as("owner_a")
+    english.post_form("/language", {"lang": "en", "next": "/"})
+    for url in ("/loyalty/events", event_url, "/loyalty/clubs", "/loyalty/clubs/new"):
+        response = english.get(url)
+        assert response.status_code == 200 and "Member events" in english.get("/loyalty/events").text, url
