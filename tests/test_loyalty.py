@@ -402,16 +402,21 @@ def test_a_return_does_not_take_back_points_that_already_lapsed(shop):
     assert customer.points == 100 and ledger.check() == []
 
 
-def test_a_cancelled_redemption_gives_the_points_back_with_their_own_date(shop):
-    """Trial 20: cancelling gave the points a new two-year life."""
+def test_a_cancelled_redemption_gives_each_lots_points_back_with_that_lots_date(shop):
+    """Trials 20 and 21: cancelling gave the points a new two-year life, then all of them the
+    earliest lot's date."""
     customer, actor, gift = shop
-    _buy(customer, "500", TODAY - timedelta(days=700), actor=actor)
-    lapse = db.session.scalar(select(PointsEntry.expires_on).where(PointsEntry.customer_id == customer.id))
-    done = redemption.redeem(customer, gift, 1, None, actor)
+    first = _buy(customer, "200", TODAY - timedelta(days=700), actor=actor)
+    second = _buy(customer, "500", TODAY - timedelta(days=10), actor=actor)
+    lapse = {p.id: db.session.scalar(select(PointsEntry.expires_on).where(PointsEntry.purchase_id == p.id))
+             for p in (first, second)}
+    gift.points, gift.stock = 350, 5
+    done = redemption.redeem(customer, gift, 1, None, actor)  # 200 of the old lot, 150 of the new
     redemption.cancel(done, "顾客改选", actor)
-    back = db.session.scalar(select(PointsEntry).where(PointsEntry.redemption_id == done.id,
-                                                       PointsEntry.kind == "reversal"))
-    assert back.expires_on == lapse and back.remaining == 300
+    back = {e.expires_on: e.remaining for e in db.session.scalars(select(PointsEntry).where(
+        PointsEntry.redemption_id == done.id, PointsEntry.kind == "reversal"))}
+    assert back == {lapse[first.id]: 200, lapse[second.id]: 150}
+    assert ledger.check() == []
 
 
 def test_a_store_corrects_points_within_a_limit_and_takes_away_at_most_the_balance(shop, world):

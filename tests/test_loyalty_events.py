@@ -70,7 +70,7 @@ def test_the_event_pages_for_each_role(app, world, login_as):
     manager = login_as("manager_a")
     form = form_on(manager.get("/loyalty/events/new").text)
     created = manager.post("/loyalty/events/new", data=form | {
-        "title": "元旦新品发布会", "kind": "launch", "starts_at": f"{TODAY + timedelta(days=7)}T10:00",
+        "title": "元旦新品发布会", "kind": "launch", "starts_at": f"{TODAY}T10:00",
         "store_id": str(world.a_stores[0]), "activities": ["lottery", "talk"]})
     assert created.status_code == 302
     event_url = created.headers["Location"]
@@ -102,3 +102,42 @@ def test_the_event_pages_for_each_role(app, world, login_as):
     for url in ("/loyalty/events", event_url, "/loyalty/clubs", "/loyalty/clubs/new"):
         response = english.get(url)
         assert response.status_code == 200 and "Member events" in english.get("/loyalty/events").text, url
+
+
+def test_invitations_reach_only_the_customers_of_the_users_scope(app, world, login_as):
+    """Trial 21 (high): an owner's invitation to headquarters' event reached other franchisees'
+    customers; a club's members likewise."""
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            admin = db.session.get(User, world.users["admin"])
+            event = _event(admin, None)
+            club = events.save_club(None, {"name": "总部俱乐部", "description": None, "store_id": None,
+                                           "active": True}, None, admin)
+            db.session.commit()
+            event_id, club_id = event.id, club.id
+    owner = login_as("owner_a")
+    owner.post_form(f"/loyalty/events/{event_id}/invite?consent=yes", {"confirm": "y"})
+    owner.post_form(f"/loyalty/clubs/{club_id}/join?consent=yes", {"confirm": "y"})
+    with app.app_context():
+        from app.models.event import ClubMember
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            guests = set(db.session.scalars(select(EventGuest.customer_id).where(EventGuest.event_id == event_id)))
+            members = set(db.session.scalars(select(ClubMember.customer_id).where(ClubMember.club_id == club_id)))
+    assert world.customers["a"] in guests and world.customers["b"] not in guests
+    assert world.customers["a"] in members and world.customers["b"] not in members
+
+
+def test_guests_sign_in_on_the_day_not_before(shop, world):
+    """Trial 21: guests of an event three weeks ahead were ticked as having come."""
+    store, owner, people = shop
+    event = _event(owner, world.a, store, starts_at=datetime(TODAY.year, TODAY.month, TODAY.day, 6) + timedelta(days=21))
+    events.invite(event, select(Customer).where(Customer.id == people[0].id), owner)
+    guest = db.session.scalar(select(EventGuest).where(EventGuest.event_id == event.id))
+    with pytest.raises(EventError):
+        events.sign_in(event, {guest.id}, {guest.id}, owner)
+    with pytest.raises(EventError):
+        events.walk_in(event, people[1], owner)

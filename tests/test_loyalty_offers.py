@@ -165,3 +165,30 @@ def test_offer_codes_are_unique_per_owner_not_across_franchisees(people, world):
     assert mine.code == "B-SECRET-DAY"
     with pytest.raises(OfferError, match="已有|already"):
         _offer(owner_a, franchisee_id=world.a, code="b-secret-day")
+
+
+def test_issuing_reaches_only_the_customers_of_the_users_scope(app, world, login_as):
+    """Trial 21 (high): the INSERT ... SELECT escaped the tenant scope; an owner issuing
+    headquarters' offer reached other franchisees' customers, a manager other stores'."""
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            offer = _offer(db.session.get(User, world.users["admin"]), code="HQ-ALL", min_spend=Decimal("0"))
+            second = make_customer(db.session.get(Store, world.a_stores[1]), "二店同意顾客", consent=True)
+            db.session.commit()
+            offer_id, second_id = offer.id, second.id
+    manager = login_as("manager_a")
+    manager.post_form(f"/loyalty/offers/{offer_id}/issue?consent=yes", {"confirm": "y"})
+    owner = login_as("owner_a")
+    owner.post_form(f"/loyalty/offers/{offer_id}/issue?consent=yes", {"confirm": "y"})
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            holders = db.session.execute(select(Coupon.customer_id, Coupon.issued_by_id)
+                                         .where(Coupon.offer_id == offer_id)).all()
+    by = dict(holders)
+    assert world.customers["b"] not in by  # B's consenting customer: nobody of A may reach them
+    assert by[world.customers["a"]] == world.users["manager_a"]  # the manager's own store
+    assert by[second_id] == world.users["owner_a"]  # the second store: only through its owner

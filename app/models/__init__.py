@@ -14,7 +14,7 @@ from app.models.notification import Delivery, Notification
 from app.models.customer import CareTask, Contact, Customer, CustomerSequence, DuplicateCandidate, NotDuplicate, Purchase
 from app.models.customer_file import CustomerAnalysis, LoyaltyAssessment
 from app.models.customer_rules import CareHoliday, CustomerImport, CustomerRules, MembershipTier
-from app.models.loyalty import PointsEntry, PurchaseReturn, Redemption, Reward
+from app.models.loyalty import PointsEntry, PointsSpend, PurchaseReturn, Redemption, Reward
 from app.models.event import Club, ClubMember, EventGuest, MemberEvent
 from app.models.offer import Coupon, Offer
 from app.models.relationship import (
@@ -36,7 +36,7 @@ from app.models.training import (
 from app.models.user import User, UserSession
 
 __all__ = [
-    "PointsEntry", "PurchaseReturn", "Redemption", "Reward", "Coupon", "Offer",
+    "PointsEntry", "PointsSpend", "PurchaseReturn", "Redemption", "Reward", "Coupon", "Offer",
     "Club", "ClubMember", "EventGuest", "MemberEvent",
     "CustomerLoss", "CustomerRelationship", "LostOrder", "LostReason", "RelationshipReview",
     "Report", "ReportBatch", "ReportBatchItem", "ReportFile", "ReportRecipient", "ReportSchedule",

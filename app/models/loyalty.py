@@ -85,6 +85,18 @@ class PointsEntry(CurrentOwner, db.Model):
         return str(ENTRY_KINDS.get(self.kind, self.kind))
 
 
+class PointsSpend(db.Model):
+    """Which lots an entry that took points away (a redemption) spent, and how many of each: a
+    cancelled redemption gives each lot's points back with that lot's own date."""
+
+    __table_args__ = (Index("ix_points_spend_entry", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("points_entry.id"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("points_entry.id"))
+    points: Mapped[int]
+
+
 class Reward(BilingualName, TimestampMixin, VersionedMixin, db.Model):
     """A gift, coupon or service in headquarters' redemption catalogue (积分兑换), with its
     price in points and the stock left (None: not counted, e.g. a service)."""

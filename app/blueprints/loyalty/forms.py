@@ -86,16 +86,23 @@ class NewRewardForm(OnceForm, RewardForm):
 
 
 class RestockForm(OnceForm):
-    change = _whole(_l("Add to stock (negative to write off)"), -1_000_000, 1_000_000, required=False)
+    # Checked by validate_change: empty is right only when counting stops.
+    change = IntegerField(_l("Add to stock (negative to write off)"))
     uncounted = BooleanField(_l("Stop counting stock (a service, unlimited)"))
 
     def validate_change(self, field):
         if self.uncounted.data:
-            if field.data:
+            typed = (field.raw_data or [""])[0].strip()
+            if typed not in ("", "0"):
                 raise ValidationError(_l("Leave the number empty (or 0) to stop counting the stock."))
+            field.errors.clear()  # empty is right here, not "not a whole number"
             return
+        if field.process_errors:
+            return  # "not a whole number" is already said
         if not field.data:
             raise ValidationError(_l("Enter a number other than 0."))
+        if abs(field.data) > 1_000_000:
+            raise ValidationError(_l("Enter a number from %(min)s to %(max)s.", min="-1,000,000", max="1,000,000"))
 
 
 class PrivilegesForm(VersionedForm):

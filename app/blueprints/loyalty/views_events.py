@@ -86,7 +86,10 @@ def edit_event(member_event_id: int):
     if not _mine(found):
         flash(_("Only who organises the event can change it."), "warning")
         return redirect(url_for("loyalty.event", member_event_id=found.id))
-    form = EventForm(obj=found, stores=scoped_stores(), clubs=_clubs())
+    clubs = _clubs()
+    if found.club_id and found.club_id not in {c.id for c in clubs}:
+        clubs = [*clubs, found.club]  # closed since: still the event's club
+    form = EventForm(obj=found, stores=scoped_stores(), clubs=clubs)
     if not form.is_submitted():
         form.activities.data = (found.activities or "").split(",")
         form.store_id.data, form.club_id.data = found.store_id or 0, found.club_id or 0
@@ -180,7 +183,7 @@ def guest_feedback(event_guest_id: int):
     if form.validate_on_submit() and commit_or_explain(
             lambda: events.feedback(guest, form.rating.data, form.feedback.data, current_user), _("Feedback saved.")):
         return redirect(url_for("loyalty.event", member_event_id=guest.event_id))
-    for error in form.rating.errors:
+    for error in [*form.rating.errors, *form.feedback.errors]:
         flash(str(error), "danger")
     return redirect(url_for("loyalty.event", member_event_id=guest.event_id))
 
@@ -190,6 +193,9 @@ def guest_feedback(event_guest_id: int):
 def event_review(member_event_id: int):
     """The event's review afterwards: what worked and what to improve."""
     found = get_scoped_or_404(MemberEvent, member_event_id)
+    if not _mine(found):
+        flash(_("Only who organises the event can change it."), "warning")
+        return redirect(url_for("loyalty.event", member_event_id=found.id))
     form = EventReviewForm()
     if form.validate_on_submit():
         found.review = form.review.data.strip()

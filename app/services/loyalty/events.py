@@ -6,14 +6,15 @@ sheet marks who came (walk-ins are added as they sign in); the event's counts of
 attended guests are kept with it.
 """
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, literal, select, update
 
 from app.extensions import db
 from app.models import Customer
-from app.models.base import utcnow
+from app.models.base import local_date, local_today, utcnow
 from app.models.event import Club, ClubMember, EventGuest, MemberEvent
 from app.security.tenancy import unscoped
 from app.services import RuleError, audit
+from app.services.loyalty import insert_for_customers
 
 INVITE_CAP = 20_000
 EVENT_FIELDS = ("title", "kind", "theme", "starts_at", "place", "store_id", "club_id", "description")
@@ -73,12 +74,10 @@ def invite(event: MemberEvent, customers, actor) -> int:
     if eligible > INVITE_CAP:
         raise EventError(_l("More than %(cap)s customers: narrow the list with its filters, e.g. by store.",
                             cap=f"{INVITE_CAP:,}"))
-    chosen = _invitable(event, customers).with_only_columns(
-        Customer.store_id, Customer.franchisee_id, literal(event.id), Customer.id, literal(utcnow()),
-        literal(utcnow())).order_by(None)
-    made = db.session.execute(insert(EventGuest.__table__).from_select(
-        ["store_id", "franchisee_id", "event_id", "customer_id", "invited_at", "created_at"], chosen)
-        .execution_options(preserve_rowcount=True)).rowcount or 0
+    made = insert_for_customers(
+        EventGuest.__table__, ["store_id", "franchisee_id", "event_id", "customer_id", "invited_at", "created_at"],
+        (Customer.store_id, Customer.franchisee_id, literal(event.id), Customer.id, literal(utcnow()),
+         literal(utcnow())), _invitable(event, customers), INVITE_CAP)
     recount(event)
     audit.record("event.invited", actor=actor, target=event, details={"customers": made})
     return made
@@ -96,8 +95,14 @@ def recount(event: MemberEvent) -> None:
     db.session.refresh(event)
 
 
+def _held(event: MemberEvent) -> None:
+    if local_date(event.starts_at) > local_today():
+        raise EventError(_l("The event has not taken place yet: guests sign in on the day."))
+
+
 def sign_in(event: MemberEvent, listed: set[int], came: set[int], actor) -> None:
     """The sheet as saved: of the guests listed on it, those ticked came, the others did not."""
+    _held(event)
     now = utcnow()
     came &= listed
     if came:
@@ -117,6 +122,7 @@ def walk_in(event: MemberEvent, customer: Customer, actor) -> EventGuest:
         raise EventError(_l("This customer's file is closed."))
     if event.franchisee_id is not None and customer.franchisee_id != event.franchisee_id:
         raise EventError(_l("This customer is not one of the franchisee's."))
+    _held(event)
     guest = db.session.scalar(select(EventGuest).where(EventGuest.event_id == event.id,
                                                        EventGuest.customer_id == customer.id))
     if guest is None:
@@ -137,9 +143,12 @@ def feedback(guest: EventGuest, rating: int | None, text: str | None, actor) -> 
 
 
 def ratings(event_id: int) -> tuple[int, float | None]:
-    count, average = db.session.execute(select(func.count(EventGuest.rating), func.avg(EventGuest.rating))
-                                        .where(EventGuest.event_id == event_id)).one()
-    return int(count), (float(average) if average is not None else None)
+    """(guests who came and gave feedback, a rating or words; their average rating), in scope."""
+    came = (EventGuest.event_id == event_id, EventGuest.signed_in_at.is_not(None))
+    count = db.session.scalar(select(func.count()).where(
+        *came, (EventGuest.rating.is_not(None)) | (EventGuest.feedback.is_not(None))))
+    average = db.session.scalar(select(func.avg(EventGuest.rating)).where(*came))
+    return int(count or 0), (float(average) if average is not None else None)
 
 
 # --- clubs --------------------------------------------------------------------------------------
@@ -169,11 +178,9 @@ def join(club: Club, customers, actor, today) -> int:
                                                              .subquery())) > INVITE_CAP:
         raise EventError(_l("More than %(cap)s customers: narrow the list with its filters, e.g. by store.",
                             cap=f"{INVITE_CAP:,}"))
-    made = db.session.execute(insert(ClubMember.__table__).from_select(
-        ["store_id", "franchisee_id", "club_id", "customer_id", "joined_on"],
-        stmt.with_only_columns(Customer.store_id, Customer.franchisee_id, literal(club.id), Customer.id,
-                               literal(today)).order_by(None))
-        .execution_options(preserve_rowcount=True)).rowcount or 0
+    made = insert_for_customers(
+        ClubMember.__table__, ["store_id", "franchisee_id", "club_id", "customer_id", "joined_on"],
+        (Customer.store_id, Customer.franchisee_id, literal(club.id), Customer.id, literal(today)), stmt, INVITE_CAP)
     _recount_club(club)
     audit.record("club.joined", actor=actor, target=club, details={"customers": made})
     return made

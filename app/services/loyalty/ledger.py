@@ -11,10 +11,11 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, and_, case, cast, func, insert, literal, select, text, update
 
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
-from app.models import Customer, PointsEntry, Purchase
+from app.models import Customer, PointsEntry, PointsSpend, Purchase
 from app.models.base import local_today, utcnow
 from app.security.tenancy import unscoped
 from app.services import RuleError
@@ -66,27 +67,26 @@ def post(customer: Customer, kind: str, points: int, actor=None, *, reason: str 
         if balance is None:
             raise PointsError(_l("Not enough points: the balance is %(balance)s, %(needed)s are needed.",
                                  balance=f"{before or 0:,}", needed=f"{-points:,}"))
-        remaining = 0
-        if points > 0:
-            remaining = min(points, max(balance, 0))  # what paid back a negative balance is spent
-        else:
-            # A taking-away entry keeps the earliest date of the lots it spent: cancelling it gives
-            # the points back with that date, not a new life.
-            expires_on = _consume(customer.id, -points)
+        remaining = min(points, max(balance, 0)) if points > 0 else 0  # what repaid a debt is spent
         entry = PointsEntry(customer_id=customer.id, store_id=customer.store_id, franchisee_id=customer.franchisee_id,
                             kind=kind, points=points, balance=balance, remaining=remaining,
-                            expires_on=expires_on if remaining or points < 0 else None, reason=reason,
+                            expires_on=expires_on if remaining else None, reason=reason,
                             created_by_id=actor.id if actor is not None else None, **refs)
         db.session.add(entry)
         db.session.flush()
+        if points < 0:
+            # The lots it spent are kept (PointsSpend): cancelling it gives each lot's points back
+            # with that lot's date, not a new life; the entry shows the earliest of them.
+            entry.expires_on = _consume(customer.id, -points, entry.id)
+            db.session.flush()
     # Not a change of the record: its version stays, so nobody's open edit form conflicts.
     set_committed_value(customer, "points", balance)
     return entry
 
 
-def _consume(customer_id: int, points: int) -> date | None:
-    """Take ``points`` off the customer's open lots, those expiring first first (no date last);
-    returns the earliest date of the lots taken from."""
+def _consume(customer_id: int, points: int, entry_id: int) -> date | None:
+    """Take ``points`` off the customer's open lots, those expiring first first (no date last),
+    recording what ``entry_id`` took from each; returns the earliest date of the lots taken from."""
     lots = db.session.execute(
         select(PointsEntry.id, PointsEntry.remaining, PointsEntry.expires_on)
         .where(PointsEntry.customer_id == customer_id, PointsEntry.remaining > 0)
@@ -101,8 +101,17 @@ def _consume(customer_id: int, points: int) -> date | None:
         db.session.execute(update(PointsEntry).where(PointsEntry.id == lot_id)
                            .values(remaining=PointsEntry.remaining - taken)
                            .execution_options(synchronize_session=False))
+        db.session.add(PointsSpend(entry_id=entry_id, lot_id=lot_id, points=taken))
         left -= taken
     return earliest
+
+
+def spent_lots(entry_id: int) -> list[tuple[date | None, int]]:
+    """(lot date, points) that a taking-away entry spent, by date."""
+    lot = aliased(PointsEntry)
+    return [(day, int(points)) for day, points in db.session.execute(
+        select(lot.expires_on, func.sum(PointsSpend.points)).join(lot, lot.id == PointsSpend.lot_id)
+        .where(PointsSpend.entry_id == entry_id).group_by(lot.expires_on).order_by(lot.expires_on))]
 
 
 def earn_for_purchase(customer: Customer, purchase: Purchase, rules, actor=None) -> PointsEntry | None:

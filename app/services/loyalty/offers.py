@@ -10,7 +10,7 @@ counters using the same coupon at once, one succeeds.
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
@@ -19,6 +19,7 @@ from app.models.base import local_today, utcnow
 from app.models.offer import Coupon, Offer, offer_store
 from app.security.tenancy import unscoped
 from app.services import RuleError, audit
+from app.services.loyalty import insert_for_customers
 
 # One issue reaches at most this many customers (a narrower filter, or several issues, beyond).
 ISSUE_CAP = 50_000
@@ -98,12 +99,10 @@ def issue(offer: Offer, customers, actor) -> int:
     if eligible > ISSUE_CAP:
         raise OfferError(_l("More than %(cap)s customers: narrow the list with its filters, e.g. by store.",
                             cap=f"{ISSUE_CAP:,}"))
-    chosen = _eligible(offer, customers).with_only_columns(
-        Customer.store_id, Customer.franchisee_id, literal(offer.id), Customer.id, literal("issued"), literal(utcnow()),
-        literal(actor.id)).order_by(None)
-    made = db.session.execute(insert(Coupon.__table__).from_select(
-        ["store_id", "franchisee_id", "offer_id", "customer_id", "state", "issued_at", "issued_by_id"], chosen).execution_options(preserve_rowcount=True)
-    ).rowcount or 0
+    made = insert_for_customers(
+        Coupon.__table__, ["store_id", "franchisee_id", "offer_id", "customer_id", "state", "issued_at", "issued_by_id"],
+        (Customer.store_id, Customer.franchisee_id, literal(offer.id), Customer.id, literal("issued"),
+         literal(utcnow()), literal(actor.id)), _eligible(offer, customers), ISSUE_CAP)
     audit.record("offer.issued", actor=actor, target=offer, details={"customers": made})
     return made
 

@@ -84,11 +84,17 @@ def cancel(redemption: Redemption, reason: str, actor) -> None:
             .values(stock=Reward.stock + redemption.quantity, redeemed=Reward.redeemed - redemption.quantity)
             .execution_options(synchronize_session=False))
     customer = redemption.customer
-    # The points come back with the date of the lots they were taken from (none: they never lapse).
-    spent = db.session.scalar(select(PointsEntry.expires_on).where(PointsEntry.redemption_id == redemption.id,
-                                                                   PointsEntry.kind == "redeem"))
-    ledger.post(customer, "reversal", redemption.points, actor, reason=reason, redemption_id=redemption.id,
-                expires_on=spent)
+    # Each lot's points come back with that lot's date (a date past: they lapse tonight).
+    entry = db.session.scalar(select(PointsEntry).where(PointsEntry.redemption_id == redemption.id,
+                                                        PointsEntry.kind == "redeem"))
+    parts = ledger.spent_lots(entry.id) if entry is not None else []
+    back = redemption.points - sum(points for _day, points in parts)
+    if back > 0:  # spent from a balance without lots (a debt repaid): no date
+        parts.append((None, back))
+    for day, points in parts:
+        if points > 0:
+            ledger.post(customer, "reversal", points, actor, reason=reason, redemption_id=redemption.id,
+                        expires_on=day)
     db.session.refresh(redemption)
     audit.record("points.redemption_cancelled", actor=actor, target=customer,
                  details={"redemption": redemption.id, "points": redemption.points})

@@ -169,7 +169,8 @@ def record_review(customer: Customer, data: dict, actor) -> RelationshipReview:
     relation = relationship_of(customer, create=True)
     if data["next_review_on"] <= data["reviewed_on"]:
         raise RelationError(_l("The next review must come after this one."))
-    if data["next_review_on"] > data["reviewed_on"] + timedelta(days=3 * 366):
+    day = data["reviewed_on"]
+    if data["next_review_on"] > day.replace(year=day.year + 3, day=28 if (day.month, day.day) == (2, 29) else day.day):
         raise RelationError(_l("The next review must come within three years."))
     review = RelationshipReview(customer_id=customer.id, store_id=customer.store_id,
                                 franchisee_id=customer.franchisee_id, reviewer_id=actor.id, **data)
