@@ -129,6 +129,17 @@ def test_invitations_reach_only_the_customers_of_the_users_scope(app, world, log
             members = set(db.session.scalars(select(ClubMember.customer_id).where(ClubMember.club_id == club_id)))
     assert world.customers["a"] in guests and world.customers["b"] not in guests
     assert world.customers["a"] in members and world.customers["b"] not in members
+    # The figures are counted in the reader's scope: B sees none of A's guests, not even as a number.
+    import re
+
+    def invited(client):
+        page = client.get(f"/loyalty/events/{event_id}").text
+        figures = page[page.index('data-testid="event-figures"'):]
+        return int(re.search(r'fs-5 fw-semibold">([\d,]+)<', figures).group(1).replace(",", ""))
+
+    assert invited(owner) == len(guests) and invited(login_as("owner_b")) == 0
+    club_page = login_as("owner_b").get(f"/loyalty/clubs/{club_id}").text
+    assert "0 位会员" in club_page
 
 
 def test_guests_sign_in_on_the_day_not_before(shop, world):

@@ -62,7 +62,8 @@ def events_index():
     """Member events, the latest first: invited, came, and how it was rated."""
     page = keyset_of(select(MemberEvent).options(selectinload(MemberEvent.store), selectinload(MemberEvent.club)),
                      LATEST)
-    return render_template("loyalty/events.html", page=page, clubs=_clubs())
+    return render_template("loyalty/events.html", page=page, clubs=_clubs(),
+                           counts=events.counts([e.id for e in page.items]))
 
 
 @bp.route("/events/new", methods=["GET", "POST"])
@@ -116,6 +117,7 @@ def _event_page(found, walk_in=None, review=None, status=200):
         review = EventReviewForm(formdata=None, review=found.review)
     return render_template("loyalty/event.html", event=found, page=page, walk_in=walk_in or WalkInForm(formdata=None),
                            review=review, rated=events.ratings(found.id), mine=_mine(found), sheet=EmptyForm(),
+                           counted=events.counts([found.id]).get(found.id, (0, 0)),
                            today=local_today()), status
 
 
@@ -211,8 +213,9 @@ def event_review(member_event_id: int):
 @access("loyalty.view")
 def clubs():
     """Customer clubs (客户俱乐部): headquarters' and the user's franchisee's."""
-    return render_template("loyalty/clubs.html", clubs=db.session.scalars(
-        select(Club).options(selectinload(Club.store)).order_by(Club.active.desc(), Club.name)).all())
+    found = db.session.scalars(select(Club).options(selectinload(Club.store))
+                               .order_by(Club.active.desc(), Club.name)).all()
+    return render_template("loyalty/clubs.html", clubs=found, members=events.members([c.id for c in found]))
 
 
 @bp.route("/clubs/new", methods=["GET", "POST"])
@@ -254,7 +257,8 @@ def club(club_id: int):
     held = db.session.scalars(select(MemberEvent).where(MemberEvent.club_id == found.id)
                               .order_by(MemberEvent.starts_at.desc()).limit(20)).all()
     return render_template("loyalty/club.html", club=found, page=page, held=held, mine=_mine(found),
-                           remove=EmptyForm())
+                           remove=EmptyForm(), members=events.members([found.id]).get(found.id, 0),
+                           came=events.counts([e.id for e in held]))
 
 
 @bp.route("/clubs/<int:club_id>/join", methods=["GET", "POST"])

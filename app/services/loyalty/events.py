@@ -142,6 +142,26 @@ def feedback(guest: EventGuest, rating: int | None, text: str | None, actor) -> 
     db.session.flush()
 
 
+def counts(event_ids) -> dict[int, tuple[int, int]]:
+    """{event id: (guests invited, guests who came)} counted in the caller's scope: an owner sees
+    the numbers of their own customers at headquarters' event, never the network's."""
+    ids = list(event_ids)
+    if not ids:
+        return {}
+    return {eid: (int(invited), int(came)) for eid, invited, came in db.session.execute(
+        select(EventGuest.event_id, func.count(EventGuest.invited_at), func.count(EventGuest.signed_in_at))
+        .where(EventGuest.event_id.in_(ids)).group_by(EventGuest.event_id))}
+
+
+def members(club_ids) -> dict[int, int]:
+    """{club id: members} counted in the caller's scope (see ``counts``)."""
+    ids = list(club_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(ClubMember.club_id, func.count()).where(ClubMember.club_id.in_(ids))
+                                   .group_by(ClubMember.club_id)).all())
+
+
 def ratings(event_id: int) -> tuple[int, float | None]:
     """(guests who came and gave feedback, a rating or words; their average rating), in scope."""
     came = (EventGuest.event_id == event_id, EventGuest.signed_in_at.is_not(None))
