@@ -188,16 +188,17 @@ def save_versioned(form, obj, change) -> bool:
     return False
 
 
-def commit_or_explain(change, success: str) -> bool:
-    """Run a service call and commit; a broken business rule is rolled back and explained."""
+def commit_or_explain(change, success) -> bool:
+    """Run a service call and commit; a broken business rule is rolled back and explained.
+    ``success`` is the message, or a function of what the call returned (e.g. how many)."""
     try:
-        change()
+        result = change()
     except RuleError as error:
         db.session.rollback()
         flash(str(error), "danger")
         return False
     db.session.commit()
-    flash(success, "success")
+    flash(success(result) if callable(success) else success, "success")
     return True
 
 

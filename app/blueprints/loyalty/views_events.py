@@ -25,7 +25,6 @@ from app.pagination import Ordering
 from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
-from app.services import RuleError
 from app.services.loyalty import events
 
 LATEST = Ordering((MemberEvent.starts_at, MemberEvent.id), descending=True)
@@ -128,16 +127,10 @@ def invite(member_event_id: int):
     found = get_scoped_or_404(MemberEvent, member_event_id)
     args, chosen = _chosen()
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            made = events.invite(found, chosen, current_user)
-        except RuleError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("%(n)s customers invited.", n=f"{made:,}"), "success")
-            return redirect(url_for("loyalty.event", member_event_id=found.id))
+    if form.validate_on_submit() and commit_or_explain(
+            lambda: events.invite(found, chosen, current_user),
+            lambda made: _("%(n)s customers invited.", n=f"{made:,}")):
+        return redirect(url_for("loyalty.event", member_event_id=found.id))
     eligible, silent = events.preview(found, chosen)
     return render_template("loyalty/invite.html", target=found, form=form, args=args, eligible=eligible, silent=silent,
                            cap=events.INVITE_CAP, action=url_for("loyalty.invite", member_event_id=found.id, **args),
@@ -268,21 +261,12 @@ def join_club(club_id: int):
     found = get_scoped_or_404(Club, club_id)
     args, chosen = _chosen()
     form = InviteForm()
-    if form.validate_on_submit():
-        try:
-            made = events.join(found, chosen, current_user, local_today())
-        except RuleError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("%(n)s customers joined the club.", n=f"{made:,}"), "success")
-            return redirect(url_for("loyalty.club", club_id=found.id))
-    stmt = events._consenting(chosen).where(~select(ClubMember.id).where(
-        ClubMember.club_id == found.id, ClubMember.customer_id == Customer.id).exists())
-    eligible = db.session.scalar(select(db.func.count()).select_from(
-        stmt.with_only_columns(Customer.id).order_by(None).limit(events.INVITE_CAP + 1).subquery()))
-    return render_template("loyalty/invite.html", target=found, form=form, args=args, eligible=eligible, silent=0,
+    if form.validate_on_submit() and commit_or_explain(
+            lambda: events.join(found, chosen, current_user, local_today()),
+            lambda made: _("%(n)s customers joined the club.", n=f"{made:,}")):
+        return redirect(url_for("loyalty.club", club_id=found.id))
+    return render_template("loyalty/invite.html", target=found, form=form, args=args,
+                           eligible=events.join_preview(found, chosen), silent=0,
                            cap=events.INVITE_CAP, action=url_for("loyalty.join_club", club_id=found.id, **args),
                            back=url_for("customers.index", club=found.id, **args)), 422 if form.is_submitted() else 200
 

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import create_once, keyset_of, save_versioned
+from app.blueprints.common import commit_or_explain, create_once, keyset_of, save_versioned
 from app.blueprints.customers.listing import Filters, customer_query
 from app.blueprints.loyalty import bp
 from app.blueprints.loyalty.forms_offers import IssueForm, NewOfferForm, OfferForm
@@ -19,7 +19,6 @@ from app.pagination import Ordering
 from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404
-from app.services import RuleError
 from app.services import customer_analytics as analytics
 from app.services.loyalty import offers
 
@@ -117,16 +116,10 @@ def issue(offer_id: int):
     f = Filters.from_args(request.args)
     chosen = customer_query(f, local_today(), search_phone=can(current_user, "customers.contact_details"))
     form = IssueForm()
-    if form.validate_on_submit():
-        try:
-            made = offers.issue(found, chosen, current_user)
-        except RuleError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("%(n)s customers received the coupon.", n=f"{made:,}"), "success")
-            return redirect(url_for("loyalty.offer", offer_id=found.id))
+    if form.validate_on_submit() and commit_or_explain(
+            lambda: offers.issue(found, chosen, current_user),
+            lambda made: _("%(n)s customers received the coupon.", n=f"{made:,}")):
+        return redirect(url_for("loyalty.offer", offer_id=found.id))
     eligible, silent = offers.preview(found, chosen)
     return render_template("loyalty/issue.html", offer=found, form=form, args=args, eligible=eligible, silent=silent,
                            cap=offers.ISSUE_CAP, locale=_locale()), 422 if form.is_submitted() else 200

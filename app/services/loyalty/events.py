@@ -188,14 +188,24 @@ def save_club(club: Club | None, data: dict, franchisee_id: int | None, actor) -
     return club
 
 
-def join(club: Club, customers, actor, today) -> int:
-    """Members joined from the customer list's filters (consenting customers, not yet members)."""
+def _joinable(club: Club, customers):
     stmt = _consenting(customers).where(~select(ClubMember.id).where(
         ClubMember.club_id == club.id, ClubMember.customer_id == Customer.id).exists())
     if club.franchisee_id is not None:
         stmt = stmt.where(Customer.franchisee_id == club.franchisee_id)
-    if db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Customer.id).limit(INVITE_CAP + 1)
-                                                             .subquery())) > INVITE_CAP:
+    return stmt
+
+
+def join_preview(club: Club, customers) -> int:
+    """Customers who would join, counted up to the cap + 1."""
+    return db.session.scalar(select(func.count()).select_from(
+        _joinable(club, customers).with_only_columns(Customer.id).order_by(None).limit(INVITE_CAP + 1).subquery()))
+
+
+def join(club: Club, customers, actor, today) -> int:
+    """Members joined from the customer list's filters (consenting customers, not yet members)."""
+    stmt = _joinable(club, customers)
+    if join_preview(club, customers) > INVITE_CAP:
         raise EventError(_l("More than %(cap)s customers: narrow the list with its filters, e.g. by store.",
                             cap=f"{INVITE_CAP:,}"))
     made = insert_for_customers(
