@@ -70,6 +70,15 @@ class VersionedForm(FlaskForm):
         self._copy = kwargs.pop("_copy", False)
         super().__init__(*args, obj=obj, **kwargs)
         self._obj = obj  # the record being edited: Unique lets it keep its own values
+        if obj is not None and not self.is_submitted():
+            self.show_record(obj)
+
+    def show_record(self, obj) -> None:
+        """Fields whose value on the form is not the stored one (a time in the reader's zone, a
+        list kept as text, codes of related rows): set them from ``obj`` here, not in the view,
+        so that ``as_on_file`` shows the record the same way and a concurrent edit compares like
+        with like (trial 22: an event's stored UTC start, compared with the local one the form
+        was opened with, looked changed and was saved again as local: 8 hours earlier)."""
 
     @property
     def form_attributes(self):

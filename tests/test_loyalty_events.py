@@ -89,8 +89,8 @@ def test_the_event_pages_for_each_role(app, world, login_as):
     assert "签到表已保存" in saved.text
     wrong = staff.post_form(f"/loyalty/events/{event_id}/walk-in", {"code": "B01-乙方秘密顾客"})
     assert wrong.status_code == 422 and "您的客户中没有该编号" in wrong.text
-    bad = staff.post_form(f"/loyalty/events/guests/{guest_id}/feedback", {"rating": "9"}, follow_redirects=True)
-    assert "1 至 5" in bad.text
+    bad = staff.post_form(f"/loyalty/events/guests/{guest_id}/feedback", {"rating": "9", "feedback": "很好"})
+    assert bad.status_code == 422 and "1 至 5" in bad.text and 'value="很好"' in bad.text
     assert staff.get("/loyalty/events/new").status_code == 403
     with app.app_context():
         from app.security.tenancy import unscoped
@@ -152,3 +152,80 @@ def test_guests_sign_in_on_the_day_not_before(shop, world):
         events.sign_in(event, {guest.id}, {guest.id}, owner)
     with pytest.raises(EventError):
         events.walk_in(event, people[1], owner)
+
+
+def test_two_edits_of_an_event_keep_its_start_and_a_manager_leaves_other_stores_events_alone(app, world, login_as):
+    """Trial 22 (high): a merged concurrent edit moved the start 8 hours back (the stored UTC time
+    compared with the local one the form showed); a store manager's save moved another store's
+    event to "no store"."""
+    from tests.pages import form_on
+
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            owner = db.session.get(User, world.users["owner_a"])
+            here = _event(owner, world.a, db.session.get(Store, world.a_stores[0]), starts_at=datetime(2026, 12, 1, 7))
+            there = _event(owner, world.a, db.session.get(Store, world.a_stores[1]))
+            db.session.commit()
+            here_id, there_id = here.id, there.id
+    first, second = login_as("owner_a"), login_as("owner_a")
+    url = f"/loyalty/events/{here_id}/edit"
+    one, two = form_on(first.get(url).text), form_on(second.get(url).text)
+    assert one["starts_at"] == "2026-12-01T15:00"  # 07:00 UTC shown in Shanghai
+    assert first.post_form(url, one | {"theme": "圣诞"}).status_code == 302
+    assert second.post_form(url, two | {"place": "二楼"}).status_code == 302
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            saved = db.session.get(MemberEvent, here_id)
+            assert (saved.theme, saved.place, saved.starts_at) == ("圣诞", "二楼", datetime(2026, 12, 1, 7))
+    manager = login_as("manager_a")
+    assert manager.get(f"/loyalty/events/{there_id}/edit").status_code == 302  # not theirs: sent back
+    assert "/edit" not in manager.get(f"/loyalty/events/{there_id}").text.split('data-testid="sign-in-sheet"')[0]
+    manager.post_form(f"/loyalty/events/{there_id}/edit", {"title": "改", "kind": "member_day", "store_id": "0",
+                                                           "club_id": "0", "starts_at": "2026-12-01T10:00",
+                                                           "version": "1"})
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            kept = db.session.get(MemberEvent, there_id)
+            assert (kept.store_id, kept.title) == (world.a_stores[1], "会员日")
+
+
+def test_a_review_saved_meanwhile_is_not_overwritten(app, world, login_as):
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            event = _event(db.session.get(User, world.users["owner_a"]), world.a, None)
+            db.session.commit()
+            event_id = event.id
+    first, second = login_as("owner_a"), login_as("owner_a")
+    url = f"/loyalty/events/{event_id}/review"
+    version = "1"
+    assert first.post_form(url, {"review": "抽奖环节最受欢迎", "version": version}).status_code == 302
+    clash = second.post_form(url, {"review": "场地太小", "version": version})
+    assert clash.status_code == 409 and "抽奖环节最受欢迎" in clash.text and "场地太小" in clash.text
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            assert db.session.get(MemberEvent, event_id).review == "抽奖环节最受欢迎"
+
+
+def test_a_store_club_takes_only_that_stores_customers(shop, world):
+    """Trial 22: a store's club took 36 customers of another store."""
+    store, owner, people = shop
+    club = events.save_club(None, {"name": "一店会员俱乐部", "description": None, "store_id": store.id, "active": True},
+                            world.a, owner)
+    other = make_customer(db.session.get(Store, world.a_stores[1]), "二店顾客", consent=True)
+    chosen = select(Customer).where(Customer.id.in_([c.id for c in people] + [other.id]))
+    assert events.join_preview(club, chosen) == 3 and events.silent_of(chosen) == 1
+    events.join(club, chosen, owner, TODAY)
+    from app.models.event import ClubMember
+
+    members = set(db.session.scalars(select(ClubMember.customer_id).where(ClubMember.club_id == club.id)))
+    assert other.id not in members and len(members) == 3

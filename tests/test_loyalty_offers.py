@@ -84,6 +84,15 @@ def test_a_coupon_is_used_once_within_its_dates_stores_and_spend(people):
         offers.use(coupon, _buy(found["yes"], "800", admin), admin)
     assert offers.usable(found["yes"], first.id) == []
     assert offers.results([offer.id])[offer.id] == (2, 1, Decimal("900.00"))
+    # Returned in part, the coupon stays used; returned wholly, it goes back to the customer and
+    # leaves the offer's results (trial 22).
+    from app.services.loyalty import returns
+
+    returns.record_return(purchase, Decimal("400"), "quality", None, TODAY, admin)
+    assert offers.results([offer.id])[offer.id] == (2, 1, Decimal("500.00"))
+    returns.record_return(purchase, Decimal("500"), "quality", None, TODAY, admin)
+    assert offers.results([offer.id])[offer.id] == (2, 0, 0)
+    assert [c.id for c in offers.usable(found["yes"], first.id)] == [coupon.id]
 
 
 def test_an_ended_or_withdrawn_offer_cannot_be_issued(people):
@@ -144,6 +153,30 @@ def test_store_staff_cannot_issue_and_an_owner_cannot_change_headquarters_offers
     owner = login_as("owner_a")
     assert owner.get(f"/loyalty/offers/{offer_id}").status_code == 200
     assert owner.get(f"/loyalty/offers/{offer_id}/edit").status_code == 403
+
+
+def test_an_ended_offer_is_not_offered_for_issuing_nor_made_already_over(app, world, login_as):
+    """Trial 22: the issue page of an ended offer counted customers and offered the button; a new
+    offer could be made already over, or dated in the year 1."""
+    with app.app_context():
+        from app.security.tenancy import unscoped
+
+        with unscoped():
+            ended = _offer(db.session.get(User, world.users["admin"]), code="OVER",
+                           starts_on=TODAY - timedelta(days=30), ends_on=TODAY - timedelta(days=1))
+            db.session.commit()
+            offer_id = ended.id
+    page = login_as("admin").get(f"/loyalty/offers/{offer_id}/issue?consent=yes").text
+    assert 'data-testid="issue-ended"' in page and 'data-testid="issue-form"' not in page
+    admin = login_as("admin")
+    form = form_on(admin.get("/loyalty/offers/new").text)
+    base = form | {"code": "PAST", "title_zh": "过期", "title_en": "Past", "kind": "amount", "value": "10",
+                   "min_spend": "0"}
+    over = admin.post("/loyalty/offers/new", data=base | {"starts_on": (TODAY - timedelta(days=9)).isoformat(),
+                                                          "ends_on": (TODAY - timedelta(days=2)).isoformat()})
+    assert over.status_code == 422 and "必须在今天仍有效" in over.text
+    ancient = admin.post("/loyalty/offers/new", data=base | {"starts_on": "0001-01-01", "ends_on": "9999-12-31"})
+    assert ancient.status_code == 422 and "2000 年至 2099 年" in ancient.text
 
 
 @pytest.mark.parametrize("value, message", [("1" * 25, "99,999,999"), ("100", "低于 100"), ("", "请输入优惠的金额")])

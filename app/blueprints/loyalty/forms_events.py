@@ -1,8 +1,12 @@
 """Forms of member events and clubs."""
+from datetime import timezone
+
+from flask_babel import to_user_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms.widgets import HiddenInput
 
 from app.forms import InRange, MultiCheckboxField, OnceForm, VersionedForm, choices, safe_text
 from app.models.event import EVENT_ACTIVITIES, EVENT_KINDS
@@ -24,6 +28,11 @@ class EventForm(VersionedForm):
         super().__init__(*args, **kwargs)
         self.store_id.choices = choices([(0, _l("No store (elsewhere)"))] + [(s.id, f"{s.code} {s.name}") for s in stores])
         self.club_id.choices = choices([(0, _l("No club"))] + [(c.id, c.name) for c in clubs])
+
+    def show_record(self, obj) -> None:
+        self.activities.data = (obj.activities or "").split(",") if obj.activities else []
+        self.store_id.data, self.club_id.data = obj.store_id or 0, obj.club_id or 0
+        self.starts_at.data = to_user_timezone(obj.starts_at.replace(tzinfo=timezone.utc)).replace(tzinfo=None)
 
 
 class NewEventForm(OnceForm, EventForm):
@@ -47,6 +56,8 @@ class FeedbackForm(FlaskForm):
 
 class EventReviewForm(FlaskForm):
     review = TextAreaField(_l("How it went: what worked, what to improve"), validators=[DataRequired(), safe_text(4000)])
+    # The event's version when the page was opened: a colleague's review saved since is not overwritten.
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
 class ClubForm(VersionedForm):

@@ -36,6 +36,10 @@ class OfferForm(VersionedForm):
         self.min_tier_rank.choices = choices(
             [(0, _l("Every member"))] + [(t.rank, _l("%(tier)s and above", tier=t.label(locale))) for t in tiers])
 
+    def show_record(self, obj) -> None:
+        self.min_tier_rank.data = obj.min_tier_rank or 0
+        self.store_codes.data = ", ".join(s.code for s in obj.stores)
+
     def validate_value(self, field):
         if self.kind.data == "gift":
             return
@@ -48,7 +52,13 @@ class OfferForm(VersionedForm):
         if self.kind.data == "percent" and field.data >= 100:
             raise ValidationError(_l("A percentage off must be below 100."))
 
+    def validate_starts_on(self, field):
+        if field.data and not 2000 <= field.data.year <= 2099:
+            raise ValidationError(_l("Enter a date between the years 2000 and 2099."))
+
     def validate_ends_on(self, field):
+        if field.data and not 2000 <= field.data.year <= 2099:
+            raise ValidationError(_l("Enter a date between the years 2000 and 2099."))
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
             raise ValidationError(_l("The offer must end on or after the day it starts."))
 
@@ -58,7 +68,12 @@ class OfferForm(VersionedForm):
 
 
 class NewOfferForm(OnceForm, OfferForm):
-    pass
+    def validate_ends_on(self, field):
+        super().validate_ends_on(field)
+        from app.models.base import local_today
+
+        if field.data and field.data < local_today():  # trial 22: an offer made already over
+            raise ValidationError(_l("This end date is past: a new offer must still be running today."))
 
 
 class IssueForm(FlaskForm):

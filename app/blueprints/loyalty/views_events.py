@@ -24,7 +24,9 @@ from app.models.event import Club, ClubMember, EventGuest, MemberEvent
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.policy import can
+from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
+from sqlalchemy.orm.exc import StaleDataError
 from app.services.loyalty import events
 
 LATEST = Ordering((MemberEvent.starts_at, MemberEvent.id), descending=True)
@@ -42,8 +44,12 @@ def _stored(form) -> dict:
 
 
 def _mine(record) -> bool:
+    """Whether the user organises ``record`` (an event or club): headquarters its own, a franchisee
+    its own, and a store's manager only those of their stores or held elsewhere, never a colleague
+    store's (trial 22: a manager's save moved another store's event to "no store")."""
     if current_user.franchisee_id:
-        return record.franchisee_id == current_user.franchisee_id
+        return record.franchisee_id == current_user.franchisee_id and (
+            record.store_id is None or current_scope.covers_store(record.store_id))
     return record.franchisee_id is None
 
 
@@ -90,10 +96,6 @@ def edit_event(member_event_id: int):
     if found.club_id and found.club_id not in {c.id for c in clubs}:
         clubs = [*clubs, found.club]  # closed since: still the event's club
     form = EventForm(obj=found, stores=scoped_stores(), clubs=clubs)
-    if not form.is_submitted():
-        form.activities.data = (found.activities or "").split(",")
-        form.store_id.data, form.club_id.data = found.store_id or 0, found.club_id or 0
-        form.starts_at.data = to_user_timezone(found.starts_at.replace(tzinfo=timezone.utc)).replace(tzinfo=None)
     if form.validate_on_submit() and save_versioned(form, found, lambda: events.save_event(
             found, _stored(form), form.activities.data or [], found.franchisee_id, current_user)):
         flash(_("Changes saved."), "success")
@@ -113,7 +115,7 @@ def _event_page(found, walk_in=None, review=None, status=200):
     page = keyset_of(select(EventGuest).where(EventGuest.event_id == found.id)
                      .options(joinedload(EventGuest.customer)), GUESTS)
     if review is None:
-        review = EventReviewForm(formdata=None, review=found.review)
+        review = EventReviewForm(formdata=None, review=found.review, version=found.version)
     return render_template("loyalty/event.html", event=found, page=page, walk_in=walk_in or WalkInForm(formdata=None),
                            review=review, rated=events.ratings(found.id), mine=_mine(found), sheet=EmptyForm(),
                            counted=events.counts([found.id]).get(found.id, (0, 0)),
@@ -169,18 +171,19 @@ def walk_in(member_event_id: int):
     return _event_page(found, walk_in=form, status=422)
 
 
-@bp.route("/events/guests/<int:event_guest_id>/feedback", methods=["POST"])
+@bp.route("/events/guests/<int:event_guest_id>/feedback", methods=["GET", "POST"])
 @access("loyalty.sign_in")
 def guest_feedback(event_guest_id: int):
-    """Record what a guest who came thought of the event."""
-    guest = get_scoped_or_404(EventGuest, event_guest_id)
-    form = FeedbackForm()
+    """Record what a guest who came thought of the event: a page of its own, so that on a phone
+    the form opens where the user tapped, and a wrong rating keeps what was typed (trial 22)."""
+    guest = get_scoped_or_404(EventGuest, event_guest_id, joinedload(EventGuest.customer))
+    event = get_scoped_or_404(MemberEvent, guest.event_id)
+    form = FeedbackForm(obj=guest)
     if form.validate_on_submit() and commit_or_explain(
             lambda: events.feedback(guest, form.rating.data, form.feedback.data, current_user), _("Feedback saved.")):
-        return redirect(url_for("loyalty.event", member_event_id=guest.event_id))
-    for error in [*form.rating.errors, *form.feedback.errors]:
-        flash(str(error), "danger")
-    return redirect(url_for("loyalty.event", member_event_id=guest.event_id))
+        return redirect(url_for("loyalty.event", member_event_id=guest.event_id) + f"#guest-{guest.id}")
+    return render_template("loyalty/guest_feedback.html", form=form, guest=guest, event=event), \
+        422 if form.is_submitted() else 200
 
 
 @bp.route("/events/<int:member_event_id>/review", methods=["POST"])
@@ -193,8 +196,23 @@ def event_review(member_event_id: int):
         return redirect(url_for("loyalty.event", member_event_id=found.id))
     form = EventReviewForm()
     if form.validate_on_submit():
-        found.review = form.review.data.strip()
-        db.session.commit()
+        if form.version.data != found.version:
+            # A colleague saved a review since this page was opened: theirs is shown, this user's
+            # text stays in the box to merge by hand (trial 22: the second save replaced the first).
+            flash(_("Someone else saved a review of this event while you were writing: theirs is shown above, "
+                    "yours is still in the box. Combine them and save again."), "warning")
+            form.version.data = found.version
+            return _event_page(found, review=form, status=409)
+        try:
+            found.review = form.review.data.strip()
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            flash(_("Someone else saved a review of this event while you were writing: theirs is shown above, "
+                    "yours is still in the box. Combine them and save again."), "warning")
+            db.session.refresh(found)
+            form.version.data = found.version
+            return _event_page(found, review=form, status=409)
         flash(_("Saved."), "success")
         return redirect(url_for("loyalty.event", member_event_id=found.id))
     return _event_page(found, review=form, status=422)
@@ -231,8 +249,6 @@ def edit_club(club_id: int):
         flash(_("Only who runs the club can change it."), "warning")
         return redirect(url_for("loyalty.club", club_id=found.id))
     form = ClubForm(obj=found, stores=scoped_stores())
-    if not form.is_submitted():
-        form.store_id.data = found.store_id or 0
     if form.validate_on_submit() and save_versioned(form, found, lambda: events.save_club(
             found, form.data, found.franchisee_id, current_user)):
         flash(_("Changes saved."), "success")
@@ -266,7 +282,7 @@ def join_club(club_id: int):
             lambda made: _("%(n)s customers joined the club.", n=f"{made:,}")):
         return redirect(url_for("loyalty.club", club_id=found.id))
     return render_template("loyalty/invite.html", target=found, form=form, args=args,
-                           eligible=events.join_preview(found, chosen), silent=0,
+                           eligible=events.join_preview(found, chosen), silent=events.silent_of(chosen),
                            cap=events.INVITE_CAP, action=url_for("loyalty.join_club", club_id=found.id, **args),
                            back=url_for("customers.index", club=found.id, **args)), 422 if form.is_submitted() else 200
 

@@ -97,9 +97,6 @@ def edit_offer(offer_id: int):
     if not _mine(found):
         abort(403)
     form = OfferForm(obj=found, tiers=analytics.tiers(), locale=_locale())
-    if not form.is_submitted():
-        form.min_tier_rank.data = found.min_tier_rank or 0
-        form.store_codes.data = ", ".join(s.code for s in found.stores)
     if form.validate_on_submit() and (stores := _stores_of(form)) is not None and save_versioned(
             form, found, lambda: offers.save_offer(found, form.data, stores, found.franchisee_id, current_user)):
         flash(_("Changes saved."), "success")
@@ -121,5 +118,7 @@ def issue(offer_id: int):
             lambda made: _("%(n)s customers received the coupon.", n=f"{made:,}")):
         return redirect(url_for("loyalty.offer", offer_id=found.id))
     eligible, silent = offers.preview(found, chosen)
+    # An offer over or withdrawn says so before anything is chosen (trial 22: the page offered to issue it).
+    ended = not found.active or found.ends_on < local_today()
     return render_template("loyalty/issue.html", offer=found, form=form, args=args, eligible=eligible, silent=silent,
-                           cap=offers.ISSUE_CAP, locale=_locale()), 422 if form.is_submitted() else 200
+                           cap=offers.ISSUE_CAP, locale=_locale(), ended=ended), 422 if form.is_submitted() else 200

@@ -60,13 +60,19 @@ def _invitable(event: MemberEvent, customers):
     return stmt
 
 
+def _capped(stmt) -> int:
+    return db.session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(Customer.id).order_by(None).limit(INVITE_CAP + 1).subquery()))
+
+
+def silent_of(customers) -> int:
+    """Chosen customers who did not agree to be contacted, up to the cap + 1."""
+    return _capped(customers.where(Customer.consent.is_(False), Customer.anonymised_at.is_(None)))
+
+
 def preview(event: MemberEvent, customers) -> tuple[int, int]:
     """(customers who would be invited, up to the cap + 1; chosen without consent, likewise)."""
-    eligible = _invitable(event, customers).with_only_columns(Customer.id).order_by(None).limit(INVITE_CAP + 1)
-    silent = (customers.where(Customer.consent.is_(False), Customer.anonymised_at.is_(None))
-              .with_only_columns(Customer.id).order_by(None).limit(INVITE_CAP + 1))
-    count = lambda stmt: db.session.scalar(select(func.count()).select_from(stmt.subquery()))  # noqa: E731
-    return count(eligible), count(silent)
+    return _capped(_invitable(event, customers)), silent_of(customers)
 
 
 def invite(event: MemberEvent, customers, actor) -> int:
@@ -193,13 +199,14 @@ def _joinable(club: Club, customers):
         ClubMember.club_id == club.id, ClubMember.customer_id == Customer.id).exists())
     if club.franchisee_id is not None:
         stmt = stmt.where(Customer.franchisee_id == club.franchisee_id)
+    if club.store_id is not None:  # a store's club: that store's customers (trial 22)
+        stmt = stmt.where(Customer.store_id == club.store_id)
     return stmt
 
 
 def join_preview(club: Club, customers) -> int:
     """Customers who would join, counted up to the cap + 1."""
-    return db.session.scalar(select(func.count()).select_from(
-        _joinable(club, customers).with_only_columns(Customer.id).order_by(None).limit(INVITE_CAP + 1).subquery()))
+    return _capped(_joinable(club, customers))
 
 
 def join(club: Club, customers, actor, today) -> int:

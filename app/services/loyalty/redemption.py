@@ -56,8 +56,10 @@ def redeem(customer: Customer, reward: Reward, quantity: int, note: str | None, 
         ).rowcount
     if not taken:
         db.session.refresh(reward)
+        from app.i18n import current_locale
+
         raise PointsError(_l("Not enough in stock: %(left)s left of %(reward)s.", left=reward.stock or 0,
-                             reward=reward.code))
+                             reward=reward.label(current_locale())))
     redemption = Redemption(customer_id=customer.id, store_id=customer.store_id, franchisee_id=customer.franchisee_id,
                             reward_id=reward.id, quantity=quantity, points=points, note=note, created_by_id=actor.id)
     db.session.add(redemption)

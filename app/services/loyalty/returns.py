@@ -71,6 +71,14 @@ def record_return(purchase: Purchase, amount: Decimal, reason: str, note: str | 
         # The points may already be spent: the balance can go below zero (the next purchase repays it).
         ledger.post(customer, "reversal", -reverse, actor, allow_negative=True, reason=(note or None) and note[:200],
                     purchase_id=purchase.id, return_id=record.id)
+    if purchase.returned_amount >= purchase.amount:
+        # Wholly returned: the coupon used with it was not used after all; it goes back to the
+        # customer (usable again within its dates) and leaves the offer's results (trial 22).
+        from app.models.offer import Coupon
+
+        db.session.execute(update(Coupon).where(Coupon.purchase_id == purchase.id, Coupon.state == "used").values(
+            state="issued", used_at=None, used_store_id=None, purchase_id=None).execution_options(
+            synchronize_session=False))
     analytics.refresh([customer.id])
     rollups.touch(purchase.store_id, purchase.purchased_on)
     audit.record("purchase.returned", actor=actor, target=customer,
