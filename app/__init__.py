@@ -115,6 +115,8 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.reports import bp as reports_bp
     from app.blueprints.kpis import bp as kpis_bp
     from app.blueprints.logistics import bp as logistics_bp
+    from app.blueprints.governance import bp as governance_bp
+    from app.blueprints.governance import public_bp as privacy_bp
     from app.blueprints.loyalty import bp as loyalty_bp
     from app.blueprints.surveys import bp as surveys_bp
     from app.blueprints.surveys import public_bp as survey_public_bp
@@ -133,6 +135,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(logistics_bp)
     app.register_blueprint(loyalty_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(governance_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(survey_public_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(notifications_bp)

@@ -1072,6 +1072,10 @@ def load(options: Options, password: str, progress=_quiet, commit: bool = True, 
 
         shipped = seed_large_deliveries.load(options.seed, progress, end_transaction)
         done(f"deliveries: {shipped:,}")
+        from app import seed_large_governance
+
+        addressed = seed_large_governance.load(options.seed, progress, end_transaction)
+        done(f"announcements: {addressed:,} receipts")
         if dialect == "postgresql":
             for table in ("complaint", "complaint_event", "store_audit", "audit_answer", "corrective_action"):
                 db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -310,6 +310,21 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("redemptions", "/loyalty/"),
         Page("reward catalogue", "/loyalty/rewards"),
         Page("care: points lapsing", "/customers/care?tab=points"),
+        Page("offers", "/loyalty/offers"),
+        Page("member events", "/loyalty/events"),
+        Page("value segments", "/loyalty/segments"),
+        Page("relationship reviews", "/loyalty/reviews"),
+        Page("lost customers", "/loyalty/lost"),
+    ]
+    # Governance (issue 15): announcements (headquarters' page of one lists its stores by keyset),
+    # the numbered manual copies and the privacy policy.
+    notice = conn.execute(text("SELECT id FROM announcement WHERE status = 'published' "
+                               "ORDER BY stores_count DESC, id LIMIT 1")).first()
+    pages += [
+        Page("announcements", "/governance/announcements"),
+        Page("announcement (stores)", f"/governance/announcements/{notice.id}" if notice else None),
+        Page("manual copies", "/governance/copies"),
+        Page("privacy policy", "/privacy"),
     ]
     scope = "all stores" if stores is None else f"{len(stores)} store{'s' * (len(stores) != 1)}"
     return pages, f"{username}: {scope}, {active:,} active customers"

@@ -125,6 +125,7 @@ def _snapshot_ids(world):
         logistics={k: x.id for k, x in world.logistics.items()},
         reports={k: x.id for k, x in world.reports.items()},
         loyalty={k: x.id for k, x in world.loyalty.items()},
+        governance={k: x.id for k, x in world.governance.items()},
         b_markers=world.b_markers,
     )
 

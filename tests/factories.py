@@ -99,6 +99,7 @@ class World:
     logistics: dict = field(default_factory=dict)
     reports: dict = field(default_factory=dict)
     loyalty: dict = field(default_factory=dict)
+    governance: dict = field(default_factory=dict)
 
     @property
     def b_markers(self) -> list[str]:
@@ -113,7 +114,7 @@ class World:
                 "乙方秘密评估意见", "乙方秘密配送备注", "BSECRET-TRACK-9",
                 "乙方秘密积分调整", "乙方秘密兑换备注", "乙方秘密退货说明", "乙方秘密会员日优惠",
                 "乙方秘密流失说明", "乙方秘密损失订单", "乙方秘密关系评估", "乙方秘密会员活动", "乙方秘密俱乐部",
-                "乙方秘密活动反馈"]
+                "乙方秘密活动反馈", "乙方秘密公告", "乙方秘密副本备注"]
 
 
 def make_world() -> World:
@@ -161,7 +162,31 @@ def make_world() -> World:
     _world_logistics(world, b_purchase)
     _world_reports(world)
     _world_loyalty(world, b_purchase)
+    _world_governance(world)
     return world
+
+
+def _world_governance(world: World) -> None:
+    """Headquarters' manual with numbered copies held by A's owner and store manager and by B's
+    owner (its register noting something only B may read), an announcement to every store and one
+    to B's stores only."""
+    from app.services.governance import announcements, manuals
+
+    admin = world.users["admin"]
+    manual = manuals.create_manual({"code": "FM-T", "title_zh": "测试手册", "title_en": "Test manual",
+                                    "kind": "manual", "body_zh": "# 第一章\n手册正文", "body_en": None}, admin)
+    manuals.publish(manuals.draft_of(manual), admin)
+    a_copy = manuals.issue(manual, world.users["owner_a"], admin)
+    manager_copy = manuals.issue(manual, world.users["manager_a"], admin)
+    b_copy = manuals.issue(manual, world.users["owner_b"], admin, note="乙方秘密副本备注")
+    every = announcements.save_draft(None, {"title": "全网通知", "body": "请各门店知悉", "audience": "all",
+                                            "needs_ack": True, "ack_by": None}, [], admin)
+    announcements.publish(every, admin)
+    b_only = announcements.save_draft(None, {"title": "乙方秘密公告", "body": "只发给乙方门店", "audience": "stores",
+                                             "needs_ack": True, "ack_by": None}, [s.id for s in world.b_stores], admin)
+    announcements.publish(b_only, admin)
+    world.governance.update(manual=manual, a_copy=a_copy, manager_copy=manager_copy, b_copy=b_copy, every=every,
+                            b_only=b_only)
 
 
 def _world_loyalty(world: World, b_purchase: Purchase) -> None:

@@ -31,7 +31,7 @@ PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"
 # Rows of headquarters' own that every reader of their pages may see (not B's).
 HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod",
           "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme", "LogisticsPartner",
-          "ReportSchedule", "Reward", "LostReason"}
+          "ReportSchedule", "Reward", "LostReason", "Manual", "ManualVersion", "PrivacyPolicy"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
@@ -46,6 +46,8 @@ NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "Complaint
                 "ReportSchedule",
                 # Headquarters' redemption catalogue and list of reasons for losses (issue 14).
                 "Reward", "LostReason",
+                # Headquarters' manual library and privacy policy (issue 15).
+                "Manual", "ManualVersion", "PrivacyPolicy",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 
@@ -73,6 +75,14 @@ def _b_row_id(world, argument: str) -> int:
         return world.north
     if model.__name__ == "Notification":  # B's owner's own (a published audit told them)
         return db.session.scalar(select(model.id).where(model.user_id == world.users["owner_b"]).limit(1)) or 999_999
+    if model.__name__ == "Announcement":  # one addressed to B's stores only
+        from sqlalchemy import exists
+
+        from app.models import AnnouncementReceipt
+
+        outside = select(AnnouncementReceipt.id).where(AnnouncementReceipt.announcement_id == model.id,
+                                                       AnnouncementReceipt.store_id.not_in(world.b_stores))
+        return db.session.scalar(select(model.id).where(model.stores_count > 0, ~exists(outside)).limit(1)) or 999_999
     if model.__name__ == "PlanEntry":  # a line of B's training plan
         from app.models import TrainingPlan
 
@@ -125,7 +135,7 @@ def _fingerprint(app, world):
     from app.models import (
         Attendance, AuditAnswer, AuditPhoto, Certificate, Complaint, ComplaintEvent, ComplaintTask, Contact,
         CorrectiveAction, Course, Customer, CustomerImport, Employee, Franchisee, Purchase, Store, StoreAudit,
-        Club, ClubMember, Coupon, CustomerLoss, EventGuest, MemberEvent, CustomerRelationship, DeliveryMonthStats, LostOrder, RelationshipReview, KpiWarning, Offer, PointsEntry, PurchaseReturn, Redemption, Report, ReportBatch, Reward, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
+        AnnouncementReceipt, ManualCopy, ManualCopyEvent, Club, ClubMember, Coupon, CustomerLoss, EventGuest, MemberEvent, CustomerRelationship, DeliveryMonthStats, LostOrder, RelationshipReview, KpiWarning, Offer, PointsEntry, PurchaseReturn, Redemption, Report, ReportBatch, Reward, Shipment, StoreEvaluation, StoreOwnership, SurveyInvitation, SurveyResponse, SurveyStoreStats, TrainingSession, User,
     )
 
     with app.app_context(), unscoped():
@@ -180,6 +190,11 @@ def _fingerprint(app, world):
             db.session.execute(select(MemberEvent.__table__).where(MemberEvent.franchisee_id == world.b)).all(),
             db.session.execute(select(ClubMember.__table__).where(ClubMember.franchisee_id == world.b)).all(),
             db.session.execute(select(EventGuest.__table__).where(EventGuest.franchisee_id == world.b)).all(),
+            # B's numbered manual copy and its register, and B's stores' announcement receipts (issue 15).
+            db.session.execute(select(ManualCopy.__table__).where(ManualCopy.franchisee_id == world.b)).all(),
+            db.session.execute(select(ManualCopyEvent.__table__).where(ManualCopyEvent.franchisee_id == world.b)).all(),
+            db.session.execute(select(AnnouncementReceipt.__table__).where(
+                AnnouncementReceipt.franchisee_id == world.b)).all(),
         )
 
 
@@ -226,7 +241,9 @@ def test_network_roles_get_every_page_without_error(app, world, login_as, role):
 # verifies; issue 10). An empty post still changes nothing.
 # It also prints reports (issue 13): a new version of an existing report needs its confirmation.
 # The committee (viewer) answers the reports sent to it with its improvement measures (R56).
-WRITES = {"auditor": ("complaints.", "audits.", "training.", "surveys.", "kpis.", "reports."),
+# It keeps the manual library and writes the announcements (issue 15); returning a franchisee's
+# copies needs a ticked confirmation, so an empty post returns none.
+WRITES = {"auditor": ("complaints.", "audits.", "training.", "surveys.", "kpis.", "reports.", "governance."),
           "viewer": ("reports.answer",)}
 
 
@@ -249,7 +266,8 @@ def test_read_only_network_roles_cannot_write(app, world, login_as):
 
 def test_anonymous_is_sent_to_sign_in_everywhere_but_public_pages(app, world, client):
     public = {"auth.login", "auth.set_language", "feedback.form", "feedback.done", "feedback.progress",
-              "survey_public.store_page", "survey_public.invitation", "survey_public.thanks"}
+              "survey_public.store_page", "survey_public.invitation", "survey_public.thanks",
+              "privacy.policy"}
     for rule in _rules(app):
         url = _url(app, rule, world)
         for method in ("GET", "POST") if "POST" in rule.methods else ("GET",):

@@ -771,3 +771,74 @@ def test_a_member_event_is_planned_invited_and_signed_in_on_a_phone(live_server,
     assert wide == {}
     context.close()
 
+
+def test_headquarters_announces_and_issues_a_copy_and_an_owner_acknowledges_both_on_a_phone(live_server, browser):
+    """Issue 15: headquarters (English, desktop) writes an announcement to one region, publishes it
+    and issues a numbered copy of the manual to a store manager; the owner (Chinese, on a phone)
+    reads and acknowledges the announcement for their stores, acknowledges their copy's new
+    version and downloads it; headquarters sees who acknowledged."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(live_server + "/login")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
+    _sign_in(page, live_server, "hq-admin")
+    page.goto(live_server + "/governance/announcements/new")
+    page.fill("#title", "Stock-take on Friday")
+    page.fill("#body", "# Stock-take\nAll stores close at 18:00 on Friday.\n- count the warehouse\n- report differences")
+    page.select_option("#audience", "stores")
+    page.fill("#store_codes", "SH001, HZ001 su001")
+    page.locator("[data-testid=announcement-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "No store has the code su001" in page.content()  # codes are exact; nothing saved yet
+    page.fill("#store_codes", "SH001, HZ001")
+    page.locator("[data-testid=announcement-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    announcement = page.url.removeprefix(live_server)
+    page.get_by_role("button", name="Publish to the stores").click()
+    page.wait_for_load_state()
+    assert "Published to 2 stores" in page.inner_text(".alert-success")
+    page.goto(live_server + "/governance/manuals/1?hq=1")
+    supervisor = page.evaluate("[...document.querySelectorAll('#holder_id option')]"
+                               ".find(o => o.textContent.includes('Regional supervisor')).value")
+    page.select_option("#holder_id", supervisor)
+    page.locator("[data-testid=issue-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert re.search(r"FM-CS-\d{4}", page.inner_text("[data-testid=copy-serial]"))
+    _shot(page, "hq-admin-copy-en.png")
+    context.close()
+
+    context, page = _phone_signed_in(browser, live_server, "owner-a", "zh")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(live_server + "/governance/announcements?show=waiting")
+    assert "Stock-take on Friday" in page.inner_text("[data-testid=announcement-table]")
+    page.goto(live_server + announcement)
+    assert "count the warehouse" in page.inner_text("[data-testid=announcement-text]")
+    page.locator("[data-testid=ack-box] button").click()
+    page.wait_for_load_state()
+    assert "已为您的 2 家门店确认" in page.inner_text(".alert-success")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "owner-a-announcement-phone-zh.png")
+    page.goto(live_server + "/governance/copies")
+    page.locator("[data-testid=copy-row] a", has_text="FM-CS-0001").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name=re.compile("我已收到该副本")).click()
+    page.wait_for_load_state()
+    assert "已确认 FM-CS-0001 的第 2 版" in page.inner_text(".alert-success")
+    with page.expect_download() as download:
+        page.locator("[data-testid=copy-pdf]").click()
+    assert download.value.suggested_filename == "FM-CS-0001-v2.pdf"
+    wide = _wider_than_screen(page, live_server, ["/governance/announcements", announcement, "/governance/copies",
+                                                  "/governance/copies/1", "/privacy"])
+    assert wide == {}
+    context.close()
+
+    context, page = _phone_signed_in(browser, live_server, "hq-admin", "en")
+    page.goto(live_server + announcement)
+    assert "acknowledged 2 of 2" in page.inner_text("h2") or "2 of 2" in page.content()
+    wide = _wider_than_screen(page, live_server, ["/governance/announcements", announcement, "/governance/manuals",
+                                                  "/governance/manuals/1", "/governance/copies", "/governance/privacy",
+                                                  "/governance/privacy/1"])
+    assert wide == {}
+    context.close()

@@ -33,9 +33,13 @@ from app.models.training import (
     EmployeeCourse, EmployeeMove, Incentive, PlanEntry, Position, SessionStore, StaffingNorm, StoreTeamStats,
     TrainingPlan, TrainingSession,
 )
+from app.models.governance import (
+    Announcement, AnnouncementReceipt, Manual, ManualCopy, ManualCopyEvent, ManualVersion, PrivacyPolicy,
+)
 from app.models.user import User, UserSession
 
 __all__ = [
+    "Announcement", "AnnouncementReceipt", "Manual", "ManualCopy", "ManualCopyEvent", "ManualVersion", "PrivacyPolicy",
     "PointsEntry", "PointsSpend", "PurchaseReturn", "Redemption", "Reward", "Coupon", "Offer",
     "Club", "ClubMember", "EventGuest", "MemberEvent",
     "CustomerLoss", "CustomerRelationship", "LostOrder", "LostReason", "RelationshipReview",

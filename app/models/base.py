@@ -118,3 +118,20 @@ class ReportScoped:
     @declared_attr
     def franchisee_id(cls) -> Mapped[int | None]:
         return mapped_column(ForeignKey("franchisee.id"), index=True)
+
+
+class FranchiseeHeld:
+    """A record held by one franchisee, or by headquarters (``franchisee_id`` empty), and naming
+    the user who holds it (issue 15: a numbered copy of the franchise manual). Unlike
+    ``FranchiseeShared``, headquarters' rows are not shown to franchisees: the tenant scope shows
+    a franchise owner (or a supervisor) the franchisee's rows, a store's people only the rows
+    they hold themselves, and nobody below headquarters the rows of headquarters
+    (app/security/tenancy.py)."""
+
+    @declared_attr
+    def franchisee_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("franchisee.id"), index=True)
+
+    @declared_attr
+    def holder_user_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("user.id"), index=True)

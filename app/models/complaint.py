@@ -276,6 +276,7 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     public: Mapped[bool] = mapped_column(default=False)
     # When the customer agreed to the privacy notice of the public page (R61).
     privacy_consent_at: Mapped[datetime | None]
+    privacy_policy_number: Mapped[int | None]  # the privacy policy's version shown (issue 15)
     # The customer's private progress link: only its SHA-256 is kept (the link is shown once).
     progress_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     # The public form's stamp (hashed), so a replayed form is recognised instead of filed twice.

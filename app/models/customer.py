@@ -176,6 +176,8 @@ class Customer(CurrentOwner, TimestampMixin, VersionedMixin, db.Model):
     consent_at: Mapped[datetime | None]
     consent_method: Mapped[str | None] = mapped_column(String(20))
     consent_purpose: Mapped[str | None] = mapped_column(String(200))
+    # The privacy policy's version in force when consent was recorded (R61, issue 15).
+    consent_policy_number: Mapped[int | None]
     anonymised_at: Mapped[datetime | None]
     anonymised_reason: Mapped[str | None] = mapped_column(String(20))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))

@@ -124,6 +124,23 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the door signs guests in and notes their feedback.
     "loyalty.events": frozenset({"hq_admin", "franchise_owner", "store_manager"}),
     "loyalty.sign_in": frozenset({"hq_admin"}) | FRANCHISE,
+    # Governance (issue 15). Headquarters' customer-experience department keeps the manual
+    # library and issues numbered copies; every headquarters reader reads the library and its
+    # register. A copy reaches only the "approved users" of R5: franchise owners and store
+    # managers who hold one (the scope shows a store manager only their own copies).
+    "governance.manuals_view": HQ_READERS,
+    "governance.manuals": frozenset({"hq_admin", "hq_auditor"}),
+    "governance.copies": HQ_READERS | {"franchise_owner", "store_manager"},
+    # Holding a copy: acknowledging it (the committee reads, it holds none).
+    "governance.hold": frozenset({"hq_admin", "hq_auditor", "hq_supervisor", "franchise_owner", "store_manager"}),
+    # Announcements: headquarters writes them; every store reads them; an owner or a store's
+    # manager acknowledges them for their stores.
+    "governance.announcements": HQ_READERS | FRANCHISE,
+    "governance.announce": frozenset({"hq_admin", "hq_auditor"}),
+    "governance.acknowledge": frozenset({"franchise_owner", "store_manager"}),
+    # The privacy policy (R61): headquarters' administrator edits and publishes its versions.
+    "governance.privacy_view": HQ_READERS,
+    "governance.privacy": frozenset({"hq_admin"}),
 }
 
 

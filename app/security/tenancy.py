@@ -24,7 +24,7 @@ from app.models import (
 )
 from app.models.report import Report, ReportBatch, ReportBatchItem, ReportRecipient
 from app.models.survey import SurveyInvitation, SurveyResponse
-from app.models.base import CurrentOwner, FranchiseeShared, ReportScoped, StoreOwned
+from app.models.base import CurrentOwner, FranchiseeHeld, FranchiseeShared, ReportScoped, StoreOwned
 
 SCOPE_KEY = "tenant_scope"
 
@@ -82,6 +82,8 @@ def _store_owned_models() -> list[type]:
 HQ_SHARED_ONLY = with_loader_criteria(FranchiseeShared, lambda cls: cls.franchisee_id.is_(None), include_aliases=True)
 # Printed reports (models.base.ReportScoped) reach none of them.
 NO_REPORTS = with_loader_criteria(ReportScoped, false(), include_aliases=True)
+# Numbered manual copies and their register (models.base.FranchiseeHeld) reach none of them.
+NO_HELD = with_loader_criteria(FranchiseeHeld, false(), include_aliases=True)
 
 
 @lru_cache(maxsize=64)
@@ -114,7 +116,7 @@ def _department_criteria(department: str):
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
     # The reports headquarters sent to the department (R56), and nothing else printed.
-    options += [HQ_SHARED_ONLY,
+    options += [HQ_SHARED_ONLY, NO_HELD,
                 with_loader_criteria(Report, lambda cls: cls.id.in_(select(ReportRecipient.report_id).where(
                     ReportRecipient.department == department)), include_aliases=True),
                 with_loader_criteria(ReportBatch, false(), include_aliases=True),
@@ -139,7 +141,7 @@ def _public_criteria(store_id: int, franchisee_id: int, complaint_id: int, invit
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
-    options += [HQ_SHARED_ONLY, NO_REPORTS]
+    options += [HQ_SHARED_ONLY, NO_REPORTS, NO_HELD]
     return tuple(options)
 
 
@@ -176,7 +178,7 @@ def _shopper_criteria(auditor_id: int):
     for model in _store_owned_models():
         criterion = grants.get(model)
         options.append(with_loader_criteria(model, criterion if criterion is not None else false(), include_aliases=True))
-    options += [HQ_SHARED_ONLY, NO_REPORTS]
+    options += [HQ_SHARED_ONLY, NO_REPORTS, NO_HELD]
     return tuple(options)
 
 
@@ -213,6 +215,15 @@ def _criteria(scope, owner_hint: bool = True):
             include_aliases=True))
     else:
         options.append(with_loader_criteria(ReportScoped, lambda cls: cls.store_id.in_(store_ids), include_aliases=True))
+    # A franchisee's numbered manual copies: its owner (or a supervisor of its region) sees them
+    # all, a store's people only those they hold themselves; headquarters' own copies nobody.
+    if scope.level == "stores":
+        holder = scope.own_uploads_of
+        options.append(with_loader_criteria(FranchiseeHeld, lambda cls: and_(
+            cls.franchisee_id.in_(franchisee_ids), cls.holder_user_id == holder), include_aliases=True))
+    else:
+        options.append(with_loader_criteria(FranchiseeHeld, lambda cls: cls.franchisee_id.in_(franchisee_ids),
+                                            include_aliases=True))
     if scope.own_uploads_of is not None:
         uploader = scope.own_uploads_of
         options.append(with_loader_criteria(CustomerImport, lambda cls: cls.created_by_id == uploader,
@@ -255,6 +266,14 @@ def _allowed(obj, scope) -> bool:
         if obj.store_id is not None:
             return scope.covers_store(obj.store_id)
         return scope.level == "franchisee" and obj.franchisee_id is not None and scope.covers_franchisee(obj.franchisee_id)
+    if isinstance(obj, FranchiseeHeld):
+        # Headquarters issues, closes and reissues copies; below it, a holder acknowledges and
+        # downloads their own (and a franchise owner those of the franchisee's people).
+        if scope.is_public or scope.department is not None or scope.auditor_id is not None:
+            return False
+        if obj.franchisee_id is None or not scope.covers_franchisee(obj.franchisee_id):
+            return False
+        return scope.level != "stores" or obj.holder_user_id == scope.own_uploads_of
     if isinstance(obj, FranchiseeShared):
         # Headquarters' shared records are written by headquarters (a network scope) only; a
         # franchisee writes its own.
@@ -310,7 +329,7 @@ def _check_writes(session, flush_context, instances) -> None:
     # to complaint.events): nothing of it is written, so only rows with changed columns count.
     dirty = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
     for obj in list(session.new) + dirty + list(session.deleted):
-        if isinstance(obj, (Franchisee, Store, StoreOwned, FranchiseeShared, ReportScoped)) and (scope is None or not _allowed(obj, scope)):
+        if isinstance(obj, (Franchisee, Store, StoreOwned, FranchiseeShared, FranchiseeHeld, ReportScoped)) and (scope is None or not _allowed(obj, scope)):
             raise ScopeViolation(f"write outside the tenant scope: {obj!r}")
 
 

@@ -21,6 +21,7 @@ from app.services import customer_care as care
 from app.services import customer_duplicates as duplicates
 from app.services import customer_fields as fields
 from app.services.customer_fields import name_key
+from app.services.governance import privacy
 from app.services.loyalty import ledger, relations
 from app.security.tenancy import unscoped
 
@@ -67,6 +68,8 @@ def create_customer(store: Store, data: dict, actor: User | None) -> Customer:
     customer.updated_by = actor
     if customer.consent and customer.consent_at is None:
         customer.consent_at = utcnow()
+    if customer.consent:
+        customer.consent_policy_number = privacy.number_in_force()
     _derive(customer)
     db.session.add(customer)
     db.session.flush()
@@ -94,6 +97,8 @@ def update_customer(customer: Customer, data: dict, actor: User) -> None:
         setattr(customer, key, value)
     if gave_consent and customer.consent_at is None:
         customer.consent_at = utcnow()
+    if gave_consent:
+        customer.consent_policy_number = privacy.number_in_force()
     _derive(customer)
     changed = audit.changes(customer)
     changed.pop("name_key", None)
@@ -174,6 +179,7 @@ def record_consent(customer: Customer, method: str, purpose: str, given_at, acto
     customer.consent_at = given_at
     customer.consent_method = method
     customer.consent_purpose = purpose
+    customer.consent_policy_number = privacy.number_in_force()
     customer.updated_by = actor
     db.session.flush()
     care.sync_contactable([customer.id])  # due return visits may now be made

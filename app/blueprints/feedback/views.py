@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from app.blueprints.feedback import bp
 from app.blueprints.feedback.forms import PublicComplaintForm
 from app.extensions import db
+from app.services.governance import privacy
 from app.i18n import current_locale
 from app.models import Complaint
 from app.models.base import utcnow
@@ -92,6 +93,7 @@ def form(public_key: str):
     channel = settings.channel_by_code(settings.PUBLIC_CHANNEL) or settings.channels()[0]
     data = form.data_for_model() | {
         "channel_id": channel.id, "public": True, "privacy_consent_at": utcnow(),
+        "privacy_policy_number": privacy.number_in_force(),
         "progress_token_hash": token_hash, "public_submission": submission,
     }
     try:

@@ -210,8 +210,18 @@ def _tick(now: datetime) -> dict:
         current_app.logger.exception("scheduled reports failed")
         db.session.rollback()
         scheduled = 0
+    # Announcements (issue 15): telling the stores of new ones, reminding those not acknowledged.
+    from app.services.governance import announcements
+
+    try:
+        with unscoped():
+            told_of = announcements.tick(now)
+    except Exception:  # logged; tried again at the next run
+        current_app.logger.exception("announcement notices failed")
+        db.session.rollback()
+        told_of = {}
     sent = notifications.deliver_due(now)
-    return {"erased": erased, "threshold_warnings": warned, "late_ack": len(late_ack), "late": len(late),
+    return {**told_of, "erased": erased, "threshold_warnings": warned, "late_ack": len(late_ack), "late": len(late),
             "hq_late": len(hq_late), "levels_told": told, "report_schedules": scheduled, **audits, **sent}
 
 

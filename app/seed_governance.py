@@ -1,0 +1,167 @@
+"""Demo governance (issue 15): the privacy policy, the franchise manual library with numbered
+copies held by the demo franchisees (one lost and reissued), and announcements, made through
+the services as headquarters makes them. Idempotent: nothing is added once a manual exists."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Region, User
+from app.models.base import local_today
+from app.models.governance import Manual
+from app.services.governance import announcements, manuals, privacy
+
+PRIVACY_ZH = """# 隐私政策
+本政策说明特许经营总部及各加盟门店如何收集、使用和保护您的个人信息。
+
+# 我们收集哪些信息
+- 办理会员、购买、送货和售后服务所必需的信息：姓名、手机号码、地址、购买记录；
+- 您自愿提供的信息：生日、职业、兴趣与消费习惯（仅在您同意后收集）；
+- 您提出投诉、建议或参加满意度调查时填写的内容。
+
+# 我们如何使用
+信息仅用于提供和改进产品与服务、处理您的投诉、回访与会员活动邀请。未经您的同意，不用于广告推送，不向任何第三方提供。
+
+# 我们如何保护
+遵循合法、正当、必要的原则；定期备份；传输与存储加密；严格的访问权限，只有经授权的员工可以查阅客户资料。
+
+# 您的权利
+您可以随时查询、更正或要求删除您的信息，也可以撤回同意。请联系您办理会员的门店或总部客户服务热线。"""
+
+PRIVACY_EN = """# Privacy policy
+This policy explains how the franchise headquarters and its franchised stores collect, use and protect your personal information.
+
+# What we collect
+- What membership, purchases, delivery and after-sales service need: name, mobile number, address, purchase history;
+- What you choose to give: birthday, occupation, interests and buying habits (only with your consent);
+- What you write when you complain, make a suggestion or answer a satisfaction survey.
+
+# How we use it
+Only to provide and improve products and service, to handle your complaints, and for return visits and member-event invitations. Without your consent it is not used for advertising and never given to a third party.
+
+# How we protect it
+Lawfully, legitimately and only as necessary; regular backups; encryption in transit and at rest; strict access rights, so that only authorised staff read customer files.
+
+# Your rights
+You may see, correct or ask us to erase your information, and withdraw your consent, at any time: ask the store where you joined, or headquarters' customer-service hotline."""
+
+MANUAL_V1 = """# 前言
+本手册介绍特许经营总部顾客满意度管理的运作方式，为加盟商提供顾客满意度管理的参考依据和管理表格。本手册是特许经营合同附件三所列“特许经营配套”的一项。
+
+# 第一章 手册属性
+- 本手册的内容与知识产权归特许经营总部所有；
+- 手册只供特许人、总部成员及经批准的使用者阅读，其他人须取得书面授权；
+- 不得复印、翻印本手册，也不得以口头传达、录音或其他方式将内容转告他人；
+- 每一份手册都有列号，总部据此认明须归还手册的持有人；
+- 手册遗失、被盗或损坏，须立即向总部报告。
+
+# 第二章 目的与适用范围
+以顾客满意为评价我们工作的唯一标准。本手册适用于总部各部门及全体加盟门店的全体员工。
+
+# 第三章 作业流程
+## 顾客信息收集
+门店在接待、成交、送货和售后服务中收集顾客信息，建立并维护顾客档案。
+## 顾客满意度调查
+总部每半年组织一次满意度调查，门店配合发放与回收问卷。
+## 投诉处理
+接到投诉后按承诺时限回复，重大投诉上报总部联合处理。"""
+
+MANUAL_V2_SUMMARY = "第三章增加“回访与关怀”；投诉时限与投诉处理规范一致"
+MANUAL_V2_EXTRA = """
+## 回访与关怀
+成交后七日内完成首次回访；VIP 顾客每季度至少一次关怀拜访，并记录在顾客档案中。"""
+
+MANUAL_EN = """# Foreword
+This manual describes how headquarters manages customer satisfaction and gives franchisees its references and forms. It is one item of the franchise package listed in annex 3 of the franchise contract.
+
+# Chapter 1 About this manual
+- The manual and its intellectual property belong to headquarters;
+- Only the franchisor, headquarters and approved users read it; anyone else needs written authorisation;
+- Do not copy or photocopy it, nor pass its content on by word of mouth, recording or any other way;
+- Every copy carries a serial number that tells headquarters who must return it;
+- Report a lost, stolen or damaged copy to headquarters at once."""
+
+POLICY = """# 客户体验管理方针
+以客户为中心，全员参与，持续改进，合规经营。
+
+# 目标
+- 客户满意度指数逐年提升；
+- 重大投诉按时办结率 100%；
+- 关键接触点稽核全部达标。"""
+
+
+def _user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def seed_governance() -> int:
+    if db.session.scalar(select(Manual.id).limit(1)) is not None:
+        return 0
+    admin, auditor = _user("hq-admin"), _user("hq-auditor")
+    if admin is None or auditor is None:
+        return 0
+    created = 0
+    # The privacy policy in force (consents recorded from now on name it).
+    policy = privacy.new_draft(admin)
+    privacy.edit(policy, {"summary": "首次发布", "body_zh": PRIVACY_ZH, "body_en": PRIVACY_EN})
+    privacy.publish(policy, admin)
+    created += 1
+
+    # The customer-satisfaction manual: version 1, then version 2 in force; copies to the owners,
+    # a store manager and headquarters; owner-b's first copy lost and reissued.
+    manual = manuals.create_manual({"code": "FM-CS", "title_zh": "顾客满意度管理手册",
+                                    "title_en": "Customer satisfaction management manual", "kind": "manual",
+                                    "summary": "首版", "body_zh": MANUAL_V1, "body_en": MANUAL_EN}, auditor)
+    manuals.publish(manuals.draft_of(manual), auditor)
+    holders = [_user(name) for name in ("owner-a", "manager-a1", "owner-b", "owner-c", "hq-auditor")]
+    copies = {u.username: manuals.issue(manual, u, auditor) for u in holders if u is not None}
+    for name in ("owner-a", "manager-a1", "owner-b"):
+        if name in copies:
+            manuals.acknowledge(copies[name], copies[name].holder)
+    draft = manuals.new_draft(manual, auditor)
+    manuals.edit_draft(draft, {"summary": MANUAL_V2_SUMMARY, "body_zh": MANUAL_V1 + MANUAL_V2_EXTRA,
+                               "body_en": MANUAL_EN})
+    manuals.publish(draft, auditor)
+    if "manager-a1" in copies:
+        manuals.acknowledge(copies["manager-a1"], copies["manager-a1"].holder)
+    if "owner-b" in copies:
+        manuals.close(copies["owner-b"], "lost", "门店搬迁时遗失，已报告总部", copies["owner-b"].holder)
+        manuals.reissue(copies["owner-b"], auditor)
+    policy_manual = manuals.create_manual({"code": "POL-CX", "title_zh": "客户体验管理方针",
+                                           "title_en": "Customer-experience policy", "kind": "policy",
+                                           "summary": None, "body_zh": POLICY, "body_en": None}, auditor)
+    manuals.publish(manuals.draft_of(policy_manual), auditor)
+    created += 2 + len(copies)
+
+    # Announcements: one to every store (owner-a has acknowledged), one to a region, one draft.
+    every = announcements.save_draft(None, {
+        "title": "关于春节期间门店服务安排的通知", "audience": "all", "needs_ack": True,
+        "ack_by": local_today() + timedelta(days=7),
+        "body": "各加盟门店：\n\n春节期间（除夕至初三）门店营业时间调整为 10:00–18:00，投诉热线照常值守。\n\n"
+                "- 节前完成库存盘点；\n- 假期送货须提前与顾客确认时间；\n- 重大投诉当日上报总部。"}, [], auditor)
+    announcements.publish(every, auditor)
+    owner_a = _user("owner-a")
+    if owner_a is not None:  # in owner-a's own scope, as the portal does it
+        from app.security.scope import build_scope
+        from app.security.tenancy import SCOPE_KEY, activate
+
+        previous = db.session.info.get(SCOPE_KEY)
+        activate(build_scope(owner_a))
+        try:
+            announcements.mark_read(every, owner_a)
+            announcements.acknowledge(every, owner_a)
+        finally:
+            activate(previous)
+    region = db.session.scalar(select(Region).order_by(Region.id))
+    if region is not None:
+        regional = announcements.save_draft(None, {
+            "title": f"{region.name}神秘顾客稽核安排", "audience": "region", "region_id": region.id,
+            "needs_ack": False, "ack_by": None,
+            "body": "下月起本区域每家门店将接受一次神秘顾客稽核，重点检查接待礼仪与售后回访。"}, [], auditor)
+        announcements.publish(regional, auditor)
+    announcements.save_draft(None, {
+        "title": "新版顾客满意度管理手册已发布", "audience": "all", "needs_ack": True, "ack_by": None,
+        "body": "顾客满意度管理手册第 2 版已发布，请各持有人登录门户确认。"}, [], auditor)
+    created += 3
+    db.session.flush()
+    return created
