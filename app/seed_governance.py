@@ -130,8 +130,35 @@ def seed_governance() -> int:
     policy_manual = manuals.create_manual({"code": "POL-CX", "title_zh": "客户体验管理方针",
                                            "title_en": "Customer-experience policy", "kind": "policy",
                                            "summary": None, "body_zh": POLICY, "body_en": None}, auditor)
-    manuals.publish(manuals.draft_of(policy_manual), auditor)
+    # The policy takes effect by the committee's approval (R4); its next version waits for it.
+    committee = _user("hq-viewer")
+    if committee is not None:
+        from app.services import approvals
+
+        request = approvals.submit("policy", manuals.draft_of(policy_manual), auditor, "首版，请委员会审批")
+        approvals.comment(request, committee, "目标中请补充首次响应时限。")
+        approvals.decide(request, committee, "approve", "同意发布，下一版补充响应时限。", request.fingerprint)
+        second = manuals.new_draft(policy_manual, auditor)
+        manuals.edit_draft(second, {"summary": "补充投诉首次响应时限", "body_en": None,
+                                    "body_zh": POLICY + "\n- 投诉 24 小时内首次响应。"})
+        approvals.submit("policy", second, auditor, "按委员会意见补充")
     created += 2 + len(copies)
+
+    # The channels offered to customers (R73): where they are reached, checked every month; the
+    # social-media account's last check failed, the mailbox has never been checked.
+    from app.models import ComplaintChannel
+    from app.services.governance import channels
+
+    contacts = {"phone": ("400-820-8820 服务热线", 30, True), "email": ("service@yezhifeng.example.cn", 30, None),
+                "online": ("官网在线客服 www.yezhifeng.example.cn/kefu", 30, True),
+                "social": ("微信公众号 业之峰家居服务", 14, False), "web_form": ("各门店收银台二维码", 90, True)}
+    for channel in db.session.scalars(select(ComplaintChannel).where(ComplaintChannel.code.in_(contacts))):
+        contact, every, result = contacts[channel.code]
+        channels.save_settings(channel, {"contact": contact, "publicised": True, "check_every_days": every}, auditor)
+        if result is not None:
+            channels.record_check(channel, result, None if result else "公众号留言入口已关闭，消息无法发送",
+                                  local_today() - timedelta(days=every // 2), auditor)
+    created += len(contacts)
 
     # Announcements: one to every store (owner-a has acknowledged), one to a region, one draft.
     every = announcements.save_draft(None, {

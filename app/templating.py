@@ -230,6 +230,9 @@ def register(app) -> None:
     app.jinja_env.filters["weekday"] = weekday_text
     app.jinja_env.filters["fromiso"] = lambda v: datetime.fromisoformat(v) if v else None
     app.jinja_env.globals["path_for"] = path_for
+    from app.text import list_text
+
+    app.jinja_env.globals["list_text"] = list_text  # "A、B和C" / "A, B, and C" in the reader's language
     from app.services import audit
 
     from app.services import notifications

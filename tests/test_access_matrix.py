@@ -27,11 +27,14 @@ def _rules(app):
 PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge", "step": "publish", "what": "verify",
                    "change": "move", "status": "fieldwork", "store_key": "no-such-store-key",
                    # The public complaint pages (no sign-in): an unknown store key and progress link.
-                   "public_key": "no-such-store-key", "token": "no-such-progress-token"}
+                   "public_key": "no-such-store-key", "token": "no-such-progress-token",
+                   # A draft put forward to the committee (issue 15): its kind says what it is.
+                   "subject": 1}
 # Rows of headquarters' own that every reader of their pages may see (not B's).
 HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod",
           "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme", "LogisticsPartner",
-          "ReportSchedule", "Reward", "LostReason", "Manual", "ManualVersion", "PrivacyPolicy"}
+          "ReportSchedule", "Reward", "LostReason", "Manual", "ManualVersion", "PrivacyPolicy", "Approval",
+          "ComplaintChannel"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
@@ -47,7 +50,7 @@ NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "Complaint
                 # Headquarters' redemption catalogue and list of reasons for losses (issue 14).
                 "Reward", "LostReason",
                 # Headquarters' manual library and privacy policy (issue 15).
-                "Manual", "ManualVersion", "PrivacyPolicy",
+                "Manual", "ManualVersion", "PrivacyPolicy", "Approval",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 

@@ -160,5 +160,5 @@ def test_two_counters_redeeming_the_last_gift_at_once_one_succeeds_the_other_is_
     statuses = sorted(status for status, _ in results)
     assert statuses == [200, 422], statuses
     assert sum("已兑换 品牌马克杯" in page for _, page in results) == 1
-    assert sum("库存不足：GIFT-MUG 仅剩 0" in page for _, page in results) == 1
+    assert sum("库存不足：品牌马克杯 仅剩 0" in page for _, page in results) == 1
     assert 'data-testid="stock">0<' in admin.get(f"/loyalty/rewards/{mug_id}")[1]

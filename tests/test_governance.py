@@ -368,3 +368,80 @@ def test_lists_cost_the_same_for_more_rows(world, login_as, app, count_queries):
     with count_queries() as listed:
         assert client.get("/governance/announcements").status_code == 200
     assert len(listed) <= 8
+
+
+# --- the feedback channels offered to customers (R73) ---------------------------------------
+
+def test_a_publicised_channel_is_checked_periodically_and_a_failure_keeps_it_due(en, world):
+    from app.models import ComplaintChannel
+    from app.services.complaints import settings
+    from app.services.governance import channels
+
+    settings.install_defaults()
+    auditor = _user(world, "auditor")
+    phone = db.session.scalar(select(ComplaintChannel).where(ComplaintChannel.code == "phone"))
+    with pytest.raises(RuleError, match="Say where customers reach"):
+        channels.save_settings(phone, {"contact": "", "publicised": True, "check_every_days": 30}, auditor)
+    channels.save_settings(phone, {"contact": "400-820-8820", "publicised": True, "check_every_days": 30}, auditor)
+    today = local_today()
+    assert phone.check_due_on == today  # never checked: due now
+    with pytest.raises(RuleError, match="future"):
+        channels.record_check(phone, True, None, today + timedelta(days=1), auditor)
+    with pytest.raises(RuleError, match="did not work"):
+        channels.record_check(phone, False, "", today, auditor)
+    channels.record_check(phone, False, "占线，无人接听", today - timedelta(days=2), auditor)
+    assert phone.check_due_on == today - timedelta(days=2)  # failed: due until a check passes
+    assert channels.remind(today) == 1 and channels.remind(today) == 0  # told once per due date
+    with pytest.raises(RuleError, match="later check"):
+        channels.record_check(phone, True, None, today - timedelta(days=5), auditor)
+    channels.record_check(phone, True, None, today, auditor)
+    assert phone.check_due_on == today + timedelta(days=30)
+    assert [c.id for c in channels.due(today)] == []
+
+
+def test_the_channel_pages_are_headquarters(world, login_as, app):
+    client = login_as("auditor")
+    assert client.get("/governance/channels").status_code == 200
+    with _db(app):
+        from app.models import ComplaintChannel
+        from app.services.complaints import settings
+
+        settings.install_defaults()
+        db.session.commit()
+        channel_id = db.session.scalar(select(ComplaintChannel.id).where(ComplaintChannel.code == "email"))
+    saved = client.post_form(f"/governance/channels/{channel_id}/settings",
+                             {"s-contact": "service@example.cn", "s-publicised": "y", "s-check_every_days": "25"},
+                             follow_redirects=True)
+    assert saved.status_code == 200 and "service@example.cn" in saved.text
+    refused = client.post_form(f"/governance/channels/{channel_id}/settings",
+                               {"s-contact": "x", "s-check_every_days": "1" * 25}, follow_redirects=True)
+    assert "0 至 366" in refused.text or "0 to 366" in refused.text
+    checked = client.post_form(f"/governance/channels/{channel_id}/check",
+                               {"c-result": "ok", "c-checked_on": local_today().isoformat(), "c-note": "已发测试邮件"},
+                               follow_redirects=True)
+    assert "已发测试邮件" in checked.text
+    assert login_as("owner_a").get("/governance/channels").status_code == 403
+    assert login_as("viewer").post_form(f"/governance/channels/{channel_id}/check", {"c-result": "ok"}).status_code == 403
+
+
+def test_trial_23_wording_codes_and_forms(world, login_as, app):
+    """Trial 23: shared words took other modules' Chinese (持有中, 已确认, 操作人); lower-case store
+    codes were refused; a loss reported without a note folded the form and lost the choice; the
+    dashboard did not say what waits for acknowledgement."""
+    owner = login_as("owner_a")
+    copy_page = owner.get(f"/governance/copies/{world.governance['a_copy']}").text
+    assert "持有中" in copy_page and "实施情况" not in copy_page
+    refused = owner.post_form(f"/governance/copies/{world.governance['a_copy']}/close", {"state": "lost", "note": ""})
+    assert refused.status_code == 422
+    assert 'data-testid="close-copy" open' in refused.text and 'selected value="lost"' in refused.text
+    dashboard = owner.get("/").text
+    assert 'data-testid="waiting-for-you"' in dashboard and "全网通知" in dashboard and "FM-T-0001" in dashboard
+    admin = login_as("admin")
+    made = admin.post_form("/governance/announcements/new", {
+        "version": "1", "title": "小写编号", "body": "x", "audience": "stores", "store_codes": "a01，a02",
+        "region_id": "0", "needs_ack": "y", "submission": "d" * 32})
+    assert made.status_code == 302
+    far = admin.post_form("/governance/announcements/new", {
+        "version": "1", "title": "遥远", "body": "x", "audience": "all", "region_id": "0", "needs_ack": "y",
+        "ack_by": "9999-12-31", "submission": "e" * 32})
+    assert far.status_code == 422 and "不能晚于一年以后" in far.text

@@ -34,12 +34,12 @@ from app.models.training import (
     TrainingPlan, TrainingSession,
 )
 from app.models.governance import (
-    Announcement, AnnouncementReceipt, Manual, ManualCopy, ManualCopyEvent, ManualVersion, PrivacyPolicy,
+    Announcement, AnnouncementReceipt, Approval, ApprovalComment, ChannelCheck, Manual, ManualCopy, ManualCopyEvent, ManualVersion, PrivacyPolicy,
 )
 from app.models.user import User, UserSession
 
 __all__ = [
-    "Announcement", "AnnouncementReceipt", "Manual", "ManualCopy", "ManualCopyEvent", "ManualVersion", "PrivacyPolicy",
+    "Announcement", "AnnouncementReceipt", "Approval", "ApprovalComment", "ChannelCheck", "Manual", "ManualCopy", "ManualCopyEvent", "ManualVersion", "PrivacyPolicy",
     "PointsEntry", "PointsSpend", "PurchaseReturn", "Redemption", "Reward", "Coupon", "Offer",
     "Club", "ClubMember", "EventGuest", "MemberEvent",
     "CustomerLoss", "CustomerRelationship", "LostOrder", "LostReason", "RelationshipReview",

@@ -141,6 +141,18 @@ class ComplaintChannel(BilingualName, TimestampMixin, VersionedMixin, db.Model):
     asks_link: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # The register of channels offered to customers (issue 15, R73): where customers reach it (a
+    # hotline number, a web address, an account), whether it is publicised, and its periodic check
+    # that it works. ``check_due_on`` is stored (the last check + the interval; the day of a failed
+    # check, until it passes) so the due list is one index range.
+    contact: Mapped[str | None] = mapped_column(String(200))
+    publicised: Mapped[bool] = mapped_column(default=False, server_default="0")
+    check_every_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    last_checked_on: Mapped[date | None]
+    last_check_ok: Mapped[bool | None]
+    last_check_note: Mapped[str | None] = mapped_column(String(300))
+    check_due_on: Mapped[date | None] = mapped_column(index=True)
+    reminded_on: Mapped[date | None]
 
 
 class DeadlineRule(TimestampMixin, VersionedMixin, db.Model):

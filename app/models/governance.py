@@ -20,6 +20,7 @@ public pages, and each consent recorded names the version the customer was shown
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,7 +36,7 @@ MANUAL_KINDS = {
 }
 VERSION_STATES = {"draft": _l("Draft"), "published": _l("In force"), "superseded": _l("Superseded")}
 COPY_STATES = {
-    "held": _l("Held"),
+    "held": lazy_pgettext("manual copy", "Held"),
     "lost": _l("Reported lost"),
     "stolen": _l("Reported stolen"),
     "damaged": _l("Reported damaged"),
@@ -262,3 +263,72 @@ class PrivacyPolicy(TimestampMixin, VersionedMixin, db.Model):
 
     def body(self, locale: str) -> str:
         return self.body_en if locale == "en" else self.body_zh
+
+
+APPROVAL_STATES = {"pending": _l("Waiting for the committee"), "approved": lazy_pgettext("approval", "Approved"),
+                   "returned": _l("Returned for changes"), "withdrawn": lazy_pgettext("approval", "Withdrawn")}
+
+
+class Approval(TimestampMixin, db.Model):
+    """One request to the customer-experience committee (R4): a draft (a questionnaire edition,
+    KPI thresholds, the evaluation weights, an audit template version, a policy version) put
+    forward, commented on, and approved or returned. ``fingerprint`` is what was put forward (and,
+    once decided, what was decided on): a draft changed since cannot be approved under it.
+    The same table is the history of who approved what, when."""
+
+    __table_args__ = (Index("ix_approval_subject", "kind", "subject_id", "id"),
+                      Index("ix_approval_status", "status", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    note: Mapped[str | None] = mapped_column(String(500))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    comments_count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def status_label(self):
+        return APPROVAL_STATES.get(self.status, self.status)
+
+    def label(self, locale: str) -> str:
+        return self.title_en if locale == "en" and self.title_en else self.title
+
+
+class ApprovalComment(db.Model):
+    __table_args__ = (Index("ix_approval_comment_approval", "approval_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    approval_id: Mapped[int] = mapped_column(ForeignKey("approval.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    body: Mapped[str] = mapped_column(Text)
+
+    author: Mapped[User | None] = relationship()
+
+
+class ChannelCheck(db.Model):
+    """One check that a feedback channel works (R73): called the hotline, opened the page, sent
+    the e-mail; what happened."""
+
+    __table_args__ = (Index("ix_channel_check_channel", "channel_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("complaint_channel.id"))
+    checked_on: Mapped[date]
+    ok: Mapped[bool]
+    note: Mapped[str | None] = mapped_column(String(300))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    by: Mapped[User | None] = relationship()

@@ -138,6 +138,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "governance.announcements": HQ_READERS | FRANCHISE,
     "governance.announce": frozenset({"hq_admin", "hq_auditor"}),
     "governance.acknowledge": frozenset({"franchise_owner", "store_manager"}),
+    # The committee's approvals (R4): headquarters reads the requests and their history, the
+    # committee (the read-only role, which writes nothing else) comments, approves and returns;
+    # who prepared a draft puts it forward (each kind's own permission, services/approvals.py).
+    "governance.approvals": HQ_READERS,
+    "governance.approve": frozenset({"hq_viewer"}),
+    "governance.submit": frozenset({"hq_admin", "hq_auditor"}),
+    # The feedback channels offered to customers and their periodic checks (R73): the CX
+    # department keeps them; headquarters reads them.
+    "governance.channels_view": HQ_READERS,
+    "governance.channels": frozenset({"hq_admin", "hq_auditor"}),
     # The privacy policy (R61): headquarters' administrator edits and publishes its versions.
     "governance.privacy_view": HQ_READERS,
     "governance.privacy": frozenset({"hq_admin"}),

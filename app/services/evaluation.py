@@ -73,7 +73,11 @@ def approve(scheme: EvaluationScheme, user, thresholds: dict[str, KpiThreshold])
 
 
 def draft(weights: dict[str, Decimal], user) -> EvaluationScheme:
-    db.session.execute(db.delete(EvaluationScheme).where(EvaluationScheme.status == "draft"))
+    from app.services import approvals
+
+    replaced = db.session.scalars(select(EvaluationScheme.id).where(EvaluationScheme.status == "draft")).all()
+    approvals.close_for_gone("scheme", replaced, user)  # a request for the replaced draft is withdrawn
+    db.session.execute(db.delete(EvaluationScheme).where(EvaluationScheme.id.in_(replaced)))
     edition = (db.session.scalar(select(func.max(EvaluationScheme.edition))) or 0) + 1
     scheme = EvaluationScheme(edition=edition, weights={k: f"{Decimal(v).normalize():f}" for k, v in weights.items()
                                                         if Decimal(v)},

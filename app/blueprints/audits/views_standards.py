@@ -16,7 +16,7 @@ from app.models.user import DEPARTMENTS
 from app.security.access import access
 from app.security.policy import can
 from app.security.tenancy import get_scoped_or_404, unscoped
-from app.services import RuleError, audit as audit_trail
+from app.services import RuleError, approvals, audit as audit_trail
 from app.services.audits import templates
 
 
@@ -160,6 +160,7 @@ def _render_template(found, settings_form, locale, status=200, item_form=None, s
         section_form=section_form or forms.SectionForm(formdata=None, locale=locale,
                                                        touchpoints=[t for t in touchpoints if t.id not in used]),
         scorings=SCORINGS, statuses=TEMPLATE_STATUSES, rules=CRITICAL_RULES, problems=templates.problems(found),
+        history=approvals.history_of("template", found.id),
         total_weight=total, step=forms.StepForm(formdata=None, version=found.version),
     ), status
 
@@ -174,28 +175,10 @@ def new_version(audit_template_id: int):
     draft = templates.new_version(found, current_user)
     audit_trail.record("audit_template.new_version", actor=current_user, target=draft)
     db.session.commit()
-    flash(_("Version %(n)d is a draft: change it here, then put it in use. Audits already conducted keep the "
+    flash(_("Version %(n)d is a draft: change it here, then put it forward to the committee, whose approval puts "
+            "it in use. Audits already conducted keep the "
             "version they were scored with.", n=draft.number), "success")
     return redirect(url_for("audits.template", audit_template_id=draft.id))
-
-
-@bp.route("/templates/<int:audit_template_id>/activate", methods=["POST"])
-@access("audits.standards")
-def activate_template(audit_template_id: int):
-    found = _load_template(audit_template_id)
-    if not forms.StepForm().validate_on_submit():
-        flash(_("The form had expired; please try again."), "warning")
-        return redirect(url_for("audits.template", audit_template_id=found.id))
-    try:
-        moved = templates.activate(found, current_user)
-        audit_trail.record("audit_template.activated", actor=current_user, target=found)
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-        return redirect(url_for("audits.template", audit_template_id=found.id))
-    flash(_("Version %(n)d is in use; %(moved)d planned visits will use it.", n=found.number, moved=moved), "success")
-    return redirect(url_for("audits.template", audit_template_id=found.id))
 
 
 @bp.route("/templates/<int:audit_template_id>/sections", methods=["POST"])
@@ -317,6 +300,7 @@ def discard_template(audit_template_id: int):
 
     def discard():
         audit_trail.record("audit_template.discarded", actor=current_user, target=found)
+        approvals.close_for_gone("template", [found.id], current_user)
         db.session.delete(found)
 
     return _change_draft(found, discard, _("The draft version was thrown away."), to=url_for("audits.template_list"))

@@ -96,8 +96,18 @@ def index():
         # The department's queue (its scope grants only those tasks' complaints): one indexed count.
         open_tasks = db.session.scalar(select(func.count()).select_from(ComplaintTask).where(
             ComplaintTask.department == current_user.department, ComplaintTask.done_at.is_(None)))
+    # What headquarters asks of this user (issue 15): announcements their stores have not
+    # acknowledged, and manual versions they hold a copy of and have not acknowledged.
+    waiting_notices, waiting_copies = [], []
+    if not current_user.is_hq and can(current_user, "governance.announcements"):
+        from app.services.governance import announcements, manuals
+
+        waiting_notices = announcements.for_reader(limit=5)
+        waiting_copies = manuals.waiting_for(current_user)
     return render_template(
         "dashboard/index.html",
+        waiting_notices=waiting_notices,
+        waiting_copies=waiting_copies,
         open_tasks=open_tasks,
         visits=visits,
         customers=customers,

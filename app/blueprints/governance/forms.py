@@ -2,11 +2,12 @@
 import re
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Optional, Regexp
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Optional, Regexp
 
-from app.forms import Chosen, OnceForm, VersionedForm, choices, safe_text, text_or_blank
+from app.forms import Chosen, InRange, OnceForm, VersionedForm, choices, safe_text, text_or_blank
 from app.models.governance import AUDIENCES, MANUAL_KINDS
 
 BODY_LIMIT = 200_000
@@ -81,3 +82,33 @@ class PolicyForm(VersionedForm):
     summary = StringField(_l("What changed"), validators=[Optional(), safe_text(300)])
     body_zh = TextAreaField(_l("Policy (Chinese)"), validators=[DataRequired(), safe_text(BODY_LIMIT)])
     body_en = TextAreaField(_l("Policy (English)"), validators=[DataRequired(), safe_text(BODY_LIMIT)])
+
+
+class SubmitForm(FlaskForm):
+    note = StringField(_l("Note for the committee"), validators=[Optional(), safe_text(500)])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(lazy_pgettext("approval", "Comment"), validators=[DataRequired(), safe_text(2000)])
+
+
+class DecisionForm(FlaskForm):
+    decision = SelectField(_l("Decision"), coerce=text_or_blank, validators=[Chosen(_l("Choose to approve or to return it."))],
+                           choices=choices([("approve", _l("Approve")), ("return", _l("Return for changes"))], blank=True))
+    note = TextAreaField(_l("Reasons (required to return it)"), validators=[Optional(), safe_text(2000)])
+
+
+class ChannelSettingsForm(FlaskForm):
+    contact = StringField(_l("Where customers reach it (number, address, account)"),
+                          validators=[Optional(), safe_text(200)])
+    publicised = BooleanField(_l("Offered to customers (publicised)"))
+    check_every_days = IntegerField(_l("Check every (days; 0 = never)"), default=30, validators=[
+        InputRequired(message=_l("Enter a number of days.")),
+        InRange(min=0, max=366, message=_l("Enter a number from %(min)s to %(max)s.", min=0, max=366))])
+
+
+class ChannelCheckForm(FlaskForm):
+    result = SelectField(_l("Result"), coerce=text_or_blank, validators=[Chosen(_l("Say whether it worked."))],
+                         choices=choices([("ok", _l("Works")), ("failed", _l("Does not work"))], blank=True))
+    checked_on = DateField(_l("Checked on"), validators=[InputRequired(message=_l("Enter a valid date."))])
+    note = StringField(_l("What was tried, what happened"), validators=[Optional(), safe_text(300)])

@@ -53,7 +53,7 @@ def announcements_index():
         stmt = stmt.where(Announcement.status == "published", exists(mine))
     elif show in ("draft", "published", "withdrawn"):
         stmt = stmt.where(Announcement.status == show)
-    page = keyset_of(stmt, LATEST)
+    page = keyset_of(stmt.options(selectinload(Announcement.region)), LATEST)
     ids = [a.id for a in page.items]
     mine = {}
     if ids and not current_scope.is_network:
@@ -72,7 +72,7 @@ def _store_ids(form) -> list[int] | None:
     """The chosen stores' ids from the codes typed; None (and the field marked) when a code is unknown."""
     if form.audience.data != "stores":
         return []
-    codes = [c for c in CODES.split(form.store_codes.data or "") if c]
+    codes = [c.upper() for c in CODES.split(form.store_codes.data or "") if c]
     if not codes:
         form.store_codes.errors = [*form.store_codes.errors, _("Type the codes of the stores to receive it.")]
         return None
@@ -103,7 +103,8 @@ def new_announcement():
 def edit_announcement(announcement_id: int):
     announcement = db.get_or_404(Announcement, announcement_id)
     if announcement.status != "draft":
-        flash(_("A published announcement is not changed: withdraw it and publish a corrected one."), "warning")
+        flash(_("A withdrawn announcement is not changed: write a new one.") if announcement.status == "withdrawn"
+              else _("A published announcement is not changed: withdraw it and publish a corrected one."), "warning")
         return redirect(url_for("governance.announcement", announcement_id=announcement.id))
     form = AnnouncementForm(obj=announcement, regions=_regions())
     if request.method == "GET":

@@ -23,7 +23,7 @@ from app.security.access import access
 from app.security.policy import can
 from app.security.scope import current_scope
 from app.security.tenancy import get_scoped_or_404
-from app.services import RuleError, pdf
+from app.services import RuleError, approvals, pdf
 from app.services.governance import documents, manuals
 
 COPIES = Ordering((ManualCopy.id,), descending=True)
@@ -144,8 +144,10 @@ def manual_version(manual_version_id: int):
             return redirect(url_for("governance.manual_version", manual_version_id=version.id))
         abort(403)
     locale = current_locale()
+    history = approvals.history_of("policy", version.id) if version.manual.kind == "policy" else []
     return render_template("governance/manual_version.html", version=version, manual=version.manual, form=form,
-                           blocks=documents.blocks(version.body(locale))), 422 if form and form.errors else 200
+                           blocks=documents.blocks(version.body(locale)), history=history), \
+        422 if form and form.errors else 200
 
 
 @bp.route("/versions/<int:manual_version_id>/publish", methods=["POST"])
@@ -174,18 +176,22 @@ def copies():
 @bp.route("/copies/<int:manual_copy_id>")
 @access("governance.copies")
 def copy(manual_copy_id: int):
-    copy = get_scoped_or_404(ManualCopy, manual_copy_id)
+    return _copy_page(get_scoped_or_404(ManualCopy, manual_copy_id))
+
+
+def _copy_page(copy, close_form=None, status=200):
     events = keyset_of(select(ManualCopyEvent).where(ManualCopyEvent.copy_id == copy.id)
                        .options(selectinload(ManualCopyEvent.by)), EVENTS)
     version = manuals.in_force(copy.manual)
     return render_template(
         "governance/copy.html", copy=copy, events=events, version=version,
-        close_form=CloseCopyForm(hq=current_user.is_hq), may_download=manuals.may_download(copy, current_user),
+        close_form=close_form or CloseCopyForm(hq=current_user.is_hq),
+        may_download=manuals.may_download(copy, current_user),
         may_report=manuals.may_report_loss(copy, current_user),
         to_acknowledge=copy.held and copy.holder_user_id == current_user.id
         and copy.acknowledged_number != copy.manual.current_number,
         replaced_by=db.session.get(ManualCopy, copy.replaced_by_id) if copy.replaced_by_id else None,
-        replaces=db.session.get(ManualCopy, copy.replaces_id) if copy.replaces_id else None)
+        replaces=db.session.get(ManualCopy, copy.replaces_id) if copy.replaces_id else None), status
 
 
 @bp.route("/copies/<int:manual_copy_id>/acknowledge", methods=["POST"])
@@ -207,14 +213,18 @@ def close_copy(manual_copy_id: int):
         abort(403)
     form = CloseCopyForm(hq=current_user.is_hq)
     if form.validate_on_submit():
-        commit_or_explain(lambda: manuals.close(copy, form.state.data, form.note.data, current_user),
-                          _("Recorded: copy %(serial)s is %(state)s.", serial=copy.serial,
-                            state=COPY_STATES[form.state.data]))
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
-    return redirect(url_for("governance.copy", manual_copy_id=copy.id))
+        try:
+            manuals.close(copy, form.state.data, form.note.data, current_user)
+        except RuleError as error:
+            # The form comes back open, with what was chosen and typed (trial 23).
+            db.session.rollback()
+            form.note.errors = [*form.note.errors, str(error)]
+            return _copy_page(copy, close_form=form, status=422)
+        db.session.commit()
+        flash(_("Recorded: copy %(serial)s is %(state)s.", serial=copy.serial, state=COPY_STATES[form.state.data]),
+              "success")
+        return redirect(url_for("governance.copy", manual_copy_id=copy.id))
+    return _copy_page(copy, close_form=form, status=422)
 
 
 @bp.route("/copies/<int:manual_copy_id>/reissue", methods=["POST"])

@@ -104,8 +104,11 @@ def thresholds():
                 def create():
                     edition = (db.session.scalar(select(func.max(KpiThreshold.edition)).where(
                         KpiThreshold.kpi == form.kpi.data, KpiThreshold.status != "draft")) or 0) + 1
-                    db.session.execute(db.delete(KpiThreshold).where(KpiThreshold.kpi == form.kpi.data,
-                                                                     KpiThreshold.status == "draft"))
+                    replaced = db.session.scalars(select(KpiThreshold.id).where(
+                        KpiThreshold.kpi == form.kpi.data, KpiThreshold.status == "draft")).all()
+                    if approvals.close_for_gone("threshold", replaced, current_user):
+                        flash(_("The draft waiting for the committee was replaced: put the new one forward."), "info")
+                    db.session.execute(db.delete(KpiThreshold).where(KpiThreshold.id.in_(replaced)))
                     threshold = KpiThreshold(kpi=form.kpi.data, edition=edition, green=form.green.data,
                                              red=form.red.data, change_percent=form.change_percent.data,
                                              created_by_id=current_user.id)
@@ -125,8 +128,9 @@ def thresholds():
                               .order_by(KpiThreshold.kpi, KpiThreshold.edition.desc())).all()
     order = list(THRESHOLD_KPIS)
     rows.sort(key=lambda t: (order.index(t.kpi), -t.edition))
+    histories = {t.id: approvals.history_of("threshold", t.id) for t in rows if t.status == "draft"}
     return render_template("kpis/thresholds.html", rows=rows, form=form, kpis_=THRESHOLD_KPIS, empty=EmptyForm(),
-                           seen=approvals.of_threshold), status
+                           seen=approvals.of_threshold, histories=histories), status
 
 
 @bp.route("/thresholds/<int:kpi_threshold_id>/approve", methods=["POST"])
@@ -136,12 +140,8 @@ def approve_threshold(kpi_threshold_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
 
-    def change():
-        approvals.check(request.form.get("seen"), approvals.of_threshold(found))
-        kpis.approve_threshold(found, current_user)
-        audit_trail.record("kpi_threshold.approved", actor=current_user, target=found, details={"kpi": found.kpi})
-
-    commit_or_explain(change, _("Approved: warnings use these limits from the next computation."))
+    commit_or_explain(lambda: approvals.approve_from_page("threshold", found, current_user, request.form.get("seen")),
+                      _("Approved: warnings use these limits from the next computation."))
     return redirect(url_for("kpis.thresholds"))
 
 

@@ -117,7 +117,8 @@ def evaluation_scheme():
             status = 422
     return render_template("kpis/scheme.html", form=form, current=current, pending=pending, kpis_=KPIS,
                            thresholds=thresholds, empty=EmptyForm(),
-                           seen=approvals.of_scheme(pending) if pending else None), status
+                           seen=approvals.of_scheme(pending) if pending else None,
+                           history=approvals.history_of("scheme", pending.id) if pending else []), status
 
 
 @bp.route("/evaluation/scheme/<int:evaluation_scheme_id>/approve", methods=["POST"])
@@ -127,10 +128,6 @@ def approve_scheme(evaluation_scheme_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
 
-    def change():
-        approvals.check(request.form.get("seen"), approvals.of_scheme(found))
-        evaluation.approve(found, current_user, kpis.approved_thresholds())
-        audit_trail.record("evaluation_scheme.approved", actor=current_user, target=found)
-
-    commit_or_explain(change, _("Approved: the evaluation uses these weights from the next computation."))
+    commit_or_explain(lambda: approvals.approve_from_page("scheme", found, current_user, request.form.get("seen")),
+                      _("Approved: the evaluation uses these weights from the next computation."))
     return redirect(url_for("kpis.evaluation_scheme"))

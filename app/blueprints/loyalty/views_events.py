@@ -1,9 +1,8 @@
 """Member events with invitations, sign-in sheets and feedback, and customer clubs (R70, R75)."""
-from datetime import timezone
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone, to_utc
+from flask_babel import to_utc
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload

@@ -93,7 +93,7 @@ def questionnaire(questionnaire_id: int):
             status = 422
     previous = db.session.get(Questionnaire, found.previous_id) if found.previous_id else None
     return render_template("surveys/questionnaire.html", q=found, form=form, scale=SCALE, empty=EmptyForm(),
-                           seen=approvals.of_questionnaire(found),
+                           seen=approvals.of_questionnaire(found), history=approvals.history_of("questionnaire", found.id),
                            problem=project_service.weights_problem(found), previous=previous), status
 
 
@@ -104,13 +104,8 @@ def approve(questionnaire_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
 
-    def change():
-        approvals.check(request.form.get("seen"), approvals.of_questionnaire(found))
-        project_service.approve(found, current_user)
-        audit_trail.record("questionnaire.approved", actor=current_user, target=found,
-                           details={i.code: str(i.weight) for i in found.indicators})
-
-    commit_or_explain(change, _("Approved: this questionnaire and its weights are now in use."))
+    commit_or_explain(lambda: approvals.approve_from_page("questionnaire", found, current_user, request.form.get("seen")),
+                      _("Approved: this questionnaire and its weights are now in use."))
     return redirect(url_for("surveys.questionnaire", questionnaire_id=found.id))
 
 

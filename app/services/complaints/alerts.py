@@ -211,11 +211,13 @@ def _tick(now: datetime) -> dict:
         db.session.rollback()
         scheduled = 0
     # Announcements (issue 15): telling the stores of new ones, reminding those not acknowledged.
-    from app.services.governance import announcements
+    from app.services.governance import announcements, channels
 
     try:
         with unscoped():
             told_of = announcements.tick(now)
+            told_of["channel_reminders"] = channels.remind()
+            db.session.commit()
     except Exception:  # logged; tried again at the next run
         current_app.logger.exception("announcement notices failed")
         db.session.rollback()

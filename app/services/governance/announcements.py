@@ -36,6 +36,8 @@ def save_draft(announcement: Announcement | None, data: dict, store_ids: list[in
         raise RuleError(_("Choose at least one store."))
     if data.get("ack_by") and data["ack_by"] < local_today():
         raise RuleError(_("The date to acknowledge by is in the past."))
+    if data.get("ack_by") and data["ack_by"] > local_today() + timedelta(days=366):
+        raise RuleError(_("The date to acknowledge by is more than a year ahead."))
     if announcement is None:
         announcement = Announcement(created_by_id=user.id)
         db.session.add(announcement)

@@ -13,6 +13,7 @@
 - Every step is a line of the lending register (``ManualCopyEvent``), downloads included.
 """
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import contains_eager
 
 from flask_babel import gettext as _
 
@@ -82,11 +83,15 @@ def edit_draft(version: ManualVersion, data: dict) -> None:
     version.body_en = data.get("body_en") or None
 
 
-def publish(version: ManualVersion, user) -> int:
+def publish(version: ManualVersion, user, *, approved: bool = False) -> int:
     """Put a draft in force; the version before is superseded. Returns how many copies' holders
-    are asked to acknowledge it."""
+    are asked to acknowledge it. A policy takes effect only when the committee approves it
+    (``approved``: called by the approval, services/approvals.py)."""
     if version.status != "draft":
         raise RuleError(_("Only a draft can be published."))
+    if version.manual.kind == "policy" and not approved:
+        raise RuleError(_("A policy takes effect when the customer-experience committee approves it: put it "
+                          "forward for approval."))
     if not (version.body_zh or "").strip():
         raise RuleError(_("The Chinese text is empty: write the manual before publishing it."))
     manual = version.manual
@@ -233,6 +238,14 @@ def may_report_loss(copy: ManualCopy, user) -> bool:
         return False
     return (copy.holder_user_id == user.id or user.role in ("hq_admin", "hq_auditor")
             or (user.role == "franchise_owner" and copy.franchisee_id == user.franchisee_id))
+
+
+def waiting_for(user) -> list[ManualCopy]:
+    """The copies ``user`` holds whose version in force they have not acknowledged yet."""
+    return db.session.scalars(select(ManualCopy).join(Manual, Manual.id == ManualCopy.manual_id).where(
+        ManualCopy.holder_user_id == user.id, ManualCopy.status == "held",
+        (ManualCopy.acknowledged_number.is_(None)) | (ManualCopy.acknowledged_number != Manual.current_number))
+        .options(contains_eager(ManualCopy.manual)).order_by(ManualCopy.id)).all()
 
 
 def left_with_copies() -> list[tuple[Franchisee, int]]:
