@@ -12,6 +12,7 @@ from app.blueprints.governance import bp
 from app.blueprints.governance.forms import (
     CloseCopyForm, IssueForm, NewManualForm, ReturnCopiesForm, VersionForm,
 )
+from app.database import write_transaction
 from app.extensions import db
 from app.forms import EmptyForm
 from app.i18n import current_locale, force_locale
@@ -263,8 +264,8 @@ def copy_pdf(manual_copy_id: int):
                                generated_by=current_user.display_name)
         page_numbers = _("Page {page} of {pages}")
     data, _pages = pdf.render(html, page_numbers)
-    manuals.record_download(copy, current_user, version.number)
-    db.session.commit()
+    with write_transaction(db.session):  # the register's line, in a transaction that starts with the write
+        manuals.record_download(db.session.get(ManualCopy, copy.id), current_user, version.number)
     filename = f"{copy.serial}-v{version.number}.pdf"
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
