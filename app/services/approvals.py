@@ -10,8 +10,17 @@ from typing import Callable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
+from app.extensions import db
+from app.i18n import current_locale, force_locale
+from app.models import User
+from app.models.base import utcnow
+from app.models.governance import Approval, ApprovalComment
+from app.security.policy import can
 from app.services import RuleError
+from app.services import audit as trail
 
 
 def fingerprint(values) -> str:
@@ -89,7 +98,6 @@ def _register() -> None:
 
     from app.models import AuditTemplate, EvaluationScheme, KpiThreshold, Questionnaire
     from app.models.governance import ManualVersion
-    from app.services import audit as trail
     from app.services import evaluation, kpis
     from app.services.audits import templates
     from app.services.governance import manuals
@@ -156,46 +164,26 @@ def _register() -> None:
 
 
 def subject_of(approval):
-    from app.extensions import db
-
     return db.session.get(kinds()[approval.kind].model, approval.subject_id)
 
 
 def pending_for(kind: str, subject_id: int):
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from app.models.governance import Approval
-
     return db.session.scalar(select(Approval).where(Approval.kind == kind, Approval.subject_id == subject_id,
                                                     Approval.status == "pending"))
 
 
 def history_of(kind: str, subject_id: int) -> list:
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
-    from app.extensions import db
-    from app.models.governance import Approval
-
     return db.session.scalars(select(Approval).where(Approval.kind == kind, Approval.subject_id == subject_id)
                               .options(selectinload(Approval.submitted_by), selectinload(Approval.decided_by))
                               .order_by(Approval.id.desc())).all()
 
 
 def _committee():
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from app.models import User
-
     return db.session.scalars(select(User).where(User.role == "hq_viewer", User.active.is_(True))).all()
 
 
 def _titles(spec, subject) -> tuple[str, str]:
     """The request's title in Chinese and in English (the queue shows the reader's)."""
-    from app.i18n import force_locale
-
     titles = []
     for locale in ("zh_Hans", "en"):
         with force_locale(locale):
@@ -205,12 +193,6 @@ def _titles(spec, subject) -> tuple[str, str]:
 
 def submit(kind: str, subject, user, note: str | None = None):
     """Put a draft forward to the committee; the committee is told."""
-    from app.extensions import db
-    from app.models.governance import Approval
-    from app.security.policy import can
-    from app.services import audit as trail
-    from app.services import notifications
-
     spec = kinds()[kind]
     if not can(user, spec.submit_permission):
         raise RuleError(_("Only those who prepare this kind of draft put it forward for approval."))
@@ -237,11 +219,6 @@ def submit(kind: str, subject, user, note: str | None = None):
 def close_for_gone(kind: str, subject_ids, user) -> int:
     """Requests still waiting for drafts that are thrown away or replaced by a newer draft: withdrawn
     (trial 24: a request outlived its draft, and a new draft reusing the id inherited it)."""
-    from sqlalchemy import update
-
-    from app.extensions import db
-    from app.models.base import utcnow
-    from app.models.governance import Approval
 
     ids = list(subject_ids)
     if not ids:
@@ -259,11 +236,6 @@ def is_stale(approval, subject) -> bool:
 
 
 def comment(approval, user, body: str) -> None:
-    from sqlalchemy import update
-
-    from app.extensions import db
-    from app.models.governance import Approval, ApprovalComment
-
     if approval.status != "pending":
         raise RuleError(_("This request was already decided: %(state)s.", state=approval.status_label))
     body = (body or "").strip()
@@ -284,12 +256,6 @@ def withdraw(approval, user) -> None:
 
 
 def _close(approval, status: str, user, note: str | None) -> None:
-    from sqlalchemy import update
-
-    from app.extensions import db
-    from app.models.base import utcnow
-    from app.models.governance import Approval
-
     moved = db.session.execute(update(Approval).where(Approval.id == approval.id, Approval.status == "pending").values(
         status=status, decided_by_id=user.id, decided_at=utcnow(), decision_note=note,
         fingerprint=approval.fingerprint).execution_options(synchronize_session=False)).rowcount
@@ -300,9 +266,6 @@ def _close(approval, status: str, user, note: str | None) -> None:
 
 def decide(approval, user, decision: str, note: str | None, seen: str | None) -> None:
     """The committee approves what it saw (the draft as put forward), or returns it with a reason."""
-    from app.services import audit as trail
-    from app.services import notifications
-
     if user.role != "hq_viewer":
         raise RuleError(_("Only the customer-experience committee approves or returns a draft (R4)."))
     if approval.status != "pending":
@@ -337,8 +300,6 @@ def decide(approval, user, decision: str, note: str | None, seen: str | None) ->
 def approve_from_page(kind: str, subject, user, seen: str | None) -> None:
     """The committee approves a draft from its own page: the request waiting for it is decided,
     or, when nobody put it forward, one is recorded and approved at once (the history has it)."""
-    from app.extensions import db
-    from app.models.governance import Approval
 
     spec = kinds()[kind]
     if user.role != "hq_viewer":
@@ -363,8 +324,6 @@ from app.services import notifications  # noqa: E402  (the messages register wit
 
 
 def _title(data) -> str:
-    from app.i18n import current_locale
-
     return data.get("title_en") or data["title"] if current_locale() == "en" else data["title"]
 
 
