@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Franchisee, Notification, Store, User
+from app.models import Customer, Franchisee, Notification, Store, User
 from app.models.base import local_today
 from app.models.governance import (
     Announcement, AnnouncementReceipt, Manual, ManualCopy, ManualCopyEvent, ManualVersion, PrivacyPolicy,
@@ -445,3 +445,18 @@ def test_trial_23_wording_codes_and_forms(world, login_as, app):
         "version": "1", "title": "遥远", "body": "x", "audience": "all", "region_id": "0", "needs_ack": "y",
         "ack_by": "9999-12-31", "submission": "e" * 32})
     assert far.status_code == 422 and "不能晚于一年以后" in far.text
+
+
+def test_the_customer_page_names_the_policy_a_consent_was_given_under(app, world, login_as):
+    with _db(app):
+        from app.services import customers
+
+        admin = _user(world, "admin")
+        policy = privacy.new_draft(admin)
+        privacy.edit(policy, {"body_zh": "# 隐私政策\n正文", "body_en": "# Privacy\nText"})
+        privacy.publish(policy, admin)
+        customer = db.session.get(Customer, world.customers["a2"])
+        customers.record_consent(customer, "paper", "会员活动", customer.created_at, admin)
+        db.session.commit()
+    page = login_as("owner_a").get(f"/customers/{world.customers['a2']}").text
+    assert 'href="/privacy?v=1"' in page and "依据隐私政策第 1 版" in page
