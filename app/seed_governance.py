@@ -89,6 +89,14 @@ POLICY = """# 客户体验管理方针
 - 重大投诉按时办结率 100%；
 - 关键接触点稽核全部达标。"""
 
+POLICY_EN = """# Customer-experience policy
+Customer-centred, everyone involved, always improving, within the law.
+
+# Goals
+- The satisfaction index rises every year;
+- 100 % of major complaints closed on time;
+- Every key touchpoint passes its audits."""
+
 
 def _user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
@@ -129,7 +137,7 @@ def seed_governance() -> int:
         manuals.reissue(copies["owner-b"], auditor)
     policy_manual = manuals.create_manual({"code": "POL-CX", "title_zh": "客户体验管理方针",
                                            "title_en": "Customer-experience policy", "kind": "policy",
-                                           "summary": None, "body_zh": POLICY, "body_en": None}, auditor)
+                                           "summary": None, "body_zh": POLICY, "body_en": POLICY_EN}, auditor)
     # The policy takes effect by the committee's approval (R4); its next version waits for it.
     committee = _user("hq-viewer")
     if committee is not None:
@@ -139,7 +147,8 @@ def seed_governance() -> int:
         approvals.comment(request, committee, "目标中请补充首次响应时限。")
         approvals.decide(request, committee, "approve", "同意发布，下一版补充响应时限。", request.fingerprint)
         second = manuals.new_draft(policy_manual, auditor)
-        manuals.edit_draft(second, {"summary": "补充投诉首次响应时限", "body_en": None,
+        manuals.edit_draft(second, {"summary": "补充投诉首次响应时限",
+                                    "body_en": POLICY_EN + "\n- A first answer to every complaint within 24 hours.",
                                     "body_zh": POLICY + "\n- 投诉 24 小时内首次响应。"})
         approvals.submit("policy", second, auditor, "按委员会意见补充")
     created += 2 + len(copies)

@@ -88,6 +88,9 @@ def test_a_policy_takes_effect_only_by_the_committee(en, world):
     version = manuals.draft_of(policy)
     with pytest.raises(RuleError, match="committee approves it"):
         manuals.publish(version, auditor)
+    with pytest.raises(RuleError, match="in English too"):  # read in both languages (trial 24)
+        approvals.submit("policy", version, auditor)
+    manuals.edit_draft(version, {"body_zh": "以客户为中心", "body_en": "Customer-centred"})
     request = approvals.submit("policy", version, auditor)
     approvals.decide(request, committee, "approve", None, request.fingerprint)
     assert version.status == "published" and db.session.get(Manual, policy.id).current_number == 1

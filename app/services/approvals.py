@@ -198,6 +198,9 @@ def submit(kind: str, subject, user, note: str | None = None):
         raise RuleError(_("Only those who prepare this kind of draft put it forward for approval."))
     if not spec.is_draft(subject):
         raise RuleError(_("Only a draft is put forward for approval."))
+    if kind == "policy" and not (subject.body_en or "").strip():
+        # The policy is read in both languages (trial 24: English readers got the Chinese text).
+        raise RuleError(_("Write the policy in English too before putting it forward."))
     waiting = pending_for(kind, subject.id)
     if waiting is not None and not is_stale(waiting, subject):
         raise RuleError(_("This draft is already waiting for the committee."))
