@@ -188,6 +188,14 @@ def save_versioned(form, obj, change) -> bool:
     return False
 
 
+def flash_form_errors(form) -> None:
+    """A form posted from a page that is not shown again (a button's small form): its field
+    errors as messages on the page the user is sent back to."""
+    for errors in form.errors.values():
+        for error in errors:
+            flash(str(error), "danger")
+
+
 def commit_or_explain(change, success) -> bool:
     """Run a service call and commit; a broken business rule is rolled back and explained.
     ``success`` is the message, or a function of what the call returned (e.g. how many)."""

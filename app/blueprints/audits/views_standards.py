@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.blueprints.audits import bp, forms
-from app.blueprints.common import commit_or_explain, create_once, save_versioned
+from app.blueprints.common import commit_or_explain, flash_form_errors, create_once, save_versioned
 from app.extensions import db
 from app.i18n import current_locale
 from app.models import AuditTemplate, StoreAudit, TemplateItem, TemplateSection, Touchpoint
@@ -100,9 +100,7 @@ def touchpoint_reviewed(touchpoint_id: int):
 
         commit_or_explain(change, _("Review recorded."))
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+        flash_form_errors(form)
     return redirect(url_for("audits.touchpoints", _anchor=f"tp-{touchpoint.id}"))
 
 

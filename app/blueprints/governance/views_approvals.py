@@ -1,12 +1,12 @@
 """The customer-experience committee's approvals (R4): the queue, one request with its comments
 and decision, and putting a draft forward from its own page."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import commit_or_explain, keyset_of
+from app.blueprints.common import commit_or_explain, flash_form_errors, keyset_of
 from app.blueprints.governance import bp
 from app.blueprints.governance.forms import CommentForm, DecisionForm, SubmitForm
 from app.extensions import db
@@ -82,9 +82,7 @@ def approval_comment(approval_id: int):
     if form.validate_on_submit():
         commit_or_explain(lambda: approvals.comment(found, current_user, form.body.data), _("Comment added."))
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
+        flash_form_errors(form)
     return redirect(url_for("governance.approval", approval_id=found.id) + "#comments")
 
 
@@ -100,9 +98,7 @@ def approval_decide(approval_id: int):
                           _("Approved: it is in use from now on.") if decision == "approve"
                           else _("Returned with your reasons; who put it forward is told."))
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
+        flash_form_errors(form)
     return redirect(url_for("governance.approval", approval_id=found.id))
 
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import commit_or_explain, keyset_of
+from app.blueprints.common import commit_or_explain, flash_form_errors, keyset_of
 from app.blueprints.governance import bp
 from app.blueprints.governance.forms import ChannelCheckForm, ChannelSettingsForm
 from app.extensions import db
@@ -44,12 +44,6 @@ def _channel_page(found, check_form=None, status=200):
                            check_form=check_form, checks=checks, today=local_today()), status
 
 
-def _errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(error, "danger")
-
-
 @bp.route("/channels/<int:complaint_channel_id>/settings", methods=["POST"])
 @access("governance.channels")
 def channel_settings(complaint_channel_id: int):
@@ -58,7 +52,7 @@ def channel_settings(complaint_channel_id: int):
     if form.validate_on_submit():
         commit_or_explain(lambda: channels.save_settings(found, form.data, current_user), _("Saved."))
     else:
-        _errors(form)
+        flash_form_errors(form)
     return redirect(url_for("governance.channel", complaint_channel_id=found.id))
 
 

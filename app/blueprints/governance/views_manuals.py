@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.blueprints.common import commit_or_explain, create_once, keyset_of, save_versioned
+from app.blueprints.common import commit_or_explain, flash_form_errors, create_once, keyset_of, save_versioned
 from app.blueprints.governance import bp
 from app.blueprints.governance.forms import (
     CloseCopyForm, IssueForm, NewManualForm, ReturnCopiesForm, VersionForm,
@@ -99,9 +99,7 @@ def issue_copy(manual_id: int):
         if done:
             return done
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
+        flash_form_errors(form)
     args = {"franchisee": franchisee_id} if franchisee_id else {"hq": 1}
     return redirect(url_for("governance.manual", manual_id=manual.id, **args) + "#issue")
 
@@ -281,7 +279,5 @@ def return_copies(franchisee_id: int):
                           lambda n: ngettext("%(num)d copy of %(name)s recorded as returned.",
                                            "%(num)d copies of %(name)s recorded as returned.", n, name=franchisee.name))
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
+        flash_form_errors(form)
     return redirect(url_for("governance.manuals_index"))
