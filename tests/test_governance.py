@@ -413,6 +413,8 @@ def test_the_channel_pages_are_headquarters(world, login_as, app):
                              {"s-contact": "service@example.cn", "s-publicised": "y", "s-check_every_days": "25"},
                              follow_redirects=True)
     assert saved.status_code == 200 and "service@example.cn" in saved.text
+    listed = client.get("/governance/channels").text  # publicised, never checked: due today
+    assert 'data-testid="checks-due"' in listed and "电子邮件" in listed.split('data-testid="checks-due"')[1][:200]
     refused = client.post_form(f"/governance/channels/{channel_id}/settings",
                                {"s-contact": "x", "s-check_every_days": "1" * 25}, follow_redirects=True)
     assert "0 至 366" in refused.text or "0 to 366" in refused.text

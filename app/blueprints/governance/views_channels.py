@@ -26,7 +26,8 @@ def channels_index():
     """Every channel: where customers reach it, whether it is publicised, its last check and the next."""
     rows = db.session.scalars(select(ComplaintChannel).order_by(ComplaintChannel.active.desc(),
                                                                 ComplaintChannel.position, ComplaintChannel.id)).all()
-    return render_template("governance/channels.html", channels=rows, today=local_today())
+    today = local_today()
+    return render_template("governance/channels.html", channels=rows, today=today, due=channels.due(today, 0))
 
 
 @bp.route("/channels/<int:complaint_channel_id>")
