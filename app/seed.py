@@ -156,9 +156,10 @@ def seed_demo(password: str, only_if_empty: bool = False) -> str:
     from app.seed_loyalty import seed_loyalty
 
     created += seed_loyalty()
-    from app.seed_governance import seed_governance
+    from app.seed_governance import seed_governance, seed_improvement
 
     created += seed_governance()
+    created += seed_improvement()
     created += _seed_report_schedules()
     return f"demo seed: {created} records created"
 

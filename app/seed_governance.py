@@ -201,3 +201,101 @@ def seed_governance() -> int:
     created += 3
     db.session.flush()
     return created
+
+
+def seed_improvement() -> int:
+    """Improvement projects and the feedback-to-improvement cycle (issue 15): suggestions and
+    praise classified, some screened into projects; projects at each step of the cycle, from a
+    complaint's CAPA, a suggestion, an audit finding, a KPI warning and a report's answer."""
+    from flask import current_app
+
+    from app.models import Complaint, CorrectiveAction, ImprovementProject, KpiWarning
+    from app.services.governance import projects
+
+    if db.session.scalar(select(ImprovementProject.id).limit(1)) is not None:
+        return 0
+    auditor, logistics, service = _user("hq-auditor"), _user("hq-logistics"), _user("hq-dept")
+    if auditor is None:
+        return 0
+    today = local_today()
+    created = 0
+    with current_app.test_request_context():
+        feedback = db.session.scalars(select(Complaint).where(Complaint.feedback_state == "new")
+                                      .order_by(Complaint.received_at).limit(12)).all()
+        # Most of them classified; the newest few left for headquarters to classify.
+        screened = None
+        for number, item in enumerate(feedback[:8]):
+            if item.kind == "praise":
+                projects.classify(item, "positive", "low", None, auditor, no_action=True)
+            elif number % 3 == 0:
+                projects.classify(item, "negative", "high", None, auditor)
+                screened = screened or item
+            else:
+                projects.classify(item, "negative", "medium", None, auditor, no_action=number % 2 == 0)
+
+        # 1. From a complaint's CAPA: being implemented, two departments with their parts (R74).
+        capa = db.session.scalar(select(Complaint).where(Complaint.kind == "complaint", Complaint.severity == "major")
+                                 .order_by(Complaint.id).limit(1))
+        delivery = projects.create({
+            "title": "送货时间承诺与实际不符的改进", "department": "logistics", "owner_name": "钱磊",
+            "goal": "送货准时率由 86% 提升到 95% 以上；因送货延误的投诉每季度减少一半。",
+            "impact": "high", "due_on": today + timedelta(days=75),
+            "root_cause": "门店按统一的 3 天承诺送货，未考虑各区域仓库的实际配送能力；配送单未回传门店。",
+            "measures": "- 按区域重新核定配送时效，门店按核定时效承诺；\n- 配送单状态每日回传门店；\n"
+                        "- 更新销售承诺话术并培训门店员工。"},
+            auditor, projects.find_source("complaint", capa.id) if capa else None)
+        db.session.flush()
+        projects.add_part(delivery, "logistics", "按区域重新核定配送时效并发布", today + timedelta(days=30), auditor)
+        training = projects.add_part(delivery, "customer_service", "更新承诺话术，完成门店员工培训",
+                                     today + timedelta(days=45), auditor)
+        projects.advance(delivery, "implementation", auditor)
+        db.session.flush()
+        db.session.refresh(delivery)
+        if service is not None:
+            db.session.flush()
+            projects.complete_part(training, "新话术已发布到手册第 3 章；25 家门店完成培训，考核通过率 96%。", service)
+        projects.report_progress(delivery, "华东区域时效核定完成，其余区域本月内完成。", 40, logistics or auditor)
+        created += 1
+
+        # 2. From a customer's suggestion, screened in: the root cause is being analysed.
+        if screened is not None:
+            projects.create({"title": "顾客建议：周末增加上门测量时段", "department": "cx", "owner_name": "孙丽",
+                             "goal": "周末预约上门测量的等待时间不超过 3 天。", "impact": "high",
+                             "due_on": today + timedelta(days=60)},
+                            auditor, projects.find_source("feedback", screened.id))
+            created += 1
+
+        # 3. From a mystery-shopper finding: evaluated and completed.
+        finding = db.session.scalar(select(CorrectiveAction).order_by(CorrectiveAction.id).limit(1))
+        greeting = projects.create({
+            "title": "进店问候与需求询问不到位", "department": "hr", "owner_name": "李娜",
+            "goal": "稽核“接待礼仪”项通过率达到 90%。", "impact": "medium", "due_on": today + timedelta(days=20),
+            "root_cause": "新员工入职培训未包含接待礼仪实操。", "measures": "入职培训增加接待礼仪实操与考核。"},
+            auditor, projects.find_source("audit_finding", finding.id) if finding else None)
+        db.session.flush()
+        projects.add_part(greeting, "hr", "修订入职培训课程并组织补训", today + timedelta(days=10), auditor)
+        projects.advance(greeting, "implementation", auditor)
+        db.session.flush()
+        db.session.refresh(greeting)
+        projects.complete_part(greeting.parts[0], "入职培训已加入 2 学时接待礼仪实操，已补训 48 人。", auditor)
+        projects.report_progress(greeting, "补训完成，待下季度稽核验证。", 90, auditor)
+        db.session.flush()
+        db.session.refresh(greeting)
+        projects.advance(greeting, "evaluation", auditor)
+        db.session.flush()
+        db.session.refresh(greeting)
+        projects.evaluate(greeting, "effective", "下季度稽核“接待礼仪”项通过率由 72% 升至 93%，达到目标。", auditor)
+        created += 1
+
+        # 4. From a KPI warning: the plan is overdue.
+        warning = db.session.scalar(select(KpiWarning).order_by(KpiWarning.id).limit(1))
+        late = projects.create({
+            "title": "复购率低于阈值门店的会员关怀计划", "department": "marketing",
+            "goal": "预警门店的复购率回到阈值以上。", "impact": "medium", "due_on": today + timedelta(days=1),
+            "root_cause": "会员生日关怀与回访未按计划执行。"},
+            auditor, projects.find_source("kpi_warning", warning.id) if warning else None)
+        db.session.flush()
+        late.due_on = today - timedelta(days=5)  # (an overdue project, as the register shows it)
+        created += 1
+    db.session.flush()
+    return created

@@ -147,6 +147,9 @@ def _complaint(rng, ident, store_id, franchisee_id, people, categories, channels
         "follow_up_score": None, "follow_up_note": None, "followed_up_at": None, "privacy_consent_at": None,
         "progress_token_hash": None, "public_submission": None, "created_at": received, "updated_at": received,
         "version": 1,
+        # Suggestions and praise wait for headquarters' classification (issue 15).
+        "feedback_state": None if kind == "complaint" else "new", "sentiment": None, "impact": None,
+        "classified_at": None, "classified_by_id": None,
     }
     if severity == "major":
         row["hq_due_at"] = CALENDAR.add(received, _hours(rule.hq))

@@ -326,6 +326,15 @@ def role_pages(conn, username: str, level: str, avoid_store: int | None) -> tupl
         Page("manual copies", "/governance/copies"),
         Page("privacy policy", "/privacy"),
     ]
+    # Improvement projects and the feedback-to-improvement cycle (issue 15, part 3): the register,
+    # one project, the suggestions and praise to classify and to screen.
+    project = conn.execute(text("SELECT id FROM improvement_project ORDER BY parts_count DESC, id LIMIT 1")).first()
+    pages += [
+        Page("improvement projects", "/governance/projects"),
+        Page("improvement project", f"/governance/projects/{project.id}" if project else None),
+        Page("feedback to classify", "/governance/feedback"),
+        Page("feedback to screen", "/governance/feedback?tab=classified"),
+    ]
     scope = "all stores" if stores is None else f"{len(stores)} store{'s' * (len(stores) != 1)}"
     return pages, f"{username}: {scope}, {active:,} active customers"
 

@@ -185,8 +185,22 @@ def _world_governance(world: World) -> None:
     b_only = announcements.save_draft(None, {"title": "乙方秘密公告", "body": "只发给乙方门店", "audience": "stores",
                                              "needs_ack": True, "ack_by": None}, [s.id for s in world.b_stores], admin)
     announcements.publish(b_only, admin)
+    # An improvement project opened from B's complaint (its source names B's complaint), with a
+    # part for customer service (the department in the world) and one for logistics.
+    from flask import current_app
+
+    from app.services.governance import projects
+
+    with current_app.test_request_context():
+        project = projects.create({"title": "送货承诺改进", "goal": "准时率 95%", "department": "logistics",
+                                   "impact": "high", "due_on": local_today() + timedelta(days=30)}, admin,
+                                  projects.find_source("complaint", world.complaints["b"].id))
+        db.session.flush()
+        service_part = projects.add_part(project, "customer_service", "更新话术", local_today() + timedelta(days=20), admin)
+        logistics_part = projects.add_part(project, "logistics", "核定时效", local_today() + timedelta(days=20), admin)
+    db.session.flush()
     world.governance.update(manual=manual, a_copy=a_copy, manager_copy=manager_copy, b_copy=b_copy, every=every,
-                            b_only=b_only)
+                            b_only=b_only, project=project, service_part=service_part, logistics_part=logistics_part)
 
 
 def _world_loyalty(world: World, b_purchase: Purchase) -> None:

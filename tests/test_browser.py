@@ -1,6 +1,7 @@
 """Real headless Chromium against a live server started the way `make run` starts it."""
 import os
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -851,5 +852,75 @@ def test_headquarters_announces_and_issues_a_copy_and_an_owner_acknowledges_both
     wide = _wider_than_screen(page, live_server, ["/governance/announcements", announcement, "/governance/manuals",
                                                   "/governance/manuals/1", "/governance/copies", "/governance/privacy",
                                                   "/governance/privacy/1"])
+    assert wide == {}
+    context.close()
+
+
+def test_a_suggestion_is_screened_into_a_project_and_a_department_reports_its_part_on_a_phone(live_server, browser):
+    """Issue 15 (seed 003, R74): headquarters (English, desktop) classifies a customer's suggestion,
+    screens it into a new improvement project, names the logistics department's part and is
+    stopped from skipping the root cause; logistics (Chinese, on a phone) finds the part in its
+    task queue and reports it done; the project's page and the register fit the phone."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
+    _sign_in(page, live_server, "hq-auditor")
+    if page.locator("#lang-select").input_value() != "en":
+        with page.expect_navigation():
+            page.select_option("#lang-select", "en")
+    page.goto(live_server + "/governance/feedback")
+    row = page.locator("[data-testid=feedback-row]").filter(has_text="Suggestion").first
+    reference = row.locator("a").first.inner_text()
+    row.locator("select[name=sentiment]").select_option("negative")
+    row.locator("select[name=impact]").select_option("high")
+    row.get_by_role("button", name="Save").click()
+    page.wait_for_load_state()
+    assert f"{reference} classified." in page.inner_text(".alert-success")
+    page.goto(live_server + "/governance/feedback?tab=classified&sentiment=negative&impact=high")
+    page.locator("[data-testid=feedback-row]", has_text=reference).get_by_role("link", name="Into a project").click()
+    page.wait_for_load_state()
+    assert reference in page.inner_text("[data-testid=project-source]")
+    page.fill("#goal", "Weekend measuring visits within 3 days")
+    page.select_option("#department", "logistics")
+    page.fill("#due_on", (date.today() + timedelta(days=60)).isoformat())
+    page.locator("[data-testid=project-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "opened" in page.inner_text(".alert-success")
+    project = page.url.removeprefix(live_server)
+    page.select_option("#part-department", "logistics")
+    page.fill("#part-responsibility", "Add weekend measuring slots")
+    page.fill("#part-due_on", (date.today() + timedelta(days=30)).isoformat())
+    page.locator("[data-testid=part-form] button[type=submit]").click()
+    page.wait_for_load_state()
+    assert "task queue" in page.inner_text(".alert-success")
+    page.get_by_role("button", name="Move on to: Plan").click()
+    page.wait_for_load_state()
+    assert "root cause" in page.inner_text(".alert-danger")  # not skipped, nothing lost
+    assert "Root cause" in page.inner_text("[data-testid=project-cycle] [aria-current=step]")
+    page.goto(live_server + page.locator("[data-testid=project-sources] a").first.get_attribute("href"))
+    assert reference in page.inner_text("[data-testid=reference]")
+    assert "GJ" in page.inner_text("[data-testid=improvement-box]")  # the suggestion links to its project
+    context.close()
+
+    context, page = _phone_signed_in(browser, live_server, "hq-logistics", "zh")
+    if page.locator("#lang-select").input_value() != "zh_Hans":
+        page.locator("[data-bs-target='#mainNav']").click()
+        with page.expect_navigation():
+            page.select_option("#lang-select", "zh_Hans")
+    page.goto(live_server + "/complaints/tasks")
+    queue = page.inner_text("[data-testid=project-part-queue]")
+    assert "Add weekend measuring slots" in queue
+    page.locator("[data-testid=project-part-queue] tr", has_text="Add weekend measuring slots").locator("a").click()
+    page.wait_for_load_state()
+    part = page.locator("[data-testid=project-part]", has_text="Add weekend measuring slots")
+    part.locator("textarea[name=outcome]").fill("周六、周日各增加 4 个上门测量时段")
+    part.get_by_role("button", name="报告完成").click()
+    page.wait_for_load_state()
+    assert "已报告完成" in page.inner_text(".alert-success")
+    assert "周六、周日各增加" in page.inner_text("[data-testid=project-parts]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    wide = _wider_than_screen(page, live_server, ["/governance/projects", project, "/complaints/tasks"])
     assert wide == {}
     context.close()

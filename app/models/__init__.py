@@ -34,12 +34,14 @@ from app.models.training import (
     TrainingPlan, TrainingSession,
 )
 from app.models.governance import (
-    Announcement, AnnouncementReceipt, Approval, ApprovalComment, ChannelCheck, Manual, ManualCopy, ManualCopyEvent, ManualVersion, PrivacyPolicy,
+    Announcement, AnnouncementReceipt, Approval, ApprovalComment, ChannelCheck, ImprovementProject, Manual, ManualCopy, ManualCopyEvent, ManualVersion, PrivacyPolicy,
+    ProjectPart, ProjectSource, ProjectUpdate,
 )
 from app.models.user import User, UserSession
 
 __all__ = [
-    "Announcement", "AnnouncementReceipt", "Approval", "ApprovalComment", "ChannelCheck", "Manual", "ManualCopy", "ManualCopyEvent", "ManualVersion", "PrivacyPolicy",
+    "Announcement", "AnnouncementReceipt", "Approval", "ApprovalComment", "ChannelCheck", "ImprovementProject", "Manual", "ManualCopy", "ManualCopyEvent", "ManualVersion",
+    "PrivacyPolicy", "ProjectPart", "ProjectSource", "ProjectUpdate",
     "PointsEntry", "PointsSpend", "PurchaseReturn", "Redemption", "Reward", "Coupon", "Offer",
     "Club", "ClubMember", "EventGuest", "MemberEvent",
     "CustomerLoss", "CustomerRelationship", "LostOrder", "LostReason", "RelationshipReview",

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.extensions import db
 from app.models.base import BilingualName, StoreOwned, TimestampMixin, VersionedMixin, utcnow
@@ -260,6 +260,8 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
         Index("ix_complaint_hq", "escalated", "is_open", "hq_due_at", "id"),
         Index("ix_complaint_customer", "customer_id", "received_at"),
         Index("ix_complaint_contact_phone", "contact_phone"),
+        # Headquarters' feedback screening (issue 15): suggestions and praise by state, newest first.
+        Index("ix_complaint_feedback", "feedback_state", "received_at", "id"),
     )
     owner_columns_indexed = False
 
@@ -341,6 +343,17 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     capa_verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     capa_verification: Mapped[str | None] = mapped_column(String(500))
 
+    # The feedback-to-improvement cycle (seed 003, issue 15): headquarters classifies each
+    # suggestion and praise (positive or negative, its topic: ``category_id``, its impact) and
+    # screens the high-impact ones into improvement projects. ``feedback_state`` is empty for a
+    # complaint (its CAPA leads to a project instead), else new → classified → in_project | no_action.
+    feedback_state: Mapped[str | None] = mapped_column(String(12))
+    sentiment: Mapped[str | None] = mapped_column(String(8))
+    impact: Mapped[str | None] = mapped_column(String(8))
+    classified_at: Mapped[datetime | None]
+    # (No foreign key: adding one rebuilds the complaint table on SQLite, every row of the network.)
+    classified_by_id: Mapped[int | None]
+
     # Follow-up with the customer after resolution (R25): 1 very dissatisfied … 5 very satisfied.
     follow_up_score: Mapped[int | None]
     follow_up_note: Mapped[str | None] = mapped_column(String(500))
@@ -364,6 +377,15 @@ class Complaint(StoreOwned, TimestampMixin, VersionedMixin, db.Model):
     @property
     def status_label(self):
         return STATUSES[self.status]
+
+    @validates("kind")
+    def _kind_sets_feedback_state(self, key, kind):
+        """A suggestion or praise waits for headquarters' classification; a complaint does not."""
+        if kind in ("suggestion", "praise") and self.feedback_state is None:
+            self.feedback_state = "new"
+        elif kind == "complaint" and self.feedback_state == "new":
+            self.feedback_state = None
+        return kind
 
     @property
     def kind_label(self):

@@ -332,3 +332,152 @@ class ChannelCheck(db.Model):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
     by: Mapped[User | None] = relationship()
+
+
+# Improvement projects (推动改进项目, seed 000) and the feedback-to-improvement cycle (seed 003):
+# classify → screen the high-impact issues → root cause → plan (measures, responsible
+# departments, completion date) → implement → evaluate the effect.
+PROJECT_STAGES = {
+    "analysis": _l("Root cause"),
+    "plan": _l("Plan"),
+    "implementation": _l("Implementation"),
+    "evaluation": lazy_pgettext("improvement project", "Evaluation"),
+    "closed": lazy_pgettext("improvement project", "Completed"),
+    "cancelled": lazy_pgettext("improvement project", "Cancelled"),
+}
+PROJECT_CYCLE = ("analysis", "plan", "implementation", "evaluation")
+OPEN_STAGES = PROJECT_CYCLE
+IMPACTS = {"high": lazy_pgettext("impact", "High"), "medium": lazy_pgettext("impact", "Medium"),
+           "low": lazy_pgettext("impact", "Low")}
+EFFECTS = {"effective": _l("Effective: the goal was reached"), "partly": _l("Partly effective"),
+           "not_effective": _l("Not effective")}
+# Where a project comes from; its sources link back to each (``ProjectSource``).
+SOURCE_KINDS = {
+    "complaint": _l("Complaint (CAPA)"),
+    "feedback": _l("Customer suggestion or praise"),
+    "audit_finding": _l("Mystery-shopper finding"),
+    "kpi_warning": _l("KPI warning"),
+    "survey": _l("Satisfaction survey result"),
+    "report_response": _l("Answer to a report"),
+}
+# The customer-experience management department (客户购买体验管理部门, seed 000) drives the
+# projects; headquarters' other departments own or take part in them.
+CX_DEPARTMENT = "cx"
+SENTIMENTS = {"positive": _l("Positive"), "negative": _l("Negative")}
+FEEDBACK_STATES = {"new": _l("To classify"), "classified": _l("Classified"),
+                   "in_project": _l("In an improvement project"), "no_action": _l("No project needed")}
+
+
+class ImprovementProject(TimestampMixin, VersionedMixin, db.Model):
+    """One customer-experience improvement project: its owner department, goal, root cause,
+    measures, completion date, the parts other departments are responsible for (R74), progress
+    updates and the evaluation of its effect. Headquarters' own record: franchisees do not see
+    the register (the sources it links to stay in their own scope)."""
+
+    __table_args__ = (Index("ix_improvement_project_stage_due", "stage", "due_on", "id"),
+                      Index("ix_improvement_project_department", "department", "stage", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # GJ + year + number (GJ2026-007), unique.
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    goal: Mapped[str] = mapped_column(Text)
+    department: Mapped[str] = mapped_column(String(30))  # the owner department (CX_DEPARTMENT or DEPARTMENTS)
+    owner_name: Mapped[str | None] = mapped_column(String(60))  # the person who answers for it
+    impact: Mapped[str] = mapped_column(String(8), default="high")
+    stage: Mapped[str] = mapped_column(String(16), default="analysis")
+    due_on: Mapped[date]
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[int] = mapped_column(default=0, server_default="0")  # percent, from the last update
+    effect: Mapped[str | None] = mapped_column(String(16))
+    evaluation: Mapped[str | None] = mapped_column(Text)
+    evaluated_at: Mapped[datetime | None]
+    evaluated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    closed_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    # Stored counts for the register: parts, parts done, sources.
+    parts_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    parts_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    sources_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    evaluated_by: Mapped[User | None] = relationship(foreign_keys=[evaluated_by_id])
+    parts: Mapped[list["ProjectPart"]] = relationship(back_populates="project", order_by="ProjectPart.id")
+    sources: Mapped[list["ProjectSource"]] = relationship(back_populates="project", order_by="ProjectSource.id")
+
+    @property
+    def stage_label(self):
+        return PROJECT_STAGES.get(self.stage, self.stage)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+    def overdue(self, today: date) -> bool:
+        return self.is_open and self.due_on < today
+
+
+class ProjectPart(TimestampMixin, VersionedMixin, db.Model):
+    """The part of a project one department is responsible for (R74, seed 003: 明确责任与分工).
+    It waits in that department's task queue, beside its complaint tasks, until done."""
+
+    __table_args__ = (Index("ix_project_part_queue", "department", "done_at", "due_on", "id"),
+                      Index("ix_project_part_project", "project_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("improvement_project.id"))
+    department: Mapped[str] = mapped_column(String(30))
+    responsibility: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+    project: Mapped[ImprovementProject] = relationship(back_populates="parts")
+    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
+
+
+class ProjectSource(db.Model):
+    """What a project came from, linked both ways: a complaint's CAPA, a suggestion, an audit
+    finding, a KPI warning, a survey, a department's answer to a report. ``label`` is the
+    source's reference as it was linked (a complaint's number, a store's code), so the register
+    lists sources without opening each; the link opens the source in the reader's own scope."""
+
+    __table_args__ = (UniqueConstraint("project_id", "kind", "ref_id"),
+                      Index("ix_project_source_ref", "kind", "ref_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("improvement_project.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    ref_id: Mapped[int]
+    label: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(200))  # the source's page in the portal
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    project: Mapped[ImprovementProject] = relationship(back_populates="sources")
+
+    @property
+    def kind_label(self):
+        return SOURCE_KINDS.get(self.kind, self.kind)
+
+
+class ProjectUpdate(db.Model):
+    """A line of a project's history: a progress report, a stage reached, a part done, the evaluation."""
+
+    __table_args__ = (Index("ix_project_update_project", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("improvement_project.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # progress | stage | part | part_done | source | evaluation
+    # The step reached (stage), the department (part, part_done) or the kind of source (source).
+    stage: Mapped[str | None] = mapped_column(String(16))
+    progress: Mapped[int | None]
+    body: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()

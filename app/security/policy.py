@@ -146,6 +146,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "governance.submit": frozenset({"hq_admin", "hq_auditor"}),
     # The feedback channels offered to customers and their periodic checks (R73): the CX
     # department keeps them; headquarters reads them.
+    # Improvement projects (推动改进项目): headquarters' own register. The customer-experience
+    # department (admin, auditors) opens and steers them; the committee reads them; a department
+    # reports progress on the projects it owns or has a part in, and does its parts. (Not the
+    # regional supervisors: the register and its sources span the network.)
+    "governance.projects_view": frozenset({"hq_admin", "hq_auditor", "hq_viewer", "hq_department"}),
+    "governance.projects": frozenset({"hq_admin", "hq_auditor"}),
+    "governance.project_report": frozenset({"hq_admin", "hq_auditor", "hq_department"}),
+    # Classifying customers' suggestions and praise and screening them into projects (seed 003).
+    "governance.feedback_view": frozenset({"hq_admin", "hq_auditor", "hq_viewer"}),
+    "governance.feedback": frozenset({"hq_admin", "hq_auditor"}),
     "governance.channels_view": HQ_READERS,
     "governance.channels": frozenset({"hq_admin", "hq_auditor"}),
     # The privacy policy (R61): headquarters' administrator edits and publishes its versions.

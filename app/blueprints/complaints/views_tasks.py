@@ -14,7 +14,9 @@ from app.models.user import DEPARTMENTS
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
+from app.security.policy import can
 from app.services.complaints import workflow
+from app.services.governance import projects
 
 BY_DUE = Ordering((ComplaintTask.due_on, ComplaintTask.id))
 BY_DONE = Ordering((ComplaintTask.done_at, ComplaintTask.id), descending=True)
@@ -45,7 +47,11 @@ def tasks():
         stmt = stmt.where(ComplaintTask.department == queue)
     stmt = stmt.where(ComplaintTask.done_at.is_not(None) if done else ComplaintTask.done_at.is_(None))
     page = keyset_of(stmt, BY_DONE if done else BY_DUE)
+    # The same queue holds the department's parts of improvement projects (issue 15, R74).
+    parts = (projects.open_parts(queue) if not done and queue != "franchisee"
+             and can(current_user, "governance.projects_view") else [])
     return render_template("complaints/tasks.html", page=page, done=done, queue=queue, today=local_today(),
+                           parts=parts, part_departments=projects.owner_departments(),
                            assignees=workflow.TASK_ASSIGNEES, departments=DEPARTMENTS,
                            chooses=_own_queue() is None, form=forms.TaskDoneForm(formdata=None))
 

@@ -8,7 +8,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Optional, Regexp
 
 from app.forms import Chosen, InRange, OnceForm, VersionedForm, choices, safe_text, text_or_blank
-from app.models.governance import AUDIENCES, MANUAL_KINDS
+from app.models.governance import AUDIENCES, EFFECTS, IMPACTS, MANUAL_KINDS, SENTIMENTS
 
 BODY_LIMIT = 200_000
 
@@ -112,3 +112,80 @@ class ChannelCheckForm(FlaskForm):
                          choices=choices([("ok", _l("Works")), ("failed", _l("Does not work"))], blank=True))
     checked_on = DateField(_l("Checked on"), validators=[InputRequired(message=_l("Enter a valid date."))])
     note = StringField(_l("What was tried, what happened"), validators=[Optional(), safe_text(300)])
+
+
+# Improvement projects and the feedback-to-improvement cycle.
+class _ProjectFields(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), safe_text(200)])
+    goal = TextAreaField(_l("Goal (what will be better, and how it is measured)"),
+                         validators=[DataRequired(), safe_text(5_000)])
+    department = SelectField(_l("Owner department"), coerce=text_or_blank,
+                             validators=[Chosen(_l("Choose the department that owns the project."))])
+    owner_name = StringField(_l("Person in charge"), validators=[Optional(), safe_text(60)])
+    impact = SelectField(_l("Impact"), choices=choices(IMPACTS.items()), default="high")
+    due_on = DateField(_l("To be completed by"), validators=[InputRequired(message=_l("Enter a valid date."))])
+    root_cause = TextAreaField(_l("Root cause (问题根源)"), validators=[Optional(), safe_text(10_000)])
+    measures = TextAreaField(_l("Measures (the plan)"), validators=[Optional(), safe_text(10_000)])
+
+    def __init__(self, *args, departments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = choices((departments or {}).items(), blank=True)
+
+
+class NewProjectForm(OnceForm, _ProjectFields):
+    pass
+
+
+class ProjectForm(VersionedForm, _ProjectFields):
+    pass
+
+
+class PartForm(FlaskForm):
+    department = SelectField(_l("Department"), coerce=text_or_blank, validators=[Chosen(_l("Choose a department."))])
+    responsibility = StringField(_l("Responsible for"), validators=[DataRequired(), safe_text(300)])
+    due_on = DateField(lazy_pgettext("project part", "Due"), validators=[InputRequired(message=_l("Enter a valid date."))])
+
+    def __init__(self, *args, departments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = choices((departments or {}).items(), blank=True)
+
+
+class PartDoneForm(FlaskForm):
+    outcome = TextAreaField(_l("What was done"), validators=[DataRequired(), safe_text(5_000)])
+
+
+class ProgressForm(FlaskForm):
+    body = TextAreaField(_l("Progress"), validators=[DataRequired(), safe_text(5_000)])
+    progress = IntegerField(_l("Done so far (%)"), validators=[Optional(), InRange(0, 100)])
+
+
+class EvaluateForm(FlaskForm):
+    effect = SelectField(_l("Effect"), choices=choices(EFFECTS.items(), blank=True), coerce=text_or_blank,
+                         validators=[Chosen(_l("Choose how effective it was."))])
+    evaluation = TextAreaField(_l("Evaluation (the evidence: figures before and after)"),
+                               validators=[DataRequired(), safe_text(10_000)])
+
+
+class CancelProjectForm(FlaskForm):
+    reason = StringField(_l("Why is it cancelled?"), validators=[DataRequired(), safe_text(300)])
+
+
+class LinkForm(FlaskForm):
+    project_id = SelectField(_l("Project in progress"), coerce=int,
+                             validators=[Chosen(_l("Choose the project to add it to."))])
+
+    def __init__(self, *args, open_projects=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project_id.choices = choices([(p.id, f"{p.reference} · {p.title}") for p in open_projects], blank=True)
+
+
+class ClassifyForm(FlaskForm):
+    sentiment = SelectField(_l("Positive or negative"), choices=choices(SENTIMENTS.items(), blank=True),
+                            coerce=text_or_blank, validators=[Chosen(_l("Choose positive or negative."))])
+    impact = SelectField(_l("Impact"), choices=choices(IMPACTS.items()), default="medium")
+    category_id = SelectField(_l("Topic"), coerce=int, validators=[Optional()])
+    no_action = BooleanField(_l("No project needed"))
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category_id.choices = choices(categories, blank=True)

@@ -34,6 +34,7 @@ from app.security.tenancy import get_scoped_or_404
 from app.services import RuleError, kpis
 from app.services import reports as report_service
 from app.services.reports import distribution, periods
+from app.services.governance import projects
 
 LATEST = Ordering((Report.generated_at, Report.id), descending=True)
 RECENT_PERIODS = 6
@@ -265,10 +266,14 @@ def render_show(report: Report, answer_form: AnswerForm | None = None, status: i
                                              selectinload(ReportRecipient.report))
                                     .order_by(ReportRecipient.id).limit(200)).all()
     mine = distribution.recipient_for(report, current_user)
+    # The improvement projects the answers went into (R56: they land in the register), one statement.
+    improvement_links = (projects.links_for("report_response", [r.id for r in recipients if r.answered_at])
+                         if can(current_user, "governance.projects_view") else None)
     if answer_form is None and mine is not None:
         answer_form = AnswerForm(obj=mine)
     return render_template("reports/show.html", report=report, versions=versions, label=periods.label, form=EmptyForm(),
                            can_group=_can_group(), recipients=recipients, mine=mine, answer_form=answer_form,
+                           improvement_links=improvement_links,
                            distribute_form=DistributeForm() if can(current_user, "reports.distribute") else None,
                            departments=DEPARTMENTS), status
 
