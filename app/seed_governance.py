@@ -222,20 +222,31 @@ def seed_improvement() -> int:
     with current_app.test_request_context():
         feedback = db.session.scalars(select(Complaint).where(Complaint.feedback_state == "new")
                                       .order_by(Complaint.received_at).limit(12)).all()
-        # Most of them classified; the newest few left for headquarters to classify.
+        # Most of them classified; the newest few left for headquarters to classify. The first
+        # suggestion asking for online booking of measuring visits is screened into a project.
         screened = None
         for number, item in enumerate(feedback[:8]):
             if item.kind == "praise":
                 projects.classify(item, "positive", "low", None, auditor, no_action=True)
-            elif number % 3 == 0:
+            elif screened is None and "预约" in item.title:
                 projects.classify(item, "negative", "high", None, auditor)
-                screened = screened or item
+                screened = item
             else:
-                projects.classify(item, "negative", "medium", None, auditor, no_action=number % 2 == 0)
+                projects.classify(item, "negative", "high" if number % 3 == 0 else "medium", None, auditor,
+                                  no_action=number % 2 == 0)
 
         # 1. From a complaint's CAPA: being implemented, two departments with their parts (R74).
-        capa = db.session.scalar(select(Complaint).where(Complaint.kind == "complaint", Complaint.severity == "major")
-                                 .order_by(Complaint.id).limit(1))
+        # The major late-delivery complaints have their root cause and actions on file; the first
+        # is the project's source, the others show the form's prefill when a project is opened.
+        late = db.session.scalars(select(Complaint).where(Complaint.kind == "complaint", Complaint.severity == "major",
+                                                          Complaint.title.like("%送货延误%")).order_by(Complaint.id)).all()
+        for complaint in late:
+            complaint.root_cause = "门店按统一的 3 天承诺送货，未核对区域仓库的实际配送能力。"
+            complaint.corrective_action = "向顾客致歉并补偿运费，当日安排专车送达。"
+            complaint.preventive_action = "按区域核定配送时效，门店按核定时效向顾客承诺。"
+            complaint.capa_owner, complaint.capa_due_on = "钱磊", today + timedelta(days=30)
+        capa = late[0] if late else db.session.scalar(select(Complaint).where(
+            Complaint.kind == "complaint", Complaint.severity == "major").order_by(Complaint.id).limit(1))
         delivery = projects.create({
             "title": "送货时间承诺与实际不符的改进", "department": "logistics", "owner_name": "钱磊",
             "goal": "送货准时率由 86% 提升到 95% 以上；因送货延误的投诉每季度减少一半。",
@@ -259,8 +270,8 @@ def seed_improvement() -> int:
 
         # 2. From a customer's suggestion, screened in: the root cause is being analysed.
         if screened is not None:
-            projects.create({"title": "顾客建议：周末增加上门测量时段", "department": "cx", "owner_name": "孙丽",
-                             "goal": "周末预约上门测量的等待时间不超过 3 天。", "impact": "high",
+            projects.create({"title": "顾客建议：提供线上预约上门量尺", "department": "cx", "owner_name": "孙丽",
+                             "goal": "顾客可在线预约量尺时段；预约到上门的等待时间不超过 3 天。", "impact": "high",
                              "due_on": today + timedelta(days=60)},
                             auditor, projects.find_source("feedback", screened.id))
             created += 1

@@ -34,7 +34,7 @@ PLAIN_ARGUMENTS = {"kind": "return_visit", "fmt": "csv", "action": "acknowledge"
 HQ_OWN = {"Touchpoint", "AuditTemplate", "TemplateItem", "TemplateSection", "Position", "AppraisalPeriod",
           "Questionnaire", "SurveyProject", "SurveyStep", "KpiThreshold", "EvaluationScheme", "LogisticsPartner",
           "ReportSchedule", "Reward", "LostReason", "Manual", "ManualVersion", "PrivacyPolicy", "Approval",
-          "ComplaintChannel", "ImprovementProject", "ProjectPart"}
+          "ComplaintChannel", "ImprovementProject", "ProjectPart", "ProjectSource"}
 NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "ComplaintChannel", "DeadlineRule", "CalendarDay",
                 "Delivery", "EscalationLevel", "ComplaintThreshold",
                 # Headquarters' touchpoint register and audit templates (issue 10).
@@ -54,7 +54,7 @@ NETWORK_WIDE = {"MembershipTier", "CareHoliday", "ComplaintCategory", "Complaint
                 # Headquarters' improvement projects and their departments' parts: the world's
                 # project is opened from B's complaint, whose number only headquarters' network
                 # readers may see among its sources.
-                "ImprovementProject", "ProjectPart",
+                "ImprovementProject", "ProjectPart", "ProjectSource",
                 # A user's own notification: another user's answers 404 (tested in test_complaint_alerts).
                 "Notification"}
 

@@ -104,7 +104,7 @@ def test_a_step_pressed_on_a_page_gone_stale_is_refused_not_applied_twice(en, wo
 
 def test_two_departments_reporting_their_parts_at_once_both_count(app, world):
     """The counts move in their own UPDATE: each part done counts once, whatever order."""
-    with app.app_context(), unscoped():
+    with app.app_context(), unscoped(), app.test_request_context():
         project = _project(world)
         parts = [db.session.get(ProjectPart, world.governance[k]) for k in ("service_part", "logistics_part")]
         version = project.version
@@ -325,3 +325,93 @@ def test_an_emptied_root_cause_is_refused_once_the_plan_builds_on_it(en, world):
             "impact": "high", "root_cause": " ", "measures": ""}
     with pytest.raises(RuleError, match="root cause"):
         projects.edit(project, data, auditor)
+
+
+def test_the_owner_departments_queue_lists_its_projects(world, login_as):
+    with login_as("auditor").application.app_context(), unscoped(), current_app.test_request_context():
+        _new(world, title="客服部自己的项目", department="customer_service")
+        db.session.commit()
+    queue = login_as("dept").get("/complaints/tasks").text
+    assert "客服部自己的项目" in queue and "送货承诺改进" in queue  # owned, and a part in logistics' project
+    assert "客服部自己的项目" not in login_as("auditor").get("/complaints/tasks?department=logistics").text
+
+
+def test_trial_25_a_part_added_at_evaluation_or_after_the_projects_date_is_refused(en, world):
+    auditor = _user(world, "auditor")
+    project = _new(world, root_cause="原因", measures="措施")
+    with pytest.raises(RuleError, match="completion date"):
+        projects.add_part(project, "hr", "培训", project.due_on + timedelta(days=1), auditor)
+    projects.advance(project, "implementation", auditor)
+    db.session.flush()
+    db.session.refresh(project)
+    projects.advance(project, "evaluation", auditor)
+    db.session.flush()
+    db.session.refresh(project)
+    with pytest.raises(RuleError, match="go back to the implementation"):
+        projects.add_part(project, "hr", "培训", project.due_on, auditor)
+    with pytest.raises(RuleError, match="in turn"):
+        projects.advance(project, "plan", auditor)  # back two steps at once
+
+
+def test_trial_25_a_step_from_a_stale_tab_is_refused_with_the_step_it_is_at(world, login_as):
+    """Two tabs at "implementation": one moves on (its parts are done), the other presses
+    "back"; the second is told the project moved, and it stays where the first put it."""
+    auditor = login_as("auditor")
+    project = world.governance["project"]
+    with auditor.application.app_context(), unscoped(), auditor.application.test_request_context():
+        found = db.session.get(ImprovementProject, project)
+        found.root_cause, found.measures, found.stage = "原因", "措施", "implementation"
+        for part in found.parts:
+            projects.complete_part(part, "完成", db.session.get(User, world.users["auditor"]))
+        db.session.commit()
+    moved = auditor.post_form(f"/governance/projects/{project}/stage", {"to": "evaluation", "seen": "implementation"},
+                              follow_redirects=True)
+    assert "效果评估" in moved.text or "Evaluation" in moved.text
+    stale = auditor.post_form(f"/governance/projects/{project}/stage", {"to": "plan", "seen": "implementation"},
+                              follow_redirects=True)
+    assert stale.status_code == 200 and ("其他人刚刚修改了该项目" in stale.text or "changed this project" in stale.text)
+    with auditor.application.app_context(), unscoped():
+        assert db.session.get(ImprovementProject, project).stage == "evaluation"
+
+
+def test_trial_25_a_refused_part_report_keeps_the_typed_text_and_progress_is_recorded_once(world, login_as):
+    dept = login_as("dept")
+    part, project = world.governance["service_part"], world.governance["project"]
+    long_text = "进" * 5001
+    refused = dept.post_form(f"/governance/projects/parts/{part}/done", {"outcome": long_text})
+    assert refused.status_code == 422 and long_text in refused.text
+    token = "d" * 32
+    data = {"progress-body": "同一条进展", "progress-progress": "30", "progress-submission": token}
+    assert dept.post_form(f"/governance/projects/{project}/progress", data).status_code == 302
+    again = dept.post_form(f"/governance/projects/{project}/progress", data, follow_redirects=True)
+    assert again.text.count("同一条进展") == 1  # Back then Save: recorded once
+
+
+def test_trial_25_a_wrongly_linked_suggestion_is_taken_off_and_goes_back_to_screening(en, world):
+    auditor = _user(world, "auditor")
+    store = db.session.get(Complaint, world.complaints["a"]).store
+    suggestion = make_complaint(store, "建议增加试躺区", kind="suggestion", actor=auditor)
+    db.session.flush()
+    projects.classify(suggestion, "negative", "high", None, auditor)
+    project = _new(world)
+    link = projects.link(project, projects.find_source("feedback", suggestion.id), auditor)
+    db.session.flush()
+    projects.unlink(project, link, auditor)
+    db.session.flush()
+    db.session.refresh(suggestion)
+    db.session.refresh(project)
+    assert (suggestion.feedback_state, project.sources_count) == ("classified", 0)
+
+
+def test_trial_25_a_department_sees_the_sources_its_tasks_reach(world, login_as):
+    """The world's project comes from B's complaint; a department with a task on it sees its number."""
+    with login_as("auditor").application.app_context(), unscoped():
+        from app.models import ComplaintTask
+
+        complaint = db.session.get(Complaint, world.complaints["b"])
+        reference = complaint.reference
+        db.session.add(ComplaintTask(complaint_id=complaint.id, store_id=complaint.store_id,
+                                     franchisee_id=complaint.franchisee_id, department="customer_service",
+                                     title="回访", due_on=local_today() + timedelta(days=3)))
+        db.session.commit()
+    assert reference in login_as("dept").get(f"/governance/projects/{world.governance['project']}").text

@@ -191,9 +191,13 @@ def save_versioned(form, obj, change) -> bool:
 def flash_form_errors(form) -> None:
     """A form posted from a page that is not shown again (a button's small form): its field
     errors as messages on the page the user is sent back to."""
-    for errors in form.errors.values():
+    for name, errors in form.errors.items():
+        field = form[name] if name in form else None
         for error in errors:
-            flash(str(error), "danger")
+            if field is None or name == "csrf_token" or not field.label.text:
+                flash(str(error), "danger")
+            else:  # which field: the page it came from may hold several small forms
+                flash(_("%(field)s: %(error)s", field=field.label.text, error=error), "danger")
 
 
 def commit_or_explain(change, success) -> bool:

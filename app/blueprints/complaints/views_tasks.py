@@ -48,10 +48,11 @@ def tasks():
     stmt = stmt.where(ComplaintTask.done_at.is_not(None) if done else ComplaintTask.done_at.is_(None))
     page = keyset_of(stmt, BY_DONE if done else BY_DUE)
     # The same queue holds the department's parts of improvement projects (issue 15, R74).
-    parts = (projects.open_parts(queue) if not done and queue != "franchisee"
-             and can(current_user, "governance.projects_view") else [])
+    shows_projects = queue != "franchisee" and can(current_user, "governance.projects_view")
+    parts = (projects.done_parts(queue) if done else projects.open_parts(queue)) if shows_projects else []
+    owned = projects.owned_by(queue) if shows_projects and not done and queue is not None else []
     return render_template("complaints/tasks.html", page=page, done=done, queue=queue, today=local_today(),
-                           parts=parts, part_departments=projects.owner_departments(),
+                           parts=parts, owned=owned, part_departments=projects.owner_departments(),
                            assignees=workflow.TASK_ASSIGNEES, departments=DEPARTMENTS,
                            chooses=_own_queue() is None, form=forms.TaskDoneForm(formdata=None))
 

@@ -124,7 +124,7 @@ class _ProjectFields(FlaskForm):
     owner_name = StringField(_l("Person in charge"), validators=[Optional(), safe_text(60)])
     impact = SelectField(_l("Impact"), choices=choices(IMPACTS.items()), default="high")
     due_on = DateField(_l("To be completed by"), validators=[InputRequired(message=_l("Enter a valid date."))])
-    root_cause = TextAreaField(_l("Root cause (问题根源)"), validators=[Optional(), safe_text(10_000)])
+    root_cause = TextAreaField(_l("Root cause"), validators=[Optional(), safe_text(10_000)])
     measures = TextAreaField(_l("Measures (the plan)"), validators=[Optional(), safe_text(10_000)])
 
     def __init__(self, *args, departments=None, **kwargs):
@@ -154,8 +154,8 @@ class PartDoneForm(FlaskForm):
     outcome = TextAreaField(_l("What was done"), validators=[DataRequired(), safe_text(5_000)])
 
 
-class ProgressForm(FlaskForm):
-    body = TextAreaField(_l("Progress"), validators=[DataRequired(), safe_text(5_000)])
+class ProgressForm(OnceForm):
+    body = TextAreaField(_l("What has been done"), validators=[DataRequired(), safe_text(5_000)])
     progress = IntegerField(_l("Done so far (%)"), validators=[Optional(), InRange(0, 100)])
 
 

@@ -15,6 +15,7 @@ from app.i18n import current_locale
 from app.models import Complaint, ComplaintCategory, Store
 from app.models.governance import FEEDBACK_STATES, IMPACTS, PROJECT_STAGES, SENTIMENTS
 from app.models.report import ReportRecipient
+from app.models.user import DEPARTMENTS
 from app.pagination import Ordering
 from app.security.access import access
 from app.security.tenancy import get_scoped_or_404
@@ -47,7 +48,7 @@ def feedback():
         page = keyset_of(stmt, ANSWERED)
         links = projects.links_for("report_response", [r.id for r in page.items])
         return render_template("governance/feedback.html", tab=tab, page=page, links=links, counts=counts,
-                               states=FEEDBACK_STATES, stage_label=PROJECT_STAGES.get)
+                               states=FEEDBACK_STATES, stage_label=PROJECT_STAGES.get, departments=DEPARTMENTS)
     sentiment = request.args.get("sentiment", "")
     impact = request.args.get("impact", "")
     stmt = (select(Complaint).where(Complaint.feedback_state == tab)

@@ -16,7 +16,7 @@ from app.forms import EmptyForm
 from app.models.base import local_today
 from app.models.governance import (
     EFFECTS, IMPACTS, OPEN_STAGES, PROJECT_CYCLE, PROJECT_STAGES, SENTIMENTS, SOURCE_KINDS, ImprovementProject, ProjectPart,
-    ProjectUpdate,
+    ProjectSource, ProjectUpdate,
 )
 from app.pagination import Ordering
 from app.security.access import access
@@ -51,7 +51,7 @@ def feedback_class(complaint) -> str:
 @access("governance.projects_view")
 def projects_index():
     """Open projects, earliest completion date first (``?view=closed|cancelled|all``;
-    ``?department=``; ``?source=`` a kind of source; ``?overdue=1``)."""
+    ``?department=``; ``?overdue=1``)."""
     view = request.args.get("view", "open")
     department = request.args.get("department", "")
     overdue = request.args.get("overdue") == "1"
@@ -161,15 +161,19 @@ def _project_page(found, status=200, **given):
         "evaluate": given.get("evaluate") or EvaluateForm(formdata=None, prefix="evaluate"),
         "cancel": given.get("cancel") or CancelProjectForm(formdata=None, prefix="cancel"),
         "done": PartDoneForm(formdata=None),
+        "typed": given.get("typed") or {},
         "empty": EmptyForm(),
     }
     return render_template("governance/project.html", project=found, history=history, forms=forms,
                            departments=departments, stages=PROJECT_STAGES, cycle=PROJECT_CYCLE, impacts=IMPACTS,
                            effects=EFFECTS, source_kinds=SOURCE_KINDS, today=local_today(), may_report=projects.may_report(found, current_user),
                            my_department=current_user.department if current_user.role == "hq_department" else None,
-                           # The sources name other franchisees' complaints and stores: only for readers of
-                           # the whole network (a department sees the complaints its tasks reach).
-                           sees_sources=current_scope.is_network), status
+                           # The sources name franchisees' complaints and stores: a department reads those
+                           # its scope reaches (the complaints its tasks reach, the reports sent to it).
+                           sees_sources=current_scope.is_network,
+                           visible=({s.id for s in found.sources} if current_scope.is_network
+                                    else projects.visible_sources(found.sources)),
+                           addressees=projects.addressees(found.sources)), status
 
 
 @bp.route("/projects/<int:improvement_project_id>/edit", methods=["GET", "POST"])
@@ -186,9 +190,22 @@ def project_edit(improvement_project_id: int):
     return render_template("governance/project_edit.html", form=form, project=found), 422 if form.is_submitted() else 200
 
 
+def _changed_meanwhile(found) -> bool:
+    """The step the page showed (``seen``) is no longer the project's: someone else moved it
+    (a second tab, a colleague). The user is told and shown the project as it is now."""
+    seen = request.form.get("seen")
+    if seen is None or seen == found.stage:
+        return False
+    flash(_("Someone else changed this project meanwhile (it is now at: %(step)s); look at it again.",
+            step=found.stage_label), "warning")
+    return True
+
+
 def _step(found, run, form_name: str, form, success: str):
     """A button or small form on the project's page: the service call, or the page again with
     what was typed and why it was refused."""
+    if _changed_meanwhile(found):
+        return redirect(url_for("governance.project", improvement_project_id=found.id))
     if form.validate_on_submit():
         try:
             run()
@@ -221,10 +238,17 @@ def project_part_done(project_part_id: int):
         return redirect(url_for("governance.project", improvement_project_id=part.project_id))
     form = PartDoneForm()
     if form.validate_on_submit():
-        commit_or_explain(lambda: projects.complete_part(part, form.outcome.data, current_user), _("Reported done."))
-    else:
-        flash_form_errors(form)
-    return redirect(url_for("governance.project", improvement_project_id=part.project_id))
+        try:
+            projects.complete_part(part, form.outcome.data, current_user)
+        except RuleError as error:
+            db.session.rollback()
+            form.outcome.errors = [str(error)]
+        else:
+            db.session.commit()
+            flash(_("Reported done."), "success")
+            return redirect(url_for("governance.project", improvement_project_id=part.project_id))
+    # The page again, with what was typed under the part and why it was refused.
+    return _project_page(_load(part.project_id), 422, typed={part.id: form})
 
 
 @bp.route("/projects/<int:improvement_project_id>/progress", methods=["POST"])
@@ -234,8 +258,15 @@ def project_progress(improvement_project_id: int):
     if not projects.may_report(found, current_user):
         abort(403)
     form = ProgressForm(prefix="progress")
-    return _step(found, lambda: projects.report_progress(found, form.body.data, form.progress.data, current_user),
-                 "progress", form, _("Progress recorded."))
+    if form.validate_on_submit():  # (Back then Save records it once: the form's token)
+        done = create_once(form, lambda: projects.report_progress(found, form.body.data, form.progress.data,
+                                                                  current_user),
+                           lambda line: url_for("governance.project", improvement_project_id=found.id),
+                           _("Progress recorded."))
+        if done is not None:
+            return done
+        found = _load(found.id)
+    return _project_page(found, 422, progress=form)
 
 
 @bp.route("/projects/<int:improvement_project_id>/stage", methods=["POST"])
@@ -243,10 +274,25 @@ def project_progress(improvement_project_id: int):
 def project_stage(improvement_project_id: int):
     found = _load(improvement_project_id)
     to = request.form.get("to", "")
-    form = EmptyForm()
-    label = PROJECT_STAGES.get(to, "")
-    return _step(found, lambda: projects.advance(found, to, current_user), "empty", form,
-                 _("The project is at the step: %(step)s.", step=label))
+    # Buttons only: a refusal is a message on the project's page (nothing typed to keep).
+    if not _changed_meanwhile(found) and EmptyForm().validate_on_submit():
+        commit_or_explain(lambda: projects.advance(found, to, current_user),
+                          _("The project is at the step: %(step)s.", step=PROJECT_STAGES.get(to, "")))
+    return redirect(url_for("governance.project", improvement_project_id=found.id))
+
+
+@bp.route("/projects/<int:improvement_project_id>/sources/<int:project_source_id>/unlink", methods=["POST"])
+@access("governance.projects")
+def project_unlink(improvement_project_id: int, project_source_id: int):
+    """Take a wrongly linked source off the project."""
+    found = _load(improvement_project_id)
+    source = db.session.scalar(select(ProjectSource).where(ProjectSource.id == project_source_id,
+                                                           ProjectSource.project_id == found.id))
+    if source is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        commit_or_explain(lambda: projects.unlink(found, source, current_user), _("The source was taken off the project."))
+    return redirect(url_for("governance.project", improvement_project_id=found.id))
 
 
 @bp.route("/projects/<int:improvement_project_id>/evaluate", methods=["POST"])

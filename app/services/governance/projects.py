@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager
@@ -82,7 +83,8 @@ def _warning(ref_id: int) -> Source | None:
     store = found.store.code if found.store else ""
     # (The indicator's name is in the reader's language on the warning's own page.)
     return Source("kpi_warning", found.id, f"{store} · {kpis.label(found.period)}"[:200],
-                  url_for("kpis.warning", kpi_warning_id=found.id), prefill={"measures": found.action or ""})
+                  url_for("kpis.warning", kpi_warning_id=found.id),
+                  prefill={"title": f"{found.label} · {store}"[:200], "measures": found.action or ""})
 
 
 def _survey(ref_id: int) -> Source | None:
@@ -98,9 +100,9 @@ def _response(ref_id: int) -> Source | None:
     if found is None or not found.answer or found.report is None:
         return None
     department = found.department if found.department in DEPARTMENTS else CX_DEPARTMENT
-    return Source("report_response", found.id, f"{found.report.title} · {found.kind_label}"[:200],
+    return Source("report_response", found.id, found.report.title[:200],
                   url_for("reports.show", report_id=found.report_id), title=found.report.title,
-                  prefill={"measures": found.answer, "department": department})
+                  prefill={"title": found.report.title[:200], "measures": found.answer, "department": department})
 
 
 FINDERS = {"complaint": _complaint, "feedback": _complaint, "audit_finding": _finding, "kpi_warning": _warning,
@@ -127,6 +129,38 @@ def links_for(kind: str, ref_ids) -> dict[int, list[ImprovementProject]]:
     for ref_id, project in rows:
         found.setdefault(ref_id, []).append(project)
     return found
+
+
+def visible_sources(sources) -> set[int]:
+    """The ids of the ``sources`` the reader's scope reaches (a department: the complaints its
+    tasks reach, the reports sent to it, headquarters' surveys), one statement per kind."""
+    from app.models.report import Report
+
+    models = {"complaint": Complaint, "feedback": Complaint, "audit_finding": CorrectiveAction,
+              "kpi_warning": KpiWarning, "survey": SurveyProject}
+    by_kind: dict[str, dict[int, int]] = {}
+    for source in sources:
+        by_kind.setdefault(source.kind, {})[source.ref_id] = source.id
+    seen: set[int] = set()
+    for kind, refs in by_kind.items():
+        if kind == "report_response":
+            stmt = select(ReportRecipient.id).join(Report, Report.id == ReportRecipient.report_id).where(
+                ReportRecipient.id.in_(refs))
+        elif kind in models:
+            stmt = select(models[kind].id).where(models[kind].id.in_(refs))
+        else:
+            continue
+        seen |= {refs[ref] for ref in db.session.scalars(stmt)}
+    return seen
+
+
+def addressees(sources) -> dict[int, ReportRecipient]:
+    """For the answers to reports among ``sources``: who answered (shown in the reader's language)."""
+    refs = {s.ref_id: s.id for s in sources if s.kind == "report_response"}
+    if not refs:
+        return {}
+    rows = db.session.scalars(select(ReportRecipient).where(ReportRecipient.id.in_(refs))).all()
+    return {refs[r.id]: r for r in rows}
 
 
 def _next_reference(today: date) -> str:
@@ -214,6 +248,8 @@ def edit(project: ImprovementProject, data: dict, user) -> None:
     title, goal = (data.get("title") or "").strip(), (data.get("goal") or "").strip()
     if not title or not goal:
         raise RuleError(_("Give the project a title and a goal."))
+    if data["department"] != project.department:
+        _tell_department(project, data["department"], "project_owned", {"title": title})
     project.title, project.goal, project.department, project.due_on = title, goal, data["department"], data["due_on"]
     project.impact = data.get("impact") if data.get("impact") in IMPACTS else project.impact
     for name in ("owner_name", "root_cause", "measures"):  # optional texts: empty is none
@@ -246,16 +282,38 @@ def link(project: ImprovementProject, source: Source, user) -> ProjectSource:
     return row
 
 
+def unlink(project: ImprovementProject, source: ProjectSource, user) -> None:
+    """Take a wrongly linked source off the project; a suggestion in no other project goes back
+    to "to screen"."""
+    if not project.is_open:
+        raise RuleError(_("This project is finished; its record is kept as it is."))
+    kind, ref_id, label = source.kind, source.ref_id, source.label
+    db.session.delete(source)
+    db.session.flush()
+    _bump(project, sources_count=-1)
+    if kind == "feedback" and db.session.scalar(select(ProjectSource.id).where(
+            ProjectSource.kind == kind, ProjectSource.ref_id == ref_id).limit(1)) is None:
+        table = Complaint.__table__
+        db.session.execute(table.update().where(table.c.id == ref_id, table.c.feedback_state == "in_project")
+                           .values(feedback_state="classified"))
+    _note(project, user, "unlinked", label, stage=kind)
+
+
 def add_part(project: ImprovementProject, department: str, responsibility: str, due_on: date, user) -> ProjectPart:
     """Name the department responsible for one part of the project (R74); it lands in their queue."""
     if not project.is_open:
         raise RuleError(_("This project is finished; its record is kept as it is."))
+    if project.stage == "evaluation":
+        raise RuleError(_("The effect is being evaluated: go back to the implementation to add a part."))
     if department not in owner_departments():
         raise RuleError(_("Choose a department."))
     responsibility = (responsibility or "").strip()
     if not responsibility:
         raise RuleError(_("Say what the department is responsible for."))
     _check_due(due_on, local_today())
+    if due_on > project.due_on:
+        raise RuleError(_("A part cannot be due after the project's completion date (%(day)s).",
+                          day=format_date(project.due_on)))
     part = ProjectPart(project_id=project.id, department=department, responsibility=responsibility,
                        due_on=due_on, created_by_id=user.id)
     db.session.add(part)
@@ -264,6 +322,13 @@ def add_part(project: ImprovementProject, department: str, responsibility: str, 
     _tell_department(project, department, "project_part", {"title": project.title, "part": responsibility,
                                                             "due": due_on.isoformat()})
     return part
+
+
+def _tell_steering(project: ImprovementProject, kind: str, data: dict) -> None:
+    """The owner department and headquarters' customer-experience staff (who steer the cycle)."""
+    _tell_department(project, CX_DEPARTMENT, kind, data)
+    if project.department != CX_DEPARTMENT:
+        _tell_department(project, project.department, kind, data)
 
 
 def complete_part(part: ProjectPart, outcome: str, user) -> None:
@@ -279,9 +344,13 @@ def complete_part(part: ProjectPart, outcome: str, user) -> None:
     project = part.project
     _bump(project, parts_done=1)
     _note(project, user, "part_done", f"{part.responsibility}\n{outcome}", stage=part.department)
+    # Who steers the project hears of it, and that the effect can be evaluated once all are done.
+    last = project.parts_done >= project.parts_count
+    _tell_steering(project, "project_parts_done" if last else "project_part_done",
+                   {"title": project.title, "part": part.responsibility, "department": part.department})
 
 
-def report_progress(project: ImprovementProject, body: str, progress: int | None, user) -> None:
+def report_progress(project: ImprovementProject, body: str, progress: int | None, user) -> ProjectUpdate:
     body = (body or "").strip()
     if not body:
         raise RuleError(_("Write what has been done."))
@@ -292,7 +361,7 @@ def report_progress(project: ImprovementProject, body: str, progress: int | None
             raise RuleError(_("Progress is a percentage from 0 to 100."))
         db.session.execute(_projects.update().where(_projects.c.id == project.id).values(progress=progress))
         db.session.expire(project, ["progress"])
-    _note(project, user, "progress", body, progress=progress)
+    return _note(project, user, "progress", body, progress=progress)
 
 
 def advance(project: ImprovementProject, to_stage: str, user) -> None:
@@ -300,7 +369,7 @@ def advance(project: ImprovementProject, to_stage: str, user) -> None:
     if not project.is_open or to_stage not in PROJECT_CYCLE:
         raise RuleError(_("This project cannot move to that step."))
     here, there = PROJECT_CYCLE.index(project.stage), PROJECT_CYCLE.index(to_stage)
-    if there != here + 1 and there >= here:
+    if abs(there - here) != 1:
         raise RuleError(_("Take the steps of the cycle in turn."))
     if there > here:
         if to_stage == "plan" and not project.root_cause:
@@ -309,7 +378,7 @@ def advance(project: ImprovementProject, to_stage: str, user) -> None:
             raise RuleError(_("Write down the measures before implementing them."))
         if to_stage == "evaluation" and project.parts_done < project.parts_count:
             raise RuleError(_("Every department's part must be done before the effect is evaluated."))
-    _note(project, user, "stage", stage=to_stage)
+    _note(project, user, "stage" if there > here else "back", stage=to_stage)
     _move(project, stage=to_stage)
 
 
@@ -320,6 +389,8 @@ def evaluate(project: ImprovementProject, effect: str, evaluation: str, user) ->
         raise RuleError(_("Evaluate the effect once the measures are implemented."))
     if effect not in EFFECTS or not evaluation:
         raise RuleError(_("Choose how effective it was and describe the evidence."))
+    if project.parts_done < project.parts_count:
+        raise RuleError(_("Every department's part must be done before the effect is evaluated."))
     now = utcnow()
     _note(project, user, "evaluation", evaluation, stage="closed")
     audit.record("project.closed", actor=user, target=project, details={"effect": effect})
@@ -335,6 +406,9 @@ def cancel(project: ImprovementProject, reason: str, user) -> None:
         raise RuleError(_("Say why the project is cancelled."))
     _note(project, user, "stage", reason, stage="cancelled")
     audit.record("project.cancelled", actor=user, target=project)
+    told = {project.department} | {p.department for p in project.parts if p.done_at is None}
+    for department in told:
+        _tell_department(project, department, "project_cancelled", {"title": project.title, "reason": reason[:300]})
     _move(project, stage="cancelled", cancel_reason=reason[:300], closed_at=utcnow())
 
 
@@ -379,6 +453,22 @@ def open_parts(department: str | None, limit: int = 50) -> list[ProjectPart]:
                                    .order_by(ProjectPart.due_on, ProjectPart.id).limit(limit)))
 
 
+def done_parts(department: str | None, limit: int = 50) -> list[ProjectPart]:
+    """A department's parts reported done, the latest first (the queue's "done" view)."""
+    stmt = select(ProjectPart).where(ProjectPart.done_at.is_not(None)).join(ProjectPart.project)
+    if department is not None:
+        stmt = stmt.where(ProjectPart.department == department)
+    return list(db.session.scalars(stmt.options(contains_eager(ProjectPart.project))
+                                   .order_by(ProjectPart.done_at.desc(), ProjectPart.id.desc()).limit(limit)))
+
+
+def owned_by(department: str, limit: int = 50) -> list[ImprovementProject]:
+    """The projects in progress a department owns, earliest completion date first (its queue)."""
+    return list(db.session.scalars(select(ImprovementProject).where(
+        ImprovementProject.department == department, ImprovementProject.stage.in_(PROJECT_CYCLE))
+        .order_by(ImprovementProject.due_on, ImprovementProject.id).limit(limit)))
+
+
 def may_report(project: ImprovementProject, user) -> bool:
     """Progress is reported by headquarters' customer-experience staff, and by the members of the
     owner department or of a department with a part."""
@@ -411,7 +501,28 @@ def _owned_message(data):
 def _part_message(data):
     return (_("Your department's part in improvement project %(ref)s", ref=data["reference"]),
             _("%(part)s (project \"%(title)s\"), due %(day)s.", part=data["part"], title=data["title"],
-              day=date.fromisoformat(data["due"])))
+              day=format_date(date.fromisoformat(data["due"]))))
+
+
+@notifications.message("project_part_done")
+def _part_done_message(data):
+    return (_("A part of improvement project %(ref)s is done", ref=data["reference"]),
+            _("%(department)s reported done: %(part)s (project \"%(title)s\").",
+              department=owner_departments().get(data["department"], data["department"]), part=data["part"],
+              title=data["title"]))
+
+
+@notifications.message("project_parts_done")
+def _parts_done_message(data):
+    return (_("Every part of improvement project %(ref)s is done", ref=data["reference"]),
+            _("The last part (%(part)s) was reported done: the effect of \"%(title)s\" can be evaluated.",
+              part=data["part"], title=data["title"]))
+
+
+@notifications.message("project_cancelled")
+def _cancelled_message(data):
+    return (_("Improvement project %(ref)s is cancelled", ref=data["reference"]),
+            _("\"%(title)s\" was cancelled: %(reason)s", title=data["title"], reason=data["reason"]))
 
 
 def refresh_counts(project: ImprovementProject) -> None:
