@@ -277,7 +277,11 @@ def seed_improvement() -> int:
             created += 1
 
         # 3. From a mystery-shopper finding: evaluated and completed.
-        finding = db.session.scalar(select(CorrectiveAction).order_by(CorrectiveAction.id).limit(1))
+        from app.models import TemplateItem
+
+        finding = db.session.scalar(select(CorrectiveAction).join(TemplateItem, TemplateItem.id == CorrectiveAction.item_id)
+                                    .where(TemplateItem.text_zh.like("%进店%"), CorrectiveAction.status != "withdrawn")
+                                    .order_by(CorrectiveAction.id).limit(1))
         greeting = projects.create({
             "title": "进店问候与需求询问不到位", "department": "hr", "owner_name": "李娜",
             "goal": "稽核“接待礼仪”项通过率达到 90%。", "impact": "medium", "due_on": today + timedelta(days=20),
@@ -299,7 +303,8 @@ def seed_improvement() -> int:
         created += 1
 
         # 4. From a KPI warning: the plan is overdue.
-        warning = db.session.scalar(select(KpiWarning).order_by(KpiWarning.id).limit(1))
+        warning = db.session.scalar(select(KpiWarning).where(KpiWarning.kpi == "repeat_rate").order_by(KpiWarning.id)
+                                    .limit(1))
         late = projects.create({
             "title": "复购率低于阈值门店的会员关怀计划", "department": "marketing",
             "goal": "预警门店的复购率回到阈值以上。", "impact": "medium", "due_on": today + timedelta(days=1),

@@ -415,3 +415,26 @@ def test_trial_25_a_department_sees_the_sources_its_tasks_reach(world, login_as)
                                      title="回访", due_on=local_today() + timedelta(days=3)))
         db.session.commit()
     assert reference in login_as("dept").get(f"/governance/projects/{world.governance['project']}").text
+
+
+def test_trial_26_the_projects_date_stays_after_its_open_parts_and_titles_lose_direction_overrides(en, world):
+    auditor = _user(world, "auditor")
+    project = _project(world)  # its parts are due in 20 days
+    data = {"title": "\u202e送货承诺改进", "goal": project.goal, "department": project.department, "impact": "high",
+            "due_on": local_today() + timedelta(days=5), "root_cause": "", "measures": ""}
+    with pytest.raises(RuleError, match="part is due on"):
+        projects.edit(project, data, auditor)
+    projects.edit(project, data | {"due_on": local_today() + timedelta(days=25)}, auditor)
+    assert project.title == "送货承诺改进"  # the override that reversed the text after it is gone
+
+
+def test_trial_26_a_source_taken_off_in_another_tab_is_explained(world, login_as):
+    auditor = login_as("auditor")
+    project = world.governance["project"]
+    with auditor.application.app_context(), unscoped():
+        source_id = db.session.get(ImprovementProject, project).sources[0].id
+    url = f"/governance/projects/{project}/sources/{source_id}/unlink"
+    assert auditor.post_form(url).status_code == 302
+    again = auditor.post_form(url, follow_redirects=True)
+    assert again.status_code == 200 and ("no longer linked" in again.text or "已不再关联" in again.text)
+    assert "尚未关联来源" in again.text

@@ -288,9 +288,9 @@ def project_unlink(improvement_project_id: int, project_source_id: int):
     found = _load(improvement_project_id)
     source = db.session.scalar(select(ProjectSource).where(ProjectSource.id == project_source_id,
                                                            ProjectSource.project_id == found.id))
-    if source is None:
-        abort(404)
-    if EmptyForm().validate_on_submit():
+    if source is None:  # (taken off meanwhile, in another tab)
+        flash(_("This source is no longer linked to the project."), "info")
+    elif EmptyForm().validate_on_submit():
         commit_or_explain(lambda: projects.unlink(found, source, current_user), _("The source was taken off the project."))
     return redirect(url_for("governance.project", improvement_project_id=found.id))
 

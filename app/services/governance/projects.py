@@ -32,6 +32,13 @@ from app.models.user import DEPARTMENTS
 from app.services import RuleError, audit, notifications
 
 MAX_AHEAD = timedelta(days=3 * 366)  # a completion date beyond three years is a typing error
+# Direction overrides and isolates (U+202A-U+202E, U+2066-U+2069) typed or pasted into a title
+# reverse the text drawn after it on the same line (trial 26: a queue's dates read backwards).
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def _text(value) -> str:
+    return (value or "").translate(_BIDI).strip()
 
 
 def owner_departments() -> dict:
@@ -92,7 +99,7 @@ def _survey(ref_id: int) -> Source | None:
     if found is None:
         return None
     return Source("survey", found.id, found.name[:200], url_for("surveys.project", survey_project_id=found.id),
-                  title=found.name)
+                  title=found.name, prefill={"title": found.name[:200]})
 
 
 def _response(ref_id: int) -> Source | None:
@@ -171,11 +178,12 @@ def _next_reference(today: date) -> str:
     return f"{prefix}{number:03d}"
 
 
-def _check_due(due_on: date | None, today: date) -> None:
+def _check_due(due_on: date | None, today: date, part: bool = False) -> None:
     if due_on is None:
-        raise RuleError(_("Give the completion date."))
+        raise RuleError(_("Give the due date.") if part else _("Give the completion date."))
     if due_on < today:
-        raise RuleError(_("The completion date cannot be in the past."))
+        raise RuleError(_("The part's due date cannot be in the past.") if part
+                        else _("The completion date cannot be in the past."))
     if due_on > today + MAX_AHEAD:
         raise RuleError(_("The completion date cannot be more than three years ahead."))
 
@@ -216,16 +224,16 @@ def create(data: dict, user, source: Source | None = None) -> ImprovementProject
     department = data.get("department") or ""
     if department not in owner_departments():
         raise RuleError(_("Choose the department that owns the project."))
-    title, goal = (data.get("title") or "").strip(), (data.get("goal") or "").strip()
+    title, goal = _text(data.get("title")), _text(data.get("goal"))
     if not title or not goal:
         raise RuleError(_("Give the project a title and a goal."))
     _check_due(data.get("due_on"), today)
     impact = data.get("impact") if data.get("impact") in IMPACTS else "high"
-    root_cause = (data.get("root_cause") or "").strip() or None
+    root_cause = _text(data.get("root_cause")) or None
     project = ImprovementProject(
         reference=_next_reference(today), title=title, goal=goal, department=department,
-        owner_name=(data.get("owner_name") or "").strip() or None, impact=impact, due_on=data["due_on"],
-        root_cause=root_cause, measures=(data.get("measures") or "").strip() or None,
+        owner_name=_text(data.get("owner_name")) or None, impact=impact, due_on=data["due_on"],
+        root_cause=root_cause, measures=_text(data.get("measures")) or None,
         stage="plan" if root_cause else "analysis", created_by_id=user.id)
     db.session.add(project)
     db.session.flush()
@@ -245,7 +253,11 @@ def edit(project: ImprovementProject, data: dict, user) -> None:
         raise RuleError(_("Choose the department that owns the project."))
     if data.get("due_on") != project.due_on:
         _check_due(data.get("due_on"), local_today())
-    title, goal = (data.get("title") or "").strip(), (data.get("goal") or "").strip()
+        latest = max((p.due_on for p in project.parts if p.done_at is None), default=None)
+        if latest is not None and data["due_on"] < latest:
+            raise RuleError(_("A department's part is due on %(day)s: choose that day or a later one, or change the "
+                              "part first.", day=format_date(latest)))
+    title, goal = _text(data.get("title")), _text(data.get("goal"))
     if not title or not goal:
         raise RuleError(_("Give the project a title and a goal."))
     if data["department"] != project.department:
@@ -253,7 +265,7 @@ def edit(project: ImprovementProject, data: dict, user) -> None:
     project.title, project.goal, project.department, project.due_on = title, goal, data["department"], data["due_on"]
     project.impact = data.get("impact") if data.get("impact") in IMPACTS else project.impact
     for name in ("owner_name", "root_cause", "measures"):  # optional texts: empty is none
-        setattr(project, name, (data.get(name) or "").strip() or None)
+        setattr(project, name, _text(data.get(name)) or None)
     step = PROJECT_CYCLE.index(project.stage)
     if step >= 1 and not project.root_cause:
         raise RuleError(_("The plan builds on the root cause: it cannot be emptied now."))
@@ -307,10 +319,10 @@ def add_part(project: ImprovementProject, department: str, responsibility: str, 
         raise RuleError(_("The effect is being evaluated: go back to the implementation to add a part."))
     if department not in owner_departments():
         raise RuleError(_("Choose a department."))
-    responsibility = (responsibility or "").strip()
+    responsibility = _text(responsibility)
     if not responsibility:
         raise RuleError(_("Say what the department is responsible for."))
-    _check_due(due_on, local_today())
+    _check_due(due_on, local_today(), part=True)
     if due_on > project.due_on:
         raise RuleError(_("A part cannot be due after the project's completion date (%(day)s).",
                           day=format_date(project.due_on)))
@@ -351,7 +363,7 @@ def complete_part(part: ProjectPart, outcome: str, user) -> None:
 
 
 def report_progress(project: ImprovementProject, body: str, progress: int | None, user) -> ProjectUpdate:
-    body = (body or "").strip()
+    body = _text(body)
     if not body:
         raise RuleError(_("Write what has been done."))
     if not project.is_open:
