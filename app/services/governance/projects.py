@@ -172,8 +172,9 @@ def addressees(sources) -> dict[int, ReportRecipient]:
 
 def _next_reference(today: date) -> str:
     prefix = f"GJ{today.year}-"
-    last = db.session.scalar(select(func.max(ImprovementProject.reference))
-                             .where(ImprovementProject.reference.like(f"{prefix}%")))
+    # The year's latest project has its highest number (max() of the texts would put -1000 before -999).
+    last = db.session.scalar(select(ImprovementProject.reference).where(ImprovementProject.reference.like(f"{prefix}%"))
+                             .order_by(ImprovementProject.id.desc()).limit(1))
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{number:03d}"
 
