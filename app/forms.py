@@ -16,6 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, TextInput
 from wtforms.validators import InputRequired, Length, NumberRange, StopValidation, ValidationError
 
+from app.text import without_direction_overrides
+
 
 def choices(pairs, blank: bool = False) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select options.
@@ -149,9 +151,19 @@ def _fingerprint(field) -> str:
     return hashlib.sha256(_canonical(field.data, select).encode()).hexdigest()[:12]
 
 
+class _SafeText(Length):
+    """Takes direction-override characters out of the text (app/text.py), then checks the length."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, str):
+            field.data = without_direction_overrides(field.data)
+        super().__call__(form, field)
+
+
 def safe_text(max_length: int):
-    """Length check whose message names the limit, in the user's language."""
-    return Length(max=max_length, message=_l("At most %(max)d characters.", max=max_length))
+    """Length check whose message names the limit, in the user's language; the text loses any
+    direction-override characters, for every form's free text at once."""
+    return _SafeText(max=max_length, message=_l("At most %(max)d characters.", max=max_length))
 
 
 class EmailAddress:

@@ -205,8 +205,7 @@ def test_suggestions_are_classified_screened_into_a_project_and_the_cycle_shows(
     assert suggestion.feedback_state == "in_project"
     with pytest.raises(RuleError, match="already linked"):
         projects.link(project, projects.find_source("feedback", suggestion.id), auditor)
-    counts = projects.screening_counts()
-    assert counts["feedback"]["in_project"] >= 1 and counts["stages"]["analysis"] >= 1
+    assert projects.feedback_counts()["in_project"] >= 1 and projects.stage_counts()["analysis"] >= 1
     assert projects.find_source("complaint", suggestion.id) is None  # a suggestion is feedback, not CAPA
 
 
@@ -438,3 +437,19 @@ def test_trial_26_a_source_taken_off_in_another_tab_is_explained(world, login_as
     again = auditor.post_form(url, follow_redirects=True)
     assert again.status_code == 200 and ("no longer linked" in again.text or "已不再关联" in again.text)
     assert "尚未关联来源" in again.text
+
+
+def test_trial_26_every_forms_free_text_loses_direction_overrides(app):
+    """At the shared depth (app.forms.safe_text): a complaint's, an announcement's or a project's
+    title typed with U+202E no longer reverses what is drawn after it."""
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+
+    from app.forms import safe_text
+
+    class Form(FlaskForm):
+        title = StringField(validators=[safe_text(20)])
+
+    with app.test_request_context(method="POST", data={"title": "\u202e标题\u2066x\u2069"}):
+        form = Form(meta={"csrf": False})
+        assert form.validate() and form.title.data == "标题x"

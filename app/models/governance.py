@@ -345,8 +345,7 @@ PROJECT_STAGES = {
     "closed": lazy_pgettext("improvement project", "Completed"),
     "cancelled": lazy_pgettext("improvement project", "Cancelled"),
 }
-PROJECT_CYCLE = ("analysis", "plan", "implementation", "evaluation")
-OPEN_STAGES = PROJECT_CYCLE
+PROJECT_CYCLE = ("analysis", "plan", "implementation", "evaluation")  # (a project in one of them is open)
 IMPACTS = {"high": lazy_pgettext("impact", "High"), "medium": lazy_pgettext("impact", "Medium"),
            "low": lazy_pgettext("impact", "Low")}
 EFFECTS = {"effective": _l("Effective: the goal was reached"), "partly": _l("Partly effective"),
@@ -364,7 +363,8 @@ SOURCE_KINDS = {
 # projects; headquarters' other departments own or take part in them.
 CX_DEPARTMENT = "cx"
 SENTIMENTS = {"positive": _l("Positive"), "negative": _l("Negative")}
-FEEDBACK_STATES = {"new": _l("To classify"), "classified": _l("Classified"),
+# The screening states, as the feedback page's tabs name them.
+FEEDBACK_STATES = {"new": _l("To classify"), "classified": _l("To screen"),
                    "in_project": _l("In an improvement project"), "no_action": _l("No project needed")}
 
 
@@ -413,7 +413,7 @@ class ImprovementProject(TimestampMixin, VersionedMixin, db.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.stage in OPEN_STAGES
+        return self.stage in PROJECT_CYCLE
 
     def overdue(self, today: date) -> bool:
         return self.is_open and self.due_on < today

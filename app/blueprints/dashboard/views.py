@@ -91,18 +91,16 @@ def index():
         visits = db.session.scalar(select(func.count()).select_from(StoreAudit).where(
             StoreAudit.auditor_id == current_user.id, StoreAudit.status.in_(("planned", "in_progress"))))
     if current_user.role == "hq_department":
-        from app.models import ComplaintTask
+        from app.models import ComplaintTask, ImprovementProject, ProjectPart
+        from app.models.governance import PROJECT_CYCLE
 
         # The department's queue (its scope grants only those tasks' complaints): one indexed count.
         open_tasks = db.session.scalar(select(func.count()).select_from(ComplaintTask).where(
             ComplaintTask.department == current_user.department, ComplaintTask.done_at.is_(None)))
         # ... and its parts of improvement projects in progress (the same queue, issue 15).
-        from app.models import ImprovementProject, ProjectPart
-        from app.models.governance import OPEN_STAGES
-
         open_tasks += db.session.scalar(select(func.count()).select_from(ProjectPart).join(ProjectPart.project).where(
             ProjectPart.department == current_user.department, ProjectPart.done_at.is_(None),
-            ImprovementProject.stage.in_(OPEN_STAGES)))
+            ImprovementProject.stage.in_(PROJECT_CYCLE)))
     # What headquarters asks of this user (issue 15): announcements their stores have not
     # acknowledged, and manual versions they hold a copy of and have not acknowledged.
     waiting_notices, waiting_copies = [], []

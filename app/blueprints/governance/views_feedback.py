@@ -1,12 +1,13 @@
 """Feedback to improvement (seed 003): headquarters classifies the customers' suggestions and
 praise taken in through complaint intake, screens the high-impact ones into improvement
 projects, and sees the departments' answers to its reports (R56) beside them."""
-from flask import redirect, render_template, request, url_for
+from flask import redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.blueprints.auth.views import safe_next
 from app.blueprints.common import commit_or_explain, flash_form_errors, keyset_of
 from app.blueprints.governance import bp
 from app.blueprints.governance.forms import ClassifyForm
@@ -40,7 +41,7 @@ def _categories() -> list[tuple[int, str]]:
 def feedback():
     tab = request.args.get("tab", "new")
     tab = tab if tab in TABS else "new"
-    counts = projects.screening_counts()
+    counts = {"feedback": projects.feedback_counts(), "stages": projects.stage_counts()}
     if tab == "responses":
         stmt = (select(ReportRecipient).where(ReportRecipient.answered_at.is_not(None))
                 .options(selectinload(ReportRecipient.report), selectinload(ReportRecipient.answered_by),
@@ -79,9 +80,4 @@ def feedback_classify(complaint_id: int):
                           _("%(ref)s classified.", ref=found.reference))
     else:
         flash_form_errors(form)
-    return redirect(request.form.get("next") if _safe_next(request.form.get("next")) else
-                    url_for("governance.feedback"))
-
-
-def _safe_next(url: str | None) -> bool:
-    return bool(url) and url.startswith("/governance/feedback") and "//" not in url and "\\" not in url
+    return redirect(safe_next(request.form.get("next"), "governance.feedback"))

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.forms import EmptyForm
 from app.models.base import local_today
 from app.models.governance import (
-    EFFECTS, IMPACTS, OPEN_STAGES, PROJECT_CYCLE, PROJECT_STAGES, SENTIMENTS, SOURCE_KINDS, ImprovementProject, ProjectPart,
+    EFFECTS, IMPACTS, PROJECT_CYCLE, PROJECT_STAGES, SENTIMENTS, SOURCE_KINDS, ImprovementProject, ProjectPart,
     ProjectSource, ProjectUpdate,
 )
 from app.pagination import Ordering
@@ -27,7 +27,7 @@ from app.services.governance import projects
 
 BY_DUE = Ordering((ImprovementProject.due_on, ImprovementProject.id))
 LATEST = Ordering((ImprovementProject.id,), descending=True)
-VIEWS = {"open": OPEN_STAGES, "closed": ("closed",), "cancelled": ("cancelled",)}
+VIEWS = {"open": PROJECT_CYCLE, "closed": ("closed",), "cancelled": ("cancelled",)}
 
 
 @bp.app_template_global("improvement_projects_of")
@@ -66,11 +66,11 @@ def projects_index():
         department = ""
     today = local_today()
     if overdue:
-        stmt = stmt.where(ImprovementProject.stage.in_(OPEN_STAGES), ImprovementProject.due_on < today)
+        stmt = stmt.where(ImprovementProject.stage.in_(PROJECT_CYCLE), ImprovementProject.due_on < today)
     page = keyset_of(stmt, BY_DUE if view == "open" else LATEST)
     return render_template("governance/projects.html", page=page, view=view, department=department, overdue=overdue,
                            departments=projects.owner_departments(), today=today, stages=PROJECT_STAGES,
-                           impacts=IMPACTS, counts=projects.screening_counts()["stages"])
+                           impacts=IMPACTS, counts=projects.stage_counts())
 
 
 def _source_from_args():
@@ -131,7 +131,7 @@ def project_link():
 
 def _open_projects() -> list[ImprovementProject]:
     """The projects a source may be added to: those in progress, the newest first."""
-    return list(db.session.scalars(select(ImprovementProject).where(ImprovementProject.stage.in_(OPEN_STAGES))
+    return list(db.session.scalars(select(ImprovementProject).where(ImprovementProject.stage.in_(PROJECT_CYCLE))
                                    .order_by(ImprovementProject.id.desc()).limit(300)))
 
 

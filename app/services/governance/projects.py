@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from flask import url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
@@ -29,16 +29,17 @@ from app.models.governance import (
 )
 from app.models.report import ReportRecipient
 from app.models.user import DEPARTMENTS
+from app.security.policy import can
 from app.services import RuleError, audit, notifications
+from app.text import without_direction_overrides
 
 MAX_AHEAD = timedelta(days=3 * 366)  # a completion date beyond three years is a typing error
-# Direction overrides and isolates (U+202A-U+202E, U+2066-U+2069) typed or pasted into a title
-# reverse the text drawn after it on the same line (trial 26: a queue's dates read backwards).
-_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 def _text(value) -> str:
-    return (value or "").translate(_BIDI).strip()
+    """Typed text as kept: trimmed, without direction overrides (the forms take them out too;
+    the seeds and other callers come here directly)."""
+    return without_direction_overrides(value or "").strip()
 
 
 def owner_departments() -> dict:
@@ -54,7 +55,6 @@ class Source:
     ref_id: int
     label: str
     path: str
-    title: str = ""
     prefill: dict = field(default_factory=dict)
 
 
@@ -65,7 +65,7 @@ def _complaint(ref_id: int) -> Source | None:
     kind = "complaint" if found.kind == "complaint" else "feedback"
     measures = "\n".join(x for x in (found.corrective_action, found.preventive_action) if x)
     return Source(kind, found.id, f"{found.reference} · {found.title}"[:200],
-                  url_for("complaints.show", complaint_id=found.id), title=found.title,
+                  url_for("complaints.show", complaint_id=found.id),
                   prefill={"title": found.title, "root_cause": found.root_cause or "", "measures": measures,
                            "impact": found.impact or ("high" if found.severity == "major" else "medium")})
 
@@ -76,7 +76,7 @@ def _finding(ref_id: int) -> Source | None:
         return None
     audit_ref = found.audit.reference if found.audit else ""
     return Source("audit_finding", found.id, f"{audit_ref} · {found.finding}"[:200],
-                  url_for("audits.action", corrective_action_id=found.id), title=found.finding[:200],
+                  url_for("audits.action", corrective_action_id=found.id),
                   prefill={"title": found.finding[:200], "root_cause": found.root_cause or "",
                            "measures": found.preventive_action or ""})
 
@@ -99,7 +99,7 @@ def _survey(ref_id: int) -> Source | None:
     if found is None:
         return None
     return Source("survey", found.id, found.name[:200], url_for("surveys.project", survey_project_id=found.id),
-                  title=found.name, prefill={"title": found.name[:200]})
+                  prefill={"title": found.name[:200]})
 
 
 def _response(ref_id: int) -> Source | None:
@@ -108,7 +108,7 @@ def _response(ref_id: int) -> Source | None:
         return None
     department = found.department if found.department in DEPARTMENTS else CX_DEPARTMENT
     return Source("report_response", found.id, found.report.title[:200],
-                  url_for("reports.show", report_id=found.report_id), title=found.report.title,
+                  url_for("reports.show", report_id=found.report_id),
                   prefill={"title": found.report.title[:200], "measures": found.answer, "department": department})
 
 
@@ -446,14 +446,18 @@ def classify(complaint: Complaint, sentiment: str, impact: str, category_id: int
     db.session.expire(complaint)
 
 
-def screening_counts() -> dict:
-    """The cycle in figures: suggestions and praise by state, projects by step (stored states, indexed)."""
-    feedback = dict(db.session.execute(select(Complaint.feedback_state, func.count())
-                                       .where(Complaint.feedback_state.is_not(None))
-                                       .group_by(Complaint.feedback_state)).all())
+def stage_counts() -> dict[str, int]:
+    """Projects by step (a few hundred rows at most)."""
     stages = dict(db.session.execute(select(ImprovementProject.stage, func.count())
                                      .group_by(ImprovementProject.stage)).all())
-    return {"feedback": feedback, "stages": {key: stages.get(key, 0) for key in PROJECT_STAGES}}
+    return {key: stages.get(key, 0) for key in PROJECT_STAGES}
+
+
+def feedback_counts() -> dict[str, int]:
+    """Suggestions and praise by screening state (the stored state, read from its index)."""
+    return dict(db.session.execute(select(Complaint.feedback_state, func.count())
+                                   .where(Complaint.feedback_state.is_not(None))
+                                   .group_by(Complaint.feedback_state)).all())
 
 
 def open_parts(department: str | None, limit: int = 50) -> list[ProjectPart]:
@@ -485,8 +489,6 @@ def owned_by(department: str, limit: int = 50) -> list[ImprovementProject]:
 def may_report(project: ImprovementProject, user) -> bool:
     """Progress is reported by headquarters' customer-experience staff, and by the members of the
     owner department or of a department with a part."""
-    from app.security.policy import can
-
     if can(user, "governance.projects"):
         return True
     if user.role != "hq_department" or not user.department:
@@ -537,11 +539,3 @@ def _cancelled_message(data):
     return (_("Improvement project %(ref)s is cancelled", ref=data["reference"]),
             _("\"%(title)s\" was cancelled: %(reason)s", title=data["title"], reason=data["reason"]))
 
-
-def refresh_counts(project: ImprovementProject) -> None:
-    """Recount a project's stored figures from its rows (the seed and the tests)."""
-    db.session.execute(update(ImprovementProject).where(ImprovementProject.id == project.id).values(
-        parts_count=select(func.count()).where(ProjectPart.project_id == project.id).scalar_subquery(),
-        parts_done=select(func.count()).where(ProjectPart.project_id == project.id,
-                                              ProjectPart.done_at.is_not(None)).scalar_subquery(),
-        sources_count=select(func.count()).where(ProjectSource.project_id == project.id).scalar_subquery()))
